@@ -1,1 +1,79 @@
-//! signer
+//! The signer role of zkquorum: threshold keys over secp256k1 and the signing protocol.
+//!
+//! Built on the ZcashFoundation FROST crates — `frost-secp256k1-tr` (BIP-340/Taproot, the
+//! default, see [`taproot`]) and `frost-secp256k1` (RFC 9591) — and generic over
+//! `frost_core::Ciphersuite`. FROST itself is not re-implemented; this crate adds what a
+//! custody service needs around it:
+//!
+//! - [`KeyShare`]: a participant's share with a versioned format and encrypted export
+//!   ([`export`]: Argon2id → XChaCha20-Poly1305);
+//! - key creation by [`dealer`] or [`dkg`] (a message-passing state machine);
+//! - the key lifecycle: [`refresh`], [`repair`], [`reshare`] to a new `t'`-of-`n'`;
+//! - [`signing`]: round 1, round 2 and aggregation with cheater detection, nonces kept
+//!   single-use by a [`NonceStore`].
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use rand::rngs::OsRng;
+//! use signer::{dealer, signing, taproot, MemoryNonceStore, SessionId, Signer, Threshold};
+//!
+//! // A 2-of-3 key from a trusted dealer (use `dkg` in production).
+//! let shares = dealer::trusted_dealer::<taproot::Taproot, _>(Threshold::new(2, 3)?, &mut OsRng)?;
+//! let public = shares[0].public_key_package().clone();
+//! let signers: Vec<_> = shares
+//!     .into_iter()
+//!     .map(|s| Signer::new(s, MemoryNonceStore::new()))
+//!     .collect();
+//!
+//! // Round 1: signers 1 and 3 commit to fresh, single-use nonces.
+//! let session = SessionId::random(&mut OsRng);
+//! let mut commitments = BTreeMap::new();
+//! for s in [&signers[0], &signers[2]] {
+//!     commitments.insert(s.share().id(), s.round1(session, &mut OsRng)?);
+//! }
+//! let message = [7u8; 32];
+//! let package = signing::signing_package(&commitments, &message);
+//!
+//! // Round 2: each returns its share; the coordinator aggregates.
+//! let mut sig_shares = BTreeMap::new();
+//! for s in [&signers[0], &signers[2]] {
+//!     sig_shares.insert(s.share().id(), s.round2(session, &package)?);
+//! }
+//! let signature = signing::aggregate(&package, &sig_shares, &public)?;
+//!
+//! // A standard BIP-340 signature under the x-only group key.
+//! let key = taproot::x_only_key(&public)?;
+//! taproot::verify(&key, &message, &taproot::signature_bytes(&signature)?)?;
+//!
+//! // Nonces are single-use: a second round 2 in the same session is refused.
+//! assert!(matches!(
+//!     signers[0].round2(session, &package),
+//!     Err(signer::SignerError::NonceAlreadyUsed(_))
+//! ));
+//! # Ok::<(), signer::SignerError>(())
+//! ```
+
+mod arith;
+pub mod dealer;
+pub mod dkg;
+pub mod error;
+pub mod export;
+pub mod ids;
+pub mod nonce;
+pub mod refresh;
+pub mod repair;
+pub mod reshare;
+pub mod share;
+pub mod signing;
+pub mod taproot;
+pub mod wire;
+
+pub use error::{Result, SignerError};
+pub use export::KdfParams;
+pub use ids::{SessionId, SignerId, Threshold};
+pub use nonce::{MemoryNonceStore, NonceStore};
+pub use share::KeyShare;
+pub use signing::Signer;
+
+/// The RFC 9591 ciphersuite FROST(secp256k1, SHA-256), for keys that need not be BIP-340.
+pub type Rfc9591 = frost_secp256k1::Secp256K1Sha256;
