@@ -40,11 +40,17 @@ pub(crate) fn scalar_share<C: Ciphersuite>(s: &Scalar<C>) -> Result<SigningShare
 }
 
 pub(crate) fn vshare_element<C: Ciphersuite>(v: &VerifyingShare<C>) -> Result<Element<C>> {
-    decode_element::<C>(&v.serialize().map_err(|e| SignerError::Frost(e.to_string()))?)
+    decode_element::<C>(
+        &v.serialize()
+            .map_err(|e| SignerError::Frost(e.to_string()))?,
+    )
 }
 
 pub(crate) fn vkey_element<C: Ciphersuite>(v: &VerifyingKey<C>) -> Result<Element<C>> {
-    decode_element::<C>(&v.serialize().map_err(|e| SignerError::Frost(e.to_string()))?)
+    decode_element::<C>(
+        &v.serialize()
+            .map_err(|e| SignerError::Frost(e.to_string()))?,
+    )
 }
 
 pub(crate) fn element_bytes<C: Ciphersuite>(e: &Element<C>) -> Result<Vec<u8>> {

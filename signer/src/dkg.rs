@@ -93,8 +93,8 @@ impl<C: Ciphersuite> DkgRound1<C> {
         let packages = collect_from_others(self.me, &everyone, "DKG round 1", messages, |m| {
             (m.from, m.package)
         })?;
-        let (secret, outgoing) = dkg::part2(self.secret, &packages)
-            .map_err(|e| blame(e, "DKG round 1", &everyone))?;
+        let (secret, outgoing) =
+            dkg::part2(self.secret, &packages).map_err(|e| blame(e, "DKG round 1", &everyone))?;
         let mut out = Vec::with_capacity(outgoing.len());
         for (to, package) in outgoing {
             let to = SignerId::from_frost(&to, SignerId::range(self.threshold.n()))

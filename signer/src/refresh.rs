@@ -13,7 +13,9 @@ use frost_core::keys::refresh;
 use frost_core::Ciphersuite;
 use rand_core::{CryptoRng, RngCore};
 
-use crate::dkg::{blame, check_addressed_to, collect_from_others, DkgRound1Message, DkgRound2Message};
+use crate::dkg::{
+    blame, check_addressed_to, collect_from_others, DkgRound1Message, DkgRound2Message,
+};
 use crate::error::{Result, SignerError};
 use crate::share::KeyShare;
 

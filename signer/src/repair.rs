@@ -151,9 +151,9 @@ pub fn repair_step3<C: Ciphersuite>(
     helpers: &[SignerId],
     sigmas: &[RepairSigma<C>],
 ) -> Result<KeyShare<C>> {
-    let t = public
-        .min_signers()
-        .ok_or_else(|| SignerError::InconsistentShare("public key package has no threshold".into()))?;
+    let t = public.min_signers().ok_or_else(|| {
+        SignerError::InconsistentShare("public key package has no threshold".into())
+    })?;
     check_helpers(participants, t, helpers, lost)?;
     let mut from = BTreeSet::new();
     for s in sigmas {
@@ -179,4 +179,23 @@ pub fn repair_step3<C: Ciphersuite>(
             other => other,
         },
     )
+}
+
+impl<C: Ciphersuite> core::fmt::Debug for RepairDelta<C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RepairDelta")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("delta", &"<redacted>")
+            .finish()
+    }
+}
+
+impl<C: Ciphersuite> core::fmt::Debug for RepairSigma<C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RepairSigma")
+            .field("from", &self.from)
+            .field("sigma", &"<redacted>")
+            .finish()
+    }
 }

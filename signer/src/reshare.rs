@@ -55,7 +55,10 @@ impl ReshareConfig {
             .ok_or_else(|| SignerError::InconsistentShare("old key has no threshold".into()))?;
         let mut seen = BTreeSet::new();
         for d in &dealers {
-            if !old_public.verifying_shares().contains_key(&d.to_frost::<C>()) {
+            if !old_public
+                .verifying_shares()
+                .contains_key(&d.to_frost::<C>())
+            {
                 return Err(SignerError::UnknownSigner(*d));
             }
             if !seen.insert(*d) {
@@ -75,12 +78,11 @@ impl ReshareConfig {
                 return Err(SignerError::DuplicateIdentifier(*p));
             }
         }
-        let n = u16::try_from(new_participants.len()).map_err(|_| {
-            SignerError::InvalidThreshold {
+        let n =
+            u16::try_from(new_participants.len()).map_err(|_| SignerError::InvalidThreshold {
                 t: new_threshold,
                 n: u16::MAX,
-            }
-        })?;
+            })?;
         Threshold::new(new_threshold, n)?;
         let (mut dealers, mut new_participants) = (dealers, new_participants);
         dealers.sort();
@@ -244,8 +246,12 @@ pub fn reshare_receive<C: Ciphersuite>(
         }
         secret = secret + arith::share_scalar(m.share.signing_share())?;
         for (acc, c) in group.iter_mut().zip(&coeffs) {
-            let ser = <C::Group as Group>::Serialization::try_from(c.as_slice())
-                .map_err(|_| bad(*dealer, "commitment coefficient has the wrong length".into()))?;
+            let ser = <C::Group as Group>::Serialization::try_from(c.as_slice()).map_err(|_| {
+                bad(
+                    *dealer,
+                    "commitment coefficient has the wrong length".into(),
+                )
+            })?;
             let e = C::Group::deserialize(&ser)
                 .map_err(|e| bad(*dealer, format!("commitment coefficient: {e}")))?;
             *acc = *acc + e;

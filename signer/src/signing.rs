@@ -8,13 +8,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use frost_core::keys::PublicKeyPackage;
 use frost_core::round1::SigningCommitments;
 use frost_core::round2::SignatureShare;
 use frost_core::{
     aggregate_custom, round1, round2, CheaterDetection, Ciphersuite, Error as FrostError,
     Signature, SigningPackage,
 };
-use frost_core::keys::PublicKeyPackage;
 use rand_core::{CryptoRng, RngCore};
 
 use crate::error::{Result, SignerError};
@@ -75,7 +75,9 @@ impl<C: Ciphersuite, S: NonceStore<C>> Signer<C, S> {
         &self,
         session: SessionId,
         package: &SigningPackage<C>,
-        sign: impl FnOnce(&round1::SigningNonces<C>) -> core::result::Result<SignatureShare<C>, FrostError<C>>,
+        sign: impl FnOnce(
+            &round1::SigningNonces<C>,
+        ) -> core::result::Result<SignatureShare<C>, FrostError<C>>,
     ) -> Result<SignatureShare<C>> {
         let count = package.signing_commitments().len();
         let t = self.share.threshold() as usize;
@@ -91,11 +93,9 @@ impl<C: Ciphersuite, S: NonceStore<C>> Signer<C, S> {
         if package.signing_commitments().get(&me.to_frost::<C>()) != Some(nonces.commitments()) {
             return Err(SignerError::CommitmentMismatch(me));
         }
-        if let Some(stranger) = package
-            .signing_commitments()
-            .keys()
-            .find(|id| SignerId::from_frost(id, self.share.participants().iter().copied()).is_none())
-        {
+        if let Some(stranger) = package.signing_commitments().keys().find(|id| {
+            SignerId::from_frost(id, self.share.participants().iter().copied()).is_none()
+        }) {
             return Err(SignerError::Frost(format!(
                 "signing package names a non-participant {stranger:?}"
             )));
@@ -136,10 +136,10 @@ pub(crate) fn aggregate_with<C: Ciphersuite>(
     shares: &BTreeMap<SignerId, SignatureShare<C>>,
     public: &PublicKeyPackage<C>,
     aggregate: impl FnOnce(
-            &SigningPackage<C>,
-            &BTreeMap<frost_core::Identifier<C>, SignatureShare<C>>,
-            &PublicKeyPackage<C>,
-        ) -> core::result::Result<Signature<C>, FrostError<C>>,
+        &SigningPackage<C>,
+        &BTreeMap<frost_core::Identifier<C>, SignatureShare<C>>,
+        &PublicKeyPackage<C>,
+    ) -> core::result::Result<Signature<C>, FrostError<C>>,
 ) -> Result<Signature<C>> {
     let in_package: BTreeSet<_> = package.signing_commitments().keys().copied().collect();
     for id in shares.keys() {

@@ -17,7 +17,10 @@ pub fn decode<T: DeserializeOwned>(what: &'static str, json: &str) -> Result<T> 
     if json.len() > MAX_MESSAGE_BYTES {
         return Err(SignerError::Decode {
             what,
-            reason: format!("{} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit", json.len()),
+            reason: format!(
+                "{} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit",
+                json.len()
+            ),
         });
     }
     serde_json::from_str(json).map_err(|e| SignerError::Decode {

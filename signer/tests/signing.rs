@@ -24,7 +24,8 @@ fn check_taproot_sig(
     // Independent check with k256's BIP-340 implementation.
     let vk = k256::schnorr::VerifyingKey::from_bytes(&key).unwrap();
     let ks = k256::schnorr::Signature::try_from(bytes.as_slice()).unwrap();
-    vk.verify_raw(msg, &ks).expect("k256 accepts the threshold signature");
+    vk.verify_raw(msg, &ks)
+        .expect("k256 accepts the threshold signature");
     // And a different message must not verify.
     assert!(vk.verify_raw(b"another message", &ks).is_err());
 }
@@ -96,16 +97,28 @@ fn fewer_than_t_signers_cannot_sign() {
     for i in [0, 1] {
         assert!(matches!(
             signers[i].round2(session, &package),
-            Err(SignerError::TooFew { got: 2, need: 3, .. })
+            Err(SignerError::TooFew {
+                got: 2,
+                need: 3,
+                ..
+            })
         ));
     }
     // And a coordinator holding only t-1 valid shares cannot aggregate them.
     let (session, package) = round1(&signers, &[0, 1, 2], b"m");
     let shares: BTreeMap<_, _> = [0, 1]
         .iter()
-        .map(|&i| (signers[i].share().id(), signers[i].round2(session, &package).unwrap()))
+        .map(|&i| {
+            (
+                signers[i].share().id(),
+                signers[i].round2(session, &package).unwrap(),
+            )
+        })
         .collect();
-    assert!(signer::signing::aggregate(&package, &shares, signers[0].share().public_key_package()).is_err());
+    assert!(
+        signer::signing::aggregate(&package, &shares, signers[0].share().public_key_package())
+            .is_err()
+    );
 }
 
 #[test]
@@ -184,7 +197,12 @@ fn bad_share_at_aggregation_names_the_cheater_and_retry_without_it_succeeds() {
     let (session, package) = round1(&signers, &subset, b"pay");
     let mut shares: BTreeMap<_, _> = subset
         .iter()
-        .map(|&i| (signers[i].share().id(), signers[i].round2(session, &package).unwrap()))
+        .map(|&i| {
+            (
+                signers[i].share().id(),
+                signers[i].round2(session, &package).unwrap(),
+            )
+        })
         .collect();
     // Signer 3 (index 2) returns a share from another session: valid encoding, wrong value.
     let (s2, p2) = round1(&signers, &subset, b"other");

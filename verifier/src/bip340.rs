@@ -62,6 +62,10 @@ impl XOnlyPublicKey {
 
 /// Verifies a BIP-340 signature given raw bytes: a 32-byte x-only key, the message and a
 /// 64-byte signature.
-pub fn verify_bip340(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), Bip340Error> {
+pub fn verify_bip340(
+    public_key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), Bip340Error> {
     XOnlyPublicKey::from_bytes(public_key)?.verify(message, signature)
 }

@@ -63,7 +63,10 @@ pub fn round1<C: Ciphersuite>(
             (s.share().id(), s.round1(session, &mut OsRng).unwrap())
         })
         .collect();
-    (session, signer::signing::signing_package(&commitments, message))
+    (
+        session,
+        signer::signing::signing_package(&commitments, message),
+    )
 }
 
 /// A whole signing session by `subset`; returns the aggregate result.
