@@ -1,1 +1,28 @@
-fn main() {}
+//! `zkquorum`: the command-line entry point.
+//!
+//! Today it runs the embedded demo of the threshold key lifecycle (`zkquorum demo`); the
+//! node, coordinator and audit commands build on the same crates.
+
+mod demo;
+
+use clap::{Parser, Subcommand};
+
+/// Threshold Schnorr signing over secp256k1 with zero-knowledge policy proofs.
+#[derive(Parser)]
+#[command(name = "zkquorum", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the embedded demo: DKG, signing, nonce-reuse refusal, refresh, repair, reshare.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Demo(args) => demo::run(&args),
+    }
+}

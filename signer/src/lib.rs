@@ -77,3 +77,8 @@ pub use signing::Signer;
 
 /// The RFC 9591 ciphersuite FROST(secp256k1, SHA-256), for keys that need not be BIP-340.
 pub type Rfc9591 = frost_secp256k1::Secp256K1Sha256;
+
+/// The README's code blocks, compiled and run as doctests so the documented API stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

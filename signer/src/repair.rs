@@ -135,7 +135,7 @@ pub fn repair_step2<C: Ciphersuite>(
     if let Some(missing) = helpers.iter().find(|h| !from.contains(h)) {
         return Err(SignerError::MissingMessage(*missing));
     }
-    let values: Vec<Delta<C>> = deltas.iter().map(|d| d.delta.clone()).collect();
+    let values: Vec<Delta<C>> = deltas.iter().map(|d| d.delta).collect();
     Ok(RepairSigma {
         from: me,
         sigma: repairable::repair_share_part2(&values),
@@ -167,7 +167,7 @@ pub fn repair_step3<C: Ciphersuite>(
     if let Some(missing) = helpers.iter().find(|h| !from.contains(h)) {
         return Err(SignerError::MissingMessage(*missing));
     }
-    let values: Vec<Sigma<C>> = sigmas.iter().map(|s| s.sigma.clone()).collect();
+    let values: Vec<Sigma<C>> = sigmas.iter().map(|s| s.sigma).collect();
     let key_package = repairable::repair_share_part3(&values, lost.to_frost(), public)
         .map_err(|e| SignerError::Frost(e.to_string()))?;
     KeyShare::from_parts(lost, participants.iter().copied(), key_package, public.clone()).map_err(

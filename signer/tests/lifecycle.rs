@@ -205,7 +205,7 @@ fn reshare(
 #[test]
 fn reshare_2_of_3_to_3_of_5_and_back_keeps_the_group_key() {
     let old = dealer::trusted_dealer::<C, _>(Threshold::new(2, 3).unwrap(), &mut OsRng).unwrap();
-    let group = old[0].group_key().clone();
+    let group = *old[0].group_key();
     let new: Vec<_> = reshare(&old, &[1, 3], &[1, 2, 3, 4, 5], 3, |_| {})
         .into_iter()
         .map(Result::unwrap)

@@ -36,7 +36,7 @@ fn end_to_end<C: Ciphersuite>(use_dkg: bool, t: u16, n: u16) -> Vec<frost_core::
     } else {
         dealer::trusted_dealer::<C, _>(Threshold::new(t, n).unwrap(), &mut OsRng).unwrap()
     };
-    let group = shares[0].group_key().clone();
+    let group = *shares[0].group_key();
     assert!(shares.iter().all(|s| s.group_key() == &group));
     let signers = signers(shares);
     // Two different subsets of exactly t, and all n, each produce a valid signature.
