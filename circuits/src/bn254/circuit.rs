@@ -86,6 +86,18 @@ impl PolicyCircuit {
         self.values.as_ref().map(|v| v.public)
     }
 
+    /// Synthesizes the assignment and reports whether every constraint holds.
+    ///
+    /// Provers should call this before `Groth16::prove`: ark-groth16 0.6 only
+    /// `debug_assert!`s satisfiability, so an unsatisfied witness panics in debug builds and
+    /// yields a proof that fails verification in release builds. A blank circuit gives
+    /// `Err(SynthesisError::AssignmentMissing)`.
+    pub fn is_satisfied(&self) -> Result<bool, SynthesisError> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        self.clone().generate_constraints(cs.clone())?;
+        cs.is_satisfied()
+    }
+
     /// Number of R1CS constraints of the circuit (synthesized in setup mode).
     pub fn num_constraints() -> Result<usize, SynthesisError> {
         let cs = ConstraintSystem::<Fr>::new_ref();
@@ -102,11 +114,10 @@ pub fn public_input_vector(public: &PublicInputs<Fr>) -> [Fr; NUM_PUBLIC_INPUTS]
 }
 
 /// Allocates a witness from an optional assignment.
-fn witness(
-    cs: &ConstraintSystemRef<Fr>,
-    value: Option<Fr>,
-) -> Result<FpVar<Fr>, SynthesisError> {
-    FpVar::new_witness(cs.clone(), || value.ok_or(SynthesisError::AssignmentMissing))
+fn witness(cs: &ConstraintSystemRef<Fr>, value: Option<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
+    FpVar::new_witness(cs.clone(), || {
+        value.ok_or(SynthesisError::AssignmentMissing)
+    })
 }
 
 /// Enforces `x < 2^64` by a 64-bit boolean decomposition (65 constraints).
