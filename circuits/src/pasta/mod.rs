@@ -1,0 +1,1 @@
+//! halo2 over Pasta Fp (written by the halo2 colleague).
