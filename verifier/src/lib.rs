@@ -1,9 +1,22 @@
 //! The auditor's library.
 //!
 //! `verifier` holds everything needed to check zkquorum's outputs after the fact, with no
-//! async runtime and no prover code: today the BIP-340 check of final threshold signatures
-//! ([`bip340`]); proof verification and audit-log verification build on it.
+//! async runtime and no prover code:
+//!
+//! - [`bip340`]: final threshold signatures as plain BIP-340 Schnorr signatures;
+//! - [`envelope`]: proofs on the wire, each naming its backend and verifying-key
+//!   [`fingerprint`];
+//! - [`groth16`]: Groth16/BN254 verification, single and batched (one multi-pairing);
+//! - [`halo2`]: halo2/IPA verification over Pasta, single and batched.
 
 pub mod bip340;
+pub mod envelope;
+pub mod error;
+pub mod fingerprint;
+pub mod groth16;
 
 pub use bip340::{verify_bip340, Bip340Error, XOnlyPublicKey};
+pub use envelope::ProofEnvelope;
+pub use error::{BatchError, EnvelopeError, ProofError};
+pub use fingerprint::VkFingerprint;
+pub use groth16::Groth16VerifyingKey;
