@@ -1,2 +1,33 @@
-//! placeholder
+//! The zkquorum v1 statement.
+//!
+//! A signer proves in zero knowledge that a hidden transaction [`Intent`] satisfies its
+//! committed [`Policy`]. This crate holds everything both proof backends share — the types,
+//! the native rule check ([`rules::check`]), the field encoding of the witness, commitments,
+//! the allowlist Merkle tree, the signed digest and the public inputs — and one circuit per
+//! backend: [`bn254`] (arkworks R1CS over BN254 Fr, for Groth16) and [`pasta`] (halo2 over
+//! Pasta Fp).
+//!
+//! Public inputs, in order: `C = H(DOMAIN_INTENT, intent...)`, `P = H(DOMAIN_POLICY,
+//! policy...)`, `now`, `binding`. The threshold signature signs
+//! [`SignedDigest`] = tagged SHA-256 of `C`, computed natively by everyone.
+
+pub mod bn254;
+pub mod digest;
+pub mod field;
+pub mod intent;
+pub mod merkle;
 pub mod pasta;
+pub mod policy;
+pub mod public;
+pub mod rules;
+
+pub use digest::SignedDigest;
+pub use field::{
+    Backend, BackendId, StatementField, UnknownBackendId, DOMAIN_INTENT, DOMAIN_LEAF, DOMAIN_NODE,
+    DOMAIN_POLICY,
+};
+pub use intent::{Intent, IntentCommitment, IntentParseError, Recipient, Salt, INTENT_VERSION};
+pub use merkle::{MerkleError, MerklePath, MerkleTree, TREE_DEPTH};
+pub use policy::{Policy, PolicyCommitment, PolicyFileError};
+pub use public::{Binding, PublicInputs, PublicInputsError, Witness, WitnessValues};
+pub use rules::{check, PolicyViolation};

@@ -40,10 +40,20 @@
 //!
 //! # Size
 //!
-//! [`K`] = 11 (2048 rows). 11 is the minimum for *any* circuit using the 10-bit lookup
-//! table, whose 1024 rows plus the blinding rows exceed 2^10; the Poseidon region — the
-//! longest column — uses about 1.8k rows (see the `circuit_fits_k` test, which prints the
-//! measured counts).
+//! [`K`] = 11 (2048 rows, of which `2048 - (blinding factors + 1)` are usable). The
+//! layout uses 1763 rows (measured with `halo2_proofs::dev::CircuitCost`, printed by the
+//! `circuit_fits_k_and_not_k_minus_1` test): the Poseidon columns are the longest — 43
+//! permutations of 37 rows plus the absorb and initial-state rows — and the range checks
+//! run beside them in their own column; the 1024-row table lives in its own table column.
+//! 11 is also the minimum for *any* circuit using the 10-bit lookup table: its 1024 rows
+//! plus the blinding rows exceed 2^10. `MockProver` at `K - 1` fails.
+//!
+//! # Instances
+//!
+//! One instance column, 4 rows: `[C, P, now, binding]` = `PublicInputs::to_field_elements`
+//! ([`instance_column`]). Verifiers that receive the column from outside must check its
+//! length ([`instance_from_slice`]): halo2 treats missing rows as zero and cannot tell an
+//! extra trailing zero from padding.
 
 use core::fmt;
 
@@ -64,18 +74,18 @@ use pasta_curves::Fp;
 
 use super::poseidon::{RATE, WIDTH};
 use super::range::{load_table, range_check, RangeConfig};
+use crate::field::{DOMAIN_INTENT, DOMAIN_LEAF, DOMAIN_NODE, DOMAIN_POLICY};
+use crate::intent::INTENT_VERSION;
+use crate::merkle::TREE_DEPTH as DEPTH;
+use crate::public::{PublicInputs, WitnessValues, NUM_PUBLIC_INPUTS};
 
 /// log2 of the number of rows: the circuit needs `2^K` rows and IPA params of size `K`.
 pub const K: u32 = 11;
 
-/// Number of intent field elements (`Intent::fields`).
+/// Number of intent field elements ([`crate::Intent::fields`]).
 pub const INTENT_LEN: usize = 10;
-/// Number of policy field elements (`Policy::fields`).
+/// Number of policy field elements ([`crate::Policy::fields`]).
 pub const POLICY_LEN: usize = 4;
-/// Depth of the allowlist tree.
-pub const DEPTH: usize = 16;
-/// Number of rows of the instance column: `[C, P, now, binding]`.
-pub const NUM_INSTANCES: usize = 4;
 
 /// Instance row of the intent commitment `C`.
 pub const ROW_C: usize = 0;
@@ -100,12 +110,6 @@ const P_ASSET: usize = 0;
 const P_MAX_AMOUNT: usize = 1;
 const P_NOT_BEFORE: usize = 2;
 const P_ROOT: usize = 3;
-
-const DOMAIN_INTENT: u64 = 1;
-const DOMAIN_POLICY: u64 = 2;
-const DOMAIN_LEAF: u64 = 3;
-const DOMAIN_NODE: u64 = 4;
-const INTENT_VERSION: u64 = 1;
 
 /// Number of general-purpose advice columns used by the witness and the custom gates.
 const GENERAL: usize = 5;
@@ -153,6 +157,19 @@ impl fmt::Debug for Assignment {
 }
 
 impl Assignment {
+    /// The assignment of the shared witness encoding ([`crate::Witness::values`]); `now`
+    /// and `binding` are witnessed from `values.public[2..4]`.
+    pub fn from_values(values: &WitnessValues<Fp>) -> Self {
+        Assignment {
+            intent: values.intent,
+            policy: values.policy,
+            siblings: values.path.siblings,
+            path_bits: Self::bits_of_index(values.path.index),
+            now: values.public[ROW_NOW],
+            binding: values.public[ROW_BINDING],
+        }
+    }
+
     /// Path bits of a leaf index (bit `i` = level `i`).
     pub fn bits_of_index(index: u16) -> [Fp; DEPTH] {
         core::array::from_fn(|i| Fp::from(u64::from((index >> i) & 1)))
@@ -176,6 +193,11 @@ impl fmt::Debug for PolicyCircuit {
 }
 
 impl PolicyCircuit {
+    /// The circuit proving `values` (from [`crate::Witness::values`]).
+    pub fn new(values: &WitnessValues<Fp>) -> Self {
+        Self::from_assignment(Assignment::from_values(values))
+    }
+
     /// A circuit holding `assignment` as its witness.
     pub fn from_assignment(assignment: Assignment) -> Self {
         PolicyCircuit {
@@ -195,10 +217,34 @@ impl PolicyCircuit {
     }
 }
 
-/// The instance column of a proof, `[C, P, now, binding]`, as `create_proof` /
-/// `verify_proof` take it: `&[&[column]]` per proof.
-pub fn instance_column(public: &[Fp; NUM_INSTANCES]) -> Vec<Fp> {
-    public.to_vec()
+/// The instance column of a proof, `[C, P, now, binding]`; `create_proof` /
+/// `verify_proof` take it as `&[&[&column[..]]]` (one proof, one instance column).
+pub fn instance_column(public: &PublicInputs<Fp>) -> [Fp; NUM_PUBLIC_INPUTS] {
+    public.to_field_elements()
+}
+
+/// An instance column of the wrong length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InstanceError {
+    /// The statement has exactly [`NUM_PUBLIC_INPUTS`] public inputs.
+    #[error("expected {expected} public inputs [C, P, now, binding], got {got}")]
+    WrongCount {
+        /// [`NUM_PUBLIC_INPUTS`].
+        expected: usize,
+        /// The number given.
+        got: usize,
+    },
+}
+
+/// Checks that an instance column received from outside has exactly
+/// [`NUM_PUBLIC_INPUTS`] entries. halo2 pads a short instance column with zeros and would
+/// happily verify `[C, P, now]` against a proof whose `binding` is zero, so verifiers must
+/// check the count themselves.
+pub fn instance_from_slice(column: &[Fp]) -> Result<[Fp; NUM_PUBLIC_INPUTS], InstanceError> {
+    column.try_into().map_err(|_| InstanceError::WrongCount {
+        expected: NUM_PUBLIC_INPUTS,
+        got: column.len(),
+    })
 }
 
 type Cell = AssignedCell<Fp, Fp>;
@@ -457,7 +503,10 @@ impl PolicyCircuit {
                 let intent: [Cell; INTENT_LEN] = intent.try_into().map_err(|_| Error::Synthesis)?;
                 let policy: [Cell; POLICY_LEN] = policy.try_into().map_err(|_| Error::Synthesis)?;
 
-                region.constrain_constant(intent[I_VERSION].cell(), Fp::from(INTENT_VERSION))?;
+                region.constrain_constant(
+                    intent[I_VERSION].cell(),
+                    Fp::from(u64::from(INTENT_VERSION)),
+                )?;
                 region.constrain_equal(intent[I_ASSET].cell(), policy[P_ASSET].cell())?;
 
                 Ok(Loaded {

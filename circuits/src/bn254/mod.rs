@@ -1,0 +1,25 @@
+//! The Groth16/BN254 backend of the statement: Poseidon over BN254 Fr ([`poseidon`]) and
+//! the R1CS circuit ([`circuit`]) for arkworks 0.6.
+
+pub mod circuit;
+pub mod poseidon;
+
+pub use poseidon::{poseidon_config, poseidon_hash};
+
+use crate::field::{Backend, BackendId};
+
+/// The BN254 scalar field, the circuit's field.
+pub use ark_bn254::Fr;
+
+/// Marker type of the Groth16/BN254 backend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bn254;
+
+impl Backend for Bn254 {
+    const ID: BackendId = BackendId::Groth16Bn254;
+    type F = Fr;
+
+    fn hash(inputs: &[Fr]) -> Fr {
+        poseidon_hash(inputs)
+    }
+}

@@ -1,0 +1,140 @@
+//! The backend-neutral field abstraction shared by both proof backends.
+//!
+//! Every value of the statement is encoded into field elements *once*, here and in
+//! [`crate::intent`] / [`crate::policy`], through [`StatementField`]; each backend only
+//! supplies its field and its native Poseidon instance through [`Backend`]. This keeps the
+//! witness encoding identical on Groth16/BN254 and halo2/Pasta ("the same logic lives once").
+//!
+//! All values that enter the statement are below 2^248 (u64s, u128 limbs, 31-byte salts and
+//! bindings), so they are canonical in both BN254 Fr (~2^254) and Pasta Fp (~2^254).
+
+use core::fmt::Debug;
+
+use ark_ff::{BigInteger, PrimeField};
+
+/// Domain tag of the intent commitment `C = H(DOMAIN_INTENT, intent fields...)`.
+pub const DOMAIN_INTENT: u64 = 1;
+/// Domain tag of the policy commitment `P = H(DOMAIN_POLICY, policy fields...)`.
+pub const DOMAIN_POLICY: u64 = 2;
+/// Domain tag of an allowlist leaf `H(DOMAIN_LEAF, recipient_hi, recipient_lo)`.
+pub const DOMAIN_LEAF: u64 = 3;
+/// Domain tag of an internal Merkle node `H(DOMAIN_NODE, left, right)`.
+pub const DOMAIN_NODE: u64 = 4;
+
+/// A prime field the statement can be encoded into (BN254 Fr, Pasta Fp).
+///
+/// Only the conversions the shared encoding needs; arithmetic stays in each backend.
+pub trait StatementField: Copy + Eq + Debug + Send + Sync + 'static {
+    /// The field element with integer value `v`.
+    fn from_u64(v: u64) -> Self;
+    /// The field element with integer value `v`.
+    fn from_u128(v: u128) -> Self;
+    /// The field element whose integer value is the little-endian reading of `bytes`
+    /// (always < 2^248, hence canonical).
+    fn from_le_bytes31(bytes: &[u8; 31]) -> Self;
+    /// The canonical (fully reduced) little-endian 32-byte encoding.
+    fn to_le_bytes32(&self) -> [u8; 32];
+    /// Parses a canonical little-endian encoding; `None` if the integer is >= the modulus.
+    fn from_canonical_le_bytes32(bytes: &[u8; 32]) -> Option<Self>;
+
+    /// The zero element.
+    fn zero() -> Self {
+        Self::from_u64(0)
+    }
+}
+
+/// Identifies a proof backend on the wire and in the signed digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+#[repr(u8)]
+pub enum BackendId {
+    /// Groth16 over BN254 (arkworks), Poseidon over BN254 Fr.
+    Groth16Bn254 = 1,
+    /// halo2 with IPA over the Pasta curves, `P128Pow5T3` Poseidon over Pasta Fp.
+    Halo2Pasta = 2,
+}
+
+/// A byte that names no known backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown backend id {0} (known: 1 = groth16-bn254, 2 = halo2-pasta)")]
+pub struct UnknownBackendId(pub u8);
+
+impl BackendId {
+    /// The wire byte of this backend.
+    pub const fn as_u8(self) -> u8 {
+        self as u8
+    }
+
+    /// A short stable name (`groth16-bn254`, `halo2-pasta`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            BackendId::Groth16Bn254 => "groth16-bn254",
+            BackendId::Halo2Pasta => "halo2-pasta",
+        }
+    }
+}
+
+impl From<BackendId> for u8 {
+    fn from(id: BackendId) -> u8 {
+        id as u8
+    }
+}
+
+impl TryFrom<u8> for BackendId {
+    type Error = UnknownBackendId;
+    fn try_from(v: u8) -> Result<Self, Self::Error> {
+        match v {
+            1 => Ok(BackendId::Groth16Bn254),
+            2 => Ok(BackendId::Halo2Pasta),
+            other => Err(UnknownBackendId(other)),
+        }
+    }
+}
+
+impl core::fmt::Display for BackendId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A proof backend as seen by the shared statement code: its id, its field and its native
+/// Poseidon hash (the same function its circuit computes).
+pub trait Backend: Send + Sync + 'static {
+    /// The id that goes into the signed digest and on the wire.
+    const ID: BackendId;
+    /// The scalar field the circuit is defined over.
+    type F: StatementField;
+    /// Native Poseidon hash of a fixed-length input (length is fixed per call site).
+    fn hash(inputs: &[Self::F]) -> Self::F;
+}
+
+impl StatementField for ark_bn254::Fr {
+    fn from_u64(v: u64) -> Self {
+        ark_bn254::Fr::from(v)
+    }
+
+    fn from_u128(v: u128) -> Self {
+        ark_bn254::Fr::from(v)
+    }
+
+    fn from_le_bytes31(bytes: &[u8; 31]) -> Self {
+        ark_bn254::Fr::from_le_bytes_mod_order(bytes)
+    }
+
+    fn to_le_bytes32(&self) -> [u8; 32] {
+        let le = self.into_bigint().to_bytes_le();
+        let mut out = [0u8; 32];
+        out[..le.len()].copy_from_slice(&le);
+        out
+    }
+
+    fn from_canonical_le_bytes32(bytes: &[u8; 32]) -> Option<Self> {
+        let mut limbs = [0u64; 4];
+        for (limb, chunk) in limbs.iter_mut().zip(bytes.chunks_exact(8)) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            *limb = u64::from_le_bytes(w);
+        }
+        ark_bn254::Fr::from_bigint(ark_ff::BigInt::new(limbs))
+    }
+}
