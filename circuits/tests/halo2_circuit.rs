@@ -419,6 +419,7 @@ fn real_proof_round_trip_and_public_input_tampering() {
     let v = values();
     let proof = prove(PolicyCircuit::new(&v), &v.public);
     assert!(verify(&proof, &v.public), "honest proof rejected");
+    println!("proof: {} bytes", proof.len());
 
     for row in 0..NUM_PUBLIC_INPUTS {
         let mut instance = v.public;

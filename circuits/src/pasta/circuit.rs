@@ -36,7 +36,8 @@
 //!   sib)`) and a difference (`q_diff`: `hi - lo - diff = 0`).
 //! - A fixed column for constants (domain tags, `version`, range-check constants).
 //!
-//! Totals: 6 advice, 1 instance, 7 fixed (+ compressed selectors) columns, 1 lookup.
+//! Totals: 6 advice, 1 instance and 13 fixed columns (6 round-constant, 1 constants, the
+//! lookup table and the compressed selectors), 1 lookup argument, max gate degree 6.
 //!
 //! # Size
 //!
