@@ -104,7 +104,12 @@ pub trait Backend: Send + Sync + 'static {
     const ID: BackendId;
     /// The scalar field the circuit is defined over.
     type F: StatementField;
-    /// Native Poseidon hash of a fixed-length input (length is fixed per call site).
+    /// Native Poseidon hash of a fixed-length input.
+    ///
+    /// The length is NOT encoded (on BN254 a trailing zero input is a no-op of the sponge),
+    /// so callers must hash a fixed number of inputs per domain: every call in this crate
+    /// starts with a domain tag that is used with exactly one arity (intent 11, policy 5,
+    /// leaf 3, node 3).
     fn hash(inputs: &[Self::F]) -> Self::F;
 }
 

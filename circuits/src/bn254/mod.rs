@@ -4,7 +4,8 @@
 pub mod circuit;
 pub mod poseidon;
 
-pub use poseidon::{poseidon_config, poseidon_hash};
+pub use circuit::{public_input_vector, PolicyCircuit, NUM_PUBLIC_INPUTS};
+pub use poseidon::{poseidon_config, poseidon_hash, poseidon_hash_var};
 
 use crate::field::{Backend, BackendId};
 
