@@ -11,6 +11,8 @@
 //! policy...)`, `now`, `binding`. The threshold signature signs
 //! [`SignedDigest`] = tagged SHA-256 of `C`, computed natively by everyone.
 
+#![warn(missing_docs)]
+
 pub mod bn254;
 pub mod digest;
 pub mod field;
