@@ -22,6 +22,7 @@ pub mod pasta;
 pub mod policy;
 pub mod public;
 pub mod rules;
+pub mod sample;
 
 pub use digest::SignedDigest;
 pub use field::{

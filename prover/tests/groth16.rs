@@ -1,0 +1,378 @@
+//! Groth16/BN254 through the `ProofSystem` trait: soundness checks, bad input, batches,
+//! and the key store. Keys are generated once per test binary.
+
+use std::sync::OnceLock;
+
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::Groth16;
+use ark_snark::SNARK;
+use circuits::bn254::{Bn254 as B, PolicyCircuit};
+use circuits::public::{PublicInputs, Witness};
+use circuits::{sample, PolicyViolation};
+use prover::groth16::Groth16System;
+use prover::{KeyStoreError, ProofSystem, ProveError};
+use rand::rngs::OsRng;
+use verifier::groth16::{encode_proof, Groth16VerifyingKey};
+use verifier::{EnvelopeError, ProofEnvelope, ProofError};
+
+fn system() -> &'static Groth16System {
+    static S: OnceLock<Groth16System> = OnceLock::new();
+    S.get_or_init(|| Groth16System::setup(&mut OsRng).expect("setup"))
+}
+
+fn witness(n: u64) -> Witness<B> {
+    Witness::new(
+        sample::intent(n),
+        sample::policy(),
+        sample::NOW,
+        sample::binding(n),
+    )
+    .unwrap()
+}
+
+fn proven(n: u64) -> (ProofEnvelope, PublicInputs<Fr>) {
+    let w = witness(n);
+    (system().prove(&w, &mut OsRng).unwrap(), w.public_inputs())
+}
+
+fn valid() -> &'static (ProofEnvelope, PublicInputs<Fr>) {
+    static V: OnceLock<(ProofEnvelope, PublicInputs<Fr>)> = OnceLock::new();
+    V.get_or_init(|| proven(1))
+}
+
+#[test]
+fn valid_proof_verifies_and_envelope_round_trips() {
+    let (env, public) = valid();
+    system().verify(env, public).unwrap();
+    assert_eq!(env.proof.len(), 128);
+    let decoded = ProofEnvelope::from_bytes(&env.to_bytes()).unwrap();
+    assert_eq!(&decoded, env);
+    system().verify(&decoded, public).unwrap();
+}
+
+#[test]
+fn changing_any_one_public_input_fails() {
+    let (env, public) = valid();
+    let base = public.to_field_elements();
+    let vk = system().verifying_key();
+    let proof = vk.open(env).unwrap();
+    for i in 0..base.len() {
+        let mut inputs = base;
+        inputs[i] += Fr::from(1u64);
+        assert_eq!(
+            vk.verify_proof(&proof, &inputs),
+            Err(ProofError::Invalid),
+            "input {i}"
+        );
+    }
+    // Through the structured API too: another binding, another time.
+    let mut p = *public;
+    p.binding = sample::binding(99);
+    assert_eq!(system().verify(env, &p), Err(ProofError::Invalid));
+    let mut p = *public;
+    p.now += 1;
+    assert_eq!(system().verify(env, &p), Err(ProofError::Invalid));
+}
+
+#[test]
+fn adding_or_dropping_a_public_input_is_refused() {
+    let (env, public) = valid();
+    let vk = system().verifying_key();
+    let proof = vk.open(env).unwrap();
+    let base = public.to_field_elements();
+    let mut five = base.to_vec();
+    five.push(Fr::from(0u64));
+    assert_eq!(
+        vk.verify_proof(&proof, &five),
+        Err(ProofError::PublicInputCount {
+            expected: 4,
+            got: 5
+        })
+    );
+    assert_eq!(
+        vk.verify_proof(&proof, &base[..3]),
+        Err(ProofError::PublicInputCount {
+            expected: 4,
+            got: 3
+        })
+    );
+}
+
+#[test]
+fn values_at_or_above_two_to_the_64_are_not_valid_public_inputs() {
+    let (env, public) = valid();
+    let vk = system().verifying_key();
+    let proof = vk.open(env).unwrap();
+    let mut inputs = public.to_field_elements();
+    // `now` + 2^64: same low 64 bits, different field element.
+    inputs[2] += Fr::from(u128::from(u64::MAX) + 1);
+    assert_eq!(vk.verify_proof(&proof, &inputs), Err(ProofError::Invalid));
+    assert!(PublicInputs::<Fr>::from_field_elements(&inputs).is_err());
+    // Near the modulus.
+    let mut inputs = public.to_field_elements();
+    inputs[2] = -Fr::from(1u64);
+    assert_eq!(vk.verify_proof(&proof, &inputs), Err(ProofError::Invalid));
+}
+
+#[test]
+fn proof_for_another_policy_fails() {
+    let (env, public) = valid();
+    let other =
+        circuits::Policy::new(7, 2_000_000, sample::NOW - 100, vec![sample::recipient(3)]).unwrap();
+    let mut p = *public;
+    p.policy_commitment = other.commitment::<B>();
+    assert_eq!(system().verify(env, &p), Err(ProofError::Invalid));
+}
+
+#[test]
+fn each_violation_is_named_and_refused_before_proving() {
+    let mut big = sample::intent(2);
+    big.amount = 1_000_001;
+    let err = system()
+        .prove_statement(
+            big,
+            sample::policy(),
+            sample::NOW,
+            sample::binding(2),
+            &mut OsRng,
+        )
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ProveError::Policy(PolicyViolation::AmountAboveLimit {
+            amount: 1_000_001,
+            max: 1_000_000
+        })
+    ));
+    let mut late = sample::intent(3);
+    late.valid_before = sample::NOW - 1;
+    late.valid_after = sample::NOW - 10;
+    let err = system()
+        .prove_statement(
+            late,
+            sample::policy(),
+            sample::NOW,
+            sample::binding(3),
+            &mut OsRng,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, ProveError::Policy(PolicyViolation::Expired { .. })),
+        "{err}"
+    );
+}
+
+#[test]
+fn unsatisfied_witness_is_refused_and_a_forced_proof_does_not_verify() {
+    let mut intent = sample::intent(4);
+    intent.amount = 5_000_000;
+    let w = Witness::<B>::new_unchecked(intent, sample::policy(), sample::NOW, sample::binding(4));
+    assert!(matches!(
+        system().prove(&w, &mut OsRng),
+        Err(ProveError::Unsatisfied("groth16"))
+    ));
+    // Force a proof with stock ark-groth16 (no satisfiability check in release mode).
+    let forced =
+        Groth16::<Bn254>::prove(system().proving_key(), PolicyCircuit::new(&w), &mut OsRng)
+            .unwrap();
+    let env = ProofEnvelope {
+        backend: circuits::BackendId::Groth16Bn254,
+        vk_fingerprint: system().fingerprint(),
+        proof: encode_proof(&forced),
+    };
+    assert_eq!(
+        system().verify(&env, &w.public_inputs()),
+        Err(ProofError::Invalid)
+    );
+}
+
+#[test]
+fn bad_proof_bytes_are_typed_errors() {
+    let (env, public) = valid();
+    let mut e = env.clone();
+    e.proof.truncate(100);
+    assert!(matches!(
+        system().verify(&e, public),
+        Err(ProofError::MalformedProof(_))
+    ));
+    let mut e = env.clone();
+    e.proof = vec![0xff; 128];
+    assert!(matches!(
+        system().verify(&e, public),
+        Err(ProofError::MalformedProof(_))
+    ));
+    let mut e = env.clone();
+    e.proof = vec![];
+    assert!(matches!(
+        system().verify(&e, public),
+        Err(ProofError::MalformedProof(_))
+    ));
+    let mut e = env.clone();
+    e.proof[5] ^= 0x01;
+    assert!(system().verify(&e, public).is_err());
+    let mut e = env.clone();
+    e.backend = circuits::BackendId::Halo2Pasta;
+    assert!(matches!(
+        system().verify(&e, public),
+        Err(ProofError::WrongBackend { .. })
+    ));
+    let mut e = env.clone();
+    e.vk_fingerprint = verifier::VkFingerprint([0; 32]);
+    assert!(matches!(
+        system().verify(&e, public),
+        Err(ProofError::FingerprintMismatch { .. })
+    ));
+}
+
+#[test]
+fn bad_envelope_bytes_are_typed_errors() {
+    let bytes = valid().0.to_bytes();
+    assert!(matches!(
+        ProofEnvelope::from_bytes(&bytes[..10]),
+        Err(EnvelopeError::Truncated { .. })
+    ));
+    assert!(matches!(
+        ProofEnvelope::from_bytes(&bytes[..bytes.len() - 1]),
+        Err(EnvelopeError::Truncated { .. })
+    ));
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert_eq!(
+        ProofEnvelope::from_bytes(&longer),
+        Err(EnvelopeError::TrailingBytes(1))
+    );
+    let mut magic = bytes.clone();
+    magic[0] = b'X';
+    assert_eq!(
+        ProofEnvelope::from_bytes(&magic),
+        Err(EnvelopeError::BadMagic)
+    );
+    let mut version = bytes.clone();
+    version[4] = 9;
+    assert_eq!(
+        ProofEnvelope::from_bytes(&version),
+        Err(EnvelopeError::UnsupportedVersion(9))
+    );
+    let mut backend = bytes.clone();
+    backend[5] = 77;
+    assert_eq!(
+        ProofEnvelope::from_bytes(&backend),
+        Err(EnvelopeError::UnknownBackend(77))
+    );
+    let mut huge = bytes.clone();
+    huge[38..42].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(matches!(
+        ProofEnvelope::from_bytes(&huge),
+        Err(EnvelopeError::TooLarge(_))
+    ));
+    assert!(ProofEnvelope::from_hex("zz").is_err());
+}
+
+#[test]
+fn batch_verification_accepts_good_batches_and_names_the_bad_proof() {
+    let proofs: Vec<_> = system()
+        .prove_batch(&(10..18).map(witness).collect::<Vec<_>>())
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let publics: Vec<_> = (10..18).map(|n| witness(n).public_inputs()).collect();
+    let items: Vec<_> = proofs.iter().zip(&publics).collect();
+    system().verify_batch(&items).unwrap();
+    // Proofs came back in input order: each verifies alone against its own inputs.
+    for (e, p) in &items {
+        system().verify(e, p).unwrap();
+    }
+    // One bad public input at index 5.
+    let mut wrong = publics.clone();
+    wrong[5].now += 1;
+    let items: Vec<_> = proofs.iter().zip(&wrong).collect();
+    let err = system().verify_batch(&items).unwrap_err();
+    assert_eq!(err.failures, vec![(5, ProofError::Invalid)]);
+    // A swapped pair: both named.
+    let mut swapped = publics.clone();
+    swapped.swap(1, 2);
+    let items: Vec<_> = proofs.iter().zip(&swapped).collect();
+    let err = system().verify_batch(&items).unwrap_err();
+    assert_eq!(
+        err.failures.iter().map(|f| f.0).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    // A malformed member is named without pairing work.
+    let mut broken = proofs.clone();
+    broken[3].proof.truncate(5);
+    let items: Vec<_> = broken.iter().zip(&publics).collect();
+    let err = system().verify_batch(&items).unwrap_err();
+    assert_eq!(err.failures.len(), 1);
+    assert_eq!(err.failures[0].0, 3);
+    // Empty batch.
+    system().verify_batch(&[]).unwrap();
+}
+
+#[test]
+fn keys_save_load_and_refuse_corruption() {
+    let dir = std::env::temp_dir().join(format!("zkq-g16-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    system().save(&dir).unwrap();
+    let loaded = Groth16System::load(&dir).unwrap();
+    assert_eq!(loaded.fingerprint(), system().fingerprint());
+    let (env, public) = valid();
+    loaded.verify(env, public).unwrap();
+    // A flipped byte in the proving key: checksum mismatch.
+    let pk_path = dir.join("groth16-bn254.pk");
+    let mut pk = std::fs::read(&pk_path).unwrap();
+    pk[1000] ^= 1;
+    std::fs::write(&pk_path, &pk).unwrap();
+    assert!(matches!(
+        Groth16System::load(&dir),
+        Err(KeyStoreError::Checksum { .. })
+    ));
+    // Restore, then lie about the fingerprint in the manifest.
+    system().save(&dir).unwrap();
+    let m = dir.join("groth16-bn254.manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    let fp = system().fingerprint().to_hex();
+    std::fs::write(&m, text.replace(&fp, &"00".repeat(32))).unwrap();
+    assert!(matches!(
+        Groth16System::load(&dir),
+        Err(KeyStoreError::Fingerprint { .. })
+    ));
+    // Not JSON / missing.
+    std::fs::write(&m, b"nope").unwrap();
+    assert!(matches!(
+        Groth16System::load(&dir),
+        Err(KeyStoreError::Manifest { .. })
+    ));
+    std::fs::remove_file(&m).unwrap();
+    assert!(matches!(
+        Groth16System::load(&dir),
+        Err(KeyStoreError::Io { .. })
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn malformed_verifying_keys_are_refused() {
+    let bytes = system().verifying_key().to_bytes();
+    assert!(Groth16VerifyingKey::from_bytes(&bytes).is_ok());
+    assert!(matches!(
+        Groth16VerifyingKey::from_bytes(&bytes[..bytes.len() - 3]),
+        Err(ProofError::MalformedKey(_))
+    ));
+    assert!(matches!(
+        Groth16VerifyingKey::from_bytes(&[0xff; 300]),
+        Err(ProofError::MalformedKey(_))
+    ));
+    let mut extra = bytes.clone();
+    extra.push(0);
+    assert!(matches!(
+        Groth16VerifyingKey::from_bytes(&extra),
+        Err(ProofError::MalformedKey(_))
+    ));
+    // A key for a statement with a different number of inputs.
+    let mut vk = system().verifying_key().key().clone();
+    vk.gamma_abc_g1.pop();
+    assert!(matches!(
+        Groth16VerifyingKey::new(vk),
+        Err(ProofError::MalformedKey(_))
+    ));
+}
