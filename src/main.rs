@@ -3,6 +3,7 @@
 //! Today it runs the embedded demo of the threshold key lifecycle (`zkquorum demo`); the
 //! node, coordinator and audit commands build on the same crates.
 
+mod bench;
 mod demo;
 
 use clap::{Parser, Subcommand};
@@ -19,10 +20,13 @@ struct Cli {
 enum Command {
     /// Run the embedded demo: DKG, signing, nonce-reuse refusal, refresh, repair, reshare.
     Demo(demo::DemoArgs),
+    /// Compare the proof backends on the sample statement and print a Markdown table.
+    BenchBackends(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Demo(args) => demo::run(&args),
+        Command::BenchBackends(args) => bench::run(&args),
     }
 }

@@ -104,13 +104,14 @@ pub trait Backend: Send + Sync + 'static {
     const ID: BackendId;
     /// The scalar field the circuit is defined over.
     type F: StatementField;
-    /// Native Poseidon hash of a fixed-length input.
+    /// Native domain-separated Poseidon hash `H_domain(inputs)` of a fixed-length input
+    /// (the same function the backend's circuit computes).
     ///
-    /// The length is NOT encoded (on BN254 a trailing zero input is a no-op of the sponge),
-    /// so callers must hash a fixed number of inputs per domain: every call in this crate
-    /// starts with a domain tag that is used with exactly one arity (intent 11, policy 5,
-    /// leaf 3, node 3).
-    fn hash(inputs: &[Self::F]) -> Self::F;
+    /// Both the domain tag and the input length are bound: BN254 puts
+    /// `domain·2^64 + length` in the sponge's capacity element; Pasta hashes
+    /// `[domain, inputs..]` with halo2's `ConstantLength`, whose capacity holds the length.
+    /// Every domain is used with one arity (intent 10, policy 4, leaf 2, node 2).
+    fn hash(domain: u64, inputs: &[Self::F]) -> Self::F;
 }
 
 impl StatementField for ark_bn254::Fr {

@@ -281,11 +281,8 @@ impl Intent {
     }
 }
 
-/// `H(DOMAIN_INTENT, fields...)` over already-encoded fields (used by negative tests that
+/// `H_INTENT(fields...)` over already-encoded fields (used by negative tests that
 /// force out-of-range values into the witness).
 pub fn commit_intent_fields<B: Backend>(fields: &[B::F; 10]) -> B::F {
-    let mut inputs = [B::F::zero(); 11];
-    inputs[0] = B::F::from_u64(DOMAIN_INTENT);
-    inputs[1..].copy_from_slice(fields);
-    B::hash(&inputs)
+    B::hash(DOMAIN_INTENT, fields)
 }

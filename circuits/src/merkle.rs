@@ -37,18 +37,20 @@ pub enum MerkleError {
     },
 }
 
-/// The leaf of a recipient: `H(DOMAIN_LEAF, hi, lo)`.
+/// The leaf of a recipient: `H_LEAF(hi, lo)`.
 pub fn leaf_hash<B: Backend>(recipient: &Recipient) -> B::F {
-    B::hash(&[
-        B::F::from_u64(DOMAIN_LEAF),
-        B::F::from_u128(recipient.hi()),
-        B::F::from_u128(recipient.lo()),
-    ])
+    B::hash(
+        DOMAIN_LEAF,
+        &[
+            B::F::from_u128(recipient.hi()),
+            B::F::from_u128(recipient.lo()),
+        ],
+    )
 }
 
-/// An internal node: `H(DOMAIN_NODE, left, right)`.
+/// An internal node: `H_NODE(left, right)`.
 pub fn node_hash<B: Backend>(left: B::F, right: B::F) -> B::F {
-    B::hash(&[B::F::from_u64(DOMAIN_NODE), left, right])
+    B::hash(DOMAIN_NODE, &[left, right])
 }
 
 /// Roots of empty subtrees: `empty[0] = 0` (an empty leaf), `empty[i+1] = node(empty[i], empty[i])`.

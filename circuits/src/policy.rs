@@ -273,13 +273,7 @@ impl Policy {
     }
 }
 
-/// `H(DOMAIN_POLICY, fields...)` over already-encoded fields.
+/// `H_POLICY(fields...)` over already-encoded fields.
 pub fn commit_policy_fields<B: Backend>(fields: &[B::F; 4]) -> B::F {
-    B::hash(&[
-        B::F::from_u64(DOMAIN_POLICY),
-        fields[0],
-        fields[1],
-        fields[2],
-        fields[3],
-    ])
+    B::hash(DOMAIN_POLICY, fields)
 }

@@ -1,4 +1,12 @@
-//! Groth16 over BN254 (arkworks 0.6).
+//! Groth16 over BN254 (arkworks 0.6), with a prover that beats stock `Groth16::prove`.
+//!
+//! Stock arkworks proving re-synthesizes the whole constraint system with matrices and
+//! inlines every linear combination for each proof; for this circuit that is most of the
+//! proving time. Here the R1CS matrices are built once, when keys are made or loaded, and
+//! each proof only computes the witness (`construct_matrices: false`, ~2 ms), checks it
+//! against the cached matrices (so an unsatisfied witness is refused instead of producing a
+//! proof that cannot verify), and hands matrices and assignment to ark-groth16's
+//! `create_proof_with_reduction_and_matrices` (witness map and MSMs, rayon-parallel).
 //!
 //! Setup is circuit-specific: whoever runs [`ProofSystem::setup`] learns the toxic waste and
 //! could forge proofs, so Groth16 keys are trusted exactly as much as their generator (a
@@ -10,7 +18,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use ark_bn254::{Bn254, Fr};
+use ark_ff::UniformRand;
 use ark_groth16::{Groth16, ProvingKey};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, Matrix, OptimizationGoal, SynthesisMode,
+    R1CS_PREDICATE_LABEL,
+};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use ark_snark::SNARK;
 use circuits::bn254::{Bn254 as Bn254Backend, PolicyCircuit};
@@ -18,6 +31,7 @@ use circuits::public::{PublicInputs, Witness};
 use circuits::BackendId;
 use rand::rngs::OsRng;
 use rand_core::{CryptoRng, RngCore};
+use rayon::prelude::*;
 use verifier::groth16::{encode_proof, Groth16VerifyingKey};
 use verifier::{BatchError, ProofEnvelope, ProofError, VkFingerprint};
 
@@ -33,7 +47,77 @@ const VK_FILE: &str = "groth16-bn254.vk";
 pub struct Groth16System {
     pk: ProvingKey<Bn254>,
     vk: Groth16VerifyingKey,
-    constraints: usize,
+    r1cs: R1cs,
+}
+
+/// The circuit's R1CS matrices, synthesized once exactly as the Groth16 generator does.
+struct R1cs {
+    /// `[A, B, C]`, one row per constraint, `(coefficient, variable index)` entries.
+    matrices: Vec<Matrix<Fr>>,
+    /// Instance variables including the constant one.
+    num_inputs: usize,
+    num_witnesses: usize,
+    num_constraints: usize,
+}
+
+impl R1cs {
+    fn synthesize() -> Result<Self, ProveError> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Setup);
+        PolicyCircuit::blank()
+            .generate_constraints(cs.clone())
+            .map_err(backend_err)?;
+        cs.finalize();
+        let mut all = cs.to_matrices().map_err(backend_err)?;
+        let matrices = all
+            .remove(R1CS_PREDICATE_LABEL)
+            .ok_or_else(|| backend_err("circuit has no R1CS constraints"))?;
+        if matrices.len() != 3 || all.values().any(|m| m.iter().any(|x| !x.is_empty())) {
+            return Err(backend_err("circuit is not plain R1CS"));
+        }
+        Ok(Self {
+            matrices,
+            num_inputs: cs.num_instance_variables(),
+            num_witnesses: cs.num_witness_variables(),
+            num_constraints: cs.num_constraints(),
+        })
+    }
+
+    /// The full assignment `[1, inputs.., witnesses..]`, computed without building matrices.
+    fn assign(&self, circuit: PolicyCircuit) -> Result<Vec<Fr>, ProveError> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Prove {
+            construct_matrices: false,
+            generate_lc_assignments: false,
+        });
+        circuit
+            .generate_constraints(cs.clone())
+            .map_err(backend_err)?;
+        let cs = cs
+            .into_inner()
+            .ok_or_else(|| backend_err("constraint system still shared"))?;
+        let mut z = cs.instance_assignment().map_err(backend_err)?.to_vec();
+        z.extend_from_slice(cs.witness_assignment().map_err(backend_err)?);
+        if z.len() != self.num_inputs + self.num_witnesses {
+            return Err(backend_err(format!(
+                "assignment has {} variables, the key's circuit {}",
+                z.len(),
+                self.num_inputs + self.num_witnesses
+            )));
+        }
+        Ok(z)
+    }
+
+    /// `⟨A_i,z⟩·⟨B_i,z⟩ = ⟨C_i,z⟩` for every constraint `i`.
+    fn is_satisfied(&self, z: &[Fr]) -> bool {
+        let row = |m: &Matrix<Fr>, i: usize| -> Fr { m[i].iter().map(|(c, j)| *c * z[*j]).sum() };
+        let (a, b, c) = (&self.matrices[0], &self.matrices[1], &self.matrices[2]);
+        (0..self.num_constraints)
+            .into_par_iter()
+            .all(|i| row(a, i) * row(b, i) == row(c, i))
+    }
 }
 
 fn backend_err(e: impl ToString) -> ProveError {
@@ -44,14 +128,18 @@ fn backend_err(e: impl ToString) -> ProveError {
 }
 
 impl Groth16System {
-    fn from_pk(pk: ProvingKey<Bn254>) -> Result<Self, ProofError> {
-        let vk = Groth16VerifyingKey::new(pk.vk.clone())?;
-        let constraints = PolicyCircuit::num_constraints().unwrap_or(0);
-        Ok(Self {
-            pk,
-            vk,
-            constraints,
-        })
+    fn from_pk(pk: ProvingKey<Bn254>) -> Result<Self, ProveError> {
+        let vk = Groth16VerifyingKey::new(pk.vk.clone()).map_err(backend_err)?;
+        let r1cs = R1cs::synthesize()?;
+        // The key's query vectors are sized by the circuit it was made for.
+        if pk.a_query.len() != r1cs.num_inputs + r1cs.num_witnesses {
+            return Err(backend_err(format!(
+                "proving key is for a circuit with {} variables, this one has {}",
+                pk.a_query.len(),
+                r1cs.num_inputs + r1cs.num_witnesses
+            )));
+        }
+        Ok(Self { pk, vk, r1cs })
     }
 
     /// The proving key (for benchmarks against stock `ark_groth16` and for tests that force
@@ -80,7 +168,7 @@ impl ProofSystem for Groth16System {
     fn setup<R: RngCore + CryptoRng>(rng: &mut R) -> Result<Self, ProveError> {
         let (pk, _) = Groth16::<Bn254>::circuit_specific_setup(PolicyCircuit::blank(), rng)
             .map_err(backend_err)?;
-        Self::from_pk(pk).map_err(backend_err)
+        Self::from_pk(pk)
     }
 
     fn save(&self, dir: &Path) -> Result<(), KeyStoreError> {
@@ -132,7 +220,7 @@ impl ProofSystem for Groth16System {
     }
 
     fn circuit_size(&self) -> CircuitSize {
-        CircuitSize::Constraints(self.constraints)
+        CircuitSize::Constraints(self.r1cs.num_constraints)
     }
 
     fn key_sizes(&self) -> (usize, usize) {
@@ -144,12 +232,22 @@ impl ProofSystem for Groth16System {
         witness: &Witness<Self::Backend>,
         rng: &mut R,
     ) -> Result<ProofEnvelope, ProveError> {
-        let circuit = PolicyCircuit::new(witness);
+        let z = self.r1cs.assign(PolicyCircuit::new(witness))?;
         // ark-groth16 only debug-asserts satisfiability; check it here, always.
-        if !circuit.is_satisfied().map_err(backend_err)? {
+        if !self.r1cs.is_satisfied(&z) {
             return Err(ProveError::Unsatisfied("groth16"));
         }
-        let proof = Groth16::<Bn254>::prove(&self.pk, circuit, rng).map_err(backend_err)?;
+        let (r, s) = (Fr::rand(rng), Fr::rand(rng));
+        let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+            &self.pk,
+            r,
+            s,
+            &self.r1cs.matrices,
+            self.r1cs.num_inputs,
+            self.r1cs.num_constraints,
+            &z,
+        )
+        .map_err(backend_err)?;
         Ok(ProofEnvelope {
             backend: BackendId::Groth16Bn254,
             vk_fingerprint: self.vk.fingerprint(),

@@ -20,7 +20,7 @@ impl Backend for Bn254 {
     const ID: BackendId = BackendId::Groth16Bn254;
     type F = Fr;
 
-    fn hash(inputs: &[Fr]) -> Fr {
-        poseidon_hash(inputs)
+    fn hash(domain: u64, inputs: &[Fr]) -> Fr {
+        poseidon_hash(domain, inputs)
     }
 }

@@ -44,9 +44,13 @@ impl Backend for Pasta {
     const ID: BackendId = BackendId::Halo2Pasta;
     type F = Fp;
 
-    /// Constant-length `P128Pow5T3` Poseidon of `inputs` (see [`poseidon::hash`]).
-    fn hash(inputs: &[Fp]) -> Fp {
-        poseidon::hash(inputs)
+    /// Constant-length `P128Pow5T3` Poseidon of `[domain, inputs..]` (see
+    /// [`poseidon::hash`]); halo2's `ConstantLength` puts the length in the capacity.
+    fn hash(domain: u64, inputs: &[Fp]) -> Fp {
+        let mut message = Vec::with_capacity(inputs.len() + 1);
+        message.push(Fp::from(domain));
+        message.extend_from_slice(inputs);
+        poseidon::hash(&message)
     }
 }
 
@@ -116,6 +120,7 @@ mod tests {
     fn backend_id_and_hash() {
         assert_eq!(Pasta::ID, BackendId::Halo2Pasta);
         let m = [Fp::from(4), Fp::from(5), Fp::from(6)];
-        assert_eq!(Pasta::hash(&m), poseidon::hash_fixed(m));
+        assert_eq!(Pasta::hash(4, &m[1..]), poseidon::hash_fixed(m));
+        assert_ne!(Pasta::hash(3, &m[1..]), poseidon::hash_fixed(m));
     }
 }

@@ -1,0 +1,233 @@
+//! `zkquorum bench-backends`: the backend comparison table.
+//!
+//! Measures, per backend, on the embedded sample statement: circuit size, key setup,
+//! proving (median of `--samples` runs), verification (median), batch verification of 64
+//! proofs (per proof), proof size, key sizes and peak memory. Each backend runs in its own
+//! child process so its peak resident memory (`VmHWM`) is its own; the parent prints one
+//! Markdown table with both backends side by side. Criterion benches (`cargo bench --bench
+//! proofs`) give the statistically careful figures; this command gives the overview.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use circuits::public::Witness;
+use circuits::sample;
+use clap::{Args, ValueEnum};
+use prover::groth16::Groth16System;
+use prover::{CircuitSize, ProofSystem};
+use rand::rngs::OsRng;
+use serde::{Deserialize, Serialize};
+
+/// Which backend to measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// Groth16 over BN254.
+    Groth16,
+    /// halo2 over Pasta with IPA.
+    Halo2,
+    /// Both, each in its own process.
+    All,
+}
+
+/// Options of `zkquorum bench-backends`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Backend(s) to measure.
+    #[arg(long, value_enum, default_value_t = BackendArg::All)]
+    backend: BackendArg,
+    /// Proving and verification runs per median.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    samples: u32,
+    /// Proofs in the batch-verification measurement.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    batch: u32,
+    /// Print one JSON report instead of the table (used by the parent process).
+    #[arg(long, hide = true)]
+    json: bool,
+}
+
+/// One backend's figures.
+#[derive(Debug, Serialize, Deserialize)]
+struct Report {
+    backend: String,
+    size: String,
+    setup_ms: f64,
+    prove_ms: f64,
+    verify_ms: f64,
+    batch: u32,
+    batch_verify_per_proof_ms: f64,
+    proof_bytes: usize,
+    pk_bytes: usize,
+    vk_bytes: usize,
+    peak_rss_mib: f64,
+    threads: usize,
+}
+
+fn median(mut v: Vec<Duration>) -> f64 {
+    v.sort();
+    v[v.len() / 2].as_secs_f64() * 1e3
+}
+
+fn measure<S: ProofSystem>(name: &str, args: &BenchArgs) -> Result<Report> {
+    let t = Instant::now();
+    let system = S::setup(&mut OsRng)?;
+    let setup_ms = t.elapsed().as_secs_f64() * 1e3;
+    let witnesses: Vec<Witness<S::Backend>> = (0..args.batch.max(args.samples) as u64)
+        .map(|n| {
+            Witness::new(
+                sample::intent(n),
+                sample::policy(),
+                sample::NOW,
+                sample::binding(n),
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    let mut prove_times = Vec::new();
+    let mut proofs = Vec::new();
+    for w in witnesses.iter().take(args.samples as usize) {
+        let t = Instant::now();
+        proofs.push(system.prove(w, &mut OsRng)?);
+        prove_times.push(t.elapsed());
+    }
+    let mut verify_times = Vec::new();
+    for (p, w) in proofs.iter().zip(&witnesses) {
+        let t = Instant::now();
+        system.verify(p, &w.public_inputs())?;
+        verify_times.push(t.elapsed());
+    }
+    // The batch: proofs made in parallel (not timed), verified as one batch.
+    let batch: Vec<_> = system
+        .prove_batch(&witnesses[..args.batch as usize])
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let publics: Vec<_> = witnesses.iter().map(|w| w.public_inputs()).collect();
+    let items: Vec<_> = batch.iter().zip(&publics).collect();
+    let mut batch_times = Vec::new();
+    for _ in 0..args.samples.min(5) {
+        let t = Instant::now();
+        system.verify_batch(&items)?;
+        batch_times.push(t.elapsed());
+    }
+    let (pk_bytes, vk_bytes) = system.key_sizes();
+    let size = match system.circuit_size() {
+        CircuitSize::Constraints(c) => format!("{c} R1CS constraints"),
+        CircuitSize::Rows { used, k } => format!("{used} rows (k = {k})"),
+    };
+    Ok(Report {
+        backend: name.into(),
+        size,
+        setup_ms,
+        prove_ms: median(prove_times),
+        verify_ms: median(verify_times),
+        batch: args.batch,
+        batch_verify_per_proof_ms: median(batch_times) / f64::from(args.batch),
+        proof_bytes: proofs[0].proof.len(),
+        pk_bytes,
+        vk_bytes,
+        peak_rss_mib: peak_rss_mib(),
+        threads: rayon::current_num_threads(),
+    })
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), 0 where unavailable.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn run_one(backend: BackendArg, args: &BenchArgs) -> Result<Report> {
+    match backend {
+        BackendArg::Groth16 => measure::<Groth16System>("Groth16 / BN254", args),
+        BackendArg::Halo2 => bail!("TEMP: halo2 system not merged yet"),
+        BackendArg::All => bail!("run_one takes a single backend"),
+    }
+}
+
+fn child(backend: &str, args: &BenchArgs) -> Result<Report> {
+    let exe = std::env::current_exe().context("locating the zkquorum binary")?;
+    let out = Command::new(exe)
+        .args(["bench-backends", "--json", "--backend", backend])
+        .args(["--samples", &args.samples.to_string()])
+        .args(["--batch", &args.batch.to_string()])
+        .output()
+        .context("running the measurement process")?;
+    if !out.status.success() {
+        bail!(
+            "measuring {backend} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("reading the measurement report")
+}
+
+fn table(reports: &[Report]) -> String {
+    let mut s = String::from("| | ");
+    s += &reports
+        .iter()
+        .map(|r| r.backend.as_str())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    s += " |\n|---|";
+    s += &"---|".repeat(reports.len());
+    s += "\n";
+    let rows: [(&str, fn(&Report) -> String); 10] = [
+        ("circuit", |r| r.size.clone()),
+        ("setup", |r| format!("{:.0} ms", r.setup_ms)),
+        ("prove (median)", |r| format!("{:.1} ms", r.prove_ms)),
+        ("verify (median)", |r| format!("{:.2} ms", r.verify_ms)),
+        ("batch verify, per proof", |r| {
+            format!(
+                "{:.2} ms (batch of {})",
+                r.batch_verify_per_proof_ms, r.batch
+            )
+        }),
+        ("proof size", |r| format!("{} B", r.proof_bytes)),
+        ("proving key", |r| {
+            format!("{:.1} KiB", r.pk_bytes as f64 / 1024.0)
+        }),
+        ("verifying key", |r| {
+            format!("{:.1} KiB", r.vk_bytes as f64 / 1024.0)
+        }),
+        ("peak memory (RSS)", |r| {
+            format!("{:.0} MiB", r.peak_rss_mib)
+        }),
+        ("threads", |r| r.threads.to_string()),
+    ];
+    for (name, f) in rows {
+        s += &format!("| {name} | ");
+        s += &reports.iter().map(f).collect::<Vec<_>>().join(" | ");
+        s += " |\n";
+    }
+    s
+}
+
+/// Runs the comparison and prints the table (or one JSON report with `--json`).
+pub fn run(args: &BenchArgs) -> Result<()> {
+    if args.json {
+        let report = run_one(args.backend, args)?;
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let backends: &[&str] = match args.backend {
+        BackendArg::Groth16 => &["groth16"],
+        BackendArg::Halo2 => &["halo2"],
+        BackendArg::All => &["groth16", "halo2"],
+    };
+    let mut reports = Vec::new();
+    for b in backends {
+        eprintln!(
+            "measuring {b} ({} samples, batch of {}) …",
+            args.samples, args.batch
+        );
+        reports.push(child(b, args)?);
+    }
+    println!("{}", table(&reports));
+    Ok(())
+}
