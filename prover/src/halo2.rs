@@ -19,10 +19,16 @@
 //! [`Halo2System::prove`] runs halo2's `MockProver` on the same circuit and instance — a
 //! check of every gate, copy constraint and lookup of the real circuit, so it is sound
 //! against any disagreement between the native rules and the circuit — and refuses an
-//! unsatisfied witness with [`ProveError::Unsatisfied`]. It costs a fraction of a proof
-//! (measured by the `halo2_precheck_is_cheap_relative_to_proving` test, printed with
-//! `--nocapture`). Transcripts are Blake2b; the caller's rand 0.8 RNG is adapted to the
-//! rand_core 0.10 traits halo2_proofs 0.4.1 takes.
+//! unsatisfied witness with [`ProveError::Unsatisfied`]. It costs about a tenth of a
+//! proof (~130 ms against ~0.8-1.6 s for `create_proof` in the dev profile on 2 shared
+//! cores; the `precheck_cost_relative_to_proving` test prints both with `--nocapture`).
+//! `create_proof` alone is no substitute: it notices a value missing from a lookup table
+//! but neither gates nor copy constraints, so a recipient outside the allowlist would give
+//! a proof that merely fails to verify. Transcripts are Blake2b; the caller's rand 0.8 RNG
+//! is adapted to the rand_core 0.10 traits halo2_proofs 0.4.1 takes.
+//!
+//! The rows count parsed from `CircuitCost`'s `Debug` output is tied to halo2_proofs
+//! 0.4.1 (the lock file pins it); the tests check that it is in range.
 //!
 //! # Sizes
 //!
