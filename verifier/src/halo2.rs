@@ -23,9 +23,10 @@
 //! A halo2 proof of a fixed circuit with one proof per transcript has one exact length.
 //! The key measures it once when it is built, by running the verifier over a filler
 //! transcript whose every 32-byte element is both a valid (non-identity) point and a
-//! canonical scalar, so that every element is read; and [`Halo2VerifyingKey::open`] refuses any other
-//! length. halo2's verifier does not check that the transcript was consumed, so without
-//! this check a proof with bytes appended would verify too.
+//! canonical scalar, so that every element is read; [`Halo2VerifyingKey::open`] refuses
+//! any other length (3264 bytes for the v1 circuit). halo2's verifier does not check that
+//! the transcript was consumed, so without this check a proof with bytes appended would
+//! verify too (and `BatchVerifier` could not tell).
 //!
 //! # Public inputs
 //!
