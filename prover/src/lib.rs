@@ -6,7 +6,7 @@
 //! by exactly the code an auditor runs. Backends:
 //!
 //! - [`groth16::Groth16System`]: Groth16 over BN254 (arkworks 0.6), circuit-specific setup;
-//! - `halo2::Halo2System`: halo2 over Pasta with IPA (zcash halo2_proofs 0.4), transparent
+//! - [`halo2::Halo2System`]: halo2 over Pasta with IPA (zcash halo2_proofs 0.4), transparent
 //!   setup.
 //!
 //! Every proof leaves as a [`verifier::ProofEnvelope`] naming its backend and verifying-key
@@ -14,6 +14,7 @@
 
 pub mod error;
 pub mod groth16;
+pub mod halo2;
 
 pub mod keystore;
 
