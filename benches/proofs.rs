@@ -99,11 +99,15 @@ fn groth16(c: &mut Criterion) {
     g.finish();
 }
 
+fn halo2(c: &mut Criterion) {
+    bench_backend::<prover::halo2::Halo2System>(c, "halo2");
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .measurement_time(Duration::from_secs(5))
         .warm_up_time(Duration::from_secs(1));
-    targets = groth16
+    targets = groth16, halo2
 }
 criterion_main!(benches);

@@ -145,7 +145,7 @@ fn peak_rss_mib() -> f64 {
 fn run_one(backend: BackendArg, args: &BenchArgs) -> Result<Report> {
     match backend {
         BackendArg::Groth16 => measure::<Groth16System>("Groth16 / BN254", args),
-        BackendArg::Halo2 => bail!("TEMP: halo2 system not merged yet"),
+        BackendArg::Halo2 => measure::<prover::halo2::Halo2System>("halo2 / IPA (Pasta)", args),
         BackendArg::All => bail!("run_one takes a single backend"),
     }
 }
