@@ -167,6 +167,9 @@ fn child(backend: &str, args: &BenchArgs) -> Result<Report> {
     serde_json::from_slice(&out.stdout).context("reading the measurement report")
 }
 
+/// How one table row renders a report.
+type Cell = fn(&Report) -> String;
+
 fn table(reports: &[Report]) -> String {
     let mut s = String::from("| | ");
     s += &reports
@@ -177,7 +180,7 @@ fn table(reports: &[Report]) -> String {
     s += " |\n|---|";
     s += &"---|".repeat(reports.len());
     s += "\n";
-    let rows: [(&str, fn(&Report) -> String); 10] = [
+    let rows: [(&str, Cell); 10] = [
         ("circuit", |r| r.size.clone()),
         ("setup", |r| format!("{:.0} ms", r.setup_ms)),
         ("prove (median)", |r| format!("{:.1} ms", r.prove_ms)),

@@ -12,13 +12,13 @@ use core::fmt::Debug;
 
 use ark_ff::{BigInteger, PrimeField};
 
-/// Domain tag of the intent commitment `C = H(DOMAIN_INTENT, intent fields...)`.
+/// Domain tag of the intent commitment `C = H_INTENT(intent fields...)`.
 pub const DOMAIN_INTENT: u64 = 1;
-/// Domain tag of the policy commitment `P = H(DOMAIN_POLICY, policy fields...)`.
+/// Domain tag of the policy commitment `P = H_POLICY(policy fields...)`.
 pub const DOMAIN_POLICY: u64 = 2;
-/// Domain tag of an allowlist leaf `H(DOMAIN_LEAF, recipient_hi, recipient_lo)`.
+/// Domain tag of an allowlist leaf `H_LEAF(recipient_hi, recipient_lo)`.
 pub const DOMAIN_LEAF: u64 = 3;
-/// Domain tag of an internal Merkle node `H(DOMAIN_NODE, left, right)`.
+/// Domain tag of an internal Merkle node `H_NODE(left, right)`.
 pub const DOMAIN_NODE: u64 = 4;
 
 /// A prime field the statement can be encoded into (BN254 Fr, Pasta Fp).

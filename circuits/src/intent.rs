@@ -2,7 +2,7 @@
 //!
 //! Field encoding (shared by both backends, see [`Intent::fields`]):
 //! `[version, network, asset, amount, recipient_hi, recipient_lo, valid_after, valid_before,
-//! nonce, salt]`, and the commitment is `C = H(DOMAIN_INTENT, fields...)` (11 inputs).
+//! nonce, salt]`, and the commitment is `C = H_INTENT(fields...)` (10 inputs under the intent domain).
 
 use core::fmt;
 use core::str::FromStr;
@@ -270,7 +270,7 @@ impl Intent {
         ]
     }
 
-    /// `C = H(DOMAIN_INTENT, fields...)` with the backend's Poseidon.
+    /// `C = H_INTENT(fields...)` with the backend's Poseidon.
     pub fn commitment<B: Backend>(&self) -> IntentCommitment<B::F> {
         IntentCommitment(commit_intent_fields::<B>(&self.fields()))
     }

@@ -7,8 +7,8 @@
 //! backend: [`bn254`] (arkworks R1CS over BN254 Fr, for Groth16) and [`pasta`] (halo2 over
 //! Pasta Fp).
 //!
-//! Public inputs, in order: `C = H(DOMAIN_INTENT, intent...)`, `P = H(DOMAIN_POLICY,
-//! policy...)`, `now`, `binding`. The threshold signature signs
+//! Public inputs, in order: `C = H_INTENT(intent...)`, `P = H_POLICY(policy...)`, `now`,
+//! `binding`, where `H_d` is the backend's domain-separated Poseidon ([`Backend::hash`]). The threshold signature signs
 //! [`SignedDigest`] = tagged SHA-256 of `C`, computed natively by everyone.
 
 #![warn(missing_docs)]

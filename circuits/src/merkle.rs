@@ -1,7 +1,7 @@
 //! The allowlist Merkle tree (depth [`TREE_DEPTH`]), generic over a [`Backend`]'s Poseidon.
 //!
-//! - leaf of a recipient: `H(DOMAIN_LEAF, recipient_hi, recipient_lo)`;
-//! - internal node: `H(DOMAIN_NODE, left, right)`;
+//! - leaf of a recipient: `H_LEAF(recipient_hi, recipient_lo)`;
+//! - internal node: `H_NODE(left, right)`;
 //! - unused leaves are the field element zero; the roots of empty subtrees are precomputed,
 //!   so a tree of `n` leaves costs about `16 * n` hashes to build, not `2^16`.
 //!

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Field encoding (shared by both backends): `[asset, max_amount, not_before,
-//! allowlist_root]`, commitment `P = H(DOMAIN_POLICY, fields...)` (5 inputs). The allowlist
+//! allowlist_root]`, commitment `P = H_POLICY(fields...)` (4 inputs under the policy domain). The allowlist
 //! root is the root of the [`crate::merkle`] tree over the recipients in file order, so `P`
 //! and the root are per backend.
 
