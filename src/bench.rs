@@ -1,8 +1,9 @@
 //! `zkquorum bench-backends`: the backend comparison table.
 //!
 //! Measures, per backend, on the embedded sample statement: circuit size, key setup,
-//! proving (median of `--samples` runs), verification (median), batch verification of 64
-//! proofs (per proof), proof size, key sizes and peak memory. Each backend runs in its own
+//! proving latency (median of `--samples` runs), `prove_batch` throughput over `--batch`
+//! proofs, verification (median), batch verification of the same proofs (per proof), proof
+//! size, key sizes and peak memory. Each backend runs in its own
 //! child process so its peak resident memory (`VmHWM`) is its own; the parent prints one
 //! Markdown table with both backends side by side. Criterion benches (`cargo bench --bench
 //! proofs`) give the statistically careful figures; this command gives the overview.
@@ -56,6 +57,7 @@ struct Report {
     prove_ms: f64,
     verify_ms: f64,
     batch: u32,
+    batch_prove_per_proof_ms: f64,
     batch_verify_per_proof_ms: f64,
     proof_bytes: usize,
     pk_bytes: usize,
@@ -96,11 +98,13 @@ fn measure<S: ProofSystem>(name: &str, args: &BenchArgs) -> Result<Report> {
         system.verify(p, &w.public_inputs())?;
         verify_times.push(t.elapsed());
     }
-    // The batch: proofs made in parallel (not timed), verified as one batch.
+    // The batch: proved in parallel (throughput), then verified as one batch.
+    let t = Instant::now();
     let batch: Vec<_> = system
         .prove_batch(&witnesses[..args.batch as usize])
         .into_iter()
         .collect::<Result<_, _>>()?;
+    let batch_prove_ms = t.elapsed().as_secs_f64() * 1e3;
     let publics: Vec<_> = witnesses.iter().map(|w| w.public_inputs()).collect();
     let items: Vec<_> = batch.iter().zip(&publics).collect();
     let mut batch_times = Vec::new();
@@ -121,6 +125,7 @@ fn measure<S: ProofSystem>(name: &str, args: &BenchArgs) -> Result<Report> {
         prove_ms: median(prove_times),
         verify_ms: median(verify_times),
         batch: args.batch,
+        batch_prove_per_proof_ms: batch_prove_ms / f64::from(args.batch),
         batch_verify_per_proof_ms: median(batch_times) / f64::from(args.batch),
         proof_bytes: proofs[0].proof.len(),
         pk_bytes,
@@ -180,10 +185,18 @@ fn table(reports: &[Report]) -> String {
     s += " |\n|---|";
     s += &"---|".repeat(reports.len());
     s += "\n";
-    let rows: [(&str, Cell); 10] = [
+    let rows: [(&str, Cell); 11] = [
         ("circuit", |r| r.size.clone()),
         ("setup", |r| format!("{:.0} ms", r.setup_ms)),
         ("prove (median)", |r| format!("{:.1} ms", r.prove_ms)),
+        ("prove_batch, per proof", |r| {
+            format!(
+                "{:.1} ms ({:.1} proofs/s, batch of {})",
+                r.batch_prove_per_proof_ms,
+                1e3 / r.batch_prove_per_proof_ms,
+                r.batch
+            )
+        }),
         ("verify (median)", |r| format!("{:.2} ms", r.verify_ms)),
         ("batch verify, per proof", |r| {
             format!(
