@@ -18,10 +18,8 @@ use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::{ProofSystem, ProveError};
 use rand::rngs::OsRng;
-use signer::dkg::DkgParticipant;
-use signer::refresh::start_refresh;
-use signer::repair::{repair_step1, repair_step2, repair_step3};
-use signer::reshare::{reshare_deal, reshare_receive, ReshareConfig};
+use signer::local;
+use signer::reshare::ReshareConfig;
 use signer::taproot::{self, Taproot};
 use signer::{
     signing, KeyShare, MemoryNonceStore, SessionId, Signer, SignerError, SignerId, Threshold,
@@ -39,32 +37,6 @@ pub struct DemoArgs {
 }
 
 type Shares = Vec<KeyShare<Taproot>>;
-
-fn dkg(th: Threshold) -> Result<Shares> {
-    let (states, bcasts): (Vec<_>, Vec<_>) = SignerId::range(th.n())
-        .map(|me| DkgParticipant::start::<Taproot, _>(me, th, &mut OsRng))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .unzip();
-    let mut round2 = Vec::new();
-    let mut private = Vec::new();
-    for (i, st) in states.into_iter().enumerate() {
-        let others = bcasts
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, m)| m.clone())
-            .collect();
-        let (st, out) = st.receive(others)?;
-        round2.push(st);
-        private.extend(out);
-    }
-    round2
-        .into_iter()
-        .zip(SignerId::range(th.n()))
-        .map(|(st, me)| Ok(st.finish(private.iter().filter(|m| m.to == me).cloned().collect())?))
-        .collect()
-}
 
 /// Signs `message` with the shares at `subset` and checks the result as plain BIP-340.
 fn sign(shares: &Shares, subset: &[usize], message: &[u8]) -> Result<[u8; 64]> {
@@ -94,86 +66,31 @@ fn sign(shares: &Shares, subset: &[usize], message: &[u8]) -> Result<[u8; 64]> {
     Ok(sig)
 }
 
-fn refresh(shares: Shares) -> Result<Shares> {
-    let (states, bcasts): (Vec<_>, Vec<_>) = shares
-        .into_iter()
-        .map(|s| start_refresh(s, &mut OsRng))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .unzip();
-    let mut next = Vec::new();
-    let mut private = Vec::new();
-    for (i, st) in states.into_iter().enumerate() {
-        let others = bcasts
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, m)| m.clone())
-            .collect();
-        let (st, out) = st.receive(others)?;
-        next.push(st);
-        private.extend(out);
-    }
-    next.into_iter()
-        .zip(bcasts.iter().map(|b| b.from))
-        .map(|(st, me)| Ok(st.finish(private.iter().filter(|m| m.to == me).cloned().collect())?))
-        .collect()
-}
-
 fn repair(shares: &Shares, lost: usize) -> Result<KeyShare<Taproot>> {
     let t = shares[0].threshold() as usize;
-    let helpers: Vec<&KeyShare<Taproot>> = shares
+    let lost = shares[lost].id();
+    let helpers: Vec<SignerId> = shares
         .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != lost)
-        .map(|(_, s)| s)
+        .map(|s| s.id())
+        .filter(|id| *id != lost)
         .take(t)
         .collect();
-    let ids: Vec<SignerId> = helpers.iter().map(|h| h.id()).collect();
-    let lost_id = shares[lost].id();
-    let mut deltas = Vec::new();
-    for h in &helpers {
-        deltas.extend(repair_step1(h, &ids, lost_id, &mut OsRng)?);
-    }
-    let sigmas = helpers
-        .iter()
-        .map(|h| {
-            let mine: Vec<_> = deltas.iter().filter(|d| d.to == h.id()).cloned().collect();
-            repair_step2(h, &ids, lost_id, &mine)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(repair_step3(
-        lost_id,
-        shares[0].participants(),
-        shares[0].public_key_package(),
-        &ids,
-        &sigmas,
-    )?)
+    Ok(local::repair(shares, &helpers, lost, &mut OsRng)?)
 }
 
 fn reshare(shares: &Shares, new_t: u16, new_n: u16) -> Result<Shares> {
-    let public = shares[0].public_key_package();
     let dealers: Vec<SignerId> = shares
         .iter()
         .take(shares[0].threshold() as usize)
         .map(|s| s.id())
         .collect();
     let config = ReshareConfig::new(
-        public,
-        dealers.clone(),
+        shares[0].public_key_package(),
+        dealers,
         SignerId::range(new_n).collect(),
         new_t,
     )?;
-    let mut messages = Vec::new();
-    for s in shares.iter().filter(|s| dealers.contains(&s.id())) {
-        messages.extend(reshare_deal(s, &config, &mut OsRng)?);
-    }
-    SignerId::range(new_n)
-        .map(|j| {
-            let mine: Vec<_> = messages.iter().filter(|m| m.to == j).cloned().collect();
-            Ok(reshare_receive(j, &config, public, &mine)?)
-        })
-        .collect()
+    Ok(local::reshare(shares, &config, &mut OsRng)?)
 }
 
 /// One proof-carrying signature on backend `S`: every signer proves the sample intent
@@ -266,7 +183,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let start = Instant::now();
     println!("zkquorum demo — {t}-of-{n} threshold key, BIP-340 (frost-secp256k1-tr)\n");
 
-    let shares = dkg(th)?;
+    let shares = local::dkg::<Taproot, _>(th, &mut OsRng)?;
     let key = taproot::x_only_key(shares[0].public_key_package())?;
     println!(
         "1. DKG among {n} participants: group key (x-only) {}",
@@ -284,7 +201,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         );
     }
 
-    let refreshed = refresh(shares.clone())?;
+    let refreshed = local::refresh(shares.clone(), &mut OsRng)?;
     ensure!(taproot::x_only_key(refreshed[0].public_key_package())? == key);
     sign(&refreshed, &(0..t).collect::<Vec<_>>(), b"after refresh")?;
     println!("3. refresh: every share replaced, same group key, new shares sign");

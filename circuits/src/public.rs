@@ -168,6 +168,39 @@ impl<F: StatementField> PublicInputs<F> {
     }
 }
 
+/// Positions of the fields in [`WitnessValues::intent`] and [`WitnessValues::policy`] — the
+/// shared encoding of [`Intent::fields`] and [`Policy::fields`] that both circuits index by.
+pub mod layout {
+    /// Intent: format version.
+    pub const I_VERSION: usize = 0;
+    /// Intent: network.
+    pub const I_NETWORK: usize = 1;
+    /// Intent: asset.
+    pub const I_ASSET: usize = 2;
+    /// Intent: amount.
+    pub const I_AMOUNT: usize = 3;
+    /// Intent: recipient, high 128 bits.
+    pub const I_RECIPIENT_HI: usize = 4;
+    /// Intent: recipient, low 128 bits.
+    pub const I_RECIPIENT_LO: usize = 5;
+    /// Intent: start of the validity window.
+    pub const I_VALID_AFTER: usize = 6;
+    /// Intent: end of the validity window.
+    pub const I_VALID_BEFORE: usize = 7;
+    /// Intent: nonce.
+    pub const I_NONCE: usize = 8;
+    /// Intent: salt.
+    pub const I_SALT: usize = 9;
+    /// Policy: asset.
+    pub const P_ASSET: usize = 0;
+    /// Policy: maximum amount.
+    pub const P_MAX_AMOUNT: usize = 1;
+    /// Policy: time lock.
+    pub const P_NOT_BEFORE: usize = 2;
+    /// Policy: allowlist root.
+    pub const P_ROOT: usize = 3;
+}
+
 /// Everything a prover needs for one proof, for backend `B`.
 #[derive(Clone, Debug)]
 pub struct Witness<B: Backend> {

@@ -59,6 +59,7 @@ pub mod dkg;
 pub mod error;
 pub mod export;
 pub mod ids;
+pub mod local;
 pub mod nonce;
 pub mod refresh;
 pub mod repair;

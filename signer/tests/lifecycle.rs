@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use common::*;
 use rand::rngs::OsRng;
-use signer::refresh::start_refresh;
 use signer::repair::{repair_step1, repair_step2, repair_step3};
 use signer::reshare::{reshare_deal, reshare_receive, ReshareConfig, ReshareMessage};
 use signer::{dealer, taproot::Taproot, KeyShare, Rfc9591, SignerError, SignerId, Threshold};
@@ -14,31 +13,7 @@ use signer::{dealer, taproot::Taproot, KeyShare, Rfc9591, SignerError, SignerId,
 type C = Taproot;
 
 fn refresh_all(shares: Vec<KeyShare<C>>) -> Vec<KeyShare<C>> {
-    let (states, bcasts): (Vec<_>, Vec<_>) = shares
-        .into_iter()
-        .map(|s| start_refresh(s, &mut OsRng).unwrap())
-        .unzip();
-    let mut next = Vec::new();
-    let mut private = Vec::new();
-    for (i, st) in states.into_iter().enumerate() {
-        let others = bcasts
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, m)| m.clone())
-            .collect();
-        let (s2, out) = st.receive(others).unwrap();
-        next.push(s2);
-        private.extend(out);
-    }
-    next.into_iter()
-        .enumerate()
-        .map(|(i, st)| {
-            let me = id(i as u16 + 1);
-            st.finish(private.iter().filter(|m| m.to == me).cloned().collect())
-                .unwrap()
-        })
-        .collect()
+    signer::local::refresh(shares, &mut OsRng).unwrap()
 }
 
 fn secret_bytes(s: &KeyShare<C>) -> Vec<u8> {
@@ -84,28 +59,7 @@ fn repair(
     helpers: &[SignerId],
     lost: SignerId,
 ) -> signer::Result<KeyShare<C>> {
-    let helper_shares: Vec<&KeyShare<C>> = helpers
-        .iter()
-        .map(|h| shares.iter().find(|s| s.id() == *h).unwrap())
-        .collect();
-    let deltas: Vec<_> = helper_shares
-        .iter()
-        .flat_map(|h| repair_step1(h, helpers, lost, &mut OsRng).unwrap())
-        .collect();
-    let sigmas: Vec<_> = helper_shares
-        .iter()
-        .map(|h| {
-            let mine: Vec<_> = deltas.iter().filter(|d| d.to == h.id()).cloned().collect();
-            repair_step2(h, helpers, lost, &mine).unwrap()
-        })
-        .collect();
-    repair_step3(
-        lost,
-        shares[0].participants(),
-        shares[0].public_key_package(),
-        helpers,
-        &sigmas,
-    )
+    signer::local::repair(shares, helpers, lost, &mut OsRng)
 }
 
 #[test]

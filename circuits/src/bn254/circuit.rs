@@ -37,6 +37,7 @@ use super::{Bn254, Fr};
 use crate::field::{StatementField, DOMAIN_INTENT, DOMAIN_LEAF, DOMAIN_NODE, DOMAIN_POLICY};
 use crate::intent::INTENT_VERSION;
 use crate::merkle::TREE_DEPTH;
+use crate::public::layout::*;
 use crate::public::{PublicInputs, Witness, WitnessValues};
 
 /// Number of public inputs (`C`, `P`, `now`, `binding`); a Groth16 verifying key for this
@@ -45,21 +46,6 @@ pub const NUM_PUBLIC_INPUTS: usize = crate::public::NUM_PUBLIC_INPUTS;
 
 /// Bits of every range-checked integer.
 const U64_BITS: usize = 64;
-
-// Positions in `WitnessValues::intent`.
-const I_VERSION: usize = 0;
-const I_ASSET: usize = 2;
-const I_AMOUNT: usize = 3;
-const I_HI: usize = 4;
-const I_LO: usize = 5;
-const I_VALID_AFTER: usize = 6;
-const I_VALID_BEFORE: usize = 7;
-const I_NONCE: usize = 8;
-// Positions in `WitnessValues::policy`.
-const P_ASSET: usize = 0;
-const P_MAX_AMOUNT: usize = 1;
-const P_NOT_BEFORE: usize = 2;
-const P_ROOT: usize = 3;
 
 /// The policy-compliance circuit over BN254 Fr.
 #[derive(Clone, Debug, Default)]
@@ -204,7 +190,10 @@ impl ConstraintSynthesizer<Fr> for PolicyCircuit {
         let mut cur = poseidon_hash_var(
             cs.clone(),
             DOMAIN_LEAF,
-            &[intent[I_HI].clone(), intent[I_LO].clone()],
+            &[
+                intent[I_RECIPIENT_HI].clone(),
+                intent[I_RECIPIENT_LO].clone(),
+            ],
         )?;
         for level in 0..TREE_DEPTH {
             let sibling = witness(&cs, v.map(|v| v.path.siblings[level]))?;

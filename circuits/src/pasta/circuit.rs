@@ -78,6 +78,7 @@ use super::range::{load_table, range_check, RangeConfig};
 use crate::field::{DOMAIN_INTENT, DOMAIN_LEAF, DOMAIN_NODE, DOMAIN_POLICY};
 use crate::intent::INTENT_VERSION;
 use crate::merkle::TREE_DEPTH as DEPTH;
+use crate::public::layout::*;
 use crate::public::{PublicInputs, WitnessValues, NUM_PUBLIC_INPUTS};
 
 /// log2 of the number of rows: the circuit needs `2^K` rows and IPA params of size `K`.
@@ -96,21 +97,6 @@ pub const ROW_P: usize = 1;
 pub const ROW_NOW: usize = 2;
 /// Instance row of `binding`.
 pub const ROW_BINDING: usize = 3;
-
-// Positions in the intent / policy field vectors.
-const I_VERSION: usize = 0;
-const I_NETWORK: usize = 1;
-const I_ASSET: usize = 2;
-const I_AMOUNT: usize = 3;
-const I_RECIPIENT_HI: usize = 4;
-const I_RECIPIENT_LO: usize = 5;
-const I_VALID_AFTER: usize = 6;
-const I_VALID_BEFORE: usize = 7;
-const I_NONCE: usize = 8;
-const P_ASSET: usize = 0;
-const P_MAX_AMOUNT: usize = 1;
-const P_NOT_BEFORE: usize = 2;
-const P_ROOT: usize = 3;
 
 /// Number of general-purpose advice columns used by the witness and the custom gates.
 const GENERAL: usize = 5;

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use frost_core::{Ciphersuite, Signature, SigningPackage};
 use rand::rngs::OsRng;
-use signer::dkg::{DkgParticipant, DkgRound2Message};
 use signer::{KeyShare, MemoryNonceStore, SessionId, Signer, SignerId, Threshold};
 
 pub fn id(n: u16) -> SignerId {
@@ -14,32 +13,7 @@ pub fn id(n: u16) -> SignerId {
 
 /// Full DKG among `1..=n`, delivering every message.
 pub fn run_dkg<C: Ciphersuite>(t: u16, n: u16) -> Vec<KeyShare<C>> {
-    let th = Threshold::new(t, n).unwrap();
-    let (states, bcasts): (Vec<_>, Vec<_>) = SignerId::range(n)
-        .map(|me| DkgParticipant::start::<C, _>(me, th, &mut OsRng).unwrap())
-        .unzip();
-    let mut round2 = Vec::new();
-    let mut private: Vec<DkgRound2Message<C>> = Vec::new();
-    for (i, st) in states.into_iter().enumerate() {
-        let others = bcasts
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, m)| m.clone())
-            .collect();
-        let (st2, out) = st.receive(others).unwrap();
-        round2.push(st2);
-        private.extend(out);
-    }
-    round2
-        .into_iter()
-        .enumerate()
-        .map(|(i, st)| {
-            let me = id(i as u16 + 1);
-            let mine = private.iter().filter(|m| m.to == me).cloned().collect();
-            st.finish(mine).unwrap()
-        })
-        .collect()
+    signer::local::dkg(Threshold::new(t, n).unwrap(), &mut OsRng).unwrap()
 }
 
 pub fn signers<C: Ciphersuite>(shares: Vec<KeyShare<C>>) -> Vec<Signer<C, MemoryNonceStore<C>>> {

@@ -1,0 +1,158 @@
+//! In-process drivers: run a whole protocol among participants held in one process,
+//! delivering every message to its recipients.
+//!
+//! For tests, benches, demos and single-machine use. A networked deployment moves the same
+//! messages ([`crate::dkg`], [`crate::refresh`], [`crate::repair`], [`crate::reshare`])
+//! over its transport instead; these functions are the reference for the delivery rules
+//! (broadcasts to everyone else, private messages to their `to`).
+
+use frost_core::Ciphersuite;
+use rand_core::{CryptoRng, RngCore};
+
+use crate::dkg::{DkgParticipant, DkgRound1Message, DkgRound2Message};
+use crate::error::{Result, SignerError};
+use crate::ids::{SignerId, Threshold};
+use crate::refresh::start_refresh;
+use crate::repair::{repair_step1, repair_step2, repair_step3};
+use crate::reshare::{reshare_deal, reshare_receive, ReshareConfig};
+use crate::share::KeyShare;
+
+/// Everyone's broadcast except the one at `me`.
+fn others<C: Ciphersuite>(bcasts: &[DkgRound1Message<C>], me: usize) -> Vec<DkgRound1Message<C>> {
+    bcasts
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != me)
+        .map(|(_, m)| m.clone())
+        .collect()
+}
+
+/// The private messages addressed to `me`.
+fn addressed_to<C: Ciphersuite>(
+    private: &[DkgRound2Message<C>],
+    me: SignerId,
+) -> Vec<DkgRound2Message<C>> {
+    private.iter().filter(|m| m.to == me).cloned().collect()
+}
+
+/// A full DKG among signers `1..=n`.
+pub fn dkg<C: Ciphersuite, R: RngCore + CryptoRng>(
+    threshold: Threshold,
+    rng: &mut R,
+) -> Result<Vec<KeyShare<C>>> {
+    let (states, bcasts): (Vec<_>, Vec<_>) = SignerId::range(threshold.n())
+        .map(|me| DkgParticipant::start::<C, R>(me, threshold, rng))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    let mut round2 = Vec::with_capacity(states.len());
+    let mut private = Vec::new();
+    for (i, st) in states.into_iter().enumerate() {
+        let (st, out) = st.receive(others(&bcasts, i))?;
+        round2.push(st);
+        private.extend(out);
+    }
+    round2
+        .into_iter()
+        .zip(SignerId::range(threshold.n()))
+        .map(|(st, me)| st.finish(addressed_to(&private, me)))
+        .collect()
+}
+
+/// Refreshes every share of a key (all participants take part).
+pub fn refresh<C: Ciphersuite, R: RngCore + CryptoRng>(
+    shares: Vec<KeyShare<C>>,
+    rng: &mut R,
+) -> Result<Vec<KeyShare<C>>> {
+    let (states, bcasts): (Vec<_>, Vec<_>) = shares
+        .into_iter()
+        .map(|s| start_refresh(s, rng))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    let mut round2 = Vec::with_capacity(states.len());
+    let mut private = Vec::new();
+    for (i, st) in states.into_iter().enumerate() {
+        let (st, out) = st.receive(others(&bcasts, i))?;
+        round2.push(st);
+        private.extend(out);
+    }
+    round2
+        .into_iter()
+        .zip(bcasts.iter().map(|b| b.from))
+        .map(|(st, me)| st.finish(addressed_to(&private, me)))
+        .collect()
+}
+
+/// Rebuilds the share of `lost` with the help of `helpers`, whose shares are in `shares`.
+pub fn repair<C: Ciphersuite, R: RngCore + CryptoRng>(
+    shares: &[KeyShare<C>],
+    helpers: &[SignerId],
+    lost: SignerId,
+    rng: &mut R,
+) -> Result<KeyShare<C>> {
+    let helper_shares = helpers
+        .iter()
+        .map(|h| {
+            shares
+                .iter()
+                .find(|s| s.id() == *h)
+                .ok_or(SignerError::MissingMessage(*h))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let first = helper_shares.first().ok_or(SignerError::TooFew {
+        what: "repair helpers",
+        got: 0,
+        need: 1,
+    })?;
+    let mut deltas = Vec::new();
+    for h in &helper_shares {
+        deltas.extend(repair_step1(h, helpers, lost, rng)?);
+    }
+    let sigmas = helper_shares
+        .iter()
+        .map(|h| {
+            let mine: Vec<_> = deltas.iter().filter(|d| d.to == h.id()).cloned().collect();
+            repair_step2(h, helpers, lost, &mine)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    repair_step3(
+        lost,
+        first.participants(),
+        first.public_key_package(),
+        helpers,
+        &sigmas,
+    )
+}
+
+/// Moves the key to `config`'s new group; `shares` must hold every dealer's share.
+pub fn reshare<C: Ciphersuite, R: RngCore + CryptoRng>(
+    shares: &[KeyShare<C>],
+    config: &ReshareConfig,
+    rng: &mut R,
+) -> Result<Vec<KeyShare<C>>> {
+    let mut messages = Vec::new();
+    for d in config.dealers() {
+        let share = shares
+            .iter()
+            .find(|s| s.id() == *d)
+            .ok_or(SignerError::MissingMessage(*d))?;
+        messages.extend(reshare_deal(share, config, rng)?);
+    }
+    let old_public = shares
+        .first()
+        .ok_or(SignerError::TooFew {
+            what: "old shares",
+            got: 0,
+            need: 1,
+        })?
+        .public_key_package();
+    config
+        .new_participants()
+        .iter()
+        .map(|j| {
+            let mine: Vec<_> = messages.iter().filter(|m| m.to == *j).cloned().collect();
+            reshare_receive(*j, config, old_public, &mine)
+        })
+        .collect()
+}
