@@ -64,6 +64,7 @@ pub mod nonce;
 pub mod refresh;
 pub mod repair;
 pub mod reshare;
+pub mod session;
 pub mod share;
 pub mod signing;
 pub mod taproot;

@@ -1,0 +1,242 @@
+//! Proof-carrying sessions, signer side: an honest 3-of-5 session on both backends, and the
+//! refusals round 2 must make (other digest, replayed proof or attestation, bad binding).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use circuits::sample;
+use prover::groth16::Groth16System;
+use prover::halo2::Halo2System;
+use prover::ProofSystem;
+use rand::rngs::OsRng;
+use signer::session::{
+    Identity, Roster, Round1Reply, Round1Request, Round2Request, SessionError, SessionSigner,
+};
+use signer::taproot::{self, Taproot};
+use signer::{dealer, signing, MemoryNonceStore, SessionId, Signer, SignerId, Threshold};
+
+fn groth16() -> &'static Groth16System {
+    static S: OnceLock<Groth16System> = OnceLock::new();
+    S.get_or_init(|| Groth16System::setup(&mut OsRng).unwrap())
+}
+
+fn halo2() -> &'static Halo2System {
+    static S: OnceLock<Halo2System> = OnceLock::new();
+    S.get_or_init(|| Halo2System::setup(&mut OsRng).unwrap())
+}
+
+type Node<'p, P> = SessionSigner<'p, Taproot, MemoryNonceStore<Taproot>, P>;
+
+fn nodes<P: ProofSystem>(system: &P) -> Vec<Node<'_, P>> {
+    let shares =
+        dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
+    let identities: Vec<Identity> = (0..5).map(|_| Identity::random(&mut OsRng)).collect();
+    let roster: Roster = shares
+        .iter()
+        .zip(&identities)
+        .map(|(s, i)| (s.id(), i.public_key()))
+        .collect();
+    shares
+        .into_iter()
+        .zip(identities)
+        .map(|(s, i)| {
+            SessionSigner::new(
+                Signer::new(s, MemoryNonceStore::new()),
+                sample::policy(),
+                i,
+                roster.clone(),
+                system,
+            )
+        })
+        .collect()
+}
+
+fn request(session: SessionId, chosen: &[usize], nonce: u64) -> Round1Request {
+    Round1Request {
+        session,
+        intent: sample::intent(nonce),
+        now: sample::NOW,
+        signers: chosen
+            .iter()
+            .map(|i| SignerId::new(*i as u16 + 1).unwrap())
+            .collect(),
+    }
+}
+
+fn round1<P: ProofSystem>(
+    nodes: &[Node<'_, P>],
+    req: &Round1Request,
+    chosen: &[usize],
+) -> Vec<Round1Reply<Taproot>> {
+    chosen
+        .iter()
+        .map(|&i| nodes[i].round1(req, &mut OsRng).unwrap())
+        .collect()
+}
+
+fn round2_request(
+    session: SessionId,
+    replies: &[Round1Reply<Taproot>],
+    digest: &[u8],
+) -> Round2Request<Taproot> {
+    let commitments: BTreeMap<_, _> = replies.iter().map(|r| (r.signer, r.commitments)).collect();
+    Round2Request {
+        session,
+        package: signing::signing_package(&commitments, digest),
+        replies: replies.to_vec(),
+    }
+}
+
+fn honest_session<P: ProofSystem>(system: &P) {
+    let nodes = nodes(system);
+    let chosen = [0, 2, 4];
+    let session = SessionId::random(&mut OsRng);
+    let req = request(session, &chosen, 1);
+    let replies = round1(&nodes, &req, &chosen);
+    let digest = req.intent.signed_digest::<P::Backend>();
+    let r2 = round2_request(session, &replies, digest.as_bytes());
+    let shares: BTreeMap<_, _> = chosen
+        .iter()
+        .map(|&i| {
+            let reply = nodes[i].round2(&r2, &mut OsRng).unwrap();
+            (reply.signer, reply.share)
+        })
+        .collect();
+    let public = nodes[0].signer().share().public_key_package();
+    let sig = signing::aggregate(&r2.package, &shares, public).unwrap();
+    let key = taproot::x_only_key(public).unwrap();
+    let bytes = taproot::signature_bytes(&sig).unwrap();
+    // The final signature is plain BIP-340 over the intent's digest.
+    let vk = k256::schnorr::VerifyingKey::from_bytes(&key).unwrap();
+    vk.verify_raw(
+        digest.as_bytes(),
+        &k256::schnorr::Signature::try_from(bytes.as_slice()).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn honest_3_of_5_session_on_groth16() {
+    honest_session(groth16());
+}
+
+#[test]
+fn honest_3_of_5_session_on_halo2() {
+    honest_session(halo2());
+}
+
+#[test]
+fn violation_is_named_in_round_1() {
+    let nodes = nodes(groth16());
+    let mut req = request(SessionId::random(&mut OsRng), &[0, 1, 2], 2);
+    req.intent.amount = 2_000_000;
+    match nodes[0].round1(&req, &mut OsRng) {
+        Err(SessionError::Policy(v)) => assert_eq!(v.rule(), "amount_above_limit"),
+        other => panic!("expected the rule named, got {other:?}"),
+    }
+    // A signer not chosen refuses.
+    assert!(matches!(
+        nodes[4].round1(
+            &request(SessionId::random(&mut OsRng), &[0, 1, 2], 3),
+            &mut OsRng
+        ),
+        Err(SessionError::NotSelected(_))
+    ));
+}
+
+#[test]
+fn different_digests_to_different_signers_are_refused_and_no_share_leaks() {
+    let nodes = nodes(groth16());
+    let chosen = [0, 1, 2];
+    let session = SessionId::random(&mut OsRng);
+    let req = request(session, &chosen, 4);
+    let replies = round1(&nodes, &req, &chosen);
+    // The coordinator asks signer 1 to sign another intent's digest.
+    let other = sample::intent(99).signed_digest::<circuits::bn254::Bn254>();
+    let forged = round2_request(session, &replies, other.as_bytes());
+    assert!(matches!(
+        nodes[0].round2(&forged, &mut OsRng),
+        Err(SessionError::DigestMismatch)
+    ));
+    // The refused request closed the session: an honest retry under the same session id is
+    // refused too, so its nonces can never sign (a new session is needed).
+    let honest = round2_request(
+        session,
+        &replies,
+        req.intent
+            .signed_digest::<circuits::bn254::Bn254>()
+            .as_bytes(),
+    );
+    assert!(matches!(
+        nodes[0].round2(&honest, &mut OsRng),
+        Err(SessionError::UnknownSession(_))
+    ));
+}
+
+#[test]
+fn replayed_proof_or_attestation_is_rejected() {
+    let nodes = nodes(groth16());
+    let chosen = [0, 1, 2];
+    // An earlier session whose replies an attacker replays.
+    let old = SessionId::random(&mut OsRng);
+    let old_replies = round1(&nodes, &request(old, &chosen, 5), &chosen);
+
+    let session = SessionId::random(&mut OsRng);
+    let req = request(session, &chosen, 5);
+    let digest = req.intent.signed_digest::<circuits::bn254::Bn254>();
+    let replies = round1(&nodes, &req, &chosen);
+
+    // Signer 2's proof and public inputs replaced by those of the old session.
+    let mut r = replies.clone();
+    r[1].proof = old_replies[1].proof.clone();
+    r[1].public_inputs = old_replies[1].public_inputs;
+    let e = nodes[0].round2(&round2_request(session, &r, digest.as_bytes()), &mut OsRng);
+    assert!(
+        matches!(e, Err(SessionError::BadReply { signer, .. }) if signer.get() == 2),
+        "{e:?}"
+    );
+
+    // Signer 3 presents signer 2's proof (another signer's binding), attestation re-signed
+    // is impossible without signer 3's identity key, so the attestation fails first.
+    let session = SessionId::random(&mut OsRng);
+    let req = request(session, &chosen, 6);
+    let replies = round1(&nodes, &req, &chosen);
+    let mut r = replies.clone();
+    r[2].proof = replies[1].proof.clone();
+    r[2].public_inputs = replies[1].public_inputs;
+    let e = nodes[0].round2(
+        &round2_request(
+            session,
+            &r,
+            req.intent
+                .signed_digest::<circuits::bn254::Bn254>()
+                .as_bytes(),
+        ),
+        &mut OsRng,
+    );
+    assert!(
+        matches!(e, Err(SessionError::BadReply { signer, .. }) if signer.get() == 3),
+        "{e:?}"
+    );
+
+    // An attestation copied from another signer is rejected.
+    let session = SessionId::random(&mut OsRng);
+    let req = request(session, &chosen, 7);
+    let replies = round1(&nodes, &req, &chosen);
+    let mut r = replies.clone();
+    r[2].attestation = replies[1].attestation;
+    let e = nodes[0].round2(
+        &round2_request(
+            session,
+            &r,
+            req.intent
+                .signed_digest::<circuits::bn254::Bn254>()
+                .as_bytes(),
+        ),
+        &mut OsRng,
+    );
+    assert!(
+        matches!(e, Err(SessionError::BadReply { signer, .. }) if signer.get() == 3),
+        "{e:?}"
+    );
+}
