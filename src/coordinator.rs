@@ -1,0 +1,255 @@
+//! The coordinator of a proof-carrying signing session (transport-agnostic).
+//!
+//! [`Coordinator::sign`] drives DESIGN.md's session against [`Endpoint`]s (an in-process
+//! [`SessionSigner`] today; an HTTP client later):
+//!
+//! 1. round 1 to `t` signers; every reply is checked — its identity attestation, that its
+//!    proof is bound to its own commitments in this session and proves the requested intent
+//!    and time — and the proofs are verified as one batch. A signer that fails (policy
+//!    refusal, bad proof, bad attestation, error) is excluded with its reason and another
+//!    signer is brought in while enough remain;
+//! 2. round 2 with the signing package and every chosen signer's reply; a signer that
+//!    refuses is excluded and the session restarts under a new id (nonces are single-use);
+//! 3. aggregation with cheater detection: a bad share names its signer, who is excluded
+//!    from the retry; the final signature is verified before it is returned.
+//!
+//! When fewer than `t` usable signers remain, [`CoordinatorError::TooFewSigners`] lists
+//! every excluded signer and why.
+
+use std::collections::BTreeMap;
+
+use circuits::public::PublicInputs;
+use circuits::{Backend, Intent};
+use frost_core::keys::PublicKeyPackage;
+use frost_core::{Ciphersuite, Signature};
+use prover::ProofSystem;
+use rand::rngs::OsRng;
+use signer::nonce::NonceStore;
+use signer::session::{
+    binding_for, round1_attestation, Roster, Round1Reply, Round1Request, Round2Reply,
+    Round2Request, SessionError, SessionSigner,
+};
+use signer::{signing, SessionId, SignerError, SignerId};
+
+/// A signer as the coordinator reaches it.
+pub trait Endpoint<C: Ciphersuite> {
+    /// The signer's id.
+    fn id(&self) -> SignerId;
+    /// Round 1 of a session.
+    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<C>, SessionError>;
+    /// Round 2 of a session.
+    fn round2(&self, req: &Round2Request<C>) -> Result<Round2Reply<C>, SessionError>;
+}
+
+impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> Endpoint<C> for SessionSigner<'_, C, S, P> {
+    fn id(&self) -> SignerId {
+        SessionSigner::id(self)
+    }
+    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<C>, SessionError> {
+        SessionSigner::round1(self, req, &mut OsRng)
+    }
+    fn round2(&self, req: &Round2Request<C>) -> Result<Round2Reply<C>, SessionError> {
+        SessionSigner::round2(self, req, &mut OsRng)
+    }
+}
+
+/// Why the coordinator could not produce a signature.
+#[derive(Debug, thiserror::Error)]
+pub enum CoordinatorError {
+    /// Fewer than `t` signers are usable; every excluded signer with its reason.
+    #[error("need {need} signers, only {usable} usable; excluded: {}", fmt_excluded(.excluded))]
+    TooFewSigners {
+        /// The threshold.
+        need: usize,
+        /// Signers still usable.
+        usable: usize,
+        /// Every excluded signer and why.
+        excluded: Vec<(SignerId, String)>,
+    },
+    /// The aggregated signature does not verify (no culprit could be named).
+    #[error("final signature does not verify: {0}")]
+    FinalSignature(String),
+}
+
+fn fmt_excluded(e: &[(SignerId, String)]) -> String {
+    e.iter()
+        .map(|(s, r)| format!("{s}: {r}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A completed session: what the audit record is made of.
+#[derive(Debug)]
+pub struct Signed<C: Ciphersuite> {
+    /// The session that produced the signature.
+    pub session: SessionId,
+    /// The signed digest.
+    pub digest: [u8; 32],
+    /// The group signature.
+    pub signature: Signature<C>,
+    /// The round-1 replies (commitments, proofs, public inputs, attestations) of the signers.
+    pub replies: Vec<Round1Reply<C>>,
+    /// Signers excluded along the way, with the reason.
+    pub excluded: Vec<(SignerId, String)>,
+}
+
+/// Drives sessions for one key.
+pub struct Coordinator<'p, C: Ciphersuite, P: ProofSystem> {
+    public: PublicKeyPackage<C>,
+    group_key: Vec<u8>,
+    roster: Roster,
+    system: &'p P,
+}
+
+impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
+    /// A coordinator for the key `public`, its participants' identities and proof system.
+    pub fn new(
+        public: PublicKeyPackage<C>,
+        roster: Roster,
+        system: &'p P,
+    ) -> Result<Self, SignerError> {
+        let group_key = public
+            .verifying_key()
+            .serialize()
+            .map_err(|e| SignerError::Frost(e.to_string()))?;
+        Ok(Self {
+            public,
+            group_key,
+            roster,
+            system,
+        })
+    }
+
+    /// Checks a reply as any auditor would: attestation, binding, intent and time.
+    fn check_reply(
+        &self,
+        session: &SessionId,
+        intent_commitment: &[u8; 32],
+        now: u64,
+        r: &Round1Reply<C>,
+    ) -> Result<PublicInputs<<P::Backend as Backend>::F>, String> {
+        let identity = self.roster.get(&r.signer).ok_or("not in the roster")?;
+        let c = r.commitments.serialize().map_err(|e| e.to_string())?;
+        let msg = round1_attestation(session, r.signer, &c, &r.proof.to_bytes(), &r.public_inputs);
+        verifier::verify_bip340(identity, &msg, &r.attestation)
+            .map_err(|e| format!("attestation: {e}"))?;
+        let public = PublicInputs::from_le_bytes(&r.public_inputs).map_err(|e| e.to_string())?;
+        if &r.public_inputs[0] != intent_commitment || public.now != now {
+            return Err("proved another intent or time".into());
+        }
+        if public.binding != binding_for(session, r.signer, &self.group_key, &c) {
+            return Err("proof is not bound to this session and its commitments".into());
+        }
+        Ok(public)
+    }
+
+    /// Runs sessions until `t` signers produce a verified signature over `intent`'s digest.
+    pub fn sign(
+        &self,
+        endpoints: &[&dyn Endpoint<C>],
+        intent: &Intent,
+        now: u64,
+    ) -> Result<Signed<C>, CoordinatorError> {
+        let t = self.public.min_signers().unwrap_or(2) as usize;
+        let digest = *intent.signed_digest::<P::Backend>().as_bytes();
+        let c_expected = intent.commitment::<P::Backend>().to_le_bytes();
+        let mut excluded: Vec<(SignerId, String)> = Vec::new();
+        loop {
+            let pool: Vec<&dyn Endpoint<C>> = endpoints
+                .iter()
+                .copied()
+                .filter(|e| !excluded.iter().any(|(s, _)| *s == e.id()))
+                .collect();
+            let too_few =
+                |excluded: Vec<(SignerId, String)>, usable| CoordinatorError::TooFewSigners {
+                    need: t,
+                    usable,
+                    excluded,
+                };
+            if pool.len() < t {
+                return Err(too_few(excluded, pool.len()));
+            }
+            let session = SessionId::random(&mut OsRng);
+            let req = Round1Request {
+                session,
+                intent: intent.clone(),
+                now,
+                signers: pool.iter().map(|e| e.id()).collect(),
+            };
+            // Round 1: bring in signers until t good replies.
+            let mut good: Vec<(&dyn Endpoint<C>, Round1Reply<C>, PublicInputs<_>)> = Vec::new();
+            for e in &pool {
+                if good.len() == t {
+                    break;
+                }
+                let checked = e.round1(&req).map_err(|err| err.to_string()).and_then(|r| {
+                    if r.signer != e.id() || r.session != session {
+                        return Err("reply names another signer or session".into());
+                    }
+                    let p = self.check_reply(&session, &c_expected, now, &r)?;
+                    self.system
+                        .verify(&r.proof, &p)
+                        .map_err(|err| format!("proof: {err}"))?;
+                    Ok((r, p))
+                });
+                match checked {
+                    Ok((r, p)) => good.push((*e, r, p)),
+                    Err(reason) => excluded.push((e.id(), reason)),
+                }
+            }
+            if good.len() < t {
+                return Err(too_few(excluded, good.len()));
+            }
+            // Round 2.
+            let replies: Vec<Round1Reply<C>> = good.iter().map(|(_, r, _)| r.clone()).collect();
+            let commitments: BTreeMap<_, _> =
+                replies.iter().map(|r| (r.signer, r.commitments)).collect();
+            let r2 = Round2Request {
+                session,
+                package: signing::signing_package(&commitments, &digest),
+                replies: replies.clone(),
+            };
+            let mut shares = BTreeMap::new();
+            let mut refused = false;
+            for (e, _, _) in &good {
+                match e.round2(&r2) {
+                    Ok(reply) if reply.signer == e.id() => {
+                        shares.insert(reply.signer, reply.share);
+                    }
+                    Ok(_) => {
+                        excluded.push((e.id(), "round-2 reply names another signer".into()));
+                        refused = true;
+                    }
+                    Err(err) => {
+                        excluded.push((e.id(), format!("round 2: {err}")));
+                        refused = true;
+                    }
+                }
+            }
+            if refused {
+                continue;
+            }
+            match signing::aggregate(&r2.package, &shares, &self.public) {
+                Ok(signature) => {
+                    self.public
+                        .verifying_key()
+                        .verify(&digest, &signature)
+                        .map_err(|e| CoordinatorError::FinalSignature(e.to_string()))?;
+                    return Ok(Signed {
+                        session,
+                        digest,
+                        signature,
+                        replies,
+                        excluded,
+                    });
+                }
+                Err(SignerError::InvalidSignatureShares(culprits)) => {
+                    for c in culprits {
+                        excluded.push((c, "invalid signature share".into()));
+                    }
+                }
+                Err(e) => return Err(CoordinatorError::FinalSignature(e.to_string())),
+            }
+        }
+    }
+}

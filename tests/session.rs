@@ -1,0 +1,193 @@
+//! Coordinated proof-carrying sessions: full 3-of-5 sessions on both backends, a signer with
+//! a bad proof excluded and replaced, a bad share named and retried without, and a clean
+//! failure listing every signer when too few remain.
+
+use std::sync::OnceLock;
+
+use circuits::sample;
+use prover::groth16::Groth16System;
+use prover::halo2::Halo2System;
+use prover::ProofSystem;
+use rand::rngs::OsRng;
+use signer::session::{
+    Identity, Roster, Round1Reply, Round1Request, Round2Reply, Round2Request, SessionError,
+    SessionSigner,
+};
+use signer::taproot::{self, Taproot};
+use signer::{dealer, MemoryNonceStore, Signer, SignerId, Threshold};
+use zkquorum::coordinator::{Coordinator, CoordinatorError, Endpoint};
+
+fn groth16() -> &'static Groth16System {
+    static S: OnceLock<Groth16System> = OnceLock::new();
+    S.get_or_init(|| Groth16System::setup(&mut OsRng).unwrap())
+}
+
+fn halo2() -> &'static Halo2System {
+    static S: OnceLock<Halo2System> = OnceLock::new();
+    S.get_or_init(|| Halo2System::setup(&mut OsRng).unwrap())
+}
+
+type Node<'p, P> = SessionSigner<'p, Taproot, MemoryNonceStore<Taproot>, P>;
+
+fn cluster<P: ProofSystem>(system: &P) -> (Vec<Node<'_, P>>, Coordinator<'_, Taproot, P>) {
+    let shares =
+        dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
+    let identities: Vec<Identity> = (0..5).map(|_| Identity::random(&mut OsRng)).collect();
+    let roster: Roster = shares
+        .iter()
+        .zip(&identities)
+        .map(|(s, i)| (s.id(), i.public_key()))
+        .collect();
+    let public = shares[0].public_key_package().clone();
+    let nodes = shares
+        .into_iter()
+        .zip(identities)
+        .map(|(s, i)| {
+            SessionSigner::new(
+                Signer::new(s, MemoryNonceStore::new()),
+                sample::policy(),
+                i,
+                roster.clone(),
+                system,
+            )
+        })
+        .collect();
+    (nodes, Coordinator::new(public, roster, system).unwrap())
+}
+
+/// A signer whose round-1 proof is corrupted.
+struct BadProof<'a, E>(&'a E);
+
+impl<E: Endpoint<Taproot>> Endpoint<Taproot> for BadProof<'_, E> {
+    fn id(&self) -> SignerId {
+        self.0.id()
+    }
+    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<Taproot>, SessionError> {
+        let mut r = self.0.round1(req)?;
+        let last = r.proof.proof.len() - 1;
+        r.proof.proof[last] ^= 1;
+        Ok(r)
+    }
+    fn round2(&self, req: &Round2Request<Taproot>) -> Result<Round2Reply<Taproot>, SessionError> {
+        self.0.round2(req)
+    }
+}
+
+/// A signer with a valid proof that returns a wrong signature share.
+struct BadShare<'a, E>(&'a E);
+
+impl<E: Endpoint<Taproot>> Endpoint<Taproot> for BadShare<'_, E> {
+    fn id(&self) -> SignerId {
+        self.0.id()
+    }
+    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<Taproot>, SessionError> {
+        self.0.round1(req)
+    }
+    fn round2(&self, req: &Round2Request<Taproot>) -> Result<Round2Reply<Taproot>, SessionError> {
+        let mut r = self.0.round2(req)?;
+        r.share = frost_core::round2::SignatureShare::deserialize(&[7u8; 32]).unwrap();
+        Ok(r)
+    }
+}
+
+fn verify_k256(coord_key: &[u8; 32], signed: &zkquorum::coordinator::Signed<Taproot>) {
+    let sig = taproot::signature_bytes(&signed.signature).unwrap();
+    let vk = k256::schnorr::VerifyingKey::from_bytes(coord_key).unwrap();
+    vk.verify_raw(
+        &signed.digest,
+        &k256::schnorr::Signature::try_from(sig.as_slice()).unwrap(),
+    )
+    .unwrap();
+}
+
+fn full_session<P: ProofSystem>(system: &P) {
+    let (nodes, coord) = cluster(system);
+    let eps: Vec<&dyn Endpoint<Taproot>> =
+        nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
+    let intent = sample::intent(1);
+    let signed = coord.sign(&eps, &intent, sample::NOW).unwrap();
+    assert_eq!(signed.replies.len(), 3);
+    assert!(signed.excluded.is_empty());
+    assert_eq!(
+        signed.digest,
+        *intent.signed_digest::<P::Backend>().as_bytes()
+    );
+    let key = taproot::x_only_key(nodes[0].signer().share().public_key_package()).unwrap();
+    verify_k256(&key, &signed);
+}
+
+#[test]
+fn full_3_of_5_session_groth16() {
+    full_session(groth16());
+}
+
+#[test]
+fn full_3_of_5_session_halo2() {
+    full_session(halo2());
+}
+
+#[test]
+fn signer_with_invalid_proof_is_excluded_and_replaced() {
+    let (nodes, coord) = cluster(groth16());
+    let bad = BadProof(&nodes[1]);
+    let eps: Vec<&dyn Endpoint<Taproot>> = vec![&nodes[0], &bad, &nodes[2], &nodes[3], &nodes[4]];
+    let signed = coord.sign(&eps, &sample::intent(2), sample::NOW).unwrap();
+    assert_eq!(signed.excluded.len(), 1);
+    assert_eq!(signed.excluded[0].0.get(), 2);
+    assert!(signed.excluded[0].1.contains("attestation") || signed.excluded[0].1.contains("proof"));
+    let ids: Vec<u16> = signed.replies.iter().map(|r| r.signer.get()).collect();
+    assert_eq!(ids, vec![1, 3, 4]);
+}
+
+#[test]
+fn with_only_t_signers_and_one_bad_the_session_fails_cleanly() {
+    let (nodes, coord) = cluster(groth16());
+    let bad = BadProof(&nodes[1]);
+    let eps: Vec<&dyn Endpoint<Taproot>> = vec![&nodes[0], &bad, &nodes[2]];
+    match coord.sign(&eps, &sample::intent(3), sample::NOW) {
+        Err(CoordinatorError::TooFewSigners {
+            need: 3, excluded, ..
+        }) => {
+            assert_eq!(excluded.len(), 1);
+            assert_eq!(excluded[0].0.get(), 2);
+        }
+        other => panic!("expected TooFewSigners, got {other:?}"),
+    }
+}
+
+#[test]
+fn wrong_share_names_the_culprit_and_the_retry_succeeds() {
+    let (nodes, coord) = cluster(groth16());
+    let bad = BadShare(&nodes[0]);
+    let eps: Vec<&dyn Endpoint<Taproot>> = vec![&bad, &nodes[1], &nodes[2], &nodes[3], &nodes[4]];
+    let signed = coord.sign(&eps, &sample::intent(4), sample::NOW).unwrap();
+    assert_eq!(
+        signed.excluded,
+        vec![(
+            SignerId::new(1).unwrap(),
+            "invalid signature share".to_string()
+        )]
+    );
+    assert!(signed.replies.iter().all(|r| r.signer.get() != 1));
+    let key = taproot::x_only_key(nodes[0].signer().share().public_key_package()).unwrap();
+    verify_k256(&key, &signed);
+}
+
+#[test]
+fn policy_refusals_exclude_signers_and_are_listed() {
+    let (nodes, coord) = cluster(groth16());
+    let eps: Vec<&dyn Endpoint<Taproot>> =
+        nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
+    let mut intent = sample::intent(5);
+    intent.recipient = sample::recipient(42);
+    match coord.sign(&eps, &intent, sample::NOW) {
+        Err(CoordinatorError::TooFewSigners { excluded, .. }) => {
+            assert_eq!(excluded.len(), 5);
+            assert!(
+                excluded.iter().all(|(_, r)| r.contains("recipient")),
+                "{excluded:?}"
+            );
+        }
+        other => panic!("expected every signer to refuse, got {other:?}"),
+    }
+}
