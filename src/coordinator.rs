@@ -30,6 +30,7 @@ use signer::session::{
     Round2Request, SessionError, SessionSigner,
 };
 use signer::{signing, SessionId, SignerError, SignerId};
+use verifier::BatchError;
 
 /// A signer as the coordinator reaches it.
 pub trait Endpoint<C: Ciphersuite> {
@@ -176,29 +177,45 @@ impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
                 now,
                 signers: pool.iter().map(|e| e.id()).collect(),
             };
-            // Round 1: bring in signers until t good replies.
+            // Round 1: bring in signers until t replies pass the cheap checks, then verify
+            // their proofs as one batch; drop failures and bring in replacements.
+            let mut candidates = pool.iter();
             let mut good: Vec<(&dyn Endpoint<C>, Round1Reply<C>, PublicInputs<_>)> = Vec::new();
-            for e in &pool {
-                if good.len() == t {
-                    break;
-                }
-                let checked = e.round1(&req).map_err(|err| err.to_string()).and_then(|r| {
-                    if r.signer != e.id() || r.session != session {
-                        return Err("reply names another signer or session".into());
+            let mut verified = 0;
+            loop {
+                while good.len() < t {
+                    let Some(e) = candidates.next() else { break };
+                    let checked = e.round1(&req).map_err(|err| err.to_string()).and_then(|r| {
+                        if r.signer != e.id() || r.session != session {
+                            return Err("reply names another signer or session".into());
+                        }
+                        let p = self.check_reply(&session, &c_expected, now, &r)?;
+                        Ok((r, p))
+                    });
+                    match checked {
+                        Ok((r, p)) => good.push((*e, r, p)),
+                        Err(reason) => excluded.push((e.id(), reason)),
                     }
-                    let p = self.check_reply(&session, &c_expected, now, &r)?;
-                    self.system
-                        .verify(&r.proof, &p)
-                        .map_err(|err| format!("proof: {err}"))?;
-                    Ok((r, p))
-                });
-                match checked {
-                    Ok((r, p)) => good.push((*e, r, p)),
-                    Err(reason) => excluded.push((e.id(), reason)),
                 }
-            }
-            if good.len() < t {
-                return Err(too_few(excluded, good.len()));
+                if good.len() < t {
+                    return Err(too_few(excluded, good.len()));
+                }
+                let items: Vec<_> = good[verified..]
+                    .iter()
+                    .map(|(_, r, p)| (&r.proof, p))
+                    .collect();
+                match self.system.verify_batch(&items) {
+                    Ok(()) => break,
+                    Err(BatchError { mut failures }) => {
+                        // Remove from the back so the earlier indices stay valid.
+                        failures.sort_by_key(|f| std::cmp::Reverse(f.0));
+                        for (i, err) in failures {
+                            let (e, _, _) = good.remove(verified + i);
+                            excluded.push((e.id(), format!("proof: {err}")));
+                        }
+                        verified = good.len();
+                    }
+                }
             }
             // Round 2.
             let replies: Vec<Round1Reply<C>> = good.iter().map(|(_, r, _)| r.clone()).collect();
