@@ -1,0 +1,92 @@
+//! A full in-process 3-of-5 proof-carrying session per backend (coordinator + five
+//! `SessionSigner`s), next to the sum of its proving work (three proofs, sequential), so the
+//! protocol's overhead beyond proving shows as a ratio (target: within 10%).
+
+use std::time::Duration;
+
+use circuits::public::Witness;
+use circuits::sample;
+use criterion::{criterion_group, criterion_main, Criterion};
+use prover::groth16::Groth16System;
+use prover::halo2::Halo2System;
+use prover::ProofSystem;
+use rand::rngs::OsRng;
+use signer::session::{Identity, Roster, SessionSigner};
+use signer::taproot::Taproot;
+use signer::{dealer, MemoryNonceStore, Signer, Threshold};
+use zkquorum::coordinator::{Coordinator, Endpoint};
+
+fn bench_backend<P: ProofSystem>(c: &mut Criterion, name: &str) {
+    let system = P::setup(&mut OsRng).unwrap();
+    let shares =
+        dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
+    let identities: Vec<Identity> = (0..5).map(|_| Identity::random(&mut OsRng)).collect();
+    let roster: Roster = shares
+        .iter()
+        .zip(&identities)
+        .map(|(s, i)| (s.id(), i.public_key()))
+        .collect();
+    let coord = Coordinator::new(
+        shares[0].public_key_package().clone(),
+        roster.clone(),
+        &system,
+    )
+    .unwrap();
+    let nodes: Vec<_> = shares
+        .into_iter()
+        .zip(identities)
+        .map(|(s, i)| {
+            SessionSigner::new(
+                Signer::new(s, MemoryNonceStore::new()),
+                sample::policy(),
+                i,
+                roster.clone(),
+                &system,
+            )
+        })
+        .collect();
+    let eps: Vec<&dyn Endpoint<Taproot>> =
+        nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
+    let mut g = c.benchmark_group(format!("session/{name}"));
+    g.sample_size(10);
+    let mut n = 0u64;
+    g.bench_function("full-3-of-5", |b| {
+        b.iter(|| {
+            n += 1;
+            coord.sign(&eps, &sample::intent(n), sample::NOW).unwrap()
+        })
+    });
+    let witnesses: Vec<Witness<P::Backend>> = (0..3)
+        .map(|i| {
+            Witness::new(
+                sample::intent(i),
+                sample::policy(),
+                sample::NOW,
+                sample::binding(i),
+            )
+            .unwrap()
+        })
+        .collect();
+    g.bench_function("proving-only-3-proofs", |b| {
+        b.iter(|| {
+            for w in &witnesses {
+                system.prove(w, &mut OsRng).unwrap();
+            }
+        })
+    });
+    g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    bench_backend::<Groth16System>(c, "groth16");
+    bench_backend::<Halo2System>(c, "halo2");
+}
+
+criterion_group! {
+    name = session;
+    config = Criterion::default()
+        .measurement_time(Duration::from_secs(8))
+        .warm_up_time(Duration::from_secs(1));
+    targets = benches
+}
+criterion_main!(session);
