@@ -60,7 +60,12 @@ fn verify(args: &VerifyArgs) -> Result<()> {
             format!("{name}: {n}")
         })
         .collect();
-    println!("  backends:  {}", backends.join(", "));
+    let backends = if backends.is_empty() {
+        "none".to_string()
+    } else {
+        backends.join(", ")
+    };
+    println!("  backends:  {backends}");
     if let Some(head) = report.head {
         println!("  head:      {}", hex::encode(head));
     }

@@ -559,6 +559,44 @@ fn records_hold_no_private_data() {
     }
 }
 
+#[test]
+fn long_logs_are_verified_across_chunks() {
+    // Records 0..5 repeated (re-linked) past one chunk: the repeats are replayed sessions,
+    // and a signature altered in the second chunk is still named by its index.
+    let base = &groth16_log().lines;
+    let n = verifier::audit::CHUNK_RECORDS + 20;
+    let mut lines: Vec<String> = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut r = parse(&base[i % base.len()]);
+        r.index = i as u64;
+        r.prev = lines
+            .last()
+            .map(|l| chain_hash(l.as_bytes()))
+            .unwrap_or([0; 32]);
+        if i == n - 3 {
+            r.signature[9] ^= 1;
+        }
+        lines.push(r.to_line());
+    }
+    let report = verify(&lines);
+    assert_eq!(report.records, n as u64);
+    let other: Vec<_> = report
+        .failures
+        .iter()
+        .filter(|f| !matches!(f.reason, AuditError::DuplicateSession { .. }))
+        .collect();
+    assert_eq!(other.len(), 1, "{other:?}");
+    assert_eq!(other[0].index, n as u64 - 3);
+    assert!(matches!(other[0].reason, AuditError::InvalidSignature(_)));
+    let replays: Vec<u64> = report
+        .failures
+        .iter()
+        .filter(|f| matches!(f.reason, AuditError::DuplicateSession { .. }))
+        .map(|f| f.index)
+        .collect();
+    assert_eq!(replays, (RECORDS as u64..n as u64).collect::<Vec<_>>());
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("zkquorum-audit-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -31,7 +31,8 @@
 //!   `0x02`).
 //!
 //! Across the log, [`verify_log`] also checks that a (group key, signer id) always attests
-//! with the same identity key. It verifies proofs in batches, one per (backend, key), over
+//! with the same identity key and that no session id is recorded twice (a replayed
+//! session). It verifies proofs in batches, one per (backend, key), over
 //! chunks of [`CHUNK_RECORDS`] records, falling back to one-by-one only when a batch
 //! fails, so that every failure names its record. BIP-340 signatures (`k256` has no batch
 //! verification) are checked one by one, in parallel.

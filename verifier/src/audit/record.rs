@@ -206,3 +206,69 @@ mod hex_inputs {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> AuditRecord {
+        AuditRecord {
+            version: AUDIT_VERSION,
+            index: 0,
+            session_id: [1; 32],
+            key_id: "k".into(),
+            group_key: [2; 33],
+            threshold: 1,
+            digest: [3; 32],
+            backend: 1,
+            vk_fingerprint: [4; 32],
+            signers: vec![SignerEntry {
+                signer_id: 1,
+                identity_key: [5; 32],
+                commitments: vec![6; 66],
+                proof: vec![7; 170],
+                public_inputs: [[8; 32], [9; 32], [10; 32], [11; 32]],
+                attestation: [12; 64],
+            }],
+            signature: [13; 64],
+            time: 14,
+            prev: [0; 32],
+        }
+    }
+
+    #[test]
+    fn lines_round_trip_and_refuse_bad_fields() {
+        let r = record();
+        let line = r.to_line();
+        assert!(!line.contains('\n'));
+        assert_eq!(AuditRecord::from_line(line.as_bytes()).unwrap(), r);
+        // Unknown field, short hex, non-hex, wrong number of public inputs.
+        let bad = [
+            line.replacen("{", "{\"x\":1,", 1),
+            line.replacen(&hex::encode([3u8; 32]), &hex::encode([3u8; 31]), 1),
+            line.replacen(&hex::encode([13u8; 64]), &"zz".repeat(64), 1),
+            line.replacen(&format!(",\"{}\"]", hex::encode([11u8; 32])), "]", 1),
+        ];
+        for b in bad {
+            assert_ne!(b, line);
+            assert!(AuditRecord::from_line(b.as_bytes()).is_err(), "{b}");
+        }
+    }
+
+    #[test]
+    fn attestation_message_covers_every_part_unambiguously() {
+        let s = [1u8; 32];
+        let x = [[0u8; 32]; 4];
+        let base = attestation_message(&s, 1, b"ab", b"c", &x);
+        assert_eq!(base, attestation_message(&s, 1, b"ab", b"c", &x));
+        // Moving a byte between parts changes the message (length prefixes).
+        assert_ne!(base, attestation_message(&s, 1, b"a", b"bc", &x));
+        assert_ne!(base, attestation_message(&[2; 32], 1, b"ab", b"c", &x));
+        assert_ne!(base, attestation_message(&s, 2, b"ab", b"c", &x));
+        let mut y = x;
+        y[3][0] = 1;
+        assert_ne!(base, attestation_message(&s, 1, b"ab", b"c", &y));
+        // The chain hash is domain-separated from a plain blake3.
+        assert_ne!(chain_hash(b"line"), *blake3::hash(b"line").as_bytes());
+    }
+}

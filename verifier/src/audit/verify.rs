@@ -50,6 +50,14 @@ pub enum AuditError {
         /// The record's `prev`, hex.
         found: String,
     },
+    /// The session id was already used by an earlier record (a replayed session).
+    #[error("session {session_id} was already recorded at record {first}")]
+    DuplicateSession {
+        /// The session id, hex.
+        session_id: String,
+        /// The earlier record.
+        first: u64,
+    },
     /// The record's backend id is unknown.
     #[error("unknown backend id {0}")]
     UnknownBackend(u8),
@@ -542,6 +550,7 @@ pub fn verify_log(mut reader: impl BufRead, keys: &AuditKeys) -> AuditReport {
     let mut prev: Option<Vec<u8>> = None;
     let mut group_keys: HashSet<[u8; 33]> = HashSet::new();
     let mut identities: HashMap<([u8; 33], u16), [u8; 32]> = HashMap::new();
+    let mut sessions: HashMap<[u8; 32], u64> = HashMap::new();
     let mut index = 0u64;
     let mut line = Vec::new();
     loop {
@@ -570,6 +579,16 @@ pub fn verify_log(mut reader: impl BufRead, keys: &AuditKeys) -> AuditReport {
                 report
                     .failures
                     .extend(check_chain(index, index, &rec, prev.as_deref()));
+                let first = *sessions.entry(rec.session_id).or_insert(index);
+                if first != index {
+                    report.failures.push(AuditFailure {
+                        index,
+                        reason: AuditError::DuplicateSession {
+                            session_id: hex::encode(rec.session_id),
+                            first,
+                        },
+                    });
+                }
                 group_keys.insert(rec.group_key);
                 *report.backends.entry(rec.backend).or_default() += 1;
                 for s in &rec.signers {
