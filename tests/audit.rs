@@ -57,10 +57,17 @@ fn sign_attestation(key: &SigningKey, msg: &[u8; 32]) -> [u8; 64] {
 }
 
 /// `records` proof-carrying 2-of-3 signatures on backend `S`, signer sets rotating (and
-/// record 1 signed by all three), each appended to a hash-chained log.
-fn make_log<S: ProofSystem>(system: &S, records: usize) -> Log {
-    let shares =
-        dealer::trusted_dealer::<Taproot, _>(Threshold::new(2, 3).unwrap(), &mut OsRng).unwrap();
+/// record 1 signed by all three), each appended to a hash-chained log. The group key's
+/// SEC1 prefix is `prefix` (0x02 even y, 0x03 odd y: frost-secp256k1-tr keeps either).
+fn make_log<S: ProofSystem>(system: &S, records: usize, prefix: u8) -> Log {
+    let shares = loop {
+        let shares =
+            dealer::trusted_dealer::<Taproot, _>(Threshold::new(2, 3).unwrap(), &mut OsRng)
+                .unwrap();
+        if shares[0].group_key_bytes()[0] == prefix {
+            break shares;
+        }
+    };
     let public = shares[0].public_key_package().clone();
     let group: [u8; 33] = shares[0].group_key_bytes().try_into().unwrap();
     let x_only = taproot::x_only_key(&public).unwrap();
@@ -161,12 +168,12 @@ fn make_log<S: ProofSystem>(system: &S, records: usize) -> Log {
 
 fn groth16_log() -> &'static Log {
     static L: OnceLock<Log> = OnceLock::new();
-    L.get_or_init(|| make_log(groth16(), RECORDS))
+    L.get_or_init(|| make_log(groth16(), RECORDS, 0x03))
 }
 
 fn halo2_log() -> &'static Log {
     static L: OnceLock<Log> = OnceLock::new();
-    L.get_or_init(|| make_log(halo2(), 2))
+    L.get_or_init(|| make_log(halo2(), 2, 0x02))
 }
 
 fn text(lines: &[String]) -> String {
@@ -482,9 +489,17 @@ fn other_record_checks() {
     assert!(reasons_at(&report, 0)
         .iter()
         .any(|r| matches!(r, AuditError::DuplicateSigner(_))));
-    // An odd-y group key.
-    let report = verify(&tamper(lines, 0, |r| r.group_key[0] = 0x03));
-    assert!(reasons_at(&report, 0).contains(&&AuditError::GroupKeyNotEven(3)));
+    // A group key that is not SEC1 compressed.
+    let report = verify(&tamper(lines, 0, |r| r.group_key[0] = 0x04));
+    assert!(reasons_at(&report, 0).contains(&&AuditError::GroupKeyPrefix(4)));
+    // The other parity: the same x-only key (the signature verifies), but the bindings
+    // were derived from the real encoding.
+    let report = verify(&tamper(lines, 0, |r| r.group_key[0] = 0x02));
+    let reasons = reasons_at(&report, 0);
+    assert!(reasons
+        .iter()
+        .all(|r| matches!(r, AuditError::BindingMismatch { .. })));
+    assert_eq!(reasons.len(), 2);
     // Malformed lines are failures with their index, never panics.
     let mut bad = lines.clone();
     bad[1] = bad[1].replace("\"version\":1", "\"version\":1,\"extra\":0");

@@ -27,8 +27,9 @@
 //!   fingerprint is held ([`AuditKeys`]; otherwise
 //!   [`AuditError::UnknownVerifyingKey`]) and the proof verifies with its public inputs;
 //! - the final signature verifies as BIP-340 over `digest` under the x-only group key (the
-//!   SEC1 key's bytes 1..33; FROST Taproot group keys are always even-y, so byte 0 must be
-//!   `0x02`).
+//!   SEC1 key's bytes 1..33; byte 0 must be `0x02` or `0x03`: `frost-secp256k1-tr` keeps
+//!   the group key's own parity in its serialization — about half of all keys are odd-y —
+//!   and signs for the x coordinate, as BIP-340 does).
 //!
 //! Across the log, [`verify_log`] also checks that a (group key, signer id) always attests
 //! with the same identity key and that no session id is recorded twice (a replayed

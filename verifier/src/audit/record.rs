@@ -27,7 +27,8 @@ pub struct AuditRecord {
     pub session_id: [u8; 32],
     /// The coordinator's name for the key.
     pub key_id: String,
-    /// The FROST group key, 33-byte SEC1 compressed (always even-y for Taproot keys).
+    /// The FROST group key, 33-byte SEC1 compressed, as `KeyShare::group_key_bytes` gives
+    /// it (either parity: BIP-340 uses its x coordinate, bytes 1..33).
     #[serde(with = "hex_bytes")]
     pub group_key: [u8; 33],
     /// Signers the key needs.

@@ -178,9 +178,9 @@ pub enum AuditError {
         /// Why.
         error: ProofError,
     },
-    /// The group key is not an even-y SEC1 point (FROST Taproot keys always are).
-    #[error("group key must start with 0x02 (even y), starts with {0:#04x}")]
-    GroupKeyNotEven(u8),
+    /// The group key is not a 33-byte SEC1 compressed point (prefix 0x02 or 0x03).
+    #[error("group key must be SEC1 compressed (prefix 0x02 or 0x03), starts with {0:#04x}")]
+    GroupKeyPrefix(u8),
     /// The final signature does not verify under the x-only group key over the digest.
     #[error("final signature rejected: {0}")]
     InvalidSignature(Bip340Error),
@@ -260,8 +260,10 @@ fn prepare(
         return;
     }
     // The final signature.
-    if rec.group_key[0] != 0x02 {
-        fail(AuditError::GroupKeyNotEven(rec.group_key[0]));
+    // frost-secp256k1-tr serializes the group key as it is (either parity) and signs for
+    // its x coordinate, as BIP-340 does: the x-only key is bytes 1..33 either way.
+    if !matches!(rec.group_key[0], 0x02 | 0x03) {
+        fail(AuditError::GroupKeyPrefix(rec.group_key[0]));
     } else {
         let mut key = [0u8; 32];
         key.copy_from_slice(&rec.group_key[1..]);
