@@ -117,7 +117,8 @@ pub fn chain_hash(line: &[u8]) -> [u8; 32] {
 /// What a signer's node identity key signs (BIP-340, this 32-byte message) in round 1:
 /// `blake3("zkquorum/attest/round1/v1" || part_1 || … )`, each part preceded by its length
 /// (u64 LE); the parts are the session id, the signer id (u16 LE), the commitments bytes,
-/// the proof envelope bytes and the four public inputs (32 bytes each, one part each).
+/// the proof envelope bytes and the four public inputs concatenated (one 128-byte part) —
+/// byte for byte what `signer::session::round1_attestation` signs.
 ///
 /// Groth16 proofs can be re-randomised by anyone, so this signature — not the proof — says
 /// which node attested the contribution.
@@ -139,9 +140,7 @@ pub fn attestation_message(
     part(&id);
     part(commitments);
     part(proof);
-    for input in public_inputs {
-        part(input);
-    }
+    part(&public_inputs.concat());
     *h.finalize().as_bytes()
 }
 
@@ -269,6 +268,20 @@ mod tests {
         let mut y = x;
         y[3][0] = 1;
         assert_ne!(base, attestation_message(&s, 1, b"ab", b"c", &y));
+        // The exact construction the session code signs (public inputs as one part).
+        let mut h = blake3::Hasher::new();
+        h.update(b"zkquorum/attest/round1/v1");
+        for p in [
+            &s[..],
+            &1u16.to_le_bytes()[..],
+            b"ab",
+            b"c",
+            &[0u8; 128][..],
+        ] {
+            h.update(&(p.len() as u64).to_le_bytes());
+            h.update(p);
+        }
+        assert_eq!(base, *h.finalize().as_bytes());
         // The chain hash is domain-separated from a plain blake3.
         assert_ne!(chain_hash(b"line"), *blake3::hash(b"line").as_bytes());
     }
