@@ -1,8 +1,10 @@
 //! `zkquorum`: the command-line entry point.
 //!
-//! Today it runs the embedded demo of the threshold key lifecycle (`zkquorum demo`); the
-//! node, coordinator and audit commands build on the same crates.
+//! Today it runs the embedded demo of the threshold key lifecycle (`zkquorum demo`), the
+//! backend comparison and `zkquorum audit verify`; the node and coordinator commands build
+//! on the same crates.
 
+mod audit;
 mod bench;
 mod demo;
 
@@ -22,11 +24,15 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Compare the proof backends on the sample statement and print a Markdown table.
     BenchBackends(bench::BenchArgs),
+    /// Audit-log tools.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Demo(args) => demo::run(&args),
         Command::BenchBackends(args) => bench::run(&args),
+        Command::Audit(cmd) => audit::run(&cmd),
     }
 }

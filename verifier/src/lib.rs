@@ -9,8 +9,11 @@
 //! - [`groth16`]: Groth16/BN254 verification, single and batched (one multi-pairing);
 //! - [`halo2`]: halo2/IPA verification over Pasta, single and batched (halo2's
 //!   `BatchVerifier`); the verifying key is regenerated from the transparent params and
-//!   the circuit, and fingerprinted from its pinned form and the params.
+//!   the circuit, and fingerprinted from its pinned form and the params;
+//! - [`audit`]: the hash-chained audit log of signing sessions and its verifier
+//!   ([`audit::verify_log`]).
 
+pub mod audit;
 pub mod bip340;
 pub mod envelope;
 pub mod error;

@@ -1,0 +1,86 @@
+//! `zkquorum audit verify`: re-verify an audit log offline.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use circuits::BackendId;
+use clap::{Args, Subcommand};
+use verifier::audit::{verify_log, AuditKeys};
+
+/// `zkquorum audit …`.
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Verify an audit log: the hash chain, every final signature, every signer's
+    /// attestation, binding and proof. Exits non-zero on any failure.
+    ///
+    /// halo2 proofs are checked with the transparent key (no file needed). Groth16 proofs
+    /// need the verifying key (`groth16-bn254.vk`) from `--keys DIR`; without it every
+    /// Groth16 record fails with "no verifying key" (UnknownVerifyingKey).
+    Verify(VerifyArgs),
+}
+
+/// Options of `zkquorum audit verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The audit log (one JSON record per line).
+    log: PathBuf,
+    /// Directory with verifying keys: every `*.vk` (Groth16/BN254, as saved by the prover)
+    /// and `halo2-pasta.params` if present. Without it, only halo2 proofs can be checked.
+    #[arg(long, value_name = "DIR")]
+    keys: Option<PathBuf>,
+}
+
+/// Runs an `audit` subcommand.
+pub fn run(cmd: &AuditCommand) -> Result<()> {
+    match cmd {
+        AuditCommand::Verify(args) => verify(args),
+    }
+}
+
+fn verify(args: &VerifyArgs) -> Result<()> {
+    let keys = match &args.keys {
+        Some(dir) => AuditKeys::load_dir(dir)?,
+        None => AuditKeys::new(),
+    }
+    .with_transparent_halo2()?;
+    let file = File::open(&args.log).with_context(|| format!("open {}", args.log.display()))?;
+    let report = verify_log(BufReader::new(file), &keys);
+    println!("audit log {}", args.log.display());
+    println!("  records:   {}", report.records);
+    println!("  keys:      {}", report.keys);
+    println!("  signers:   {}", report.signers);
+    let backends: Vec<String> = report
+        .backends
+        .iter()
+        .map(|(b, n)| {
+            let name = BackendId::try_from(*b)
+                .map_or_else(|_| format!("unknown({b})"), |b| b.name().to_string());
+            format!("{name}: {n}")
+        })
+        .collect();
+    let backends = if backends.is_empty() {
+        "none".to_string()
+    } else {
+        backends.join(", ")
+    };
+    println!("  backends:  {backends}");
+    if let Some(head) = report.head {
+        println!("  head:      {}", hex::encode(head));
+    }
+    println!("  failures:  {}", report.failures.len());
+    for f in &report.failures {
+        println!("    record {}: {}", f.index, f.reason);
+    }
+    if !report.is_ok() {
+        bail!(
+            "audit log {} failed verification: {} failure(s), first at record {}",
+            args.log.display(),
+            report.failures.len(),
+            report.failures[0].index
+        );
+    }
+    println!("audit log OK");
+    Ok(())
+}

@@ -1,0 +1,683 @@
+//! The audit log end to end: real proof-carrying signatures (dealer keys, FROST rounds,
+//! Groth16 and halo2 proofs bound to the round-1 commitments, node identity attestations)
+//! written as a hash-chained log, then verified intact and after every kind of tampering.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use circuits::public::PublicInputs;
+use circuits::{sample, Backend, Binding};
+use k256::schnorr::SigningKey;
+use prover::groth16::Groth16System;
+use prover::halo2::Halo2System;
+use prover::ProofSystem;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use signer::taproot::{self, Taproot};
+use signer::{dealer, signing, MemoryNonceStore, SessionId, Signer, Threshold};
+use verifier::audit::{
+    attestation_message, chain_hash, verify_log, verify_record, AuditError, AuditKeys, AuditRecord,
+    AuditReport, SignerEntry, AUDIT_VERSION,
+};
+
+const RECORDS: usize = 5;
+
+fn groth16() -> &'static Groth16System {
+    static S: OnceLock<Groth16System> = OnceLock::new();
+    S.get_or_init(|| Groth16System::setup(&mut OsRng).unwrap())
+}
+
+fn halo2() -> &'static Halo2System {
+    static S: OnceLock<Halo2System> = OnceLock::new();
+    S.get_or_init(|| Halo2System::setup(&mut OsRng).unwrap())
+}
+
+/// Keys for both backends: the Groth16 key and the transparent halo2 key.
+fn keys() -> &'static AuditKeys {
+    static K: OnceLock<AuditKeys> = OnceLock::new();
+    K.get_or_init(|| {
+        let mut k = AuditKeys::new().with_transparent_halo2().unwrap();
+        k.add_groth16(groth16().verifying_key().clone());
+        k
+    })
+}
+
+/// A log and the node identity keys that attested it.
+struct Log {
+    lines: Vec<String>,
+    identities: BTreeMap<u16, SigningKey>,
+}
+
+fn sign_attestation(key: &SigningKey, msg: &[u8; 32]) -> [u8; 64] {
+    let mut aux = [0u8; 32];
+    OsRng.fill_bytes(&mut aux);
+    key.sign_raw(msg, &aux).unwrap().to_bytes()
+}
+
+/// `records` proof-carrying 2-of-3 signatures on backend `S`, signer sets rotating (and
+/// record 1 signed by all three), each appended to a hash-chained log. The group key's
+/// SEC1 prefix is `prefix` (0x02 even y, 0x03 odd y: frost-secp256k1-tr keeps either).
+fn make_log<S: ProofSystem>(system: &S, records: usize, prefix: u8) -> Log {
+    let shares = loop {
+        let shares =
+            dealer::trusted_dealer::<Taproot, _>(Threshold::new(2, 3).unwrap(), &mut OsRng)
+                .unwrap();
+        if shares[0].group_key_bytes()[0] == prefix {
+            break shares;
+        }
+    };
+    let public = shares[0].public_key_package().clone();
+    let group: [u8; 33] = shares[0].group_key_bytes().try_into().unwrap();
+    let x_only = taproot::x_only_key(&public).unwrap();
+    let signers: Vec<_> = shares
+        .into_iter()
+        .map(|s| Signer::new(s, MemoryNonceStore::new()))
+        .collect();
+    let identities: BTreeMap<u16, SigningKey> = signers
+        .iter()
+        .map(|s| (s.share().id().get(), SigningKey::random(&mut OsRng)))
+        .collect();
+    let mut lines: Vec<String> = Vec::new();
+    for i in 0..records {
+        let subset: Vec<usize> = if i == 1 {
+            vec![0, 1, 2]
+        } else {
+            vec![i % 3, (i + 1) % 3]
+        };
+        let intent = sample::intent(i as u64);
+        let digest = intent.signed_digest::<S::Backend>();
+        let session = SessionId::random(&mut OsRng);
+        let mut commitments = BTreeMap::new();
+        let mut entries = Vec::new();
+        for &k in &subset {
+            let s = &signers[k];
+            let id = s.share().id();
+            let c = s.round1(session, &mut OsRng).unwrap();
+            let c_bytes = c.serialize().unwrap();
+            let binding = Binding::derive(
+                session.as_bytes(),
+                &id.get().to_le_bytes(),
+                &group,
+                &c_bytes,
+            );
+            let proof = system
+                .prove_statement(
+                    intent.clone(),
+                    sample::policy(),
+                    sample::NOW,
+                    binding,
+                    &mut OsRng,
+                )
+                .unwrap()
+                .to_bytes();
+            let inputs = PublicInputs::<<S::Backend as Backend>::F> {
+                intent_commitment: intent.commitment::<S::Backend>(),
+                policy_commitment: sample::policy().commitment::<S::Backend>(),
+                now: sample::NOW,
+                binding,
+            }
+            .to_le_bytes();
+            let msg = attestation_message(session.as_bytes(), id.get(), &c_bytes, &proof, &inputs);
+            let identity = &identities[&id.get()];
+            entries.push(SignerEntry {
+                signer_id: id.get(),
+                identity_key: identity.verifying_key().to_bytes().into(),
+                commitments: c_bytes,
+                proof,
+                public_inputs: inputs,
+                attestation: sign_attestation(identity, &msg),
+            });
+            commitments.insert(id, c);
+        }
+        let package = signing::signing_package(&commitments, digest.as_bytes());
+        let shares: BTreeMap<_, _> = subset
+            .iter()
+            .map(|&k| {
+                let s = &signers[k];
+                (s.share().id(), s.round2(session, &package).unwrap())
+            })
+            .collect();
+        let sig =
+            taproot::signature_bytes(&signing::aggregate(&package, &shares, &public).unwrap())
+                .unwrap();
+        verifier::verify_bip340(&x_only, digest.as_bytes(), &sig).unwrap();
+        let record = AuditRecord {
+            version: AUDIT_VERSION,
+            index: i as u64,
+            session_id: *session.as_bytes(),
+            key_id: "treasury".into(),
+            group_key: group,
+            threshold: 2,
+            digest: digest.0,
+            backend: S::Backend::ID.as_u8(),
+            vk_fingerprint: system.fingerprint().0,
+            signers: entries,
+            signature: sig,
+            time: sample::NOW + i as u64,
+            prev: lines
+                .last()
+                .map(|l| chain_hash(l.as_bytes()))
+                .unwrap_or([0; 32]),
+        };
+        lines.push(record.to_line());
+    }
+    Log { lines, identities }
+}
+
+fn groth16_log() -> &'static Log {
+    static L: OnceLock<Log> = OnceLock::new();
+    L.get_or_init(|| make_log(groth16(), RECORDS, 0x03))
+}
+
+fn halo2_log() -> &'static Log {
+    static L: OnceLock<Log> = OnceLock::new();
+    L.get_or_init(|| make_log(halo2(), 2, 0x02))
+}
+
+fn text(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+fn verify(lines: &[String]) -> AuditReport {
+    verify_log(text(lines).as_bytes(), keys())
+}
+
+fn parse(line: &str) -> AuditRecord {
+    AuditRecord::from_line(line.as_bytes()).unwrap()
+}
+
+/// Applies `f` to record `i` and, as an attacker rewriting the tail would, re-links every
+/// later record, so that only the tampered record itself can fail.
+fn tamper(lines: &[String], i: usize, f: impl FnOnce(&mut AuditRecord)) -> Vec<String> {
+    let mut out = lines.to_vec();
+    let mut rec = parse(&out[i]);
+    f(&mut rec);
+    out[i] = rec.to_line();
+    for j in i + 1..out.len() {
+        let mut r = parse(&out[j]);
+        r.prev = chain_hash(out[j - 1].as_bytes());
+        out[j] = r.to_line();
+    }
+    out
+}
+
+/// The indices of the failures, sorted and deduplicated.
+fn failing(report: &AuditReport) -> Vec<u64> {
+    let mut v: Vec<u64> = report.failures.iter().map(|f| f.index).collect();
+    v.dedup();
+    v
+}
+
+fn reasons_at(report: &AuditReport, index: u64) -> Vec<&AuditError> {
+    report
+        .failures
+        .iter()
+        .filter(|f| f.index == index)
+        .map(|f| &f.reason)
+        .collect()
+}
+
+#[test]
+fn intact_logs_verify_with_right_counts() {
+    let report = verify(&groth16_log().lines);
+    assert!(report.is_ok(), "{:?}", report.failures);
+    assert_eq!(report.records, RECORDS as u64);
+    assert_eq!(report.keys, 1);
+    assert_eq!(report.signers, 3);
+    assert_eq!(report.backends, BTreeMap::from([(1u8, RECORDS as u64)]));
+    assert_eq!(
+        report.head,
+        Some(chain_hash(groth16_log().lines.last().unwrap().as_bytes()))
+    );
+
+    let report = verify(&halo2_log().lines);
+    assert!(report.is_ok(), "{:?}", report.failures);
+    assert_eq!((report.records, report.keys), (2, 1));
+    assert_eq!(report.backends, BTreeMap::from([(2u8, 2)]));
+
+    // Both logs concatenated are one log once re-linked: two keys, six signers.
+    let mut both = groth16_log().lines.clone();
+    for l in &halo2_log().lines {
+        let mut r = parse(l);
+        r.index = both.len() as u64;
+        r.prev = chain_hash(both.last().unwrap().as_bytes());
+        both.push(r.to_line());
+    }
+    let report = verify(&both);
+    assert!(report.is_ok(), "{:?}", report.failures);
+    assert_eq!((report.records, report.keys, report.signers), (7, 2, 6));
+}
+
+#[test]
+fn verify_record_checks_one_record_and_its_link() {
+    let lines = &groth16_log().lines;
+    verify_record(&parse(&lines[0]), None, keys()).unwrap();
+    verify_record(&parse(&lines[3]), Some(lines[2].as_bytes()), keys()).unwrap();
+    let err = verify_record(&parse(&lines[3]), Some(lines[1].as_bytes()), keys()).unwrap_err();
+    assert!(err
+        .iter()
+        .any(|f| matches!(f.reason, AuditError::BrokenChain { .. })));
+    assert!(err.iter().all(|f| f.index == 3));
+    // Record 3 after record 1's line: the index does not follow either.
+    assert!(err.iter().any(|f| f.reason
+        == AuditError::IndexMismatch {
+            expected: 2,
+            found: 3
+        }));
+    // Record 0 must have zero `prev` and index 0.
+    let err = verify_record(&parse(&lines[1]), None, keys()).unwrap_err();
+    assert!(err
+        .iter()
+        .any(|f| matches!(f.reason, AuditError::BrokenChain { .. })));
+}
+
+#[test]
+fn modified_record_breaks_the_next_link_or_the_head() {
+    let lines = &groth16_log().lines;
+    // Time changed in place: record 2's own content is not signed, the link of 3 breaks.
+    let mut edited = lines.clone();
+    let mut r = parse(&edited[2]);
+    r.time += 1;
+    edited[2] = r.to_line();
+    let report = verify(&edited);
+    assert_eq!(failing(&report), vec![3]);
+    assert!(matches!(
+        reasons_at(&report, 3)[..],
+        [AuditError::BrokenChain { .. }]
+    ));
+    // Re-linking the tail hides it from the chain, but the head changes.
+    let relinked = tamper(lines, 2, |r| r.time += 1);
+    let report = verify(&relinked);
+    assert!(report.is_ok());
+    assert_ne!(report.head, verify(lines).head);
+}
+
+#[test]
+fn removed_inserted_and_swapped_records_are_named() {
+    let lines = &groth16_log().lines;
+
+    let mut removed = lines.clone();
+    removed.remove(2);
+    let report = verify(&removed);
+    assert_eq!(failing(&report)[0], 2);
+    let at2 = reasons_at(&report, 2);
+    assert!(at2.contains(&&AuditError::IndexMismatch {
+        expected: 2,
+        found: 3
+    }));
+    assert!(at2
+        .iter()
+        .any(|r| matches!(r, AuditError::BrokenChain { .. })));
+
+    let mut inserted = lines.clone();
+    inserted.insert(3, lines[2].clone());
+    let report = verify(&inserted);
+    assert_eq!(failing(&report)[0], 3);
+    let at3 = reasons_at(&report, 3);
+    assert!(at3.contains(&&AuditError::IndexMismatch {
+        expected: 3,
+        found: 2
+    }));
+    assert!(at3
+        .iter()
+        .any(|r| matches!(r, AuditError::BrokenChain { .. })));
+    assert_eq!(report.records, RECORDS as u64 + 1);
+
+    let mut swapped = lines.clone();
+    swapped.swap(1, 2);
+    let report = verify(&swapped);
+    assert_eq!(failing(&report), vec![1, 2, 3]);
+    for i in [1, 2, 3] {
+        assert!(reasons_at(&report, i)
+            .iter()
+            .any(|r| matches!(r, AuditError::BrokenChain { .. })));
+    }
+}
+
+#[test]
+fn proof_swapped_between_signers_is_caught() {
+    let log = groth16_log();
+    // Swap the proofs of record 1's first two signers.
+    let tampered = tamper(&log.lines, 1, |r| {
+        let p0 = r.signers[0].proof.clone();
+        r.signers[0].proof = std::mem::replace(&mut r.signers[1].proof, p0);
+    });
+    let report = verify(&tampered);
+    assert_eq!(failing(&report), vec![1]);
+    let reasons = reasons_at(&report, 1);
+    let ids: Vec<u16> = parse(&log.lines[1])
+        .signers
+        .iter()
+        .map(|s| s.signer_id)
+        .collect();
+    for id in &ids[..2] {
+        assert!(reasons
+            .iter()
+            .any(|r| matches!(r, AuditError::BadAttestation { signer_id, .. } if signer_id == id)));
+    }
+
+    // Even with the attestations re-signed (a compromised node), each proof is bound to
+    // its own signer's commitments and fails for the other signer's public inputs.
+    let resigned = tamper(&log.lines, 1, |r| {
+        let p0 = r.signers[0].proof.clone();
+        r.signers[0].proof = std::mem::replace(&mut r.signers[1].proof, p0);
+        for s in &mut r.signers {
+            s.attestation = sign_attestation(
+                &log.identities[&s.signer_id],
+                &s.attestation_message(&r.session_id),
+            );
+        }
+    });
+    let report = verify(&resigned);
+    assert_eq!(failing(&report), vec![1]);
+    let reasons = reasons_at(&report, 1);
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    for id in &ids[..2] {
+        assert!(reasons
+            .iter()
+            .any(|r| matches!(r, AuditError::InvalidProof { signer_id, .. } if signer_id == id)));
+    }
+}
+
+#[test]
+fn altered_signature_is_caught() {
+    let tampered = tamper(&groth16_log().lines, 3, |r| r.signature[5] ^= 1);
+    let report = verify(&tampered);
+    assert_eq!(failing(&report), vec![3]);
+    assert!(matches!(
+        reasons_at(&report, 3)[..],
+        [AuditError::InvalidSignature(_)]
+    ));
+}
+
+#[test]
+fn altered_public_input_is_caught() {
+    let log = groth16_log();
+    let tampered = tamper(&log.lines, 4, |r| {
+        // `now` + 1 for every signer, attestations re-signed: only the proofs can tell.
+        for s in &mut r.signers {
+            s.public_inputs[2][0] ^= 1;
+            s.attestation = sign_attestation(
+                &log.identities[&s.signer_id],
+                &s.attestation_message(&r.session_id),
+            );
+        }
+    });
+    let report = verify(&tampered);
+    assert_eq!(failing(&report), vec![4]);
+    let reasons = reasons_at(&report, 4);
+    assert!(!reasons.is_empty());
+    assert!(reasons
+        .iter()
+        .all(|r| matches!(r, AuditError::InvalidProof { .. })));
+
+    // One signer's `now` altered, attestation left: all three checks fire.
+    let tampered = tamper(&log.lines, 4, |r| r.signers[1].public_inputs[2][0] ^= 1);
+    let reasons: Vec<AuditError> = verify(&tampered)
+        .failures
+        .into_iter()
+        .inspect(|f| assert_eq!(f.index, 4))
+        .map(|f| f.reason)
+        .collect();
+    assert!(reasons
+        .iter()
+        .any(|r| matches!(r, AuditError::NowMismatch { .. })));
+    assert!(reasons
+        .iter()
+        .any(|r| matches!(r, AuditError::BadAttestation { .. })));
+    assert!(reasons
+        .iter()
+        .any(|r| matches!(r, AuditError::InvalidProof { .. })));
+}
+
+#[test]
+fn wrong_attestations_and_identity_keys_are_caught() {
+    let log = groth16_log();
+    // Signed by another key.
+    let other = SigningKey::random(&mut OsRng);
+    let tampered = tamper(&log.lines, 0, |r| {
+        let msg = r.signers[1].attestation_message(&r.session_id);
+        r.signers[1].attestation = sign_attestation(&other, &msg);
+    });
+    let report = verify(&tampered);
+    let id = parse(&log.lines[0]).signers[1].signer_id;
+    assert_eq!(failing(&report), vec![0]);
+    assert!(matches!(
+        reasons_at(&report, 0)[..],
+        [AuditError::BadAttestation { signer_id, .. }] if *signer_id == id
+    ));
+
+    // A valid attestation by another identity key than the signer used before.
+    let tampered = tamper(&log.lines, 3, |r| {
+        r.signers[0].identity_key = other.verifying_key().to_bytes().into();
+        let msg = r.signers[0].attestation_message(&r.session_id);
+        r.signers[0].attestation = sign_attestation(&other, &msg);
+    });
+    let report = verify(&tampered);
+    assert_eq!(failing(&report), vec![3]);
+    assert!(matches!(
+        reasons_at(&report, 3)[..],
+        [AuditError::IdentityKeyChanged { .. }]
+    ));
+}
+
+#[test]
+fn other_record_checks() {
+    let lines = &groth16_log().lines;
+    // A digest that is not C's.
+    let report = verify(&tamper(lines, 2, |r| r.digest[0] ^= 1));
+    assert!(reasons_at(&report, 2)
+        .iter()
+        .any(|r| matches!(r, AuditError::DigestMismatch { .. })));
+    // Below threshold.
+    let report = verify(&tamper(lines, 0, |r| r.threshold = 3));
+    assert_eq!(failing(&report), vec![0]);
+    assert!(matches!(
+        reasons_at(&report, 0)[..],
+        [AuditError::BelowThreshold {
+            signers: 2,
+            threshold: 3
+        }]
+    ));
+    // A duplicated signer.
+    let report = verify(&tamper(lines, 0, |r| {
+        let s = r.signers[0].clone();
+        r.signers.push(s)
+    }));
+    assert!(reasons_at(&report, 0)
+        .iter()
+        .any(|r| matches!(r, AuditError::DuplicateSigner(_))));
+    // A group key that is not SEC1 compressed.
+    let report = verify(&tamper(lines, 0, |r| r.group_key[0] = 0x04));
+    assert!(reasons_at(&report, 0).contains(&&AuditError::GroupKeyPrefix(4)));
+    // The other parity: the same x-only key (the signature verifies), but the bindings
+    // were derived from the real encoding.
+    let report = verify(&tamper(lines, 0, |r| r.group_key[0] = 0x02));
+    let reasons = reasons_at(&report, 0);
+    assert!(reasons
+        .iter()
+        .all(|r| matches!(r, AuditError::BindingMismatch { .. })));
+    assert_eq!(reasons.len(), 2);
+    // Malformed lines are failures with their index, never panics.
+    let mut bad = lines.clone();
+    bad[1] = bad[1].replace("\"version\":1", "\"version\":1,\"extra\":0");
+    bad[2] = "not json".into();
+    bad[3] = bad[3].replacen("\"signature\":\"", "\"signature\":\"zz", 1);
+    let report = verify(&bad);
+    for i in 1..=3 {
+        assert!(reasons_at(&report, i)
+            .iter()
+            .any(|r| matches!(r, AuditError::Malformed(_))));
+    }
+}
+
+#[test]
+fn unknown_fingerprint_is_named() {
+    // Keys without the Groth16 key: every Groth16 record fails with UnknownVerifyingKey.
+    let halo2_only = AuditKeys::new().with_transparent_halo2().unwrap();
+    let report = verify_log(text(&groth16_log().lines).as_bytes(), &halo2_only);
+    assert_eq!(failing(&report), (0..RECORDS as u64).collect::<Vec<_>>());
+    assert!(report
+        .failures
+        .iter()
+        .all(|f| matches!(f.reason, AuditError::UnknownVerifyingKey { .. })));
+    // A record naming another fingerprint: no key for it, and its proofs name another one.
+    let report = verify(&tamper(&groth16_log().lines, 2, |r| {
+        r.vk_fingerprint = [7; 32]
+    }));
+    assert_eq!(failing(&report), vec![2]);
+    let reasons = reasons_at(&report, 2);
+    assert!(reasons
+        .iter()
+        .any(|r| matches!(r, AuditError::UnknownVerifyingKey { .. })));
+    assert!(reasons
+        .iter()
+        .any(|r| matches!(r, AuditError::EnvelopeMismatch { .. })));
+}
+
+#[test]
+fn records_hold_no_private_data() {
+    let intent = sample::intent(0);
+    let policy = sample::policy();
+    // Decimal values are looked for outside the hex strings (a 6-digit decimal would turn
+    // up inside kilobytes of random hex now and then); hex needles are 16+ characters.
+    let decimals = [intent.amount.to_string(), policy.max_amount().to_string()];
+    let mut needles: Vec<String> = vec![
+        hex::encode(intent.amount.to_le_bytes()),
+        hex::encode(intent.amount.to_be_bytes()),
+        hex::encode(intent.recipient.0),
+        hex::encode(policy.max_amount().to_le_bytes()),
+        hex::encode(policy.max_amount().to_be_bytes()),
+    ];
+    for i in 0..5u8 {
+        needles.push(hex::encode(sample::recipient(i).0));
+    }
+    for log in [groth16_log(), halo2_log()] {
+        for (i, line) in log.lines.iter().enumerate() {
+            let salt = sample::intent(i as u64).salt;
+            let mut all = needles.clone();
+            all.push(hex::encode(salt.as_bytes()));
+            for n in &all {
+                assert!(!line.contains(n.as_str()), "record {i} contains {n}");
+            }
+            let mut outside_hex = line.clone();
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            strip_strings(&value, &mut outside_hex);
+            for d in &decimals {
+                assert!(!outside_hex.contains(d.as_str()), "record {i} contains {d}");
+            }
+            let raw = line.as_bytes();
+            for bytes in [
+                &intent.amount.to_le_bytes()[..],
+                &intent.amount.to_be_bytes()[..],
+                &intent.recipient.0[..],
+                &salt.as_bytes()[..],
+            ] {
+                assert!(!raw.windows(bytes.len()).any(|w| w == bytes));
+            }
+        }
+    }
+}
+
+/// Removes every string value of `v` from `line` (leaving keys, numbers and punctuation).
+fn strip_strings(v: &serde_json::Value, line: &mut String) {
+    match v {
+        serde_json::Value::String(s) if s.len() > 8 => *line = line.replace(s.as_str(), ""),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| strip_strings(x, line)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| strip_strings(x, line)),
+        _ => {}
+    }
+}
+
+#[test]
+fn long_logs_are_verified_across_chunks() {
+    // Records 0..5 repeated (re-linked) past one chunk: the repeats are replayed sessions,
+    // and a signature altered in the second chunk is still named by its index.
+    let base = &groth16_log().lines;
+    let n = verifier::audit::CHUNK_RECORDS + 20;
+    let mut lines: Vec<String> = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut r = parse(&base[i % base.len()]);
+        r.index = i as u64;
+        r.prev = lines
+            .last()
+            .map(|l| chain_hash(l.as_bytes()))
+            .unwrap_or([0; 32]);
+        if i == n - 3 {
+            r.signature[9] ^= 1;
+        }
+        lines.push(r.to_line());
+    }
+    let report = verify(&lines);
+    assert_eq!(report.records, n as u64);
+    let other: Vec<_> = report
+        .failures
+        .iter()
+        .filter(|f| !matches!(f.reason, AuditError::DuplicateSession { .. }))
+        .collect();
+    assert_eq!(other.len(), 1, "{other:?}");
+    assert_eq!(other[0].index, n as u64 - 3);
+    assert!(matches!(other[0].reason, AuditError::InvalidSignature(_)));
+    let replays: Vec<u64> = report
+        .failures
+        .iter()
+        .filter(|f| matches!(f.reason, AuditError::DuplicateSession { .. }))
+        .map(|f| f.index)
+        .collect();
+    assert_eq!(replays, (RECORDS as u64..n as u64).collect::<Vec<_>>());
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zkquorum-audit-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn cli(args: &[&std::ffi::OsStr]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zkquorum"))
+        .arg("audit")
+        .arg("verify")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn cli_verifies_and_names_failures() {
+    let dir = temp_dir("cli");
+    let keys = dir.join("keys");
+    groth16().save(&keys).unwrap();
+    let intact = dir.join("intact.log");
+    std::fs::write(&intact, text(&groth16_log().lines)).unwrap();
+    let (ok, out) = cli(&[intact.as_os_str(), "--keys".as_ref(), keys.as_os_str()]);
+    assert!(ok, "{out}");
+    assert!(out.contains(&format!("records:   {RECORDS}")), "{out}");
+    assert!(out.contains("groth16-bn254: 5"), "{out}");
+
+    let tampered = dir.join("tampered.log");
+    std::fs::write(
+        &tampered,
+        text(&tamper(&groth16_log().lines, 2, |r| r.signature[0] ^= 1)),
+    )
+    .unwrap();
+    let (ok, out) = cli(&[tampered.as_os_str(), "--keys".as_ref(), keys.as_os_str()]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("record 2: final signature rejected"), "{out}");
+
+    // Without --keys only halo2 can be checked.
+    let (ok, out) = cli(&[intact.as_os_str()]);
+    assert!(!ok);
+    assert!(out.contains("record 0: no verifying key"), "{out}");
+    let halo2_path = dir.join("halo2.log");
+    std::fs::write(&halo2_path, text(&halo2_log().lines)).unwrap();
+    let (ok, out) = cli(&[halo2_path.as_os_str()]);
+    assert!(ok, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

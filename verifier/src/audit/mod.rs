@@ -1,0 +1,89 @@
+//! The audit log: a hash chain of signing sessions, and its verifier.
+//!
+//! The coordinator appends one [`AuditRecord`] per signed session to a text file, one JSON
+//! object per line ([`AuditRecord::to_line`]). Record `i`'s `prev` is
+//! [`chain_hash`]`(line i-1)` = `blake3("zkquorum/audit/v1" || len u64 LE || line)` over the
+//! exact bytes of the previous line (without its newline); record 0's `prev` is 32 zero
+//! bytes and every `index` equals its line number. Changing, removing, inserting or moving
+//! a record therefore breaks the link of the record after it. The chain cannot protect the
+//! last line or a truncated tail on its own: [`AuditReport::head`] is the hash to publish
+//! or compare with a copy kept elsewhere.
+//!
+//! # What is checked
+//!
+//! [`verify_record`] and [`verify_log`] check, for every record:
+//!
+//! - the version, `index` and `prev` (the chain);
+//! - the signer set: ids non-zero and distinct, at least `threshold` of them;
+//! - every signer proved the same intent commitment `C` and the same `now`, and `digest` is
+//!   `SignedDigest::from_parts(backend, C)` — the signature, the commitment and the proofs
+//!   belong together;
+//! - each signer's `binding` is `Binding::derive(session_id, signer_id LE, group_key,
+//!   commitments)`, so a proof cannot be moved to another signer or session;
+//! - each attestation is a valid BIP-340 signature by the signer's identity key over
+//!   [`attestation_message`] (Groth16 proofs can be re-randomised by anyone, so this
+//!   signature, not the proof, says who attested);
+//! - each proof's envelope names the record's backend and fingerprint, a key with that
+//!   fingerprint is held ([`AuditKeys`]; otherwise
+//!   [`AuditError::UnknownVerifyingKey`]) and the proof verifies with its public inputs;
+//! - the final signature verifies as BIP-340 over `digest` under the x-only group key (the
+//!   SEC1 key's bytes 1..33; byte 0 must be `0x02` or `0x03`: `frost-secp256k1-tr` keeps
+//!   the group key's own parity in its serialization — about half of all keys are odd-y —
+//!   and signs for the x coordinate, as BIP-340 does).
+//!
+//! Across the log, [`verify_log`] also checks that a (group key, signer id) always attests
+//! with the same identity key and that no session id is recorded twice (a replayed
+//! session). It verifies proofs in batches, one per (backend, key), over
+//! chunks of [`CHUNK_RECORDS`] records, falling back to one-by-one only when a batch
+//! fails, so that every failure names its record. BIP-340 signatures (`k256` has no batch
+//! verification) are checked one by one, in parallel.
+//!
+//! # Privacy
+//!
+//! A record holds commitments, proofs, keys and signatures only: the intent (amount,
+//! recipient, salt) and the policy (limits, allowlist) appear only inside the hiding
+//! Poseidon commitments `C` and `P`. Auditing needs no private data.
+//!
+//! # Example
+//!
+//! ```
+//! use verifier::audit::{chain_hash, verify_log, AuditError, AuditKeys};
+//!
+//! let keys = AuditKeys::new(); // or AuditKeys::load_dir("keys/")?.with_transparent_halo2()?
+//! let report = verify_log(&b""[..], &keys);
+//! assert!(report.is_ok() && report.records == 0 && report.head.is_none());
+//!
+//! // A line that is not a record is a failure with its index, never a panic.
+//! let report = verify_log(&b"{\"version\":1}\n"[..], &keys);
+//! assert_eq!(report.records, 1);
+//! assert_eq!(report.failures[0].index, 0);
+//! assert!(matches!(report.failures[0].reason, AuditError::Malformed(_)));
+//! assert_eq!(report.head, Some(chain_hash(b"{\"version\":1}")));
+//! # Ok::<(), verifier::audit::AuditKeysError>(())
+//! ```
+//!
+//! Verifying a log file (halo2 proofs need no key file; Groth16 keys come from the
+//! directory `prover` saved them to):
+//!
+//! ```no_run
+//! use std::{fs::File, io::BufReader};
+//! use verifier::audit::{verify_log, AuditKeys};
+//!
+//! let keys = AuditKeys::load_dir("keys/")?.with_transparent_halo2()?;
+//! let report = verify_log(BufReader::new(File::open("audit.log")?), &keys);
+//! for f in &report.failures {
+//!     eprintln!("{f}"); // "record 3: signer 2: proof rejected: …"
+//! }
+//! assert!(report.is_ok());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod keys;
+mod record;
+mod verify;
+
+pub use keys::{AuditKeys, AuditKeysError, HALO2_PARAMS_FILE};
+pub use record::{
+    attestation_message, chain_hash, AuditRecord, SignerEntry, ATTEST_TAG, AUDIT_VERSION, CHAIN_TAG,
+};
+pub use verify::{verify_log, verify_record, AuditError, AuditFailure, AuditReport, CHUNK_RECORDS};

@@ -1,0 +1,288 @@
+//! The audit record: one JSON object per line, and the hashes that bind it.
+
+use serde::{Deserialize, Serialize};
+
+/// Format version of [`AuditRecord`].
+pub const AUDIT_VERSION: u32 = 1;
+/// Domain tag of [`chain_hash`].
+pub const CHAIN_TAG: &[u8] = b"zkquorum/audit/v1";
+/// Domain tag of [`attestation_message`].
+pub const ATTEST_TAG: &[u8] = b"zkquorum/attest/round1/v1";
+
+/// One signing session, as the coordinator appends it to the audit log.
+///
+/// Every byte string is lower-case hex in JSON; fixed-size fields must have their exact
+/// length. Unknown fields are refused, so two different lines never mean the same record
+/// silently. Nothing here is private: the intent and the policy appear only as their
+/// hiding commitments `C` and `P` inside [`SignerEntry::public_inputs`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRecord {
+    /// Record format version ([`AUDIT_VERSION`]).
+    pub version: u32,
+    /// Position in the log, 0-based; equals the line number.
+    pub index: u64,
+    /// The signing session id.
+    #[serde(with = "hex_bytes")]
+    pub session_id: [u8; 32],
+    /// The coordinator's name for the key.
+    pub key_id: String,
+    /// The FROST group key, 33-byte SEC1 compressed, as `KeyShare::group_key_bytes` gives
+    /// it (either parity: BIP-340 uses its x coordinate, bytes 1..33).
+    #[serde(with = "hex_bytes")]
+    pub group_key: [u8; 33],
+    /// Signers the key needs.
+    pub threshold: u16,
+    /// The signed digest (`SignedDigest::from_parts(backend, C)`).
+    #[serde(with = "hex_bytes")]
+    pub digest: [u8; 32],
+    /// Proof backend id (1 = groth16-bn254, 2 = halo2-pasta).
+    pub backend: u8,
+    /// Fingerprint of the verifying key every proof names.
+    #[serde(with = "hex_bytes")]
+    pub vk_fingerprint: [u8; 32],
+    /// The signers whose shares were aggregated.
+    pub signers: Vec<SignerEntry>,
+    /// The final BIP-340 signature over `digest` under the x-only group key.
+    #[serde(with = "hex_bytes")]
+    pub signature: [u8; 64],
+    /// Unix seconds at which the record was appended.
+    pub time: u64,
+    /// [`chain_hash`] of the previous line; 32 zero bytes for record 0.
+    #[serde(with = "hex_bytes")]
+    pub prev: [u8; 32],
+}
+
+/// One signer's round-1 contribution to a session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerEntry {
+    /// The signer's FROST identifier (non-zero).
+    pub signer_id: u16,
+    /// The node identity key (x-only BIP-340) that signed [`SignerEntry::attestation`].
+    #[serde(with = "hex_bytes")]
+    pub identity_key: [u8; 32],
+    /// frost `SigningCommitments::serialize()` bytes.
+    #[serde(with = "hex_vec")]
+    pub commitments: Vec<u8>,
+    /// `ProofEnvelope::to_bytes()`.
+    #[serde(with = "hex_vec")]
+    pub proof: Vec<u8>,
+    /// `PublicInputs::to_le_bytes()`: `C`, `P`, `now`, `binding`.
+    #[serde(with = "hex_inputs")]
+    pub public_inputs: [[u8; 32]; 4],
+    /// BIP-340 signature by `identity_key` over [`attestation_message`].
+    #[serde(with = "hex_bytes")]
+    pub attestation: [u8; 64],
+}
+
+impl AuditRecord {
+    /// The record as one JSON line (no newline): what the coordinator appends, and what
+    /// the next record's `prev` hashes.
+    pub fn to_line(&self) -> String {
+        // Serializing plain structs of strings and integers cannot fail.
+        serde_json::to_string(self).expect("audit record serializes")
+    }
+
+    /// Parses one line (without its newline).
+    pub fn from_line(line: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(line)
+    }
+}
+
+impl SignerEntry {
+    /// The message this signer's identity key signs: [`attestation_message`] over this
+    /// entry's fields in `session_id`.
+    pub fn attestation_message(&self, session_id: &[u8; 32]) -> [u8; 32] {
+        attestation_message(
+            session_id,
+            self.signer_id,
+            &self.commitments,
+            &self.proof,
+            &self.public_inputs,
+        )
+    }
+}
+
+/// `blake3("zkquorum/audit/v1" || len(line) as u64 LE || line)`: the `prev` of the record
+/// after `line` (the exact bytes of the line, without its newline).
+pub fn chain_hash(line: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(CHAIN_TAG);
+    h.update(&(line.len() as u64).to_le_bytes());
+    h.update(line);
+    *h.finalize().as_bytes()
+}
+
+/// What a signer's node identity key signs (BIP-340, this 32-byte message) in round 1:
+/// `blake3("zkquorum/attest/round1/v1" || part_1 || … )`, each part preceded by its length
+/// (u64 LE); the parts are the session id, the signer id (u16 LE), the commitments bytes,
+/// the proof envelope bytes and the four public inputs concatenated (one 128-byte part) —
+/// byte for byte what `signer::session::round1_attestation` signs.
+///
+/// Groth16 proofs can be re-randomised by anyone, so this signature — not the proof — says
+/// which node attested the contribution.
+pub fn attestation_message(
+    session_id: &[u8; 32],
+    signer_id: u16,
+    commitments: &[u8],
+    proof: &[u8],
+    public_inputs: &[[u8; 32]; 4],
+) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(ATTEST_TAG);
+    let id = signer_id.to_le_bytes();
+    let mut part = |p: &[u8]| {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p);
+    };
+    part(session_id);
+    part(&id);
+    part(commitments);
+    part(proof);
+    part(&public_inputs.concat());
+    *h.finalize().as_bytes()
+}
+
+mod hex_bytes {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer, const N: usize>(v: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<[u8; N], D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let bytes = hex::decode(s.as_ref()).map_err(D::Error::custom)?;
+        <[u8; N]>::try_from(bytes.as_slice())
+            .map_err(|_| D::Error::custom(format!("expected {N} bytes, got {}", bytes.len())))
+    }
+}
+
+mod hex_vec {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        hex::decode(s.as_ref()).map_err(D::Error::custom)
+    }
+}
+
+mod hex_inputs {
+    use serde::{de::Error, ser::SerializeSeq, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[[u8; 32]; 4], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(4))?;
+        for x in v {
+            seq.serialize_element(&hex::encode(x))?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[[u8; 32]; 4], D::Error> {
+        let v = <Vec<std::borrow::Cow<'de, str>>>::deserialize(d)?;
+        if v.len() != 4 {
+            return Err(D::Error::custom(format!(
+                "expected 4 public inputs, got {}",
+                v.len()
+            )));
+        }
+        let mut out = [[0u8; 32]; 4];
+        for (o, s) in out.iter_mut().zip(&v) {
+            let bytes = hex::decode(s.as_ref()).map_err(D::Error::custom)?;
+            *o = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+                D::Error::custom(format!(
+                    "public input: expected 32 bytes, got {}",
+                    bytes.len()
+                ))
+            })?;
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> AuditRecord {
+        AuditRecord {
+            version: AUDIT_VERSION,
+            index: 0,
+            session_id: [1; 32],
+            key_id: "k".into(),
+            group_key: [2; 33],
+            threshold: 1,
+            digest: [3; 32],
+            backend: 1,
+            vk_fingerprint: [4; 32],
+            signers: vec![SignerEntry {
+                signer_id: 1,
+                identity_key: [5; 32],
+                commitments: vec![6; 66],
+                proof: vec![7; 170],
+                public_inputs: [[8; 32], [9; 32], [10; 32], [11; 32]],
+                attestation: [12; 64],
+            }],
+            signature: [13; 64],
+            time: 14,
+            prev: [0; 32],
+        }
+    }
+
+    #[test]
+    fn lines_round_trip_and_refuse_bad_fields() {
+        let r = record();
+        let line = r.to_line();
+        assert!(!line.contains('\n'));
+        assert_eq!(AuditRecord::from_line(line.as_bytes()).unwrap(), r);
+        // Unknown field, short hex, non-hex, wrong number of public inputs.
+        let bad = [
+            line.replacen("{", "{\"x\":1,", 1),
+            line.replacen(&hex::encode([3u8; 32]), &hex::encode([3u8; 31]), 1),
+            line.replacen(&hex::encode([13u8; 64]), &"zz".repeat(64), 1),
+            line.replacen(&format!(",\"{}\"]", hex::encode([11u8; 32])), "]", 1),
+        ];
+        for b in bad {
+            assert_ne!(b, line);
+            assert!(AuditRecord::from_line(b.as_bytes()).is_err(), "{b}");
+        }
+    }
+
+    #[test]
+    fn attestation_message_covers_every_part_unambiguously() {
+        let s = [1u8; 32];
+        let x = [[0u8; 32]; 4];
+        let base = attestation_message(&s, 1, b"ab", b"c", &x);
+        assert_eq!(base, attestation_message(&s, 1, b"ab", b"c", &x));
+        // Moving a byte between parts changes the message (length prefixes).
+        assert_ne!(base, attestation_message(&s, 1, b"a", b"bc", &x));
+        assert_ne!(base, attestation_message(&[2; 32], 1, b"ab", b"c", &x));
+        assert_ne!(base, attestation_message(&s, 2, b"ab", b"c", &x));
+        let mut y = x;
+        y[3][0] = 1;
+        assert_ne!(base, attestation_message(&s, 1, b"ab", b"c", &y));
+        // The exact construction the session code signs (public inputs as one part).
+        let mut h = blake3::Hasher::new();
+        h.update(b"zkquorum/attest/round1/v1");
+        for p in [
+            &s[..],
+            &1u16.to_le_bytes()[..],
+            b"ab",
+            b"c",
+            &[0u8; 128][..],
+        ] {
+            h.update(&(p.len() as u64).to_le_bytes());
+            h.update(p);
+        }
+        assert_eq!(base, *h.finalize().as_bytes());
+        // The chain hash is domain-separated from a plain blake3.
+        assert_ne!(chain_hash(b"line"), *blake3::hash(b"line").as_bytes());
+    }
+}
