@@ -30,6 +30,7 @@ use signer::session::{
     Round2Request, SessionError, SessionSigner,
 };
 use signer::{signing, SessionId, SignerError, SignerId};
+use verifier::audit::{AuditRecord, SignerEntry, AUDIT_VERSION};
 use verifier::BatchError;
 
 /// A signer as the coordinator reaches it.
@@ -67,6 +68,9 @@ pub enum CoordinatorError {
         /// Every excluded signer and why.
         excluded: Vec<(SignerId, String)>,
     },
+    /// The session cannot be written as an audit record.
+    #[error("audit record: {0}")]
+    AuditRecord(String),
     /// The aggregated signature does not verify (no culprit could be named).
     #[error("final signature does not verify: {0}")]
     FinalSignature(String),
@@ -268,5 +272,63 @@ impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
                 Err(e) => return Err(CoordinatorError::FinalSignature(e.to_string())),
             }
         }
+    }
+}
+
+impl<C: Ciphersuite, P: ProofSystem> Coordinator<'_, C, P> {
+    /// The audit record of a completed session (`index` and `prev` are set when the record
+    /// is appended, see [`crate::audit_log::AuditLog::append`]). Holds no private data: the
+    /// intent and policy appear only as their commitments.
+    pub fn audit_record(
+        &self,
+        signed: &Signed<C>,
+        key_id: &str,
+        time: u64,
+    ) -> Result<AuditRecord, CoordinatorError> {
+        let err = |e: String| CoordinatorError::AuditRecord(e);
+        let group_key: [u8; 33] = self
+            .group_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| err("group key is not 33-byte SEC1".into()))?;
+        let signature: [u8; 64] = signed
+            .signature
+            .serialize()
+            .map_err(|e| err(e.to_string()))?
+            .as_slice()
+            .try_into()
+            .map_err(|_| err("audit records hold 64-byte BIP-340 signatures".into()))?;
+        let signers = signed
+            .replies
+            .iter()
+            .map(|r| {
+                Ok(SignerEntry {
+                    signer_id: r.signer.get(),
+                    identity_key: *self
+                        .roster
+                        .get(&r.signer)
+                        .ok_or_else(|| err(format!("{} not in the roster", r.signer)))?,
+                    commitments: r.commitments.serialize().map_err(|e| err(e.to_string()))?,
+                    proof: r.proof.to_bytes(),
+                    public_inputs: r.public_inputs,
+                    attestation: r.attestation,
+                })
+            })
+            .collect::<Result<Vec<_>, CoordinatorError>>()?;
+        Ok(AuditRecord {
+            version: AUDIT_VERSION,
+            index: 0,
+            session_id: *signed.session.as_bytes(),
+            key_id: key_id.to_string(),
+            group_key,
+            threshold: self.public.min_signers().unwrap_or(2),
+            digest: signed.digest,
+            backend: <P::Backend as Backend>::ID.as_u8(),
+            vk_fingerprint: *self.system.fingerprint().as_bytes(),
+            signers,
+            signature,
+            time,
+            prev: [0; 32],
+        })
     }
 }

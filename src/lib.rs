@@ -1,5 +1,7 @@
-//! The zkquorum service crate: the coordinator of proof-carrying signing sessions.
+//! The zkquorum service crate: the coordinator of proof-carrying signing sessions and its
+//! append-only audit log.
 //!
 //! The binary (`zkquorum`) adds the CLI, the demo and the backend comparison on top.
 
+pub mod audit_log;
 pub mod coordinator;

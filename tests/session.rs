@@ -191,3 +191,48 @@ fn policy_refusals_exclude_signers_and_are_listed() {
         other => panic!("expected every signer to refuse, got {other:?}"),
     }
 }
+
+#[test]
+fn coordinated_sessions_are_appended_and_the_log_verifies() {
+    use std::io::BufReader;
+    use verifier::audit::{verify_log, AuditKeys};
+    use zkquorum::audit_log::AuditLog;
+
+    let (nodes, coord) = cluster(groth16());
+    let eps: Vec<&dyn Endpoint<Taproot>> =
+        nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
+    let path = std::env::temp_dir().join(format!("zkq-audit-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    for n in 0..3 {
+        let signed = coord
+            .sign(&eps, &sample::intent(10 + n), sample::NOW)
+            .unwrap();
+        let mut record = coord
+            .audit_record(&signed, "treasury", 1_700_000_000 + n)
+            .unwrap();
+        // Reopening between appends recovers the index and the chain head.
+        let mut log = AuditLog::open(&path).unwrap();
+        assert_eq!(log.len(), n);
+        log.append(&mut record).unwrap();
+    }
+    // A torn last line (a crash mid-write) is dropped on open and the log still verifies.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, br#"{"version":1,"ind"#))
+        .unwrap();
+    assert_eq!(AuditLog::open(&path).unwrap().len(), 3);
+
+    let mut keys = AuditKeys::new();
+    keys.add_groth16(groth16().verifying_key().clone());
+    let report = verify_log(BufReader::new(std::fs::File::open(&path).unwrap()), &keys);
+    assert!(report.is_ok(), "{:?}", report.failures);
+    assert_eq!(report.records, 3);
+    // Without the Groth16 key the auditor cannot check the proofs, and says so.
+    let report = verify_log(
+        BufReader::new(std::fs::File::open(&path).unwrap()),
+        &AuditKeys::new(),
+    );
+    assert!(!report.is_ok());
+    std::fs::remove_file(&path).unwrap();
+}

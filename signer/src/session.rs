@@ -163,7 +163,8 @@ fn hash_parts(domain: &str, parts: &[&[u8]]) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
-/// What a signer's identity key signs in round 1.
+/// What a signer's identity key signs in round 1 (the audit log's
+/// [`verifier::audit::attestation_message`], so auditors check the same bytes).
 pub fn round1_attestation(
     session: &SessionId,
     signer: SignerId,
@@ -171,15 +172,12 @@ pub fn round1_attestation(
     proof: &[u8],
     public_inputs: &[[u8; 32]; 4],
 ) -> [u8; 32] {
-    hash_parts(
-        "zkquorum/attest/round1/v1",
-        &[
-            session.as_bytes(),
-            &signer.get().to_le_bytes(),
-            commitments,
-            proof,
-            &public_inputs.concat(),
-        ],
+    verifier::audit::attestation_message(
+        session.as_bytes(),
+        signer.get(),
+        commitments,
+        proof,
+        public_inputs,
     )
 }
 
