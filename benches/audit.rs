@@ -1,0 +1,111 @@
+//! Audit-log verification per record: `verify_record` one record at a time vs `verify_log`
+//! (streaming, proofs batched per verifying key). The log is made by real coordinated
+//! 2-of-3 Groth16 sessions; `ZKQ_AUDIT_RECORDS` sets its length (default 200 — generating a
+//! record costs two proofs, so 1 000 records take ~5 minutes to build on 2 cores).
+
+use std::io::BufReader;
+use std::time::Duration;
+
+use circuits::sample;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use prover::groth16::Groth16System;
+use prover::ProofSystem;
+use rand::rngs::OsRng;
+use signer::session::{Identity, Roster, SessionSigner};
+use signer::taproot::Taproot;
+use signer::{dealer, MemoryNonceStore, Signer, Threshold};
+use verifier::audit::{verify_log, verify_record, AuditKeys, AuditRecord};
+use zkquorum::audit_log::AuditLog;
+use zkquorum::coordinator::{Coordinator, Endpoint};
+
+fn make_log(n: u64) -> (Vec<u8>, AuditKeys) {
+    let system = Groth16System::setup(&mut OsRng).unwrap();
+    let shares =
+        dealer::trusted_dealer::<Taproot, _>(Threshold::new(2, 3).unwrap(), &mut OsRng).unwrap();
+    let identities: Vec<Identity> = (0..3).map(|_| Identity::random(&mut OsRng)).collect();
+    let roster: Roster = shares
+        .iter()
+        .zip(&identities)
+        .map(|(s, i)| (s.id(), i.public_key()))
+        .collect();
+    let coord = Coordinator::new(
+        shares[0].public_key_package().clone(),
+        roster.clone(),
+        &system,
+    )
+    .unwrap();
+    let nodes: Vec<_> = shares
+        .into_iter()
+        .zip(identities)
+        .map(|(s, i)| {
+            SessionSigner::new(
+                Signer::new(s, MemoryNonceStore::new()),
+                sample::policy(),
+                i,
+                roster.clone(),
+                &system,
+            )
+        })
+        .collect();
+    let eps: Vec<&dyn Endpoint<Taproot>> =
+        nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
+    let path = std::env::temp_dir().join(format!("zkq-bench-audit-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut log = AuditLog::open(&path).unwrap();
+    for i in 0..n {
+        let signed = coord.sign(&eps, &sample::intent(i), sample::NOW).unwrap();
+        let mut record = coord
+            .audit_record(&signed, "bench", 1_700_000_000 + i)
+            .unwrap();
+        log.append(&mut record).unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let mut keys = AuditKeys::new();
+    keys.add_groth16(system.verifying_key().clone());
+    (bytes, keys)
+}
+
+fn bench(c: &mut Criterion) {
+    let n: u64 = std::env::var("ZKQ_AUDIT_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let (log, keys) = make_log(n);
+    let lines: Vec<&[u8]> = log
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let records: Vec<AuditRecord> = lines
+        .iter()
+        .map(|l| AuditRecord::from_line(l).unwrap())
+        .collect();
+    let mut g = c.benchmark_group(format!("audit/{n}-records"));
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("verify_record-one-by-one", |b| {
+        b.iter(|| {
+            for (i, r) in records.iter().enumerate() {
+                let prev = i.checked_sub(1).map(|p| lines[p]);
+                verify_record(r, prev, &keys).unwrap();
+            }
+        })
+    });
+    g.bench_function("verify_log-batched", |b| {
+        b.iter(|| {
+            let report = verify_log(BufReader::new(log.as_slice()), &keys);
+            assert!(report.is_ok());
+            report
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = audit;
+    config = Criterion::default()
+        .measurement_time(Duration::from_secs(10))
+        .warm_up_time(Duration::from_secs(1));
+    targets = bench
+}
+criterion_main!(audit);
