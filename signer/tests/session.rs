@@ -240,3 +240,46 @@ fn replayed_proof_or_attestation_is_rejected() {
         "{e:?}"
     );
 }
+
+#[test]
+fn a_package_that_differs_from_the_replies_is_refused() {
+    let nodes = nodes(groth16());
+    let chosen = [0, 1, 2];
+    let session = SessionId::random(&mut OsRng);
+    let req = request(session, &chosen, 8);
+    let digest = req.intent.signed_digest::<circuits::bn254::Bn254>();
+    let replies = round1(&nodes, &req, &chosen);
+    // The coordinator swaps signer 2's commitments in the package for fresh ones of its own
+    // choosing (as if showing different packages to different signers).
+    let other = SessionId::random(&mut OsRng);
+    let forged_c = nodes[1].signer().round1(other, &mut OsRng).unwrap();
+    let mut commitments: BTreeMap<_, _> =
+        replies.iter().map(|r| (r.signer, r.commitments)).collect();
+    commitments.insert(SignerId::new(2).unwrap(), forged_c);
+    let r2 = Round2Request {
+        session,
+        package: signing::signing_package(&commitments, digest.as_bytes()),
+        replies: replies.clone(),
+    };
+    let e = nodes[0].round2(&r2, &mut OsRng);
+    assert!(
+        matches!(e, Err(SessionError::BadReply { signer, .. }) if signer.get() == 2),
+        "{e:?}"
+    );
+    // A package that leaves out a signer's reply is refused as well.
+    let session = SessionId::random(&mut OsRng);
+    let req = request(session, &chosen, 9);
+    let replies = round1(&nodes, &req, &chosen);
+    let mut r2 = round2_request(
+        session,
+        &replies,
+        req.intent
+            .signed_digest::<circuits::bn254::Bn254>()
+            .as_bytes(),
+    );
+    r2.replies.pop();
+    assert!(matches!(
+        nodes[0].round2(&r2, &mut OsRng),
+        Err(SessionError::BadReply { .. })
+    ));
+}
