@@ -11,9 +11,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use prover::groth16::Groth16System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
-use signer::session::{Identity, Roster, SessionSigner};
 use signer::taproot::Taproot;
-use signer::{dealer, MemoryNonceStore, Signer, Threshold};
+use signer::{dealer, Threshold};
 use verifier::audit::{verify_log, verify_record, AuditKeys, AuditRecord};
 use zkquorum::audit_log::AuditLog;
 use zkquorum::coordinator::{Coordinator, Endpoint};
@@ -22,31 +21,10 @@ fn make_log(n: u64) -> (Vec<u8>, AuditKeys) {
     let system = Groth16System::setup(&mut OsRng).unwrap();
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(2, 3).unwrap(), &mut OsRng).unwrap();
-    let identities: Vec<Identity> = (0..3).map(|_| Identity::random(&mut OsRng)).collect();
-    let roster: Roster = shares
-        .iter()
-        .zip(&identities)
-        .map(|(s, i)| (s.id(), i.public_key()))
-        .collect();
-    let coord = Coordinator::new(
-        shares[0].public_key_package().clone(),
-        roster.clone(),
-        &system,
-    )
-    .unwrap();
-    let nodes: Vec<_> = shares
-        .into_iter()
-        .zip(identities)
-        .map(|(s, i)| {
-            SessionSigner::new(
-                Signer::new(s, MemoryNonceStore::new()),
-                sample::policy(),
-                i,
-                roster.clone(),
-                &system,
-            )
-        })
-        .collect();
+    let public = shares[0].public_key_package().clone();
+    let (nodes, roster) =
+        signer::local::session_signers(shares, &sample::policy(), &system, &mut OsRng);
+    let coord = Coordinator::new(public, roster, &system).unwrap();
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let path = std::env::temp_dir().join(format!("zkq-bench-audit-{}.jsonl", std::process::id()));

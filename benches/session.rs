@@ -11,40 +11,18 @@ use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
-use signer::session::{Identity, Roster, SessionSigner};
 use signer::taproot::Taproot;
-use signer::{dealer, MemoryNonceStore, Signer, Threshold};
+use signer::{dealer, Threshold};
 use zkquorum::coordinator::{Coordinator, Endpoint};
 
 fn bench_backend<P: ProofSystem>(c: &mut Criterion, name: &str) {
     let system = P::setup(&mut OsRng).unwrap();
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
-    let identities: Vec<Identity> = (0..5).map(|_| Identity::random(&mut OsRng)).collect();
-    let roster: Roster = shares
-        .iter()
-        .zip(&identities)
-        .map(|(s, i)| (s.id(), i.public_key()))
-        .collect();
-    let coord = Coordinator::new(
-        shares[0].public_key_package().clone(),
-        roster.clone(),
-        &system,
-    )
-    .unwrap();
-    let nodes: Vec<_> = shares
-        .into_iter()
-        .zip(identities)
-        .map(|(s, i)| {
-            SessionSigner::new(
-                Signer::new(s, MemoryNonceStore::new()),
-                sample::policy(),
-                i,
-                roster.clone(),
-                &system,
-            )
-        })
-        .collect();
+    let public = shares[0].public_key_package().clone();
+    let (nodes, roster) =
+        signer::local::session_signers(shares, &sample::policy(), &system, &mut OsRng);
+    let coord = Coordinator::new(public, roster, &system).unwrap();
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let mut g = c.benchmark_group(format!("session/{name}"));

@@ -10,11 +10,10 @@ use prover::halo2::Halo2System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
 use signer::session::{
-    Identity, Roster, Round1Reply, Round1Request, Round2Reply, Round2Request, SessionError,
-    SessionSigner,
+    Round1Reply, Round1Request, Round2Reply, Round2Request, SessionError, SessionSigner,
 };
 use signer::taproot::{self, Taproot};
-use signer::{dealer, MemoryNonceStore, Signer, SignerId, Threshold};
+use signer::{dealer, MemoryNonceStore, SignerId, Threshold};
 use zkquorum::coordinator::{Coordinator, CoordinatorError, Endpoint};
 
 fn groth16() -> &'static Groth16System {
@@ -32,26 +31,9 @@ type Node<'p, P> = SessionSigner<'p, Taproot, MemoryNonceStore<Taproot>, P>;
 fn cluster<P: ProofSystem>(system: &P) -> (Vec<Node<'_, P>>, Coordinator<'_, Taproot, P>) {
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
-    let identities: Vec<Identity> = (0..5).map(|_| Identity::random(&mut OsRng)).collect();
-    let roster: Roster = shares
-        .iter()
-        .zip(&identities)
-        .map(|(s, i)| (s.id(), i.public_key()))
-        .collect();
     let public = shares[0].public_key_package().clone();
-    let nodes = shares
-        .into_iter()
-        .zip(identities)
-        .map(|(s, i)| {
-            SessionSigner::new(
-                Signer::new(s, MemoryNonceStore::new()),
-                sample::policy(),
-                i,
-                roster.clone(),
-                system,
-            )
-        })
-        .collect();
+    let (nodes, roster) =
+        signer::local::session_signers(shares, &sample::policy(), system, &mut OsRng);
     (nodes, Coordinator::new(public, roster, system).unwrap())
 }
 

@@ -12,10 +12,13 @@ use rand_core::{CryptoRng, RngCore};
 use crate::dkg::{DkgParticipant, DkgRound1Message, DkgRound2Message};
 use crate::error::{Result, SignerError};
 use crate::ids::{SignerId, Threshold};
+use crate::nonce::MemoryNonceStore;
 use crate::refresh::start_refresh;
 use crate::repair::{repair_step1, repair_step2, repair_step3};
 use crate::reshare::{reshare_deal, reshare_receive, ReshareConfig};
+use crate::session::{Identity, Roster, SessionSigner};
 use crate::share::KeyShare;
+use crate::signing::Signer;
 
 /// Everyone's broadcast except the one at `me`.
 fn others<C: Ciphersuite>(bcasts: &[DkgRound1Message<C>], me: usize) -> Vec<DkgRound1Message<C>> {
@@ -155,4 +158,40 @@ pub fn reshare<C: Ciphersuite, R: RngCore + CryptoRng>(
             reshare_receive(*j, config, old_public, &mine)
         })
         .collect()
+}
+
+/// Session signers for every share, each with a fresh identity key and the same `policy`,
+/// plus the roster of their identities (what every node and the coordinator are configured
+/// with).
+pub fn session_signers<'p, C, P, R>(
+    shares: Vec<KeyShare<C>>,
+    policy: &circuits::Policy,
+    system: &'p P,
+    rng: &mut R,
+) -> (Vec<SessionSigner<'p, C, MemoryNonceStore<C>, P>>, Roster)
+where
+    C: Ciphersuite,
+    P: prover::ProofSystem,
+    R: RngCore + CryptoRng,
+{
+    let identities: Vec<Identity> = shares.iter().map(|_| Identity::random(rng)).collect();
+    let roster: Roster = shares
+        .iter()
+        .zip(&identities)
+        .map(|(s, i)| (s.id(), i.public_key()))
+        .collect();
+    let nodes = shares
+        .into_iter()
+        .zip(identities)
+        .map(|(s, i)| {
+            SessionSigner::new(
+                Signer::new(s, MemoryNonceStore::new()),
+                policy.clone(),
+                i,
+                roster.clone(),
+                system,
+            )
+        })
+        .collect();
+    (nodes, roster)
 }

@@ -9,11 +9,9 @@ use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
-use signer::session::{
-    Identity, Roster, Round1Reply, Round1Request, Round2Request, SessionError, SessionSigner,
-};
+use signer::session::{Round1Reply, Round1Request, Round2Request, SessionError, SessionSigner};
 use signer::taproot::{self, Taproot};
-use signer::{dealer, signing, MemoryNonceStore, SessionId, Signer, SignerId, Threshold};
+use signer::{dealer, signing, MemoryNonceStore, SessionId, SignerId, Threshold};
 
 fn groth16() -> &'static Groth16System {
     static S: OnceLock<Groth16System> = OnceLock::new();
@@ -30,25 +28,7 @@ type Node<'p, P> = SessionSigner<'p, Taproot, MemoryNonceStore<Taproot>, P>;
 fn nodes<P: ProofSystem>(system: &P) -> Vec<Node<'_, P>> {
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
-    let identities: Vec<Identity> = (0..5).map(|_| Identity::random(&mut OsRng)).collect();
-    let roster: Roster = shares
-        .iter()
-        .zip(&identities)
-        .map(|(s, i)| (s.id(), i.public_key()))
-        .collect();
-    shares
-        .into_iter()
-        .zip(identities)
-        .map(|(s, i)| {
-            SessionSigner::new(
-                Signer::new(s, MemoryNonceStore::new()),
-                sample::policy(),
-                i,
-                roster.clone(),
-                system,
-            )
-        })
-        .collect()
+    signer::local::session_signers(shares, &sample::policy(), system, &mut OsRng).0
 }
 
 fn request(session: SessionId, chosen: &[usize], nonce: u64) -> Round1Request {
