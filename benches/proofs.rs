@@ -19,17 +19,7 @@ use prover::ProofSystem;
 use rand::rngs::OsRng;
 
 fn witnesses<S: ProofSystem>(n: usize) -> Vec<Witness<S::Backend>> {
-    (0..n as u64)
-        .map(|i| {
-            Witness::new(
-                sample::intent(i),
-                sample::policy(),
-                sample::NOW,
-                sample::binding(i),
-            )
-            .expect("sample statement holds")
-        })
-        .collect()
+    (0..n as u64).map(sample::witness).collect()
 }
 
 fn quick() -> bool {

@@ -34,17 +34,7 @@ fn bench_backend<P: ProofSystem>(c: &mut Criterion, name: &str) {
             coord.sign(&eps, &sample::intent(n), sample::NOW).unwrap()
         })
     });
-    let witnesses: Vec<Witness<P::Backend>> = (0..3)
-        .map(|i| {
-            Witness::new(
-                sample::intent(i),
-                sample::policy(),
-                sample::NOW,
-                sample::binding(i),
-            )
-            .unwrap()
-        })
-        .collect();
+    let witnesses: Vec<Witness<P::Backend>> = (0..3).map(sample::witness).collect();
     g.bench_function("proving-only-3-proofs", |b| {
         b.iter(|| {
             for w in &witnesses {

@@ -76,15 +76,8 @@ fn measure<S: ProofSystem>(name: &str, args: &BenchArgs) -> Result<Report> {
     let system = S::setup(&mut OsRng)?;
     let setup_ms = t.elapsed().as_secs_f64() * 1e3;
     let witnesses: Vec<Witness<S::Backend>> = (0..args.batch.max(args.samples) as u64)
-        .map(|n| {
-            Witness::new(
-                sample::intent(n),
-                sample::policy(),
-                sample::NOW,
-                sample::binding(n),
-            )
-        })
-        .collect::<Result<_, _>>()?;
+        .map(sample::witness)
+        .collect();
     let mut prove_times = Vec::new();
     let mut proofs = Vec::new();
     for w in witnesses.iter().take(args.samples as usize) {

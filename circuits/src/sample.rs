@@ -5,9 +5,10 @@
 //! recipients. The intent pays 250 000 units to the fourth recipient, valid
 //! `now ± 50` seconds.
 
+use crate::field::Backend;
 use crate::intent::{Intent, Recipient, Salt, INTENT_VERSION};
 use crate::policy::Policy;
-use crate::public::Binding;
+use crate::public::{Binding, Witness};
 
 /// The reference time of the scenario (unix seconds).
 pub const NOW: u64 = 1_700_000_500;
@@ -50,4 +51,10 @@ pub fn binding(n: u64) -> Binding {
         b"sample-group-key",
         b"round-1",
     )
+}
+
+/// The witness of the `n`-th sample statement (intent `n`, the sample policy, [`NOW`],
+/// binding `n`) for backend `B`.
+pub fn witness<B: Backend>(n: u64) -> Witness<B> {
+    Witness::new(intent(n), policy(), NOW, binding(n)).expect("the sample statement holds")
 }

@@ -21,13 +21,7 @@ fn system() -> &'static Groth16System {
 }
 
 fn witness(n: u64) -> Witness<B> {
-    Witness::new(
-        sample::intent(n),
-        sample::policy(),
-        sample::NOW,
-        sample::binding(n),
-    )
-    .unwrap()
+    sample::witness(n)
 }
 
 fn proven(n: u64) -> (ProofEnvelope, PublicInputs<Fr>) {

@@ -38,6 +38,28 @@ fn addressed_to<C: Ciphersuite>(
     private.iter().filter(|m| m.to == me).cloned().collect()
 }
 
+/// Delivers a two-round DKG-shaped protocol (DKG or refresh): every broadcast to everyone
+/// else, every private message to its `to`.
+fn run_two_rounds<C: Ciphersuite, S1, S2>(
+    states: Vec<S1>,
+    bcasts: &[DkgRound1Message<C>],
+    receive: impl Fn(S1, Vec<DkgRound1Message<C>>) -> Result<(S2, Vec<DkgRound2Message<C>>)>,
+    finish: impl Fn(S2, Vec<DkgRound2Message<C>>) -> Result<KeyShare<C>>,
+) -> Result<Vec<KeyShare<C>>> {
+    let mut round2 = Vec::with_capacity(states.len());
+    let mut private = Vec::new();
+    for (i, st) in states.into_iter().enumerate() {
+        let (st, out) = receive(st, others(bcasts, i))?;
+        round2.push(st);
+        private.extend(out);
+    }
+    round2
+        .into_iter()
+        .zip(bcasts.iter().map(|b| b.from))
+        .map(|(st, me)| finish(st, addressed_to(&private, me)))
+        .collect()
+}
+
 /// A full DKG among signers `1..=n`.
 pub fn dkg<C: Ciphersuite, R: RngCore + CryptoRng>(
     threshold: Threshold,
@@ -48,18 +70,7 @@ pub fn dkg<C: Ciphersuite, R: RngCore + CryptoRng>(
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .unzip();
-    let mut round2 = Vec::with_capacity(states.len());
-    let mut private = Vec::new();
-    for (i, st) in states.into_iter().enumerate() {
-        let (st, out) = st.receive(others(&bcasts, i))?;
-        round2.push(st);
-        private.extend(out);
-    }
-    round2
-        .into_iter()
-        .zip(SignerId::range(threshold.n()))
-        .map(|(st, me)| st.finish(addressed_to(&private, me)))
-        .collect()
+    run_two_rounds(states, &bcasts, |s, m| s.receive(m), |s, m| s.finish(m))
 }
 
 /// Refreshes every share of a key (all participants take part).
@@ -73,18 +84,7 @@ pub fn refresh<C: Ciphersuite, R: RngCore + CryptoRng>(
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .unzip();
-    let mut round2 = Vec::with_capacity(states.len());
-    let mut private = Vec::new();
-    for (i, st) in states.into_iter().enumerate() {
-        let (st, out) = st.receive(others(&bcasts, i))?;
-        round2.push(st);
-        private.extend(out);
-    }
-    round2
-        .into_iter()
-        .zip(bcasts.iter().map(|b| b.from))
-        .map(|(st, me)| st.finish(addressed_to(&private, me)))
-        .collect()
+    run_two_rounds(states, &bcasts, |s, m| s.receive(m), |s, m| s.finish(m))
 }
 
 /// Rebuilds the share of `lost` with the help of `helpers`, whose shares are in `shares`.
