@@ -5,3 +5,4 @@
 
 pub mod audit_log;
 pub mod coordinator;
+pub mod ids;
