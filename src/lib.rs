@@ -6,3 +6,4 @@
 pub mod audit_log;
 pub mod coordinator;
 pub mod ids;
+pub mod store;

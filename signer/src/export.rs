@@ -47,8 +47,10 @@ impl KdfParams {
     };
 
     /// Bounds accepted on import: a file cannot make us allocate gigabytes or spin for
-    /// minutes, and cannot claim a cost too weak to protect a share.
-    fn validate(&self) -> Result<Params> {
+    /// minutes, and cannot claim a cost too weak to protect a share. Returns the Argon2
+    /// parameters (32-byte output) for these costs; other encrypted stores (the node
+    /// database) check their parameters with it too.
+    pub fn validate(&self) -> Result<Params> {
         if !(8 * 1024..=1024 * 1024).contains(&self.m_cost) {
             return Err(SignerError::KdfParams(format!(
                 "m_cost {} KiB outside 8 MiB..=1 GiB",

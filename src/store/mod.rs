@@ -1,0 +1,183 @@
+//! Durable state: one SQLite database per node (rusqlite, bundled SQLite).
+//!
+//! - A signer node's database ([`NodeStore`]) holds its identity secrets and key shares
+//!   encrypted at rest ([`seal`]: Argon2id → BLAKE3 → XChaCha20-Poly1305), its policy
+//!   history (encrypted too: a policy is private) and the record of every round-1 session
+//!   ([`SqliteNonceStore`]: the secret nonces themselves never touch the disk).
+//! - The coordinator's database ([`CoordinatorStore`]) holds no secrets: the keys it
+//!   coordinates, the hash-chained audit log and the requests it has seen (idempotency).
+//!
+//! Every connection runs in WAL mode with `synchronous=FULL`, so a transaction that matters
+//! (a nonce marked used, an audit record appended) is on disk when its commit returns;
+//! `foreign_keys=ON` and a 5 s `busy_timeout` let several processes (the running node, a
+//! `zkquorum policy set` CLI) share one file, with read-modify-write done in
+//! `BEGIN IMMEDIATE` transactions. The schema is versioned by `PRAGMA user_version` and
+//! upgraded by [`migrate`] when a database is opened; a database written by a newer build is
+//! refused ([`StoreError::SchemaTooNew`]). A `meta` row `role` (`node` / `coordinator`)
+//! keeps one kind of database from being opened as the other.
+//!
+//! Nothing here panics on what it reads: a damaged row, a wrong passphrase or a foreign
+//! file is a [`StoreError`] that names the table or value at fault.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub mod coordinator;
+pub mod migrate;
+pub mod node;
+pub mod seal;
+
+pub use coordinator::{
+    is_sqlite_file, read_audit_lines, CoordinatorStore, KeyRecord, RequestRecord, RequestStatus,
+};
+pub use migrate::Migration;
+pub use node::{IdentitySecrets, NodeStore, NonceRecord, NonceState, SqliteNonceStore};
+pub use seal::SealingKey;
+
+/// Everything that can go wrong reading or writing a node or coordinator database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened.
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A SQLite statement failed.
+    #[error("database error while {context}: {source}")]
+    Sqlite {
+        /// What was being done, naming the table.
+        context: &'static str,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer build (schema version `found`).
+    #[error(
+        "database schema version {found} is newer than this build knows ({known}): upgrade zkquorum"
+    )]
+    SchemaTooNew {
+        /// `PRAGMA user_version` of the file.
+        found: u32,
+        /// The last migration this build has.
+        known: u32,
+    },
+    /// The file is a zkquorum database of the other kind (a coordinator database opened as
+    /// a node database, or the reverse).
+    #[error("{path} is a {found} database, not a {expected} database")]
+    WrongRole {
+        /// The file.
+        path: PathBuf,
+        /// The role asked for.
+        expected: &'static str,
+        /// The role stored in the file.
+        found: String,
+    },
+    /// The passphrase does not open this node database.
+    #[error("wrong passphrase for the node database")]
+    WrongPassphrase,
+    /// An encrypted value does not authenticate under the right key: it was modified, or
+    /// moved from another row or table.
+    #[error("encrypted {what} was tampered with or corrupted (authentication failed)")]
+    Tampered {
+        /// Which value (table and row).
+        what: String,
+    },
+    /// A value read from the database is malformed, or the file is not what it should be.
+    #[error("corrupt {what}: {reason}")]
+    Corrupt {
+        /// Which table, row or file.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Something that is written once already exists.
+    #[error("{what} {id:?} already exists")]
+    Exists {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// Something asked for does not exist.
+    #[error("{what} {id:?} not found")]
+    NotFound {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// An argument contradicts what is stored or is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// Key derivation failed or its parameters are outside the accepted bounds.
+    #[error("key derivation: {0}")]
+    Kdf(String),
+    /// A key share could not be encoded or decoded.
+    #[error(transparent)]
+    Signer(#[from] signer::SignerError),
+    /// A policy could not be encoded or decoded.
+    #[error("policy: {0}")]
+    Policy(String),
+}
+
+impl StoreError {
+    /// Wraps a SQLite error with what was being done.
+    pub(crate) fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> Self {
+        move |source| StoreError::Sqlite { context, source }
+    }
+
+    /// A malformed value.
+    pub(crate) fn corrupt(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        StoreError::Corrupt {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Whether a SQLite error is a constraint violation (duplicate primary key, failed CHECK).
+pub(crate) fn is_constraint(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+}
+
+/// Unix seconds now (0 if the clock is before 1970).
+pub(crate) fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Opens (creating it if `create`) the database at `path` with the connection settings
+/// described in the module docs, checks its role, and applies `migrations`.
+pub(crate) fn open_db(
+    path: &Path,
+    role: &'static str,
+    migrations: &[Migration],
+    create: bool,
+) -> Result<rusqlite::Connection, StoreError> {
+    use rusqlite::OpenFlags;
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut conn = rusqlite::Connection::open_with_flags(path, flags).map_err(open_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(open_err)?;
+    // The first statement reads the file: a file that is not a database fails here.
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+        .map_err(open_err)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(open_err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(open_err)?;
+    migrate::migrate(&mut conn, path, role, migrations)?;
+    Ok(conn)
+}
