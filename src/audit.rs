@@ -24,7 +24,8 @@ pub enum AuditCommand {
 /// Options of `zkquorum audit verify`.
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// The audit log (one JSON record per line).
+    /// The audit log: a JSON Lines file (one record per line), or the coordinator's SQLite
+    /// database (`coordinator/coordinator.db`), detected by its header.
     log: PathBuf,
     /// Directory with verifying keys: every `*.vk` (Groth16/BN254, as saved by the prover)
     /// and `halo2-pasta.params` if present. Without it, only halo2 proofs can be checked.
@@ -45,8 +46,16 @@ fn verify(args: &VerifyArgs) -> Result<()> {
         None => AuditKeys::new(),
     }
     .with_transparent_halo2()?;
-    let file = File::open(&args.log).with_context(|| format!("open {}", args.log.display()))?;
-    let report = verify_log(BufReader::new(file), &keys);
+    let report = if zkquorum::store::is_sqlite_file(&args.log) {
+        let lines = zkquorum::store::read_audit_lines(&args.log)
+            .with_context(|| format!("read the audit log in {}", args.log.display()))?;
+        let mut text = lines.join("\n");
+        text.push('\n');
+        verify_log(std::io::Cursor::new(text), &keys)
+    } else {
+        let file = File::open(&args.log).with_context(|| format!("open {}", args.log.display()))?;
+        verify_log(BufReader::new(file), &keys)
+    };
     println!("audit log {}", args.log.display());
     println!("  records:   {}", report.records);
     println!("  keys:      {}", report.keys);

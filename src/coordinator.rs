@@ -1,7 +1,8 @@
 //! The coordinator of a proof-carrying signing session (transport-agnostic).
 //!
 //! [`Coordinator::sign`] drives DESIGN.md's session against [`Endpoint`]s (an in-process
-//! [`SessionSigner`] today; an HTTP client later):
+//! [`SessionSigner`], or a signer node over mutual TLS, [`crate::client::NodeClient`]);
+//! requests to several signers go out in parallel:
 //!
 //! 1. round 1 to `t` signers; every reply is checked — its identity attestation, that its
 //!    proof is bound to its own commitments in this session and proves the requested intent
@@ -14,7 +15,7 @@
 //!    from the retry; the final signature is verified before it is returned.
 //!
 //! When fewer than `t` usable signers remain, [`CoordinatorError::TooFewSigners`] lists
-//! every excluded signer and why.
+//! every excluded signer and why (with the policy rule, when a signer's policy refused).
 
 use std::collections::BTreeMap;
 
@@ -33,26 +34,102 @@ use signer::{signing, SessionId, SignerError, SignerId};
 use verifier::audit::{AuditRecord, SignerEntry, AUDIT_VERSION};
 use verifier::BatchError;
 
-/// A signer as the coordinator reaches it.
-pub trait Endpoint<C: Ciphersuite> {
+/// Why a signer did not take part: its refusal, or a failure to reach it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Refusal {
+    /// The policy rule the intent breaks, when the signer's policy refused
+    /// ([`circuits::PolicyViolation::rule`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// What happened, for people.
+    pub reason: String,
+}
+
+impl Refusal {
+    /// A refusal that names no policy rule.
+    pub fn other(reason: impl Into<String>) -> Self {
+        Self {
+            rule: None,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl core::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl From<SessionError> for Refusal {
+    fn from(e: SessionError) -> Self {
+        Self {
+            rule: match &e {
+                SessionError::Policy(v) => Some(v.rule().to_string()),
+                _ => None,
+            },
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// A signer left out of a session, and why.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Excluded {
+    /// The signer.
+    pub signer: SignerId,
+    /// Why.
+    #[serde(flatten)]
+    pub refusal: Refusal,
+}
+
+impl Excluded {
+    fn new(signer: SignerId, refusal: Refusal) -> Self {
+        Self { signer, refusal }
+    }
+}
+
+/// A signer as the coordinator reaches it. `Sync`: the coordinator calls several signers
+/// at once.
+pub trait Endpoint<C: Ciphersuite>: Sync {
     /// The signer's id.
     fn id(&self) -> SignerId;
     /// Round 1 of a session.
-    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<C>, SessionError>;
+    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<C>, Refusal>;
     /// Round 2 of a session.
-    fn round2(&self, req: &Round2Request<C>) -> Result<Round2Reply<C>, SessionError>;
+    fn round2(&self, req: &Round2Request<C>) -> Result<Round2Reply<C>, Refusal>;
 }
 
-impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> Endpoint<C> for SessionSigner<'_, C, S, P> {
+impl<C, S, P> Endpoint<C> for SessionSigner<'_, C, S, P>
+where
+    C: Ciphersuite,
+    S: NonceStore<C> + Sync,
+    P: ProofSystem,
+{
     fn id(&self) -> SignerId {
         SessionSigner::id(self)
     }
-    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<C>, SessionError> {
-        SessionSigner::round1(self, req, &mut OsRng)
+    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<C>, Refusal> {
+        Ok(SessionSigner::round1(self, req, &mut OsRng)?)
     }
-    fn round2(&self, req: &Round2Request<C>) -> Result<Round2Reply<C>, SessionError> {
-        SessionSigner::round2(self, req, &mut OsRng)
+    fn round2(&self, req: &Round2Request<C>) -> Result<Round2Reply<C>, Refusal> {
+        Ok(SessionSigner::round2(self, req, &mut OsRng)?)
     }
+}
+
+/// Calls `f` on every item at once (one scoped thread each) and returns the results in
+/// order: round-1 proving and network waits overlap.
+fn fan_out<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if items.len() <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items.iter().map(|i| s.spawn(|| f(i))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// Why the coordinator could not produce a signature.
@@ -66,7 +143,7 @@ pub enum CoordinatorError {
         /// Signers still usable.
         usable: usize,
         /// Every excluded signer and why.
-        excluded: Vec<(SignerId, String)>,
+        excluded: Vec<Excluded>,
     },
     /// The session cannot be written as an audit record.
     #[error("audit record: {0}")]
@@ -76,9 +153,9 @@ pub enum CoordinatorError {
     FinalSignature(String),
 }
 
-fn fmt_excluded(e: &[(SignerId, String)]) -> String {
+fn fmt_excluded(e: &[Excluded]) -> String {
     e.iter()
-        .map(|(s, r)| format!("{s}: {r}"))
+        .map(|x| format!("{}: {}", x.signer, x.refusal))
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -95,7 +172,7 @@ pub struct Signed<C: Ciphersuite> {
     /// The round-1 replies (commitments, proofs, public inputs, attestations) of the signers.
     pub replies: Vec<Round1Reply<C>>,
     /// Signers excluded along the way, with the reason.
-    pub excluded: Vec<(SignerId, String)>,
+    pub excluded: Vec<Excluded>,
 }
 
 /// Drives sessions for one key.
@@ -148,6 +225,11 @@ impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
         Ok(public)
     }
 
+    /// The key's group public key package.
+    pub fn public_key_package(&self) -> &PublicKeyPackage<C> {
+        &self.public
+    }
+
     /// Runs sessions until `t` signers produce a verified signature over `intent`'s digest.
     pub fn sign(
         &self,
@@ -158,19 +240,18 @@ impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
         let t = self.public.min_signers().unwrap_or(2) as usize;
         let digest = *intent.signed_digest::<P::Backend>().as_bytes();
         let c_expected = intent.commitment::<P::Backend>().to_le_bytes();
-        let mut excluded: Vec<(SignerId, String)> = Vec::new();
+        let mut excluded: Vec<Excluded> = Vec::new();
         loop {
             let pool: Vec<&dyn Endpoint<C>> = endpoints
                 .iter()
                 .copied()
-                .filter(|e| !excluded.iter().any(|(s, _)| *s == e.id()))
+                .filter(|e| !excluded.iter().any(|x| x.signer == e.id()))
                 .collect();
-            let too_few =
-                |excluded: Vec<(SignerId, String)>, usable| CoordinatorError::TooFewSigners {
-                    need: t,
-                    usable,
-                    excluded,
-                };
+            let too_few = |excluded: Vec<Excluded>, usable| CoordinatorError::TooFewSigners {
+                need: t,
+                usable,
+                excluded,
+            };
             if pool.len() < t {
                 return Err(too_few(excluded, pool.len()));
             }
@@ -181,24 +262,34 @@ impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
                 now,
                 signers: pool.iter().map(|e| e.id()).collect(),
             };
-            // Round 1: bring in signers until t replies pass the cheap checks, then verify
-            // their proofs as one batch; drop failures and bring in replacements.
-            let mut candidates = pool.iter();
+            // Round 1: ask as many signers as are missing (in parallel) until t replies pass
+            // the cheap checks, then verify their proofs as one batch; drop failures and
+            // bring in replacements.
+            let mut candidates = pool.iter().copied();
             let mut good: Vec<(&dyn Endpoint<C>, Round1Reply<C>, PublicInputs<_>)> = Vec::new();
             let mut verified = 0;
             loop {
                 while good.len() < t {
-                    let Some(e) = candidates.next() else { break };
-                    let checked = e.round1(&req).map_err(|err| err.to_string()).and_then(|r| {
+                    let batch: Vec<&dyn Endpoint<C>> =
+                        candidates.by_ref().take(t - good.len()).collect();
+                    if batch.is_empty() {
+                        break;
+                    }
+                    let results = fan_out(&batch, |e| {
+                        let r = e.round1(&req)?;
                         if r.signer != e.id() || r.session != session {
-                            return Err("reply names another signer or session".into());
+                            return Err(Refusal::other("reply names another signer or session"));
                         }
-                        let p = self.check_reply(&session, &c_expected, now, &r)?;
+                        let p = self
+                            .check_reply(&session, &c_expected, now, &r)
+                            .map_err(Refusal::other)?;
                         Ok((r, p))
                     });
-                    match checked {
-                        Ok((r, p)) => good.push((*e, r, p)),
-                        Err(reason) => excluded.push((e.id(), reason)),
+                    for (e, result) in batch.into_iter().zip(results) {
+                        match result {
+                            Ok((r, p)) => good.push((e, r, p)),
+                            Err(refusal) => excluded.push(Excluded::new(e.id(), refusal)),
+                        }
                     }
                 }
                 if good.len() < t {
@@ -215,13 +306,16 @@ impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
                         failures.sort_by_key(|f| std::cmp::Reverse(f.0));
                         for (i, err) in failures {
                             let (e, _, _) = good.remove(verified + i);
-                            excluded.push((e.id(), format!("proof: {err}")));
+                            excluded.push(Excluded::new(
+                                e.id(),
+                                Refusal::other(format!("proof: {err}")),
+                            ));
                         }
                         verified = good.len();
                     }
                 }
             }
-            // Round 2.
+            // Round 2, in parallel.
             let replies: Vec<Round1Reply<C>> = good.iter().map(|(_, r, _)| r.clone()).collect();
             let commitments: BTreeMap<_, _> =
                 replies.iter().map(|r| (r.signer, r.commitments)).collect();
@@ -230,19 +324,25 @@ impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
                 package: signing::signing_package(&commitments, &digest),
                 replies: replies.clone(),
             };
+            let chosen: Vec<&dyn Endpoint<C>> = good.iter().map(|(e, _, _)| *e).collect();
+            let results = fan_out(&chosen, |e| e.round2(&r2));
             let mut shares = BTreeMap::new();
             let mut refused = false;
-            for (e, _, _) in &good {
-                match e.round2(&r2) {
+            for (e, result) in chosen.iter().zip(results) {
+                match result {
                     Ok(reply) if reply.signer == e.id() => {
                         shares.insert(reply.signer, reply.share);
                     }
                     Ok(_) => {
-                        excluded.push((e.id(), "round-2 reply names another signer".into()));
+                        excluded.push(Excluded::new(
+                            e.id(),
+                            Refusal::other("round-2 reply names another signer"),
+                        ));
                         refused = true;
                     }
-                    Err(err) => {
-                        excluded.push((e.id(), format!("round 2: {err}")));
+                    Err(mut refusal) => {
+                        refusal.reason = format!("round 2: {}", refusal.reason);
+                        excluded.push(Excluded::new(e.id(), refusal));
                         refused = true;
                     }
                 }
@@ -266,7 +366,7 @@ impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
                 }
                 Err(SignerError::InvalidSignatureShares(culprits)) => {
                     for c in culprits {
-                        excluded.push((c, "invalid signature share".into()));
+                        excluded.push(Excluded::new(c, Refusal::other("invalid signature share")));
                     }
                 }
                 Err(e) => return Err(CoordinatorError::FinalSignature(e.to_string())),

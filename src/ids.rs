@@ -21,8 +21,7 @@ pub struct InvalidName {
 
 fn check(what: &'static str, s: &str) -> Result<(), InvalidName> {
     let ok = (1..=64).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if ok {
         Ok(())

@@ -9,12 +9,10 @@ use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
-use signer::session::{
-    Round1Reply, Round1Request, Round2Reply, Round2Request, SessionError, SessionSigner,
-};
+use signer::session::{Round1Reply, Round1Request, Round2Reply, Round2Request, SessionSigner};
 use signer::taproot::{self, Taproot};
 use signer::{dealer, MemoryNonceStore, SignerId, Threshold};
-use zkquorum::coordinator::{Coordinator, CoordinatorError, Endpoint};
+use zkquorum::coordinator::{Coordinator, CoordinatorError, Endpoint, Excluded, Refusal};
 
 fn groth16() -> &'static Groth16System {
     static S: OnceLock<Groth16System> = OnceLock::new();
@@ -44,13 +42,13 @@ impl<E: Endpoint<Taproot>> Endpoint<Taproot> for BadProof<'_, E> {
     fn id(&self) -> SignerId {
         self.0.id()
     }
-    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<Taproot>, SessionError> {
+    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<Taproot>, Refusal> {
         let mut r = self.0.round1(req)?;
         let last = r.proof.proof.len() - 1;
         r.proof.proof[last] ^= 1;
         Ok(r)
     }
-    fn round2(&self, req: &Round2Request<Taproot>) -> Result<Round2Reply<Taproot>, SessionError> {
+    fn round2(&self, req: &Round2Request<Taproot>) -> Result<Round2Reply<Taproot>, Refusal> {
         self.0.round2(req)
     }
 }
@@ -62,10 +60,10 @@ impl<E: Endpoint<Taproot>> Endpoint<Taproot> for BadShare<'_, E> {
     fn id(&self) -> SignerId {
         self.0.id()
     }
-    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<Taproot>, SessionError> {
+    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<Taproot>, Refusal> {
         self.0.round1(req)
     }
-    fn round2(&self, req: &Round2Request<Taproot>) -> Result<Round2Reply<Taproot>, SessionError> {
+    fn round2(&self, req: &Round2Request<Taproot>) -> Result<Round2Reply<Taproot>, Refusal> {
         let mut r = self.0.round2(req)?;
         r.share = frost_core::round2::SignatureShare::deserialize(&[7u8; 32]).unwrap();
         Ok(r)
@@ -115,8 +113,9 @@ fn signer_with_invalid_proof_is_excluded_and_replaced() {
     let eps: Vec<&dyn Endpoint<Taproot>> = vec![&nodes[0], &bad, &nodes[2], &nodes[3], &nodes[4]];
     let signed = coord.sign(&eps, &sample::intent(2), sample::NOW).unwrap();
     assert_eq!(signed.excluded.len(), 1);
-    assert_eq!(signed.excluded[0].0.get(), 2);
-    assert!(signed.excluded[0].1.contains("attestation") || signed.excluded[0].1.contains("proof"));
+    assert_eq!(signed.excluded[0].signer.get(), 2);
+    let reason = &signed.excluded[0].refusal.reason;
+    assert!(reason.contains("attestation") || reason.contains("proof"));
     let ids: Vec<u16> = signed.replies.iter().map(|r| r.signer.get()).collect();
     assert_eq!(ids, vec![1, 3, 4]);
 }
@@ -131,7 +130,7 @@ fn with_only_t_signers_and_one_bad_the_session_fails_cleanly() {
             need: 3, excluded, ..
         }) => {
             assert_eq!(excluded.len(), 1);
-            assert_eq!(excluded[0].0.get(), 2);
+            assert_eq!(excluded[0].signer.get(), 2);
         }
         other => panic!("expected TooFewSigners, got {other:?}"),
     }
@@ -145,10 +144,10 @@ fn wrong_share_names_the_culprit_and_the_retry_succeeds() {
     let signed = coord.sign(&eps, &sample::intent(4), sample::NOW).unwrap();
     assert_eq!(
         signed.excluded,
-        vec![(
-            SignerId::new(1).unwrap(),
-            "invalid signature share".to_string()
-        )]
+        vec![Excluded {
+            signer: SignerId::new(1).unwrap(),
+            refusal: Refusal::other("invalid signature share"),
+        }]
     );
     assert!(signed.replies.iter().all(|r| r.signer.get() != 1));
     let key = taproot::x_only_key(nodes[0].signer().share().public_key_package()).unwrap();
@@ -166,7 +165,9 @@ fn policy_refusals_exclude_signers_and_are_listed() {
         Err(CoordinatorError::TooFewSigners { excluded, .. }) => {
             assert_eq!(excluded.len(), 5);
             assert!(
-                excluded.iter().all(|(_, r)| r.contains("recipient")),
+                excluded.iter().all(|x| x.refusal.rule.as_deref()
+                    == Some("recipient_not_allowlisted")
+                    && x.refusal.reason.contains("recipient")),
                 "{excluded:?}"
             );
         }

@@ -40,12 +40,27 @@ impl Identity {
         Self(k256::schnorr::SigningKey::random(rng))
     }
 
+    /// The identity with secret key `secret` (32 bytes, a valid secp256k1 scalar).
+    pub fn from_bytes(secret: &[u8; 32]) -> Result<Self, SignerError> {
+        k256::schnorr::SigningKey::from_bytes(secret)
+            .map(Self)
+            .map_err(|_| {
+                SignerError::Frost("identity secret is not a valid secp256k1 scalar".into())
+            })
+    }
+
+    /// The secret key bytes (to store them encrypted).
+    pub fn to_bytes(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        zeroize::Zeroizing::new(self.0.to_bytes().into())
+    }
+
     /// The 32-byte x-only public key others verify with.
     pub fn public_key(&self) -> [u8; 32] {
         self.0.verifying_key().to_bytes().into()
     }
 
-    fn sign<R: RngCore + CryptoRng>(
+    /// Signs a 32-byte message (BIP-340 with fresh auxiliary randomness).
+    pub fn sign<R: RngCore + CryptoRng>(
         &self,
         msg: &[u8; 32],
         rng: &mut R,
@@ -215,7 +230,7 @@ struct Proven {
 /// the roster of the other participants' identities, and the proof system of the key.
 pub struct SessionSigner<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> {
     signer: Signer<C, S>,
-    policy: Policy,
+    policy: std::sync::RwLock<Policy>,
     identity: Identity,
     roster: Roster,
     system: &'p P,
@@ -238,7 +253,7 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
     ) -> Self {
         Self {
             signer,
-            policy,
+            policy: std::sync::RwLock::new(policy),
             identity,
             roster,
             system,
@@ -249,6 +264,21 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
     /// This signer's id.
     pub fn id(&self) -> SignerId {
         self.signer.share().id()
+    }
+
+    /// Replaces the policy checked and proved by later round-1 requests (an operator's
+    /// `policy set`); sessions already past round 1 are unaffected.
+    pub fn set_policy(&self, policy: Policy) {
+        // A poisoned lock only means a panic elsewhere; the policy value is still whole.
+        *self.policy.write().unwrap_or_else(|e| e.into_inner()) = policy;
+    }
+
+    /// The policy round 1 checks and proves now.
+    pub fn policy(&self) -> Policy {
+        self.policy
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The underlying signer (key share and nonce store).
@@ -266,8 +296,9 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
         if !req.signers.contains(&me) {
             return Err(SessionError::NotSelected(me));
         }
+        let policy = self.policy();
         // Native check first: a violation is named before any nonce or proof is made.
-        circuits::check(&req.intent, &self.policy, req.now)?;
+        circuits::check(&req.intent, &policy, req.now)?;
         let commitments = self.signer.round1(req.session, rng)?;
         let c_bytes = commitments_bytes(&commitments)?;
         let binding = binding_for(
@@ -278,14 +309,14 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
         );
         let proof = self.system.prove_statement(
             req.intent.clone(),
-            self.policy.clone(),
+            policy.clone(),
             req.now,
             binding,
             rng,
         )?;
         let public = PublicInputs::<<P::Backend as Backend>::F> {
             intent_commitment: req.intent.commitment::<P::Backend>(),
-            policy_commitment: self.policy.commitment::<P::Backend>(),
+            policy_commitment: policy.commitment::<P::Backend>(),
             now: req.now,
             binding,
         };

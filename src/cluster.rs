@@ -1,0 +1,271 @@
+//! `zkquorum init`: writes a local cluster — CA and certificates, node databases with
+//! fresh identity keys, the proof system's keys, every configuration file, and example
+//! policy and intent files.
+//!
+//! Everything is written into a temporary sibling directory that is renamed into place at
+//! the end, so an interrupted `init` leaves nothing half-made. Each node's database
+//! passphrase is a random 256-bit value in `node-<i>/passphrase` (mode 0600); operators
+//! who keep it elsewhere delete the file and set `ZKQUORUM_PASSPHRASE`.
+//!
+//! The Groth16 setup run here is a single-party setup: whoever runs `init` could forge
+//! proofs. It suits a demo or a test cluster; production keys come from a multi-party
+//! ceremony (or use the transparent halo2 backend).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use circuits::{Intent, Policy};
+use prover::groth16::Groth16System;
+use prover::halo2::Halo2System;
+use prover::ProofSystem;
+use rand::rngs::OsRng;
+use rand_core::RngCore;
+use signer::session::Identity;
+use signer::{KdfParams, SignerId};
+
+use crate::config::{
+    write_atomic, write_toml, BackendName, ClientConfig, ClusterConfig, CoordinatorConfig,
+    NodeConfig, NodeEntry,
+};
+use crate::dkg_seal::HpkeKey;
+use crate::store::{IdentitySecrets, NodeStore};
+use crate::tls::ClusterCa;
+
+/// What `init` makes.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// Cluster name (certificates, logs).
+    pub name: String,
+    /// Signers needed.
+    pub threshold: u16,
+    /// The proof system.
+    pub backend: BackendName,
+    /// Host name or IP the certificates are issued for and URLs use.
+    pub host: String,
+    /// The coordinator's client-API address.
+    pub coordinator: SocketAddr,
+    /// One listen address per node (`n` = its length).
+    pub nodes: Vec<SocketAddr>,
+    /// Argon2id cost of the node databases' passphrases.
+    pub kdf: KdfParams,
+}
+
+/// Where the files went.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// The cluster directory.
+    pub dir: PathBuf,
+}
+
+impl Layout {
+    /// `cluster.toml`.
+    pub fn cluster(&self) -> PathBuf {
+        self.dir.join("cluster.toml")
+    }
+    /// `node-<i>/node.toml`.
+    pub fn node(&self, id: u16) -> PathBuf {
+        self.dir.join(format!("node-{id}")).join("node.toml")
+    }
+    /// `coordinator/coordinator.toml`.
+    pub fn coordinator(&self) -> PathBuf {
+        self.dir.join("coordinator").join("coordinator.toml")
+    }
+    /// `client/client.toml`.
+    pub fn client(&self) -> PathBuf {
+        self.dir.join("client").join("client.toml")
+    }
+    /// `policy.example.toml`.
+    pub fn example_policy(&self) -> PathBuf {
+        self.dir.join("policy.example.toml")
+    }
+    /// `intent.example.json`.
+    pub fn example_intent(&self) -> PathBuf {
+        self.dir.join("intent.example.json")
+    }
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The example policy: asset 7, at most 1 000 000 units, not before an hour ago, the
+/// sample scenario's five recipients.
+pub fn example_policy(now: u64) -> Policy {
+    let mut p = circuits::sample::policy();
+    p = Policy::new(
+        p.asset(),
+        p.max_amount(),
+        now.saturating_sub(3600),
+        p.allowlist().to_vec(),
+    )
+    .unwrap_or(p);
+    p
+}
+
+/// An example intent that the example policy allows: 250 000 units of asset 7 to the
+/// fourth sample recipient, valid from a minute ago for thirty days.
+pub fn example_intent(now: u64, nonce: u64) -> Intent {
+    let mut i = circuits::sample::intent(nonce);
+    i.valid_after = now.saturating_sub(60);
+    i.valid_before = now + 30 * 24 * 3600;
+    i.salt = circuits::intent::Salt::random(&mut OsRng);
+    i
+}
+
+fn mkdir(p: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+}
+
+/// Writes a cluster into `dir`, which must not exist yet.
+pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<Layout> {
+    use anyhow::{ensure, Context};
+    ensure!(
+        !dir.exists(),
+        "{} already exists; choose a new directory",
+        dir.display()
+    );
+    let n = u16::try_from(opts.nodes.len()).context("too many nodes")?;
+    signer::Threshold::new(opts.threshold, n).context("threshold")?;
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    mkdir(parent)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".zkquorum-init-")
+        .tempdir_in(parent)
+        .context("creating the staging directory")?;
+    let root = staging.path();
+
+    let ca = ClusterCa::generate(&opts.name)?;
+    write_atomic(&root.join("ca.pem"), ca.cert_pem().as_bytes(), false)?;
+    let hosts = vec![opts.host.clone(), "localhost".to_string()];
+    let write_cert = |sub: &str, cn: &str| -> anyhow::Result<()> {
+        let d = root.join(sub);
+        mkdir(&d)?;
+        let c = ca.issue(cn, &hosts)?;
+        write_atomic(&d.join("tls.pem"), c.cert_pem.as_bytes(), false)?;
+        write_atomic(&d.join("tls.key"), c.key_pem.as_bytes(), true)?;
+        Ok(())
+    };
+    write_cert("coordinator", &format!("{} coordinator", opts.name))?;
+    write_cert("client", &format!("{} client", opts.name))?;
+
+    let mut entries = Vec::new();
+    for (i, addr) in opts.nodes.iter().enumerate() {
+        let id = SignerId::new(i as u16 + 1)?;
+        let sub = format!("node-{id}");
+        write_cert(&sub, &format!("{} node {id}", opts.name))?;
+        let identity = Identity::random(&mut OsRng);
+        let hpke = HpkeKey::generate(&mut OsRng);
+        let mut pass = [0u8; 32];
+        OsRng.fill_bytes(&mut pass);
+        let pass = zeroize::Zeroizing::new(hex::encode(pass));
+        write_atomic(&root.join(&sub).join("passphrase"), pass.as_bytes(), true)?;
+        NodeStore::create(
+            &root.join(&sub).join("node.db"),
+            id,
+            pass.as_bytes(),
+            opts.kdf,
+            &IdentitySecrets {
+                signing: identity.to_bytes(),
+                hpke: hpke.secret_bytes(),
+            },
+        )
+        .with_context(|| format!("creating the database of node {id}"))?;
+        let node = NodeConfig {
+            id,
+            listen: *addr,
+            db: "node.db".into(),
+            tls_cert: "tls.pem".into(),
+            tls_key: "tls.key".into(),
+            passphrase_file: Some("passphrase".into()),
+            cluster: "../cluster.toml".into(),
+            max_clock_skew_secs: 120,
+        };
+        write_toml(&root.join(&sub).join("node.toml"), &node)?;
+        entries.push(NodeEntry {
+            id,
+            url: format!("https://{}:{}", opts.host, addr.port()),
+            identity_key: identity.public_key(),
+            hpke_key: hpke.public_bytes(),
+        });
+    }
+
+    match opts.backend {
+        BackendName::Groth16 => setup_keys::<Groth16System>(&root.join("keys"))?,
+        BackendName::Halo2 => setup_keys::<Halo2System>(&root.join("keys"))?,
+    }
+
+    let cluster = ClusterConfig {
+        name: opts.name.clone(),
+        threshold: opts.threshold,
+        backend: opts.backend,
+        keys_dir: "keys".into(),
+        ca: "ca.pem".into(),
+        coordinator_cert: "coordinator/tls.pem".into(),
+        nodes: entries,
+    };
+    write_toml(&root.join("cluster.toml"), &cluster)?;
+    write_toml(
+        &root.join("coordinator").join("coordinator.toml"),
+        &CoordinatorConfig {
+            listen: opts.coordinator,
+            db: "coordinator.db".into(),
+            tls_cert: "tls.pem".into(),
+            tls_key: "tls.key".into(),
+            cluster: "../cluster.toml".into(),
+            signer_timeout_secs: 30,
+            request_timeout_secs: 120,
+        },
+    )?;
+    write_toml(
+        &root.join("client").join("client.toml"),
+        &ClientConfig {
+            coordinator_url: format!("https://{}:{}", opts.host, opts.coordinator.port()),
+            ca: "../ca.pem".into(),
+            tls_cert: "tls.pem".into(),
+            tls_key: "tls.key".into(),
+        },
+    )?;
+    let now = now_unix();
+    write_atomic(
+        &root.join("policy.example.toml"),
+        example_policy(now).to_toml_string()?.as_bytes(),
+        false,
+    )?;
+    write_atomic(
+        &root.join("intent.example.json"),
+        example_intent(now, 1).to_json_string().as_bytes(),
+        false,
+    )?;
+    let staging = staging.keep();
+    std::fs::rename(&staging, dir)
+        .with_context(|| format!("moving the cluster into {}", dir.display()))?;
+    Ok(Layout {
+        dir: dir.to_path_buf(),
+    })
+}
+
+fn setup_keys<P: ProofSystem>(dir: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let system = P::setup(&mut OsRng).context("proof system setup")?;
+    system
+        .save(dir)
+        .context("writing the proof system's keys")?;
+    Ok(())
+}
+
+/// Loads the cluster's proof system from `keys_dir`, once for the process (it lives as long
+/// as the servers that borrow it).
+pub fn load_system<P: ProofSystem + 'static>(
+    cluster: &ClusterConfig,
+) -> anyhow::Result<&'static P> {
+    use anyhow::Context;
+    let system = P::load(&cluster.keys_dir)
+        .with_context(|| format!("loading proof keys from {}", cluster.keys_dir.display()))?;
+    Ok(Box::leak(Box::new(system)))
+}

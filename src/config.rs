@@ -1,0 +1,363 @@
+//! Configuration files (TOML) of a cluster, as `zkquorum init` writes them.
+//!
+//! - `cluster.toml`, shared: threshold, backend, proving-key directory, CA, the
+//!   coordinator's certificate (pinned by the nodes) and every node's id, URL, identity key
+//!   and DKG encryption key;
+//! - `node-<i>/node.toml`: a signer node's listen address, database, TLS files, passphrase;
+//! - `coordinator/coordinator.toml`: the coordinator's listen address, database, TLS files,
+//!   timeouts;
+//! - `client/client.toml`: how the CLI reaches the coordinator's client API.
+//!
+//! Relative paths are relative to the file that names them. Unknown fields are refused, so
+//! a misspelt setting is an error rather than a silent default. The CLI overrides the
+//! listen address, the database and the coordinator URL from flags or the environment
+//! (`ZKQUORUM_LISTEN`, `ZKQUORUM_DB`, `ZKQUORUM_COORDINATOR_URL`), and a node's passphrase
+//! from `ZKQUORUM_PASSPHRASE`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_with::{hex::Hex, serde_as};
+use signer::{SignerId, Threshold};
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this kind of configuration.
+    #[error("{path}: {reason}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The values are inconsistent.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// Which proof system a cluster proves policies with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendName {
+    /// Groth16 over BN254 (arkworks): 128-byte proofs, fast; needs the keys `init` made.
+    Groth16,
+    /// halo2 with IPA over Pasta: transparent setup, larger and slower proofs.
+    Halo2,
+}
+
+impl BackendName {
+    /// The name used in configs and API responses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendName::Groth16 => "groth16",
+            BackendName::Halo2 => "halo2",
+        }
+    }
+}
+
+/// One node as every member of the cluster knows it.
+#[serde_as]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeEntry {
+    /// The node's signer id (`1..=n`).
+    pub id: SignerId,
+    /// Base URL of its API, e.g. `https://127.0.0.1:7701`.
+    pub url: String,
+    /// Its BIP-340 identity key (x-only), which signs its session replies.
+    #[serde_as(as = "Hex")]
+    pub identity_key: [u8; 32],
+    /// Its X25519 key, to which DKG secret shares for it are encrypted (HPKE).
+    #[serde_as(as = "Hex")]
+    pub hpke_key: [u8; 32],
+}
+
+/// `cluster.toml`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// A name for people and certificates.
+    pub name: String,
+    /// Signers needed for a signature.
+    pub threshold: u16,
+    /// The proof system.
+    pub backend: BackendName,
+    /// Directory of the Groth16 keys (`zkquorum init` runs the setup); unused for halo2.
+    pub keys_dir: PathBuf,
+    /// The cluster CA certificate (PEM).
+    pub ca: PathBuf,
+    /// The coordinator's certificate: nodes serve only requests authenticated with it.
+    pub coordinator_cert: PathBuf,
+    /// Every node, ordered by id.
+    pub nodes: Vec<NodeEntry>,
+}
+
+impl ClusterConfig {
+    /// The threshold as a checked `t`-of-`n`.
+    pub fn threshold(&self) -> Threshold {
+        // Checked in `load`.
+        Threshold::new(self.threshold, self.nodes.len() as u16)
+            .unwrap_or_else(|_| unreachable!("validated on load"))
+    }
+
+    /// The node with id `id`.
+    pub fn node(&self, id: SignerId) -> Option<&NodeEntry> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// The identity keys of all nodes, as sessions check them.
+    pub fn roster(&self) -> signer::session::Roster {
+        self.nodes.iter().map(|n| (n.id, n.identity_key)).collect()
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid {
+            path: path.display().to_string(),
+            reason,
+        };
+        let n = u16::try_from(self.nodes.len()).map_err(|_| invalid("too many nodes".into()))?;
+        Threshold::new(self.threshold, n).map_err(|e| invalid(e.to_string()))?;
+        for (i, node) in self.nodes.iter().enumerate() {
+            if node.id.get() as usize != i + 1 {
+                return Err(invalid(format!(
+                    "nodes must be listed by id 1..={n}; entry {} has id {}",
+                    i + 1,
+                    node.id
+                )));
+            }
+            if !node.url.starts_with("https://") {
+                return Err(invalid(format!(
+                    "node {} url {:?} is not https",
+                    node.id, node.url
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `node.toml`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// This node's signer id.
+    pub id: SignerId,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The node's SQLite database.
+    pub db: PathBuf,
+    /// Server/client certificate (PEM).
+    pub tls_cert: PathBuf,
+    /// Its private key (PEM).
+    pub tls_key: PathBuf,
+    /// A file holding the database passphrase (`ZKQUORUM_PASSPHRASE` overrides it).
+    pub passphrase_file: Option<PathBuf>,
+    /// The shared cluster file.
+    pub cluster: PathBuf,
+    /// Largest accepted difference between the coordinator's session time and this
+    /// node's clock, in seconds (the policy's time rules are evaluated at that time).
+    #[serde(default = "default_skew")]
+    pub max_clock_skew_secs: u64,
+}
+
+fn default_skew() -> u64 {
+    120
+}
+
+/// `coordinator.toml`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoordinatorConfig {
+    /// Address of the client API.
+    pub listen: SocketAddr,
+    /// The coordinator's SQLite database (keys, requests, audit log).
+    pub db: PathBuf,
+    /// Server/client certificate (PEM).
+    pub tls_cert: PathBuf,
+    /// Its private key (PEM).
+    pub tls_key: PathBuf,
+    /// The shared cluster file.
+    pub cluster: PathBuf,
+    /// How long one call to a signer may take before the signer is replaced.
+    #[serde(default = "default_signer_timeout")]
+    pub signer_timeout_secs: u64,
+    /// How long a whole client request (a DKG or a signing) may take.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+}
+
+fn default_signer_timeout() -> u64 {
+    30
+}
+
+fn default_request_timeout() -> u64 {
+    120
+}
+
+impl CoordinatorConfig {
+    /// [`Self::signer_timeout_secs`] as a duration.
+    pub fn signer_timeout(&self) -> Duration {
+        Duration::from_secs(self.signer_timeout_secs)
+    }
+}
+
+/// `client.toml`: how the CLI (`keygen`, `sign`) reaches the coordinator.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// Base URL of the coordinator's client API.
+    pub coordinator_url: String,
+    /// The cluster CA certificate (PEM).
+    pub ca: PathBuf,
+    /// The client certificate (PEM).
+    pub tls_cert: PathBuf,
+    /// Its private key (PEM).
+    pub tls_key: PathBuf,
+}
+
+/// Reads a TOML configuration and makes its relative paths absolute.
+fn read<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn resolve(base: &Path, p: &mut PathBuf) {
+    if p.is_relative() {
+        *p = base.join(&*p);
+    }
+}
+
+fn dir_of(path: &Path) -> PathBuf {
+    path.parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+impl ClusterConfig {
+    /// Loads and validates `cluster.toml`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let mut c: Self = read(path)?;
+        let base = dir_of(path);
+        for p in [&mut c.keys_dir, &mut c.ca, &mut c.coordinator_cert] {
+            resolve(&base, p);
+        }
+        c.validate(path)?;
+        Ok(c)
+    }
+}
+
+impl NodeConfig {
+    /// Loads `node.toml` and the cluster file it names; checks that this node is in it.
+    pub fn load(path: &Path) -> Result<(Self, ClusterConfig), ConfigError> {
+        let mut c: Self = read(path)?;
+        let base = dir_of(path);
+        for p in [&mut c.db, &mut c.tls_cert, &mut c.tls_key, &mut c.cluster] {
+            resolve(&base, p);
+        }
+        if let Some(p) = c.passphrase_file.as_mut() {
+            resolve(&base, p);
+        }
+        let cluster = ClusterConfig::load(&c.cluster)?;
+        if cluster.node(c.id).is_none() {
+            return Err(ConfigError::Invalid {
+                path: path.display().to_string(),
+                reason: format!("node {} is not in {}", c.id, c.cluster.display()),
+            });
+        }
+        Ok((c, cluster))
+    }
+
+    /// The database passphrase: `ZKQUORUM_PASSPHRASE` if set, else the passphrase file.
+    pub fn passphrase(&self) -> Result<zeroize::Zeroizing<String>, ConfigError> {
+        if let Ok(p) = std::env::var("ZKQUORUM_PASSPHRASE") {
+            return Ok(zeroize::Zeroizing::new(p));
+        }
+        let path = self
+            .passphrase_file
+            .as_ref()
+            .ok_or_else(|| ConfigError::Invalid {
+                path: "node.toml".into(),
+                reason: "no passphrase: set ZKQUORUM_PASSPHRASE or passphrase_file".into(),
+            })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(zeroize::Zeroizing::new(
+            text.trim_end_matches(['\r', '\n']).to_string(),
+        ))
+    }
+}
+
+impl CoordinatorConfig {
+    /// Loads `coordinator.toml` and the cluster file it names.
+    pub fn load(path: &Path) -> Result<(Self, ClusterConfig), ConfigError> {
+        let mut c: Self = read(path)?;
+        let base = dir_of(path);
+        for p in [&mut c.db, &mut c.tls_cert, &mut c.tls_key, &mut c.cluster] {
+            resolve(&base, p);
+        }
+        let cluster = ClusterConfig::load(&c.cluster)?;
+        Ok((c, cluster))
+    }
+}
+
+impl ClientConfig {
+    /// Loads `client.toml`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let mut c: Self = read(path)?;
+        let base = dir_of(path);
+        for p in [&mut c.ca, &mut c.tls_cert, &mut c.tls_key] {
+            resolve(&base, p);
+        }
+        Ok(c)
+    }
+}
+
+/// Writes `value` as TOML to `path` atomically (temporary file, fsync, rename).
+pub fn write_toml<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let text = toml::to_string_pretty(value).map_err(std::io::Error::other)?;
+    write_atomic(path, text.as_bytes(), false)
+}
+
+/// Writes `bytes` to `path` atomically; `secret` files get mode 0600.
+pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = dir_of(path);
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
