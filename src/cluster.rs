@@ -157,7 +157,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<Layout> {
     let mut entries = Vec::new();
     for (i, addr) in opts.nodes.iter().enumerate() {
         let id = SignerId::new(i as u16 + 1)?;
-        let sub = format!("node-{id}");
+        let sub = format!("node-{}", id.get());
         write_cert(&sub, &format!("{} node {id}", opts.name))?;
         let identity = Identity::random(&mut OsRng);
         let hpke = HpkeKey::generate(&mut OsRng);

@@ -136,6 +136,18 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+async fn bind_and_serve(
+    addr: SocketAddr,
+    (tls, app): (std::sync::Arc<rustls::ServerConfig>, axum::Router),
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    tracing::info!(%addr, "listening");
+    zkquorum::serve::serve(listener, tls, app, shutdown_signal()).await;
+    Ok(())
+}
+
 /// `zkquorum node`.
 pub fn node(args: &ServeArgs) -> Result<()> {
     let (mut config, cluster) = NodeConfig::load(&args.config)?;
@@ -146,38 +158,19 @@ pub fn node(args: &ServeArgs) -> Result<()> {
         config.db = db.clone();
     }
     let passphrase = config.passphrase()?;
-    let rt = runtime()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?;
-        match cluster.backend {
+    let addr = config.listen;
+    runtime()?.block_on(async move {
+        let ready = match cluster.backend {
             BackendName::Groth16 => {
                 let system = cluster::load_system::<Groth16System>(&cluster)?;
-                zkquorum::node::run(
-                    config,
-                    cluster,
-                    passphrase,
-                    system,
-                    listener,
-                    shutdown_signal(),
-                )
-                .await?
+                zkquorum::node::prepare(config, cluster, passphrase, system).await?
             }
             BackendName::Halo2 => {
                 let system = cluster::load_system::<Halo2System>(&cluster)?;
-                zkquorum::node::run(
-                    config,
-                    cluster,
-                    passphrase,
-                    system,
-                    listener,
-                    shutdown_signal(),
-                )
-                .await?
+                zkquorum::node::prepare(config, cluster, passphrase, system).await?
             }
-        }
-        Ok(())
+        };
+        bind_and_serve(addr, ready).await
     })
 }
 
@@ -190,28 +183,22 @@ pub fn coordinator(args: &ServeArgs) -> Result<()> {
     if let Some(db) = &args.db {
         config.db = db.clone();
     }
-    let rt = runtime()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?;
-        let result = match cluster.backend {
-            BackendName::Groth16 => {
-                run_coordinator::<Groth16System>(config, cluster, listener).await
-            }
-            BackendName::Halo2 => run_coordinator::<Halo2System>(config, cluster, listener).await,
+    let addr = config.listen;
+    runtime()?.block_on(async move {
+        let ready = match cluster.backend {
+            BackendName::Groth16 => prepare_coordinator::<Groth16System>(config, cluster).await?,
+            BackendName::Halo2 => prepare_coordinator::<Halo2System>(config, cluster).await?,
         };
-        result
+        bind_and_serve(addr, ready).await
     })
 }
 
-async fn run_coordinator<P: ProofSystem + 'static>(
+async fn prepare_coordinator<P: ProofSystem + 'static>(
     config: CoordinatorConfig,
     cluster: zkquorum::config::ClusterConfig,
-    listener: tokio::net::TcpListener,
-) -> Result<()> {
+) -> Result<(std::sync::Arc<rustls::ServerConfig>, axum::Router)> {
     let system = cluster::load_system::<P>(&cluster)?;
-    zkquorum::service::run(config, cluster, system, listener, shutdown_signal())
+    zkquorum::service::prepare(config, cluster, system)
         .await
         .map_err(|e| anyhow::anyhow!(e))
 }

@@ -7,10 +7,10 @@
 //! signature checked as plain BIP-340, the coordinator's audit log exported and verified,
 //! and a summary table.
 //!
-//! The signers' policies differ on purpose: signers 1–3 allow up to 1 000 000 units,
-//! signer 4 only 500 000, and signer 5 is time-locked for a day. So a 750 000 request is
-//! signed by 1–3 after 4 and 5 refuse (and are replaced), and a request for 2 000 000 is
-//! refused by everyone.
+//! The signers' policies differ on purpose: signers 1, 3 and 4 allow up to 1 000 000
+//! units, signer 2 only 500 000, and signer 5 is time-locked for a day. So a 750 000
+//! request is refused by signer 2, which is replaced by signer 4, and a request for
+//! 2 000 000 is refused by everyone.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -112,7 +112,7 @@ fn cases(count: usize, now: u64) -> Vec<Case> {
 fn policy_for(id: u16, now: u64) -> Result<Policy> {
     let base = cluster::example_policy(now);
     let (limit, not_before) = match id {
-        4 => (500_000, base.not_before()),
+        2 => (500_000, base.not_before()),
         5 => (2_000_000, now + 24 * 3600),
         _ => (1_000_000, base.not_before()),
     };
@@ -187,24 +187,28 @@ async fn demo<P: ProofSystem + 'static>(
         let _ = rx.wait_for(|s| *s).await;
     };
     let mut servers = Vec::new();
-    for (i, listener) in node_listeners.into_iter().enumerate() {
-        let (config, cluster) = NodeConfig::load(&layout.node(i as u16 + 1))?;
+    let mut ready = Vec::new();
+    for i in 0..N {
+        let (config, cluster) = NodeConfig::load(&layout.node(i + 1))?;
         let pass = config.passphrase()?;
-        let stop = stopped(stop_rx.clone());
-        servers.push(tokio::spawn(async move {
-            zkquorum::node::run(config, cluster, pass, system, listener, stop)
-                .await
-                .map_err(anyhow::Error::from)
-        }));
+        ready.push(zkquorum::node::prepare(config, cluster, pass, system).await?);
     }
     let (config, cluster) = CoordinatorConfig::load(&layout.coordinator())?;
     let coordinator_db = config.db.clone();
-    let stop = stopped(stop_rx.clone());
-    servers.push(tokio::spawn(async move {
-        zkquorum::service::run(config, cluster, system, coordinator_listener, stop)
+    ready.push(
+        zkquorum::service::prepare(config, cluster, system)
             .await
-            .map_err(|e| anyhow::anyhow!(e))
-    }));
+            .map_err(|e| anyhow::anyhow!(e))?,
+    );
+    node_listeners.push(coordinator_listener);
+    for (listener, (tls, app)) in node_listeners.into_iter().zip(ready) {
+        servers.push(tokio::spawn(zkquorum::serve::serve(
+            listener,
+            tls,
+            app,
+            stopped(stop_rx.clone()),
+        )));
+    }
     let client = ApiClient::from_config(&ClientConfig::load(&layout.client())?)?;
 
     // 3. DKG across the five nodes.
@@ -384,7 +388,7 @@ async fn demo<P: ProofSystem + 'static>(
 
     let _ = stop_tx.send(true);
     for s in servers {
-        s.await??;
+        s.await?;
     }
 
     // 7. Summary.

@@ -50,14 +50,35 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The demo prints its own report; servers log their events.
+    let default = if matches!(cli.command, Command::Demo(_)) {
+        "warn"
+    } else {
+        "warn,zkquorum=info"
+    };
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("ZKQUORUM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // arkworks opens spans whose fields format whole constraint systems (minutes per
+    // proof); they stay off whatever ZKQUORUM_LOG asks for.
+    for target in [
+        "ark_relations",
+        "ark_r1cs_std",
+        "ark_groth16",
+        "ark_snark",
+        "ark_crypto_primitives",
+        "gr1cs",
+        "r1cs",
+    ] {
+        if let Ok(d) = format!("{target}=off").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ZKQUORUM_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(filter)
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Init(args) => cmd::init(&args),
         Command::Node(args) => cmd::node(&args),

@@ -534,15 +534,17 @@ async fn round2<P: ProofSystem + 'static>(
     .await
 }
 
-/// Opens the node and serves it on `listener` until `shutdown` completes.
-pub async fn run<P: ProofSystem + 'static>(
+/// A node ready to serve: its TLS configuration and router.
+pub type Ready = (Arc<rustls::ServerConfig>, Router);
+
+/// Opens the node (database, keys, TLS): everything that can fail or take time happens
+/// here, before the caller binds its port, so an open port means a ready node.
+pub async fn prepare<P: ProofSystem + 'static>(
     config: NodeConfig,
     cluster: ClusterConfig,
     passphrase: zeroize::Zeroizing<String>,
     system: &'static P,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> Result<(), NodeError> {
+) -> Result<Ready, NodeError> {
     let tls = crate::tls::server_config(&config.tls_cert, &config.tls_key, &cluster.ca)?;
     let pin = crate::tls::fingerprint(&crate::tls::load_certs(&cluster.coordinator_cert)?[0]);
     // Argon2id and SQLite: off the async workers.
@@ -551,7 +553,6 @@ pub async fn run<P: ProofSystem + 'static>(
     })
     .await
     .map_err(|e| NodeError::Identity(e.to_string()))??;
-    tracing::info!(signer = %state.id, addr = ?listener.local_addr().ok(), "signer node listening");
-    crate::serve::serve(listener, tls, Arc::new(state).router(pin), shutdown).await;
-    Ok(())
+    tracing::info!(signer = %state.id, "signer node ready");
+    Ok((tls, Arc::new(state).router(pin)))
 }

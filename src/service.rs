@@ -402,12 +402,15 @@ fn coordinator_error(e: CoordinatorError) -> (RequestStatus, ApiError) {
                 code,
                 format!("need {need} signers, {usable} usable"),
             );
-            let mut distinct: Vec<&str> = rules.clone();
-            distinct.sort_unstable();
-            distinct.dedup();
-            if !distinct.is_empty() {
-                err.rule = Some(distinct.join(","));
+            // The rule most signers named (ties: the first in rule order).
+            let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+            for r in &rules {
+                *counts.entry(r).or_default() += 1;
             }
+            err.rule = counts
+                .iter()
+                .max_by_key(|(r, n)| (**n, std::cmp::Reverse(**r)))
+                .map(|(r, _)| r.to_string());
             err.signers = Some(excluded);
             (state, err)
         }
@@ -516,20 +519,17 @@ async fn session_status<P: ProofSystem + 'static>(
     .await
 }
 
-/// Opens the coordinator and serves its client API on `listener` until `shutdown`
-/// completes.
-pub async fn run<P: ProofSystem + 'static>(
+/// Opens the coordinator (database, TLS) before the caller binds its port, so an open
+/// port means a ready coordinator. Returns its TLS configuration and router.
+pub async fn prepare<P: ProofSystem + 'static>(
     config: CoordinatorConfig,
     cluster: ClusterConfig,
     system: &'static P,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<(Arc<rustls::ServerConfig>, Router), Box<dyn std::error::Error + Send + Sync>> {
     let tls = crate::tls::server_config(&config.tls_cert, &config.tls_key, &cluster.ca)?;
     let state =
         tokio::task::spawn_blocking(move || CoordinatorState::open(&config, cluster, system))
             .await??;
-    tracing::info!(addr = ?listener.local_addr().ok(), "coordinator listening");
-    crate::serve::serve(listener, tls, Arc::new(state).router(), shutdown).await;
-    Ok(())
+    tracing::info!("coordinator ready");
+    Ok((tls, Arc::new(state).router()))
 }
