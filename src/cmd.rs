@@ -268,7 +268,7 @@ pub struct PolicyShowArgs {
     pub config: PathBuf,
 }
 
-fn open_node_store(config: &PathBuf) -> Result<(NodeStore, BackendName)> {
+fn open_node_store(config: &std::path::Path) -> Result<(NodeStore, BackendName)> {
     let (config, cluster) = NodeConfig::load(config)?;
     let pass = config.passphrase()?;
     Ok((
@@ -295,7 +295,7 @@ pub fn policy(cmd: &PolicyCommand) -> Result<()> {
             let version = store.set_policy(&policy)?;
             println!(
                 "signer {}: policy version {version} active (commitment {})",
-                store.node_id(),
+                store.node_id().get(),
                 commitment_hex(&policy, backend)
             );
         }
@@ -303,10 +303,10 @@ pub fn policy(cmd: &PolicyCommand) -> Result<()> {
             let (store, _) = open_node_store(&a.config)?;
             match store.policy()? {
                 Some((v, p)) => {
-                    println!("# signer {} policy version {v}", store.node_id());
+                    println!("# signer {} policy version {v}", store.node_id().get());
                     print!("{}", p.to_toml_string()?);
                 }
-                None => bail!("signer {} has no policy", store.node_id()),
+                None => bail!("signer {} has no policy", store.node_id().get()),
             }
         }
     }
