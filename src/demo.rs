@@ -306,7 +306,7 @@ async fn demo<P: ProofSystem + 'static>(
                     .map(|x| {
                         format!(
                             "{} ({})",
-                            x.signer,
+                            x.signer.get(),
                             x.refusal.rule.as_deref().unwrap_or("error")
                         )
                     })
@@ -333,7 +333,7 @@ async fn demo<P: ProofSystem + 'static>(
                     .map(|x| {
                         format!(
                             "{}: {}",
-                            x.signer,
+                            x.signer.get(),
                             x.refusal.rule.as_deref().unwrap_or(&x.refusal.reason)
                         )
                     })
