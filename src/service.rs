@@ -11,9 +11,9 @@
 //! | `POST /v1/sign` `{"key_id","intent","request_id"?}` | sign → 200 [`SignResponse`]; 422 `policy_violation` when the signers' policies refuse (each signer's rule listed), 503 `too_few_signers` when too few are reachable |
 //! | `GET /v1/sessions/{request_id}` | a request's status and outcome |
 //!
-//! A signing request is recorded as running before its session starts and finished with
-//! its outcome; the audit record is appended (committed to disk) before the answer goes
-//! out, so a signature a client has seen is always in the log. Requests resubmitted with
+//! A signing request is recorded as running before its session starts; its audit record
+//! and its outcome are committed in one transaction before the answer goes out, so a
+//! signature a client has seen is always in the log, and a record always has its outcome. Requests resubmitted with
 //! the same `request_id` get the first outcome, never a second signature.
 
 use std::collections::HashMap;
@@ -37,7 +37,7 @@ use crate::client::{post as post_json, NodeClient};
 use crate::config::{ClusterConfig, CoordinatorConfig};
 use crate::coordinator::{Coordinator, CoordinatorError, Endpoint};
 use crate::ids::{KeyId, RequestId};
-use crate::store::{CoordinatorStore, KeyRecord, RequestRecord, RequestStatus};
+use crate::store::{CoordinatorStore, KeyRecord, RequestRecord, RequestStatus, StoreError};
 
 /// A running coordinator's state.
 pub struct CoordinatorState<P: ProofSystem + 'static> {
@@ -444,41 +444,50 @@ async fn sign<P: ProofSystem + 'static>(
             .collect();
         let eps: Vec<&dyn Endpoint<Taproot>> = endpoints.iter().map(|e| e as _).collect();
         let now = now_unix();
-        let outcome = coord.sign(&eps, &req.intent, now).map_err(coordinator_error).and_then(|signed| {
-            let mut record = coord
-                .audit_record(&signed, req.key_id.as_str(), now)
-                .map_err(|e| (RequestStatus::Failed, ApiError::internal("audit record", e)))?;
-            let line = c
-                .store
-                .append_audit(&mut record)
-                .map_err(|e| (RequestStatus::Failed, ApiError::internal("appending the audit record", e)))?;
-            let public = coord.public_key_package();
-            Ok(SignResponse {
-                request_id: request_id.clone(),
-                key_id: req.key_id.clone(),
-                session: *signed.session.as_bytes(),
-                digest: signed.digest,
-                signature: record.signature,
-                x_only_key: taproot::x_only_key(public)
-                    .map_err(|e| (RequestStatus::Failed, ApiError::internal("group key", e)))?,
-                audit_index: record.index,
-                audit_record: serde_json::from_str(&line)
-                    .map_err(|e| (RequestStatus::Failed, ApiError::internal("audit record", e)))?,
-                excluded: signed.excluded,
-            })
-        });
+        let failed = |e: ApiError| (RequestStatus::Failed, e);
+        let outcome = coord
+            .sign(&eps, &req.intent, now)
+            .map_err(coordinator_error)
+            .and_then(|signed| {
+                let mut record = coord
+                    .audit_record(&signed, req.key_id.as_str(), now)
+                    .map_err(|e| failed(ApiError::internal("audit record", e)))?;
+                let x_only_key = taproot::x_only_key(coord.public_key_package())
+                    .map_err(|e| failed(ApiError::internal("group key", e)))?;
+                // The record and the outcome are committed together: a signature the
+                // client is told about is always in the log, and vice versa.
+                let mut response = None;
+                c.store
+                    .append_audit_and_finish(&request_id, &mut record, |rec, line| {
+                        let resp = SignResponse {
+                            request_id: request_id.clone(),
+                            key_id: req.key_id.clone(),
+                            session: *signed.session.as_bytes(),
+                            digest: signed.digest,
+                            signature: rec.signature,
+                            x_only_key,
+                            audit_index: rec.index,
+                            audit_record: serde_json::from_str(line)
+                                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                            excluded: signed.excluded.clone(),
+                        };
+                        let json = serde_json::to_string(&resp)
+                            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                        response = Some(resp);
+                        Ok(json)
+                    })
+                    .map_err(|e| failed(ApiError::internal("appending the audit record", e)))?;
+                response.ok_or_else(|| failed(ApiError::internal("outcome", "missing")))
+            });
         match outcome {
             Ok(resp) => {
-                let json = serde_json::to_string(&resp).map_err(|e| ApiError::internal("outcome", e))?;
-                c.store
-                    .finish_request(&request_id, RequestStatus::Signed, &json)
-                    .map_err(|e| ApiError::internal("recording the outcome", e))?;
                 tracing::info!(request = %request_id, key = %req.key_id, "signed");
                 Ok(Json(resp))
             }
             Err((status, mut err)) => {
                 err.request_id = Some(request_id.clone());
-                let json = serde_json::to_string(&err).map_err(|e| ApiError::internal("outcome", e))?;
+                let json =
+                    serde_json::to_string(&err).map_err(|e| ApiError::internal("outcome", e))?;
                 c.store
                     .finish_request(&request_id, status, &json)
                     .map_err(|e| ApiError::internal("recording the outcome", e))?;

@@ -373,7 +373,28 @@ fn node_killed_mid_session_restarts_and_never_reuses_a_nonce() {
         }
     });
     c.kill_node(2);
+    let before = c.node_store(2).nonce_records().unwrap();
+    assert!(!before.is_empty(), "node 2 took part in no session");
+    eprintln!(
+        "node 2 nonce states at the kill: {:?}",
+        before.iter().map(|r| r.state).collect::<Vec<_>>()
+    );
     c.start_node(2);
+    // After the restart nothing is fresh: the nonces of the sessions cut off by the kill
+    // lived only in the dead process, and their rows are abandoned, never signable.
+    let after = c.node_store(2).nonce_records().unwrap();
+    assert_eq!(after.len(), before.len());
+    assert!(
+        after.iter().all(|r| r.state != NonceState::Fresh),
+        "{:?}",
+        after.iter().map(|r| r.state).collect::<Vec<_>>()
+    );
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(b.session, a.session);
+        if b.state == NonceState::Fresh {
+            assert_eq!(a.state, NonceState::Abandoned);
+        }
+    }
 
     // Node 2 comes back with its share and signs again: make it needed by killing 1 and 3.
     c.kill_node(1);

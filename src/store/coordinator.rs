@@ -323,47 +323,31 @@ impl CoordinatorStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::sql("starting an audit transaction"))?;
-        let last: Option<(i64, String, Vec<u8>)> = tx
-            .query_row(
-                "SELECT idx, line, chain_hash FROM audit ORDER BY idx DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(StoreError::sql("reading the last row of audit"))?;
-        let (index, prev) = match last {
-            None => (0u64, [0u8; 32]),
-            Some((idx, line, hash)) => {
-                let what = || format!("audit row {idx}");
-                let idx = u64::try_from(idx)
-                    .map_err(|_| StoreError::corrupt(what(), "negative index"))?;
-                let expected = chain_hash(line.as_bytes());
-                if hash.as_slice() != expected {
-                    return Err(StoreError::corrupt(
-                        what(),
-                        "stored chain hash does not match the line",
-                    ));
-                }
-                let next = idx
-                    .checked_add(1)
-                    .ok_or_else(|| StoreError::corrupt(what(), "index overflows"))?;
-                (next, expected)
-            }
-        };
-        record.index = index;
-        record.prev = prev;
-        let line = record.to_line();
-        tx.execute(
-            "INSERT INTO audit (idx, line, chain_hash) VALUES (?1, ?2, ?3)",
-            params![
-                to_i64("audit index", index)?,
-                line,
-                &chain_hash(line.as_bytes())[..]
-            ],
-        )
-        .map_err(StoreError::sql("inserting into audit"))?;
+        let line = append_in(&tx, record)?;
         tx.commit()
             .map_err(StoreError::sql("committing into audit"))?;
+        Ok(line)
+    }
+
+    /// Appends the audit record of request `id` and finishes the request as signed with
+    /// the result `outcome` makes from the appended record and its line, in one
+    /// transaction: a crash leaves either both or neither, so a signed request always
+    /// has its record and a record always has its request's outcome.
+    pub fn append_audit_and_finish(
+        &self,
+        id: &RequestId,
+        record: &mut AuditRecord,
+        outcome: impl FnOnce(&AuditRecord, &str) -> Result<String, StoreError>,
+    ) -> Result<String, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::sql("starting an audit transaction"))?;
+        let line = append_in(&tx, record)?;
+        let result = outcome(record, &line)?;
+        finish_in(&tx, id, RequestStatus::Signed, &result)?;
+        tx.commit()
+            .map_err(StoreError::sql("committing into audit and requests"))?;
         Ok(line)
     }
 
@@ -422,40 +406,11 @@ impl CoordinatorStore {
         status: RequestStatus,
         result_json: &str,
     ) -> Result<(), StoreError> {
-        if status == RequestStatus::Running {
-            return Err(StoreError::Invalid(format!(
-                "request {id} cannot be finished as running"
-            )));
-        }
-        if let Err(e) = serde_json::from_str::<serde_json::Value>(result_json) {
-            return Err(StoreError::Invalid(format!(
-                "the result of request {id} is not JSON: {e}"
-            )));
-        }
-        let now = to_i64("time", now_secs())?;
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::sql("starting a requests transaction"))?;
-        let changed = tx
-            .execute(
-                "UPDATE requests SET status = ?1, result = ?2, finished_at = ?3
-                 WHERE request_id = ?4 AND status = 'running'",
-                params![status.as_str(), result_json, now, id.as_str()],
-            )
-            .map_err(StoreError::sql("updating requests"))?;
-        if changed == 0 {
-            return Err(match select_request(&tx, id)? {
-                None => StoreError::NotFound {
-                    what: "request",
-                    id: id.to_string(),
-                },
-                Some(_) => StoreError::Exists {
-                    what: "outcome of request",
-                    id: id.to_string(),
-                },
-            });
-        }
+        finish_in(&tx, id, status, result_json)?;
         tx.commit()
             .map_err(StoreError::sql("committing into requests"))
     }
@@ -530,6 +485,94 @@ pub fn is_sqlite_file(path: &Path) -> bool {
         .and_then(|mut f| f.read_exact(&mut header))
         .is_ok()
         && &header == b"SQLite format 3\0"
+}
+
+/// Appends `record` inside `tx`: sets its index and `prev` from the last stored line
+/// (whose stored chain hash is checked first) and inserts its line.
+fn append_in(
+    tx: &rusqlite::Transaction<'_>,
+    record: &mut AuditRecord,
+) -> Result<String, StoreError> {
+    let last: Option<(i64, String, Vec<u8>)> = tx
+        .query_row(
+            "SELECT idx, line, chain_hash FROM audit ORDER BY idx DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(StoreError::sql("reading the last row of audit"))?;
+    let (index, prev) = match last {
+        None => (0u64, [0u8; 32]),
+        Some((idx, line, hash)) => {
+            let what = || format!("audit row {idx}");
+            let idx =
+                u64::try_from(idx).map_err(|_| StoreError::corrupt(what(), "negative index"))?;
+            let expected = chain_hash(line.as_bytes());
+            if hash.as_slice() != expected {
+                return Err(StoreError::corrupt(
+                    what(),
+                    "stored chain hash does not match the line",
+                ));
+            }
+            let next = idx
+                .checked_add(1)
+                .ok_or_else(|| StoreError::corrupt(what(), "index overflows"))?;
+            (next, expected)
+        }
+    };
+    record.index = index;
+    record.prev = prev;
+    let line = record.to_line();
+    tx.execute(
+        "INSERT INTO audit (idx, line, chain_hash) VALUES (?1, ?2, ?3)",
+        params![
+            to_i64("audit index", index)?,
+            line,
+            &chain_hash(line.as_bytes())[..]
+        ],
+    )
+    .map_err(StoreError::sql("inserting into audit"))?;
+    Ok(line)
+}
+
+/// Records the outcome of a running request inside `tx`.
+fn finish_in(
+    tx: &rusqlite::Transaction<'_>,
+    id: &RequestId,
+    status: RequestStatus,
+    result_json: &str,
+) -> Result<(), StoreError> {
+    if status == RequestStatus::Running {
+        return Err(StoreError::Invalid(format!(
+            "request {id} cannot be finished as running"
+        )));
+    }
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(result_json) {
+        return Err(StoreError::Invalid(format!(
+            "the result of request {id} is not JSON: {e}"
+        )));
+    }
+    let now = to_i64("time", now_secs())?;
+    let changed = tx
+        .execute(
+            "UPDATE requests SET status = ?1, result = ?2, finished_at = ?3
+             WHERE request_id = ?4 AND status = 'running'",
+            params![status.as_str(), result_json, now, id.as_str()],
+        )
+        .map_err(StoreError::sql("updating requests"))?;
+    if changed == 0 {
+        return Err(match select_request(tx, id)? {
+            None => StoreError::NotFound {
+                what: "request",
+                id: id.to_string(),
+            },
+            Some(_) => StoreError::Exists {
+                what: "outcome of request",
+                id: id.to_string(),
+            },
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -678,6 +721,41 @@ mod tests {
         assert_eq!(db.key(&rec.key_id).unwrap(), Some(rec.clone()));
         assert_eq!(db.key(&KeyId::new("other").unwrap()).unwrap(), None);
         assert_eq!(db.keys().unwrap(), vec![rec]);
+    }
+
+    #[test]
+    fn audit_record_and_outcome_commit_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = CoordinatorStore::open(&dir.path().join("c.db")).unwrap();
+        let k = KeyId::new("k").unwrap();
+        let (a, b) = (RequestId::random(), RequestId::random());
+        db.begin_request(&a, &k).unwrap();
+        db.begin_request(&b, &k).unwrap();
+        // The outcome cannot be made: neither the record nor the outcome is kept.
+        let err = db.append_audit_and_finish(&a, &mut record(1), |_, _| {
+            Err(StoreError::Invalid("no outcome".into()))
+        });
+        assert!(err.is_err());
+        assert_eq!(db.audit_len().unwrap(), 0);
+        assert_eq!(
+            db.request(&a).unwrap().unwrap().status,
+            RequestStatus::Running
+        );
+        // Both, with the outcome seeing the appended record's index.
+        let line = db
+            .append_audit_and_finish(&b, &mut record(2), |r, _| {
+                Ok(format!("{{\"audit_index\":{}}}", r.index))
+            })
+            .unwrap();
+        assert_eq!(db.audit_lines().unwrap(), vec![line]);
+        let done = db.request(&b).unwrap().unwrap();
+        assert_eq!(done.status, RequestStatus::Signed);
+        assert_eq!(done.result.as_deref(), Some("{\"audit_index\":0}"));
+        // A request that already has an outcome rolls the record back too.
+        assert!(db
+            .append_audit_and_finish(&b, &mut record(3), |_, _| Ok("{}".into()))
+            .is_err());
+        assert_eq!(db.audit_len().unwrap(), 1);
     }
 
     #[test]
