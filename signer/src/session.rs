@@ -224,7 +224,13 @@ struct Proven {
     digest: SignedDigest,
     intent_commitment: [u8; 32],
     now: u64,
+    at: std::time::Instant,
 }
+
+/// How long a session waits for round 2 after this signer's round 1; older sessions are
+/// forgotten at the next round 1 (their round 2 is refused as an unknown session), so a
+/// coordinator that never finishes sessions cannot grow a signer's memory without bound.
+pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// One signer node's session logic: its key share and nonce store, its policy, its identity,
 /// the roster of the other participants' identities, and the proof system of the key.
@@ -331,17 +337,21 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
             ),
             rng,
         )?;
-        self.open
+        let mut open = self
+            .open
             .lock()
-            .map_err(|_| SessionError::Signer(SignerError::NonceStore("lock poisoned".into())))?
-            .insert(
-                req.session,
-                Proven {
-                    digest: req.intent.signed_digest::<P::Backend>(),
-                    intent_commitment: public_inputs[0],
-                    now: req.now,
-                },
-            );
+            .map_err(|_| SessionError::Signer(SignerError::NonceStore("lock poisoned".into())))?;
+        open.retain(|_, p| p.at.elapsed() < SESSION_TTL);
+        open.insert(
+            req.session,
+            Proven {
+                digest: req.intent.signed_digest::<P::Backend>(),
+                intent_commitment: public_inputs[0],
+                now: req.now,
+                at: std::time::Instant::now(),
+            },
+        );
+        drop(open);
         Ok(Round1Reply {
             session: req.session,
             signer: me,

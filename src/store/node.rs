@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use circuits::bn254::Bn254;
 use circuits::pasta::Pasta;
@@ -570,6 +571,32 @@ impl NodeStore {
             .map_err(StoreError::sql("abandoning fresh rows of nonces"))
     }
 
+    /// Marks the still-fresh sessions `sessions` of `key_id` abandoned (their nonces
+    /// expired unused in memory). Returns how many rows changed.
+    fn abandon_sessions(
+        &self,
+        key_id: &KeyId,
+        sessions: &[SessionId],
+    ) -> Result<usize, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::sql("starting a nonces transaction"))?;
+        let mut changed = 0;
+        for s in sessions {
+            changed += tx
+                .execute(
+                    "UPDATE nonces SET state = 'abandoned'
+                     WHERE session = ?1 AND key_id = ?2 AND state = 'fresh'",
+                    params![&s.as_bytes()[..], key_id.as_str()],
+                )
+                .map_err(StoreError::sql("abandoning expired rows of nonces"))?;
+        }
+        tx.commit()
+            .map_err(StoreError::sql("committing into nonces"))?;
+        Ok(changed)
+    }
+
     /// Every nonce record, oldest first.
     pub fn nonce_records(&self) -> Result<Vec<NonceRecord>, StoreError> {
         type Row = (Vec<u8>, String, Vec<u8>, String, u64, Option<u64>);
@@ -629,6 +656,7 @@ impl NodeStore {
             db: Arc::clone(self),
             key_id,
             fresh: Mutex::new(HashMap::new()),
+            ttl: NONCE_TTL,
             _suite: PhantomData,
         }
     }
@@ -708,9 +736,15 @@ impl NodeStore {
 pub struct SqliteNonceStore<C: Ciphersuite> {
     db: Arc<NodeStore>,
     key_id: KeyId,
-    fresh: Mutex<HashMap<SessionId, SigningNonces<C>>>,
+    fresh: Mutex<HashMap<SessionId, (Instant, SigningNonces<C>)>>,
+    ttl: Duration,
     _suite: PhantomData<fn() -> C>,
 }
+
+/// How long round-1 nonces wait for round 2 before they are dropped from memory and their
+/// session marked abandoned (a coordinator that never sends round 2 cannot grow a node's
+/// memory without bound).
+pub const NONCE_TTL: Duration = Duration::from_secs(600);
 
 impl<C: Ciphersuite> std::fmt::Debug for SqliteNonceStore<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -732,7 +766,13 @@ impl<C: Ciphersuite> SqliteNonceStore<C> {
         &self.db
     }
 
-    fn fresh(&self) -> MutexGuard<'_, HashMap<SessionId, SigningNonces<C>>> {
+    /// The same store with another expiry for unused nonces (tests).
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    fn fresh(&self) -> MutexGuard<'_, HashMap<SessionId, (Instant, SigningNonces<C>)>> {
         self.fresh.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -751,6 +791,19 @@ impl<C: Ciphersuite> NonceStore<C> for SqliteNonceStore<C> {
         // Held across the insert so a concurrent consume of the same session cannot run
         // between the row and the memory entry.
         let mut fresh = self.fresh();
+        let expired: Vec<SessionId> = fresh
+            .iter()
+            .filter(|(_, (at, _))| at.elapsed() >= self.ttl)
+            .map(|(s, _)| *s)
+            .collect();
+        if !expired.is_empty() {
+            self.db
+                .abandon_sessions(&self.key_id, &expired)
+                .map_err(|e| nonce_store_error(&session, e))?;
+            for s in &expired {
+                fresh.remove(s);
+            }
+        }
         let inserted = self
             .db
             .record_fresh(&session, &self.key_id, &commitments)
@@ -758,7 +811,7 @@ impl<C: Ciphersuite> NonceStore<C> for SqliteNonceStore<C> {
         if !inserted {
             return Err(SignerError::NonceExists(session.to_string()));
         }
-        fresh.insert(session, nonces);
+        fresh.insert(session, (Instant::now(), nonces));
         Ok(())
     }
 
@@ -769,7 +822,7 @@ impl<C: Ciphersuite> NonceStore<C> for SqliteNonceStore<C> {
             .mark_used(&session, &self.key_id)
             .map_err(|e| nonce_store_error(&session, e))?;
         // Whatever the outcome, these nonces must never be handed out later.
-        let nonces = fresh.remove(&session);
+        let nonces = fresh.remove(&session).map(|(_, n)| n);
         match mark {
             Mark::Marked => nonces.ok_or_else(|| {
                 SignerError::NonceStore(format!(
@@ -779,7 +832,7 @@ impl<C: Ciphersuite> NonceStore<C> for SqliteNonceStore<C> {
             }),
             Mark::Used => Err(SignerError::NonceAlreadyUsed(session.to_string())),
             Mark::Abandoned => Err(SignerError::NonceAlreadyUsed(format!(
-                "{session} (abandoned: the node restarted after round 1)"
+                "{session} (abandoned: round 2 did not come within the nonce lifetime, or the node restarted after round 1)"
             ))),
             Mark::Unknown => Err(SignerError::UnknownSession(session.to_string())),
         }
@@ -900,6 +953,32 @@ mod tests {
         // Another key's store cannot consume (nor burn) the session.
         assert!(matches!(k2.consume(s), Err(SignerError::UnknownSession(_))));
         k1.consume(s).unwrap();
+    }
+
+    #[test]
+    fn unused_nonces_expire_and_their_sessions_are_abandoned() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_path, db) = new_store(dir.path(), 1);
+        let share = &shares()[0];
+        let store = db
+            .nonce_store::<Taproot>(key("k1"))
+            .with_ttl(Duration::from_millis(0));
+        let (old, new) = (session(), session());
+        store.put(old, nonces(share)).unwrap();
+        // The next round 1 drops the expired nonces and marks their session abandoned.
+        store.put(new, nonces(share)).unwrap();
+        let states: Vec<_> = db
+            .nonce_records()
+            .unwrap()
+            .iter()
+            .map(|r| r.state)
+            .collect();
+        assert_eq!(states, vec![NonceState::Abandoned, NonceState::Fresh]);
+        match store.consume(old) {
+            Err(SignerError::NonceAlreadyUsed(m)) => assert!(m.contains("abandoned"), "{m}"),
+            other => panic!("expected NonceAlreadyUsed, got {:?}", other.err()),
+        }
+        assert!(store.fresh().len() <= 1);
     }
 
     #[test]
