@@ -115,20 +115,66 @@ pub fn example_intent(now: u64, nonce: u64) -> Intent {
     i
 }
 
-fn mkdir(p: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+/// Why `init` could not write a cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The target exists already (init never overwrites).
+    #[error("{0} already exists; choose a new directory")]
+    Exists(PathBuf),
+    /// The options are inconsistent.
+    #[error("invalid cluster options: {0}")]
+    Invalid(String),
+    /// A file or directory could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Certificates could not be made.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// A node database could not be created.
+    #[error("node {id} database: {source}")]
+    Store {
+        /// The node.
+        id: u16,
+        /// The store error.
+        source: crate::store::StoreError,
+    },
+    /// The proof system's setup or key files failed.
+    #[error("proof system: {0}")]
+    ProofSystem(String),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> InitError + '_ {
+    move |source| InitError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn mkdir(p: &Path) -> Result<(), InitError> {
+    std::fs::create_dir_all(p).map_err(io_err(p))
+}
+
+fn write(path: &Path, bytes: &[u8], secret: bool) -> Result<(), InitError> {
+    write_atomic(path, bytes, secret).map_err(io_err(path))
+}
+
+fn write_config<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), InitError> {
+    write_toml(path, value).map_err(io_err(path))
 }
 
 /// Writes a cluster into `dir`, which must not exist yet.
-pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<Layout> {
-    use anyhow::{ensure, Context};
-    ensure!(
-        !dir.exists(),
-        "{} already exists; choose a new directory",
-        dir.display()
-    );
-    let n = u16::try_from(opts.nodes.len()).context("too many nodes")?;
-    signer::Threshold::new(opts.threshold, n).context("threshold")?;
+pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
+    if dir.exists() {
+        return Err(InitError::Exists(dir.to_path_buf()));
+    }
+    let n = u16::try_from(opts.nodes.len())
+        .map_err(|_| InitError::Invalid(format!("{} nodes", opts.nodes.len())))?;
+    signer::Threshold::new(opts.threshold, n).map_err(|e| InitError::Invalid(e.to_string()))?;
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -137,18 +183,18 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<Layout> {
     let staging = tempfile::Builder::new()
         .prefix(".zkquorum-init-")
         .tempdir_in(parent)
-        .context("creating the staging directory")?;
+        .map_err(io_err(parent))?;
     let root = staging.path();
 
     let ca = ClusterCa::generate(&opts.name)?;
-    write_atomic(&root.join("ca.pem"), ca.cert_pem().as_bytes(), false)?;
+    write(&root.join("ca.pem"), ca.cert_pem().as_bytes(), false)?;
     let hosts = vec![opts.host.clone(), "localhost".to_string()];
-    let write_cert = |sub: &str, cn: &str| -> anyhow::Result<()> {
+    let write_cert = |sub: &str, cn: &str| -> Result<(), InitError> {
         let d = root.join(sub);
         mkdir(&d)?;
         let c = ca.issue(cn, &hosts)?;
-        write_atomic(&d.join("tls.pem"), c.cert_pem.as_bytes(), false)?;
-        write_atomic(&d.join("tls.key"), c.key_pem.as_bytes(), true)?;
+        write(&d.join("tls.pem"), c.cert_pem.as_bytes(), false)?;
+        write(&d.join("tls.key"), c.key_pem.as_bytes(), true)?;
         Ok(())
     };
     write_cert("coordinator", &format!("{} coordinator", opts.name))?;
@@ -156,7 +202,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<Layout> {
 
     let mut entries = Vec::new();
     for (i, addr) in opts.nodes.iter().enumerate() {
-        let id = SignerId::new(i as u16 + 1)?;
+        let id = SignerId::new(i as u16 + 1).map_err(|e| InitError::Invalid(e.to_string()))?;
         let sub = format!("node-{}", id.get());
         write_cert(&sub, &format!("{} node {id}", opts.name))?;
         let identity = Identity::random(&mut OsRng);
@@ -164,7 +210,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<Layout> {
         let mut pass = [0u8; 32];
         OsRng.fill_bytes(&mut pass);
         let pass = zeroize::Zeroizing::new(hex::encode(pass));
-        write_atomic(&root.join(&sub).join("passphrase"), pass.as_bytes(), true)?;
+        write(&root.join(&sub).join("passphrase"), pass.as_bytes(), true)?;
         NodeStore::create(
             &root.join(&sub).join("node.db"),
             id,
@@ -175,7 +221,10 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<Layout> {
                 hpke: hpke.secret_bytes(),
             },
         )
-        .with_context(|| format!("creating the database of node {id}"))?;
+        .map_err(|source| InitError::Store {
+            id: id.get(),
+            source,
+        })?;
         let node = NodeConfig {
             id,
             listen: *addr,
@@ -186,7 +235,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<Layout> {
             cluster: "../cluster.toml".into(),
             max_clock_skew_secs: 120,
         };
-        write_toml(&root.join(&sub).join("node.toml"), &node)?;
+        write_config(&root.join(&sub).join("node.toml"), &node)?;
         entries.push(NodeEntry {
             id,
             url: format!("https://{}:{}", opts.host, addr.port()),
@@ -209,8 +258,8 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<Layout> {
         coordinator_cert: "coordinator/tls.pem".into(),
         nodes: entries,
     };
-    write_toml(&root.join("cluster.toml"), &cluster)?;
-    write_toml(
+    write_config(&root.join("cluster.toml"), &cluster)?;
+    write_config(
         &root.join("coordinator").join("coordinator.toml"),
         &CoordinatorConfig {
             listen: opts.coordinator,
@@ -222,7 +271,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<Layout> {
             request_timeout_secs: 120,
         },
     )?;
-    write_toml(
+    write_config(
         &root.join("client").join("client.toml"),
         &ClientConfig {
             coordinator_url: format!("https://{}:{}", opts.host, opts.coordinator.port()),
@@ -232,40 +281,39 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<Layout> {
         },
     )?;
     let now = now_unix();
-    write_atomic(
-        &root.join("policy.example.toml"),
-        example_policy(now).to_toml_string()?.as_bytes(),
-        false,
-    )?;
-    write_atomic(
+    let policy = example_policy(now)
+        .to_toml_string()
+        .map_err(|e| InitError::Invalid(e.to_string()))?;
+    write(&root.join("policy.example.toml"), policy.as_bytes(), false)?;
+    write(
         &root.join("intent.example.json"),
         example_intent(now, 1).to_json_string().as_bytes(),
         false,
     )?;
     let staging = staging.keep();
-    std::fs::rename(&staging, dir)
-        .with_context(|| format!("moving the cluster into {}", dir.display()))?;
+    std::fs::rename(&staging, dir).map_err(io_err(dir))?;
     Ok(Layout {
         dir: dir.to_path_buf(),
     })
 }
 
-fn setup_keys<P: ProofSystem>(dir: &Path) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let system = P::setup(&mut OsRng).context("proof system setup")?;
+fn setup_keys<P: ProofSystem>(dir: &Path) -> Result<(), InitError> {
+    let system = P::setup(&mut OsRng).map_err(|e| InitError::ProofSystem(e.to_string()))?;
     system
         .save(dir)
-        .context("writing the proof system's keys")?;
-    Ok(())
+        .map_err(|e| InitError::ProofSystem(format!("writing keys to {}: {e}", dir.display())))
 }
 
 /// Loads the cluster's proof system from `keys_dir`, once for the process (it lives as long
 /// as the servers that borrow it).
 pub fn load_system<P: ProofSystem + 'static>(
     cluster: &ClusterConfig,
-) -> anyhow::Result<&'static P> {
-    use anyhow::Context;
-    let system = P::load(&cluster.keys_dir)
-        .with_context(|| format!("loading proof keys from {}", cluster.keys_dir.display()))?;
+) -> Result<&'static P, InitError> {
+    let system = P::load(&cluster.keys_dir).map_err(|e| {
+        InitError::ProofSystem(format!(
+            "loading keys from {}: {e}",
+            cluster.keys_dir.display()
+        ))
+    })?;
     Ok(Box::leak(Box::new(system)))
 }

@@ -13,7 +13,6 @@
 //! 2 000 000 is refused by everyone.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,14 +24,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::ProofSystem;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 use zkquorum::api::{SignRequest, SignResponse};
-use zkquorum::client::{ApiClient, ClientError};
-use zkquorum::cluster::{self, InitOptions, Layout};
-use zkquorum::config::{BackendName, ClientConfig, ClusterConfig, CoordinatorConfig, NodeConfig};
+use zkquorum::client::ClientError;
+use zkquorum::cluster;
+use zkquorum::config::BackendName;
 use zkquorum::ids::KeyId;
-use zkquorum::store::NodeStore;
+use zkquorum::local_cluster::LocalCluster;
 
 /// Options of `zkquorum demo`.
 #[derive(Args, Debug)]
@@ -152,64 +149,15 @@ async fn demo<P: ProofSystem + 'static>(
     dir: &Path,
     started: Instant,
 ) -> Result<()> {
-    // 1. Listeners first (port 0), so the configuration names the ports actually bound.
-    let coordinator_listener = TcpListener::bind("127.0.0.1:0").await?;
-    let mut node_listeners = Vec::new();
-    for _ in 0..N {
-        node_listeners.push(TcpListener::bind("127.0.0.1:0").await?);
-    }
-    let addr = |l: &TcpListener| l.local_addr();
-    let opts = InitOptions {
-        name: "demo".into(),
-        threshold: T,
-        backend: args.backend,
-        host: "127.0.0.1".into(),
-        coordinator: addr(&coordinator_listener)?,
-        nodes: node_listeners
-            .iter()
-            .map(addr)
-            .collect::<std::io::Result<Vec<SocketAddr>>>()?,
-        kdf: signer::KdfParams::RECOMMENDED,
-    };
-    let pb = spinner("init: CA, certificates, node databases, proof-system setup");
-    let dir_owned = dir.to_path_buf();
-    let layout: Layout =
-        tokio::task::spawn_blocking(move || cluster::init(&dir_owned, &opts)).await??;
-    pb.finish_with_message("init: cluster written");
-
-    // 2. Nodes and coordinator, each on its own TLS listener.
-    let cluster_cfg = ClusterConfig::load(&layout.cluster())?;
-    let c2 = cluster_cfg.clone();
-    let system: &'static P =
-        tokio::task::spawn_blocking(move || cluster::load_system::<P>(&c2)).await??;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let mut servers = Vec::new();
-    let mut ready = Vec::new();
-    for i in 0..N {
-        let (config, cluster) = NodeConfig::load(&layout.node(i + 1))?;
-        let pass = config.passphrase()?;
-        ready.push(zkquorum::node::prepare(config, cluster, pass, system).await?);
-    }
-    let (config, cluster) = CoordinatorConfig::load(&layout.coordinator())?;
-    let coordinator_db = config.db.clone();
-    ready.push(
-        zkquorum::service::prepare(config, cluster, system)
-            .await
-            .map_err(|e| anyhow::anyhow!(e))?,
-    );
-    node_listeners.push(coordinator_listener);
-    for (listener, (tls, app)) in node_listeners.into_iter().zip(ready) {
-        servers.push(tokio::spawn(zkquorum::serve::serve(
-            listener,
-            tls,
-            app,
-            stopped(stop_rx.clone()),
-        )));
-    }
-    let client = ApiClient::from_config(&ClientConfig::load(&layout.client())?)?;
+    // 1-2. init (CA, certificates, node databases, proof-system setup), then every node
+    // and the coordinator on its own loopback TLS listener.
+    let pb = spinner("starting: CA, certificates, node databases, proof-system setup, servers");
+    let local =
+        LocalCluster::start::<P>(dir, args.backend, T, N, signer::KdfParams::RECOMMENDED).await?;
+    pb.finish_with_message(format!(
+        "started: {N} nodes and the coordinator on 127.0.0.1"
+    ));
+    let client = local.client()?;
 
     // 3. DKG across the five nodes.
     let pb = spinner("keygen: DKG across 5 nodes (secret shares sealed to their recipients)");
@@ -224,13 +172,7 @@ async fn demo<P: ProofSystem + 'static>(
     // 4. A policy per signer.
     let now = now_unix();
     for id in 1..=N {
-        let (config, _) = NodeConfig::load(&layout.node(id))?;
-        let pass = config.passphrase()?;
         let policy = policy_for(id, now)?;
-        let store =
-            tokio::task::spawn_blocking(move || NodeStore::open(&config.db, pass.as_bytes()))
-                .await??;
-        store.set_policy(&policy)?;
         println!(
             "  policy signer {id}: asset {}, limit {}, not before {}",
             policy.asset(),
@@ -241,6 +183,7 @@ async fn demo<P: ProofSystem + 'static>(
                 "an hour ago"
             }
         );
+        local.set_policy(id, policy).await?;
     }
 
     // 5. Requests, four at a time.
@@ -354,14 +297,14 @@ async fn demo<P: ProofSystem + 'static>(
 
     // 6. The audit log: exported from the coordinator's database and verified offline.
     let pb = spinner("audit: verifying the chain, every signature, attestation and proof");
-    let db = coordinator_db.clone();
+    let db = local.coordinator_db.clone();
     let lines =
         tokio::task::spawn_blocking(move || zkquorum::store::read_audit_lines(&db)).await??;
     let log_path = dir.join("audit.jsonl");
     let mut text = lines.join("\n");
     text.push('\n');
     std::fs::write(&log_path, &text)?;
-    let keys_dir = cluster_cfg.keys_dir.clone();
+    let keys_dir = local.cluster.keys_dir.clone();
     let report = tokio::task::spawn_blocking(move || -> Result<_> {
         let keys = verifier::audit::AuditKeys::load_dir(&keys_dir)?.with_transparent_halo2()?;
         Ok(verifier::audit::verify_log(
@@ -386,10 +329,7 @@ async fn demo<P: ProofSystem + 'static>(
         report.records
     );
 
-    let _ = stop_tx.send(true);
-    for s in servers {
-        s.await?;
-    }
+    local.shutdown().await;
 
     // 7. Summary.
     latencies.sort();

@@ -24,6 +24,7 @@ pub mod config;
 pub mod coordinator;
 pub mod dkg_seal;
 pub mod ids;
+pub mod local_cluster;
 pub mod node;
 pub mod serve;
 pub mod service;

@@ -1,0 +1,156 @@
+//! A whole cluster in one process: `n` signer nodes and a coordinator, each behind its own
+//! mutual-TLS listener on 127.0.0.1 with its own SQLite database, written by
+//! [`crate::cluster::init`] into a directory. `zkquorum demo` and the network benches run
+//! on it; nothing in it is specific to one process except that the servers share a proof
+//! system.
+
+use std::path::{Path, PathBuf};
+
+use circuits::Policy;
+use prover::ProofSystem;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::client::{ApiClient, ClientError};
+use crate::cluster::{self, InitError, InitOptions, Layout};
+use crate::config::{
+    BackendName, ClientConfig, ClusterConfig, ConfigError, CoordinatorConfig, NodeConfig,
+};
+use crate::node::NodeError;
+use crate::store::{NodeStore, StoreError};
+
+/// Why a local cluster could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalClusterError {
+    /// A loopback port could not be bound.
+    #[error("binding a loopback port: {0}")]
+    Bind(#[from] std::io::Error),
+    /// `init` failed.
+    #[error(transparent)]
+    Init(#[from] InitError),
+    /// A configuration it wrote does not load.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A node did not open.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// The coordinator did not open.
+    #[error("coordinator: {0}")]
+    Coordinator(String),
+    /// A node database could not be opened (policies).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A background task failed.
+    #[error("task: {0}")]
+    Task(String),
+}
+
+/// A running in-process cluster.
+pub struct LocalCluster {
+    /// Where its files are.
+    pub layout: Layout,
+    /// Its `cluster.toml`.
+    pub cluster: ClusterConfig,
+    /// The coordinator's database (keys, requests, audit log).
+    pub coordinator_db: PathBuf,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+}
+
+impl LocalCluster {
+    /// Writes a `t`-of-`n` cluster into `dir` (which must not exist) and starts its nodes
+    /// and coordinator on free loopback ports. Returns once every server is ready.
+    pub async fn start<P: ProofSystem + 'static>(
+        dir: &Path,
+        backend: BackendName,
+        t: u16,
+        n: u16,
+        kdf: signer::KdfParams,
+    ) -> Result<Self, LocalClusterError> {
+        // Listeners first (port 0), so the configuration names the ports actually bound.
+        let mut listeners = Vec::new();
+        for _ in 0..=n {
+            listeners.push(TcpListener::bind("127.0.0.1:0").await?);
+        }
+        let addrs = listeners
+            .iter()
+            .map(|l| l.local_addr())
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let opts = InitOptions {
+            name: "local".into(),
+            threshold: t,
+            backend,
+            host: "127.0.0.1".into(),
+            coordinator: addrs[0],
+            nodes: addrs[1..].to_vec(),
+            kdf,
+        };
+        let target = dir.to_path_buf();
+        let layout = tokio::task::spawn_blocking(move || cluster::init(&target, &opts))
+            .await
+            .map_err(|e| LocalClusterError::Task(e.to_string()))??;
+        let cluster_cfg = ClusterConfig::load(&layout.cluster())?;
+        let c2 = cluster_cfg.clone();
+        let system: &'static P =
+            tokio::task::spawn_blocking(move || cluster::load_system::<P>(&c2))
+                .await
+                .map_err(|e| LocalClusterError::Task(e.to_string()))??;
+
+        let (config, cluster) = CoordinatorConfig::load(&layout.coordinator())?;
+        let coordinator_db = config.db.clone();
+        let mut ready = vec![crate::service::prepare(config, cluster, system)
+            .await
+            .map_err(|e| LocalClusterError::Coordinator(e.to_string()))?];
+        for id in 1..=n {
+            let (config, cluster) = NodeConfig::load(&layout.node(id))?;
+            let pass = config.passphrase()?;
+            ready.push(crate::node::prepare(config, cluster, pass, system).await?);
+        }
+        let (stop, stop_rx) = watch::channel(false);
+        let servers = listeners
+            .into_iter()
+            .zip(ready)
+            .map(|(listener, (tls, app))| {
+                let mut rx = stop_rx.clone();
+                tokio::spawn(crate::serve::serve(listener, tls, app, async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                }))
+            })
+            .collect();
+        Ok(Self {
+            layout,
+            cluster: cluster_cfg,
+            coordinator_db,
+            stop,
+            servers,
+        })
+    }
+
+    /// A client of the coordinator's API with the operator certificate.
+    pub fn client(&self) -> Result<ApiClient, LocalClusterError> {
+        let config = ClientConfig::load(&self.layout.client())?;
+        ApiClient::from_config(&config)
+            .map_err(|e: ClientError| LocalClusterError::Task(e.to_string()))
+    }
+
+    /// Sets node `id`'s policy (as `zkquorum policy set` does); returns its version.
+    pub async fn set_policy(&self, id: u16, policy: Policy) -> Result<u64, LocalClusterError> {
+        let (config, _) = NodeConfig::load(&self.layout.node(id))?;
+        let pass = config.passphrase()?;
+        tokio::task::spawn_blocking(move || {
+            NodeStore::open(&config.db, pass.as_bytes())?.set_policy(&policy)
+        })
+        .await
+        .map_err(|e| LocalClusterError::Task(e.to_string()))?
+        .map_err(Into::into)
+    }
+
+    /// Stops every server and waits for their accept loops to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for s in self.servers {
+            let _ = s.await;
+        }
+    }
+}
