@@ -179,7 +179,8 @@ impl Endpoint<Taproot> for NodeClient {
     }
 }
 
-/// A client of the coordinator's client API.
+/// A client of the coordinator's client API (cheap to clone: clones share connections).
+#[derive(Clone)]
 pub struct ApiClient {
     base: String,
     http: reqwest::Client,

@@ -1,0 +1,108 @@
+//! The networked service against the same session in process (3-of-5, Groth16):
+//!
+//! - `in-process`: `Coordinator::sign` over five in-memory `SessionSigner`s;
+//! - `tls-one`: one `POST /v1/sign` through the coordinator's client API, the coordinator
+//!   calling the five nodes over loopback mutual TLS, every node writing its nonce rows to
+//!   SQLite (synchronous=FULL) and the coordinator its audit record;
+//! - `tls-8-concurrent`: eight requests at once (throughput = 8 / time).
+//!
+//! The ratio tls-one / in-process is the cost of transport and durable storage.
+
+use std::time::Duration;
+
+use circuits::sample;
+use criterion::{criterion_group, criterion_main, Criterion};
+use prover::groth16::Groth16System;
+use prover::ProofSystem;
+use rand::rngs::OsRng;
+use signer::taproot::Taproot;
+use signer::{dealer, Threshold};
+use zkquorum::api::SignRequest;
+use zkquorum::config::BackendName;
+use zkquorum::coordinator::{Coordinator, Endpoint};
+use zkquorum::ids::KeyId;
+use zkquorum::local_cluster::LocalCluster;
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("network/groth16");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(20));
+
+    // In process.
+    let system = Groth16System::setup(&mut OsRng).unwrap();
+    let shares =
+        dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
+    let public = shares[0].public_key_package().clone();
+    let (nodes, roster) =
+        signer::local::session_signers(shares, &sample::policy(), &system, &mut OsRng);
+    let coord = Coordinator::new(public, roster, &system).unwrap();
+    let eps: Vec<&dyn Endpoint<Taproot>> =
+        nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
+    let mut n = 0u64;
+    g.bench_function("in-process", |b| {
+        b.iter(|| {
+            n += 1;
+            coord.sign(&eps, &sample::intent(n), sample::NOW).unwrap()
+        })
+    });
+
+    // Over loopback mutual TLS, with SQLite on both sides.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let local = rt
+        .block_on(LocalCluster::start::<Groth16System>(
+            &tmp.path().join("c"),
+            BackendName::Groth16,
+            3,
+            5,
+            signer::KdfParams::RECOMMENDED,
+        ))
+        .unwrap();
+    let client = local.client().unwrap();
+    let key = KeyId::new("bench").unwrap();
+    rt.block_on(client.create_key(&key)).unwrap();
+    let t = now();
+    for id in 1..=5 {
+        rt.block_on(local.set_policy(id, zkquorum::cluster::example_policy(t)))
+            .unwrap();
+    }
+    let request = |nonce: u64| SignRequest {
+        key_id: key.clone(),
+        intent: zkquorum::cluster::example_intent(t, nonce),
+        request_id: None,
+    };
+    g.bench_function("tls-one", |b| {
+        b.iter(|| {
+            n += 1;
+            rt.block_on(client.sign(&request(n))).unwrap()
+        })
+    });
+    g.bench_function("tls-8-concurrent", |b| {
+        b.iter(|| {
+            let calls: Vec<_> = (0..8)
+                .map(|_| {
+                    n += 1;
+                    let (client, req) = (client.clone(), request(n));
+                    rt.spawn(async move { client.sign(&req).await })
+                })
+                .collect();
+            rt.block_on(async {
+                for call in calls {
+                    call.await.unwrap().unwrap();
+                }
+            })
+        })
+    });
+    g.finish();
+    rt.block_on(local.shutdown());
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
