@@ -146,18 +146,23 @@ impl NodeClient {
 
     fn call<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, Refusal> {
         let url = format!("{}{path}", self.base);
-        self.runtime
-            .block_on(post(&self.http, &url, body))
-            .map_err(|e| match e {
-                ClientError::Api(api) => Refusal {
-                    rule: api.rule,
-                    reason: api.message,
-                },
-                ClientError::Transport { reason, .. } => {
-                    Refusal::other(format!("unreachable: {reason}"))
-                }
-                other => Refusal::other(other.to_string()),
-            })
+        let mut result = self.runtime.block_on(post(&self.http, &url, body));
+        // A pooled connection to a node that restarted fails once; retry on a new one. Safe
+        // for both rounds: a node refuses a session it has already seen (round 1) or whose
+        // nonces are used (round 2). Timeouts are not retried.
+        if matches!(&result, Err(ClientError::Transport { reason, .. }) if reason != "timed out") {
+            result = self.runtime.block_on(post(&self.http, &url, body));
+        }
+        result.map_err(|e| match e {
+            ClientError::Api(api) => Refusal {
+                rule: api.rule,
+                reason: api.message,
+            },
+            ClientError::Transport { reason, .. } => {
+                Refusal::other(format!("unreachable: {reason}"))
+            }
+            other => Refusal::other(other.to_string()),
+        })
     }
 }
 

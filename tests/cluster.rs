@@ -281,14 +281,44 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
     assert!(good, "{report}");
     assert_eq!(records(&report), 1);
 
-    // The coordinator is killed and restarted: no audit record is lost, signing goes on.
+    // The coordinator is killed and restarted (with a 3 s signer timeout): no audit record
+    // is lost, signing goes on.
     c.kill_coordinator();
+    let cfg = c.dir.join("coordinator/coordinator.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("signer_timeout_secs = 30"), "{text}");
+    std::fs::write(
+        &cfg,
+        text.replace("signer_timeout_secs = 30", "signer_timeout_secs = 3"),
+    )
+    .unwrap();
     c.start_coordinator();
     let (good, report) = c.audit_verify();
     assert!(good, "{report}");
     assert_eq!(records(&report), 1);
     let second = c.sign_ok("treasury", &c.intent(|_| {}));
     assert_eq!(second.audit_index, 1);
+
+    // A node that hangs (SIGSTOP) times out and is replaced.
+    let pid = c.nodes[1].as_ref().unwrap().0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let slow = c.sign_ok("treasury", &c.intent(|_| {}));
+    assert!(Command::new("kill")
+        .args(["-CONT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert!(
+        slow.excluded
+            .iter()
+            .any(|x| x.signer.get() == 2 && x.refusal.reason.contains("timed out")),
+        "{:?}",
+        slow.excluded
+    );
 
     // A node that is down is replaced while three remain.
     c.kill_node(1);
@@ -319,7 +349,7 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
 
     let (good, report) = c.audit_verify();
     assert!(good, "{report}");
-    assert_eq!(records(&report), 3);
+    assert_eq!(records(&report), 4);
 
     // A tampered log (one byte of a signature) fails verification.
     let lines =
@@ -513,7 +543,9 @@ async fn hostile_inputs_get_clear_errors_and_servers_stay_up() {
         "bad_request",
     )
     .await;
-    let huge = vec![b' '; 1024 * 1024];
+    // Just over the 256 KiB limit (a body far larger can be cut off mid-upload when the
+    // server answers 413 and closes, which is also a refusal but not a readable one).
+    let huge = vec![b' '; 300 * 1024];
     expect(post(huge).await.unwrap(), 413, "body_too_large").await;
     let mut unknown = good.clone();
     unknown["key_id"] = serde_json::json!("unknown");
