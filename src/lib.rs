@@ -8,6 +8,7 @@
 //! - [`store`]: the SQLite databases (encrypted shares, durable nonces, policies, audit log);
 //! - [`tls`], [`serve`]: certificates and the mutual-TLS accept loop;
 //! - [`config`], [`cluster`]: configuration files and `zkquorum init`;
+//! - [`local_cluster`]: a whole cluster in one process (the demo, benches);
 //! - [`dkg_seal`]: HPKE-sealed DKG shares; [`audit_log`]: the JSON Lines audit log file.
 //!
 //! The binary (`zkquorum`) adds the CLI, the demo and the backend comparison on top.
