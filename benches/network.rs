@@ -23,13 +23,6 @@ use zkquorum::coordinator::{Coordinator, Endpoint};
 use zkquorum::ids::KeyId;
 use zkquorum::local_cluster::LocalCluster;
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("network/groth16");
     g.sample_size(10);
@@ -68,7 +61,7 @@ fn bench(c: &mut Criterion) {
     let client = local.client().unwrap();
     let key = KeyId::new("bench").unwrap();
     rt.block_on(client.create_key(&key)).unwrap();
-    let t = now();
+    let t = zkquorum::clock::unix_now();
     for id in 1..=5 {
         rt.block_on(local.set_policy(id, zkquorum::cluster::example_policy(t)))
             .unwrap();

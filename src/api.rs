@@ -131,6 +131,16 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+/// Runs `f` on the blocking pool (proving, Argon2id, SQLite, blocking HTTP), so slow work
+/// never stalls the async workers; a panic in `f` becomes a 500.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal("worker task", e))?
+}
+
 /// `axum::Json` whose rejections are [`ApiError`] JSON bodies.
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]

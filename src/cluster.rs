@@ -84,13 +84,6 @@ impl Layout {
     }
 }
 
-fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// The example policy: asset 7, at most 1 000 000 units, not before an hour ago, the
 /// sample scenario's five recipients.
 pub fn example_policy(now: u64) -> Policy {
@@ -280,7 +273,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
             tls_key: "tls.key".into(),
         },
     )?;
-    let now = now_unix();
+    let now = crate::clock::unix_now();
     let policy = example_policy(now)
         .to_toml_string()
         .map_err(|e| InitError::Invalid(e.to_string()))?;

@@ -110,6 +110,18 @@ pub struct ServeArgs {
     pub db: Option<PathBuf>,
 }
 
+impl ServeArgs {
+    /// Applies the flag/environment overrides to a loaded configuration.
+    fn apply(&self, listen: &mut SocketAddr, db: &mut PathBuf) {
+        if let Some(l) = self.listen {
+            *listen = l;
+        }
+        if let Some(d) = &self.db {
+            *db = d.clone();
+        }
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -151,12 +163,7 @@ async fn bind_and_serve(
 /// `zkquorum node`.
 pub fn node(args: &ServeArgs) -> Result<()> {
     let (mut config, cluster) = NodeConfig::load(&args.config)?;
-    if let Some(l) = args.listen {
-        config.listen = l;
-    }
-    if let Some(db) = &args.db {
-        config.db = db.clone();
-    }
+    args.apply(&mut config.listen, &mut config.db);
     let passphrase = config.passphrase()?;
     let addr = config.listen;
     runtime()?.block_on(async move {
@@ -177,12 +184,7 @@ pub fn node(args: &ServeArgs) -> Result<()> {
 /// `zkquorum coordinator`.
 pub fn coordinator(args: &ServeArgs) -> Result<()> {
     let (mut config, cluster) = CoordinatorConfig::load(&args.config)?;
-    if let Some(l) = args.listen {
-        config.listen = l;
-    }
-    if let Some(db) = &args.db {
-        config.db = db.clone();
-    }
+    args.apply(&mut config.listen, &mut config.db);
     let addr = config.listen;
     runtime()?.block_on(async move {
         let ready = match cluster.backend {

@@ -59,13 +59,6 @@ fn spinner(msg: &str) -> ProgressBar {
     pb
 }
 
-fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// A request of the demo and the rule it is meant to break, if any.
 struct Case {
     label: String,
@@ -170,7 +163,7 @@ async fn demo<P: ProofSystem + 'static>(
     ));
 
     // 4. A policy per signer.
-    let now = now_unix();
+    let now = zkquorum::clock::unix_now();
     for id in 1..=N {
         let policy = policy_for(id, now)?;
         println!(

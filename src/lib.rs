@@ -20,6 +20,7 @@
 pub mod api;
 pub mod audit_log;
 pub mod client;
+pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod coordinator;

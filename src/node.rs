@@ -38,9 +38,9 @@ use signer::taproot::Taproot;
 use signer::{Signer, SignerError, SignerId, Threshold};
 
 use crate::api::{
-    key_attestation, ApiError, ApiJson, DkgFinish, DkgFinishReply, DkgRound2 as DkgRound2Req,
-    DkgRound2Reply, DkgStart, DkgStartReply, NodeStatus, Round1ReplyWire, Round2ReplyWire,
-    SignRound1, SignRound2, MAX_BODY_BYTES,
+    blocking, key_attestation, ApiError, ApiJson, DkgFinish, DkgFinishReply,
+    DkgRound2 as DkgRound2Req, DkgRound2Reply, DkgStart, DkgStartReply, NodeStatus,
+    Round1ReplyWire, Round2ReplyWire, SignRound1, SignRound2, MAX_BODY_BYTES,
 };
 use crate::config::{ClusterConfig, NodeConfig};
 use crate::dkg_seal::HpkeKey;
@@ -64,8 +64,8 @@ pub struct NodeState<P: ProofSystem + 'static> {
     hpke: HpkeKey,
     system: &'static P,
     max_skew: u64,
-    /// The active policy version the signers below were given.
-    policy_version: Mutex<Option<u64>>,
+    /// The active policy and its version, as the signers below were given it.
+    policy: Mutex<Option<(u64, Policy)>>,
     signers: RwLock<HashMap<KeyId, Arc<NodeSigner<P>>>>,
     dkg: Mutex<HashMap<KeyId, DkgState>>,
 }
@@ -91,13 +91,6 @@ pub enum NodeError {
         /// The node.
         id: SignerId,
     },
-}
-
-fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl<P: ProofSystem + 'static> NodeState<P> {
@@ -139,7 +132,7 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             hpke,
             system,
             max_skew: config.max_clock_skew_secs,
-            policy_version: Mutex::new(None),
+            policy: Mutex::new(None),
             signers: RwLock::new(HashMap::new()),
             dkg: Mutex::new(HashMap::new()),
         })
@@ -168,39 +161,63 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             .with_state(self)
     }
 
-    /// The active policy, re-read from the database; signers get it when it changed.
+    /// The active policy. Its version is read from the database at every call (so a
+    /// `zkquorum policy set` on the running node takes effect at the next round 1); the
+    /// policy itself is decrypted and handed to the signers only when the version moved.
     fn current_policy(&self) -> Result<Policy, ApiError> {
+        let no_policy = || {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "no_policy",
+                format!(
+                    "signer {} has no policy; run `zkquorum policy set`",
+                    self.id
+                ),
+            )
+        };
+        let version = self
+            .store
+            .active_policy_version()
+            .map_err(|e| ApiError::internal("reading the policy version", e))?
+            .ok_or_else(no_policy)?;
+        let mut active = self.policy.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((v, p)) = active.as_ref() {
+            if *v == version {
+                return Ok(p.clone());
+            }
+        }
         let (version, policy) = self
             .store
             .policy()
             .map_err(|e| ApiError::internal("reading the policy", e))?
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::CONFLICT,
-                    "no_policy",
-                    format!(
-                        "signer {} has no policy; run `zkquorum policy set`",
-                        self.id
-                    ),
-                )
-            })?;
-        let mut active = self
-            .policy_version
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if *active != Some(version) {
-            for s in self
-                .signers
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .values()
-            {
-                s.set_policy(policy.clone());
-            }
-            *active = Some(version);
-            tracing::info!(version, "policy loaded");
+            .ok_or_else(no_policy)?;
+        for s in self
+            .signers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            s.set_policy(policy.clone());
         }
+        *active = Some((version, policy.clone()));
+        tracing::info!(version, "policy loaded");
         Ok(policy)
+    }
+
+    /// Takes the DKG state of `key_id` if `want` accepts it (the step `step` expects);
+    /// a state at another step is left in place.
+    fn take_dkg<T>(
+        &self,
+        key_id: &KeyId,
+        step: &str,
+        want: impl FnOnce(DkgState) -> Result<T, DkgState>,
+    ) -> Result<T, ApiError> {
+        let mut dkg = self.dkg.lock().unwrap_or_else(|e| e.into_inner());
+        let state = dkg.remove(key_id).ok_or_else(|| no_dkg(key_id, step))?;
+        want(state).map_err(|other| {
+            dkg.insert(key_id.clone(), other);
+            no_dkg(key_id, step)
+        })
     }
 
     /// The session signer of `key_id`, built from the stored share on first use.
@@ -245,15 +262,6 @@ async fn only_coordinator(pin: [u8; 32], req: Request, next: Next) -> Response {
     }
 }
 
-/// Runs `f` on the blocking pool (proving, Argon2id, SQLite), mapping a panic to 500.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal("worker task", e))?
-}
-
 fn session_error(e: SessionError) -> ApiError {
     let (status, code) = match &e {
         SessionError::Policy(_) => (StatusCode::UNPROCESSABLE_ENTITY, "policy_violation"),
@@ -295,9 +303,8 @@ async fn status<P: ProofSystem + 'static>(
                 .map_err(|e| ApiError::internal("listing keys", e))?,
             policy_version: node
                 .store
-                .policy()
-                .map_err(|e| ApiError::internal("reading the policy", e))?
-                .map(|(v, _)| v),
+                .active_policy_version()
+                .map_err(|e| ApiError::internal("reading the policy version", e))?,
         }))
     })
     .await
@@ -364,18 +371,10 @@ async fn dkg_round2<P: ProofSystem + 'static>(
     ApiJson(req): ApiJson<DkgRound2Req>,
 ) -> Result<Json<DkgRound2Reply>, ApiError> {
     blocking(move || {
-        let state = {
-            let mut dkg = node.dkg.lock().unwrap_or_else(|e| e.into_inner());
-            match dkg.remove(&req.key_id) {
-                Some(DkgState::Round1(s)) => s,
-                other => {
-                    if let Some(o) = other {
-                        dkg.insert(req.key_id.clone(), o);
-                    }
-                    return Err(no_dkg(&req.key_id, "round 2"));
-                }
-            }
-        };
+        let state = node.take_dkg(&req.key_id, "round 2", |s| match s {
+            DkgState::Round1(r) => Ok(r),
+            other => Err(other),
+        })?;
         let others = req
             .round1
             .into_iter()
@@ -420,18 +419,10 @@ async fn dkg_finish<P: ProofSystem + 'static>(
     ApiJson(req): ApiJson<DkgFinish>,
 ) -> Result<Json<DkgFinishReply>, ApiError> {
     blocking(move || {
-        let state = {
-            let mut dkg = node.dkg.lock().unwrap_or_else(|e| e.into_inner());
-            match dkg.remove(&req.key_id) {
-                Some(DkgState::Round2(s)) => s,
-                other => {
-                    if let Some(o) = other {
-                        dkg.insert(req.key_id.clone(), o);
-                    }
-                    return Err(no_dkg(&req.key_id, "finish"));
-                }
-            }
-        };
+        let state = node.take_dkg(&req.key_id, "finish", |s| match s {
+            DkgState::Round2(r) => Ok(r),
+            other => Err(other),
+        })?;
         let dkg_failed = |e: String| ApiError::new(StatusCode::BAD_REQUEST, "dkg_failed", e);
         let mut messages = Vec::with_capacity(req.shares.len());
         for sealed in &req.shares {
@@ -490,7 +481,7 @@ async fn round1<P: ProofSystem + 'static>(
     ApiJson(req): ApiJson<SignRound1>,
 ) -> Result<Json<Round1ReplyWire>, ApiError> {
     blocking(move || {
-        let clock = now_unix();
+        let clock = crate::clock::unix_now();
         if req.now.abs_diff(clock) > node.max_skew {
             return Err(ApiError::bad_request(format!(
                 "session time {} is {} s from this signer's clock (at most {} s allowed)",

@@ -29,7 +29,7 @@ use prover::ProofSystem;
 use signer::taproot::{self, Taproot};
 
 use crate::api::{
-    key_attestation, ApiError, ApiJson, CreateKey, DkgFinish, DkgFinishReply, DkgRound2,
+    blocking, key_attestation, ApiError, ApiJson, CreateKey, DkgFinish, DkgFinishReply, DkgRound2,
     DkgRound2Reply, DkgStart, DkgStartReply, KeyInfo, SessionStatus, SignRequest, SignResponse,
     MAX_BODY_BYTES,
 };
@@ -47,21 +47,6 @@ pub struct CoordinatorState<P: ProofSystem + 'static> {
     http: reqwest::Client,
     request_timeout: Duration,
     sessions: RwLock<HashMap<KeyId, Arc<Coordinator<'static, Taproot, P>>>>,
-}
-
-fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal("worker task", e))?
 }
 
 impl<P: ProofSystem + 'static> CoordinatorState<P> {
@@ -318,7 +303,7 @@ async fn create_key<P: ProofSystem + 'static>(
         ),
         public_key_package: serde_json::to_string(public)
             .map_err(|e| ApiError::internal("public key package", e))?,
-        created_at: now_unix(),
+        created_at: crate::clock::unix_now(),
     };
     let store_c = c.clone();
     let rec = blocking(move || {
@@ -443,7 +428,7 @@ async fn sign<P: ProofSystem + 'static>(
             .map(|n| NodeClient::new(n.id, &n.url, req.key_id.clone(), c.http.clone(), runtime.clone()))
             .collect();
         let eps: Vec<&dyn Endpoint<Taproot>> = endpoints.iter().map(|e| e as _).collect();
-        let now = now_unix();
+        let now = crate::clock::unix_now();
         let failed = |e: ApiError| (RequestStatus::Failed, e);
         let outcome = coord
             .sign(&eps, &req.intent, now)

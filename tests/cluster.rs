@@ -38,11 +38,13 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A base port with `N + 1` free ports after it.
+/// A base port with `N + 1` free ports after it, below Linux's ephemeral range
+/// (32768–60999): a port there can be taken by any outgoing connection between the check
+/// and a node's (re)start.
 fn free_base_port() -> u16 {
     use rand::Rng;
     for _ in 0..200 {
-        let base: u16 = rand::thread_rng().gen_range(20_000..60_000);
+        let base: u16 = rand::thread_rng().gen_range(10_000..32_000);
         let free = (0..=N).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
         if free {
             return base;
@@ -69,12 +71,15 @@ struct Cluster {
     coordinator: Option<Proc>,
 }
 
-fn wait_port(port: u16, log: &Path) {
+/// Waits until the server `child` listens on `port`; fails with its log if it exits or
+/// takes more than 90 s.
+fn wait_port(port: u16, log: &Path, child: &mut Child) {
     let start = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let exited = child.try_wait().unwrap();
         assert!(
-            start.elapsed() < Duration::from_secs(90),
-            "port {port} never opened; log:\n{}",
+            exited.is_none() && start.elapsed() < Duration::from_secs(90),
+            "port {port} never opened (exit: {exited:?}); log:\n{}",
             std::fs::read_to_string(log).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -139,9 +144,10 @@ impl Cluster {
     }
 
     fn start_node(&mut self, id: u16) {
-        let p = self.spawn("node", &self.node_config(id), &format!("node-{id}.log"));
+        let log = format!("node-{id}.log");
+        let mut p = self.spawn("node", &self.node_config(id), &log);
+        wait_port(self.base + id, &self.dir.join(log), &mut p.0);
         self.nodes[id as usize - 1] = Some(p);
-        wait_port(self.base + id, &self.dir.join(format!("node-{id}.log")));
     }
 
     /// SIGKILL (no chance to clean up).
@@ -150,13 +156,13 @@ impl Cluster {
     }
 
     fn start_coordinator(&mut self) {
-        let p = self.spawn(
+        let mut p = self.spawn(
             "coordinator",
             &self.path("coordinator/coordinator.toml"),
             "coordinator.log",
         );
+        wait_port(self.base, &self.dir.join("coordinator.log"), &mut p.0);
         self.coordinator = Some(p);
-        wait_port(self.base, &self.dir.join("coordinator.log"));
     }
 
     fn kill_coordinator(&mut self) {

@@ -20,7 +20,6 @@
 //! file is a [`StoreError`] that names the table or value at fault.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod coordinator;
 pub mod migrate;
@@ -144,12 +143,7 @@ pub(crate) fn is_constraint(e: &rusqlite::Error) -> bool {
     e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
 }
 
-/// Unix seconds now (0 if the clock is before 1970).
-pub(crate) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub(crate) use crate::clock::unix_now as now_secs;
 
 /// Opens (creating it if `create`) the database at `path` with the connection settings
 /// described in the module docs, checks its role, and applies `migrations`.

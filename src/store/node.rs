@@ -519,6 +519,17 @@ impl NodeStore {
         self.read_policy(None)
     }
 
+    /// The version of the active policy, if any: one indexed read, no decryption (a
+    /// running node checks it at every round 1 and reloads the policy only when it moved).
+    pub fn active_policy_version(&self) -> Result<Option<u64>, StoreError> {
+        let v: Option<i64> = self
+            .lock()
+            .query_row("SELECT max(version) FROM policies", [], |r| r.get(0))
+            .map_err(StoreError::sql("reading policies"))?;
+        v.map(|v| u64::try_from(v).map_err(|_| StoreError::corrupt("policies", "negative version")))
+            .transpose()
+    }
+
     /// Version `version` of the policy history, if it exists.
     pub fn policy_version(&self, version: u64) -> Result<Option<Policy>, StoreError> {
         Ok(self.read_policy(Some(version))?.map(|(_, p)| p))
@@ -1238,6 +1249,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (path, db) = new_store(dir.path(), 1);
         assert!(db.policy().unwrap().is_none());
+        assert_eq!(db.active_policy_version().unwrap(), None);
         let p1 = circuits::sample::policy();
         let p2 = Policy::new(
             p1.asset(),
@@ -1249,6 +1261,7 @@ mod tests {
         assert_eq!(db.set_policy(&p1).unwrap(), 1);
         assert_eq!(db.policy().unwrap(), Some((1, p1.clone())));
         assert_eq!(db.set_policy(&p2).unwrap(), 2);
+        assert_eq!(db.active_policy_version().unwrap(), Some(2));
         drop(db);
 
         let db = NodeStore::open(&path, b"pass").unwrap();
