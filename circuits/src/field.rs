@@ -72,7 +72,33 @@ impl BackendId {
             BackendId::Halo2Pasta => "halo2-pasta",
         }
     }
+
+    /// The name in configuration files, API replies and the CLI (`groth16`, `halo2`).
+    pub const fn short_name(self) -> &'static str {
+        match self {
+            BackendId::Groth16Bn254 => "groth16",
+            BackendId::Halo2Pasta => "halo2",
+        }
+    }
 }
+
+impl core::str::FromStr for BackendId {
+    type Err = UnknownBackendName;
+    /// Accepts the short name (`groth16`, `halo2`) and the long one (`groth16-bn254`,
+    /// `halo2-pasta`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "groth16" | "groth16-bn254" => Ok(BackendId::Groth16Bn254),
+            "halo2" | "halo2-pasta" => Ok(BackendId::Halo2Pasta),
+            other => Err(UnknownBackendName(other.to_string())),
+        }
+    }
+}
+
+/// A name that names no known backend.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown backend {0:?} (known: groth16, halo2)")]
+pub struct UnknownBackendName(pub String);
 
 impl From<BackendId> for u8 {
     fn from(id: BackendId) -> u8 {

@@ -16,6 +16,7 @@
 pub mod bn254;
 pub mod digest;
 pub mod field;
+pub mod hash;
 pub mod intent;
 pub mod merkle;
 pub mod pasta;
@@ -26,8 +27,8 @@ pub mod sample;
 
 pub use digest::SignedDigest;
 pub use field::{
-    Backend, BackendId, StatementField, UnknownBackendId, DOMAIN_INTENT, DOMAIN_LEAF, DOMAIN_NODE,
-    DOMAIN_POLICY,
+    Backend, BackendId, StatementField, UnknownBackendId, UnknownBackendName, DOMAIN_INTENT,
+    DOMAIN_LEAF, DOMAIN_NODE, DOMAIN_POLICY,
 };
 pub use intent::{Intent, IntentCommitment, IntentParseError, Recipient, Salt, INTENT_VERSION};
 pub use merkle::{MerkleError, MerklePath, MerkleTree, TREE_DEPTH};

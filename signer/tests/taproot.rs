@@ -16,12 +16,10 @@ use signer::{dealer, SignerError, Threshold};
 fn vectors() -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/bip341-wallet-test-vectors.json"
+        "/../vectors/bip341-wallet-test-vectors.json"
     );
-    serde_json::from_str(
-        &std::fs::read_to_string(path).expect("BIP-341 vectors in ../shared/vectors"),
-    )
-    .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(path).expect("BIP-341 vectors in vectors/"))
+        .unwrap()
 }
 
 fn hex32(v: &Value) -> [u8; 32] {

@@ -14,9 +14,9 @@ struct Row {
 fn rows() -> Vec<Row> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/bip340-test-vectors.csv"
+        "/../vectors/bip340-test-vectors.csv"
     );
-    let text = std::fs::read_to_string(path).expect("BIP-340 vectors in ../shared/vectors");
+    let text = std::fs::read_to_string(path).expect("BIP-340 vectors in vectors/");
     text.lines()
         .skip(1)
         .filter(|l| !l.trim().is_empty())
