@@ -34,4 +34,4 @@ pub use intent::{Intent, IntentCommitment, IntentParseError, Recipient, Salt, IN
 pub use merkle::{MerkleError, MerklePath, MerkleTree, TREE_DEPTH};
 pub use policy::{Policy, PolicyCommitment, PolicyFileError};
 pub use public::{Binding, PublicInputs, PublicInputsError, Witness, WitnessValues};
-pub use rules::{check, PolicyViolation};
+pub use rules::{check, PolicyViolation, Rule, UnknownRule};

@@ -66,17 +66,93 @@ pub enum PolicyViolation {
     },
 }
 
-impl PolicyViolation {
-    /// A stable machine-readable name of the broken rule.
-    pub fn rule(&self) -> &'static str {
+/// A rule of the v1 statement, by name: what a refusal carries end to end (signer, node
+/// API, coordinator, client) without the values compared, which stay on the signer.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// The intent's version is not supported.
+    UnsupportedVersion,
+    /// The intent's asset is not the policy's.
+    AssetMismatch,
+    /// The amount is above the policy's limit.
+    AmountAboveLimit,
+    /// `now` is before the intent's `valid_after`.
+    NotYetValid,
+    /// `now` is after the intent's `valid_before`.
+    Expired,
+    /// `now` is before the policy's `not_before`.
+    TimeLocked,
+    /// The recipient is not in the policy's allowlist.
+    RecipientNotAllowlisted,
+}
+
+impl Rule {
+    /// Every rule, in the order [`check`] tests them.
+    pub const ALL: [Rule; 7] = [
+        Rule::UnsupportedVersion,
+        Rule::AssetMismatch,
+        Rule::AmountAboveLimit,
+        Rule::NotYetValid,
+        Rule::Expired,
+        Rule::TimeLocked,
+        Rule::RecipientNotAllowlisted,
+    ];
+
+    /// The stable machine-readable name (`amount_above_limit`, ...).
+    pub const fn as_str(self) -> &'static str {
         match self {
-            PolicyViolation::UnsupportedVersion { .. } => "unsupported_version",
-            PolicyViolation::AssetMismatch { .. } => "asset_mismatch",
-            PolicyViolation::AmountAboveLimit { .. } => "amount_above_limit",
-            PolicyViolation::NotYetValid { .. } => "not_yet_valid",
-            PolicyViolation::Expired { .. } => "expired",
-            PolicyViolation::TimeLocked { .. } => "time_locked",
-            PolicyViolation::RecipientNotAllowlisted { .. } => "recipient_not_allowlisted",
+            Rule::UnsupportedVersion => "unsupported_version",
+            Rule::AssetMismatch => "asset_mismatch",
+            Rule::AmountAboveLimit => "amount_above_limit",
+            Rule::NotYetValid => "not_yet_valid",
+            Rule::Expired => "expired",
+            Rule::TimeLocked => "time_locked",
+            Rule::RecipientNotAllowlisted => "recipient_not_allowlisted",
+        }
+    }
+}
+
+impl core::fmt::Display for Rule {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::str::FromStr for Rule {
+    type Err = UnknownRule;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Rule::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRule(s.to_string()))
+    }
+}
+
+impl PartialEq<&str> for Rule {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// A name that is no rule of the v1 statement.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown policy rule {0:?}")]
+pub struct UnknownRule(pub String);
+
+impl PolicyViolation {
+    /// The broken rule, without its values.
+    pub fn rule(&self) -> Rule {
+        match self {
+            PolicyViolation::UnsupportedVersion { .. } => Rule::UnsupportedVersion,
+            PolicyViolation::AssetMismatch { .. } => Rule::AssetMismatch,
+            PolicyViolation::AmountAboveLimit { .. } => Rule::AmountAboveLimit,
+            PolicyViolation::NotYetValid { .. } => Rule::NotYetValid,
+            PolicyViolation::Expired { .. } => Rule::Expired,
+            PolicyViolation::TimeLocked { .. } => Rule::TimeLocked,
+            PolicyViolation::RecipientNotAllowlisted { .. } => Rule::RecipientNotAllowlisted,
         }
     }
 }
