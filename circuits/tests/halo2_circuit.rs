@@ -83,6 +83,9 @@ fn forced_failures(edit: impl FnOnce(&mut WitnessValues<Fp>)) -> String {
     }
 }
 
+/// Picks one field of a witness to edit.
+type FieldMut = fn(&mut WitnessValues<Fp>) -> &mut Fp;
+
 fn u64_fp(v: u64) -> Fp {
     Fp::from(v)
 }
@@ -220,7 +223,7 @@ fn amount_of_p_minus_1_fails_by_range_check_alone() {
 #[test]
 fn every_u64_is_range_checked() {
     // Each u64 field pushed to >= 2^64 (keeping its low 64 bits) is rejected.
-    let fields: [(&str, fn(&mut WitnessValues<Fp>) -> &mut Fp); 6] = [
+    let fields: [(&str, FieldMut); 6] = [
         ("amount", |v| &mut v.intent.amount),
         ("valid_after", |v| &mut v.intent.valid_after),
         ("valid_before", |v| &mut v.intent.valid_before),
