@@ -36,16 +36,17 @@
 //!   `hi - lo` is `p - (lo - hi) > p - 2^64`, far above 2^64 in both fields (p ≈ 2^254),
 //!   and the check fails. Without 5 a prover could pick `amount = p - 1`: then
 //!   `max_amount - amount = max_amount + 1` is small and the comparison alone passes.
-//! - Ranges (5, 6): every integer of the opening of `C` and `P` is in the range of its
-//!   native type (u32, u64), so an accepted opening is the [`crate::Intent::fields`] /
+//! - Ranges (5, 6): every integer field of the opening of `C` and `P` is in the range of
+//!   its native type (u32, u64), as in the [`crate::Intent::fields`] /
 //!   [`crate::Policy::fields`] encoding of a real intent and policy: no value wraps the
-//!   field, and no `C` that no [`crate::Intent`] encodes (a `network` of 2^32, say) can be
-//!   proven. `nonce` takes part in no comparison and is range-checked for the same reason.
+//!   field, and no `C` whose `network` or `asset` no [`crate::Intent`] can hold (2^32, say)
+//!   can be proven. `nonce` takes part in no comparison and is range-checked for the same
+//!   reason.
 //! - Not range-checked: `recipient_hi` and `recipient_lo` hash to an allowlisted leaf (8),
 //!   so by collision resistance they are the limbs of an allowlisted recipient (each below
-//!   2^128); `salt` only blinds `C` and no rule reads it; `binding` and `now` are public
-//!   and every verifier decodes them with [`crate::PublicInputs::from_field_elements`]
-//!   (`now < 2^64`, `binding < 2^248`) before verifying.
+//!   2^128); `salt` only blinds `C` and no rule reads it; `binding` is public and every
+//!   verifier decodes it with [`crate::PublicInputs::from_field_elements`] (`binding <
+//!   2^248`, and `now < 2^64` as well, on top of 5) before verifying.
 //! - The domain tags and `version`'s 1 are constants of the circuit, not prover choices.
 
 use crate::intent::IntentFields;
