@@ -1,8 +1,9 @@
 //! The transaction intent (the private witness behind the signed digest) and its commitment.
 //!
-//! Field encoding (shared by both backends, see [`Intent::fields`]):
+//! Field encoding (shared by both backends, see [`Intent::fields`] and [`IntentFields`]):
 //! `[version, network, asset, amount, recipient_hi, recipient_lo, valid_after, valid_before,
-//! nonce, salt]`, and the commitment is `C = H_INTENT(fields...)` (10 inputs under the intent domain).
+//! nonce, salt]`, and the commitment is `C = H_INTENT(fields...)` (10 inputs under the
+//! intent domain).
 
 use core::fmt;
 use core::str::FromStr;
@@ -253,21 +254,21 @@ impl Intent {
         toml::to_string(self).map_err(|e| IntentParseError::TomlWrite(e.to_string()))
     }
 
-    /// The shared field encoding: `[version, network, asset, amount, recipient_hi,
-    /// recipient_lo, valid_after, valid_before, nonce, salt]`.
-    pub fn fields<F: StatementField>(&self) -> [F; 10] {
-        [
-            F::from_u64(self.version.into()),
-            F::from_u64(self.network.into()),
-            F::from_u64(self.asset.into()),
-            F::from_u64(self.amount),
-            F::from_u128(self.recipient.hi()),
-            F::from_u128(self.recipient.lo()),
-            F::from_u64(self.valid_after),
-            F::from_u64(self.valid_before),
-            F::from_u64(self.nonce),
-            self.salt.to_field(),
-        ]
+    /// The shared field encoding, field by field (hashed in the order of
+    /// [`IntentFields::to_array`]).
+    pub fn fields<F: StatementField>(&self) -> IntentFields<F> {
+        IntentFields {
+            version: F::from_u64(self.version.into()),
+            network: F::from_u64(self.network.into()),
+            asset: F::from_u64(self.asset.into()),
+            amount: F::from_u64(self.amount),
+            recipient_hi: F::from_u128(self.recipient.hi()),
+            recipient_lo: F::from_u128(self.recipient.lo()),
+            valid_after: F::from_u64(self.valid_after),
+            valid_before: F::from_u64(self.valid_before),
+            nonce: F::from_u64(self.nonce),
+            salt: self.salt.to_field(),
+        }
     }
 
     /// `C = H_INTENT(fields...)` with the backend's Poseidon.
@@ -283,6 +284,114 @@ impl Intent {
 
 /// `H_INTENT(fields...)` over already-encoded fields (used by negative tests that
 /// force out-of-range values into the witness).
-pub fn commit_intent_fields<B: Backend>(fields: &[B::F; 10]) -> B::F {
-    B::hash(DOMAIN_INTENT, fields)
+pub fn commit_intent_fields<B: Backend>(fields: &IntentFields<B::F>) -> B::F {
+    B::hash(DOMAIN_INTENT, &fields.to_array())
+}
+
+/// The field encoding of an [`Intent`], by name, over any representation `T` of a field
+/// element: values natively ([`Intent::fields`], [`crate::WitnessValues`]), allocated
+/// variables in the BN254 circuit ([`crate::bn254::IntentVar`]) and assigned cells in the
+/// halo2 circuit ([`crate::pasta::IntentVar`]). One struct, so every representation names
+/// the same fields and hashes them in the same order.
+///
+/// `Debug` is redacted: the fields include the salt.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct IntentFields<T> {
+    /// Format version.
+    pub version: T,
+    /// Network / chain identifier (a u32).
+    pub network: T,
+    /// Asset identifier (a u32).
+    pub asset: T,
+    /// Amount (a u64).
+    pub amount: T,
+    /// Recipient, high 128 bits (big-endian reading of bytes 0..16).
+    pub recipient_hi: T,
+    /// Recipient, low 128 bits (big-endian reading of bytes 16..32).
+    pub recipient_lo: T,
+    /// Start of the validity window (a u64).
+    pub valid_after: T,
+    /// End of the validity window (a u64).
+    pub valid_before: T,
+    /// Replay-protection nonce (a u64).
+    pub nonce: T,
+    /// Commitment blinding factor (below 2^248).
+    pub salt: T,
+}
+
+impl<T> IntentFields<T> {
+    /// Number of fields.
+    pub const LEN: usize = 10;
+
+    /// The fields in commitment order: `[version, network, asset, amount, recipient_hi,
+    /// recipient_lo, valid_after, valid_before, nonce, salt]`.
+    pub fn to_array(&self) -> [T; 10]
+    where
+        T: Clone,
+    {
+        [
+            self.version.clone(),
+            self.network.clone(),
+            self.asset.clone(),
+            self.amount.clone(),
+            self.recipient_hi.clone(),
+            self.recipient_lo.clone(),
+            self.valid_after.clone(),
+            self.valid_before.clone(),
+            self.nonce.clone(),
+            self.salt.clone(),
+        ]
+    }
+
+    /// Applies `f` to each field, in commitment order, stopping at the first error.
+    pub fn try_map<U, E>(
+        &self,
+        mut f: impl FnMut(&T) -> Result<U, E>,
+    ) -> Result<IntentFields<U>, E> {
+        Ok(IntentFields {
+            version: f(&self.version)?,
+            network: f(&self.network)?,
+            asset: f(&self.asset)?,
+            amount: f(&self.amount)?,
+            recipient_hi: f(&self.recipient_hi)?,
+            recipient_lo: f(&self.recipient_lo)?,
+            valid_after: f(&self.valid_after)?,
+            valid_before: f(&self.valid_before)?,
+            nonce: f(&self.nonce)?,
+            salt: f(&self.salt)?,
+        })
+    }
+
+    /// Applies `f` to each field, in commitment order.
+    pub fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> IntentFields<U> {
+        match self.try_map(|x| Ok::<U, core::convert::Infallible>(f(x))) {
+            Ok(mapped) => mapped,
+            Err(never) => match never {},
+        }
+    }
+}
+
+impl<T: Copy> IntentFields<T> {
+    /// One accessor per field (`|f| f.amount`, ...): lets a circuit allocate each field
+    /// from an assignment that may be absent (key generation) by name, not by position.
+    pub fn getters() -> IntentFields<fn(&IntentFields<T>) -> T> {
+        IntentFields {
+            version: |f| f.version,
+            network: |f| f.network,
+            asset: |f| f.asset,
+            amount: |f| f.amount,
+            recipient_hi: |f| f.recipient_hi,
+            recipient_lo: |f| f.recipient_lo,
+            valid_after: |f| f.valid_after,
+            valid_before: |f| f.valid_before,
+            nonce: |f| f.nonce,
+            salt: |f| f.salt,
+        }
+    }
+}
+
+impl<T> fmt::Debug for IntentFields<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IntentFields(<redacted>)")
+    }
 }

@@ -11,10 +11,11 @@
 //! ]
 //! ```
 //!
-//! Field encoding (shared by both backends): `[asset, max_amount, not_before,
-//! allowlist_root]`, commitment `P = H_POLICY(fields...)` (4 inputs under the policy domain). The allowlist
-//! root is the root of the [`crate::merkle`] tree over the recipients in file order, so `P`
-//! and the root are per backend.
+//! Field encoding (shared by both backends, see [`Policy::fields`] and [`PolicyFields`]):
+//! `[asset, max_amount, not_before, allowlist_root]`, commitment `P = H_POLICY(fields...)`
+//! (4 inputs under the policy domain). The allowlist root is the root of the
+//! [`crate::merkle`] tree over the recipients in file order, so `P` and the root are per
+//! backend.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -252,19 +253,20 @@ impl Policy {
         self.allowlist_tree::<B>().root()
     }
 
-    /// The shared field encoding `[asset, max_amount, not_before, allowlist_root]`.
-    pub fn fields<B: Backend>(&self) -> [B::F; 4] {
+    /// The shared field encoding, field by field (hashed in the order of
+    /// [`PolicyFields::to_array`]).
+    pub fn fields<B: Backend>(&self) -> PolicyFields<B::F> {
         self.fields_with_root::<B>(self.allowlist_root::<B>())
     }
 
     /// [`Policy::fields`] with a root already computed.
-    pub fn fields_with_root<B: Backend>(&self, root: B::F) -> [B::F; 4] {
-        [
-            B::F::from_u64(self.asset.into()),
-            B::F::from_u64(self.max_amount),
-            B::F::from_u64(self.not_before),
-            root,
-        ]
+    pub fn fields_with_root<B: Backend>(&self, root: B::F) -> PolicyFields<B::F> {
+        PolicyFields {
+            asset: B::F::from_u64(self.asset.into()),
+            max_amount: B::F::from_u64(self.max_amount),
+            not_before: B::F::from_u64(self.not_before),
+            allowlist_root: root,
+        }
     }
 
     /// `P = H(DOMAIN_POLICY, fields...)`.
@@ -274,6 +276,73 @@ impl Policy {
 }
 
 /// `H_POLICY(fields...)` over already-encoded fields.
-pub fn commit_policy_fields<B: Backend>(fields: &[B::F; 4]) -> B::F {
-    B::hash(DOMAIN_POLICY, fields)
+pub fn commit_policy_fields<B: Backend>(fields: &PolicyFields<B::F>) -> B::F {
+    B::hash(DOMAIN_POLICY, &fields.to_array())
+}
+
+/// The field encoding of a [`Policy`], by name, over any representation `T` of a field
+/// element: values natively ([`Policy::fields`], [`crate::WitnessValues`]), allocated
+/// variables in the BN254 circuit ([`crate::bn254::PolicyVar`]) and assigned cells in the
+/// halo2 circuit ([`crate::pasta::PolicyVar`]). The allowlist enters as its Merkle root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyFields<T> {
+    /// The only asset the policy allows (a u32).
+    pub asset: T,
+    /// Largest amount per intent, inclusive (a u64).
+    pub max_amount: T,
+    /// Unix seconds before which nothing is signed (a u64).
+    pub not_before: T,
+    /// Root of the allowlist tree ([`crate::merkle`]).
+    pub allowlist_root: T,
+}
+
+impl<T> PolicyFields<T> {
+    /// Number of fields.
+    pub const LEN: usize = 4;
+
+    /// The fields in commitment order: `[asset, max_amount, not_before, allowlist_root]`.
+    pub fn to_array(&self) -> [T; 4]
+    where
+        T: Clone,
+    {
+        [
+            self.asset.clone(),
+            self.max_amount.clone(),
+            self.not_before.clone(),
+            self.allowlist_root.clone(),
+        ]
+    }
+
+    /// Applies `f` to each field, in commitment order, stopping at the first error.
+    pub fn try_map<U, E>(
+        &self,
+        mut f: impl FnMut(&T) -> Result<U, E>,
+    ) -> Result<PolicyFields<U>, E> {
+        Ok(PolicyFields {
+            asset: f(&self.asset)?,
+            max_amount: f(&self.max_amount)?,
+            not_before: f(&self.not_before)?,
+            allowlist_root: f(&self.allowlist_root)?,
+        })
+    }
+
+    /// Applies `f` to each field, in commitment order.
+    pub fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> PolicyFields<U> {
+        match self.try_map(|x| Ok::<U, core::convert::Infallible>(f(x))) {
+            Ok(mapped) => mapped,
+            Err(never) => match never {},
+        }
+    }
+}
+
+impl<T: Copy> PolicyFields<T> {
+    /// One accessor per field (`|f| f.max_amount`, ...), see [`crate::IntentFields::getters`].
+    pub fn getters() -> PolicyFields<fn(&PolicyFields<T>) -> T> {
+        PolicyFields {
+            asset: |f| f.asset,
+            max_amount: |f| f.max_amount,
+            not_before: |f| f.not_before,
+            allowlist_root: |f| f.allowlist_root,
+        }
+    }
 }

@@ -6,9 +6,10 @@
 use core::fmt;
 
 use crate::field::{Backend, StatementField};
-use crate::intent::{commit_intent_fields, Intent, IntentCommitment};
+use crate::hash::tagged_hash;
+use crate::intent::{commit_intent_fields, Intent, IntentCommitment, IntentFields};
 use crate::merkle::{leaf_hash, MerklePath};
-use crate::policy::{commit_policy_fields, Policy, PolicyCommitment};
+use crate::policy::{commit_policy_fields, Policy, PolicyCommitment, PolicyFields};
 use crate::rules::{check, PolicyViolation};
 
 /// Domain tag of [`Binding::derive`].
@@ -28,29 +29,27 @@ pub struct Binding(pub [u8; 31]);
 pub struct BindingParseError(pub String);
 
 impl Binding {
+    /// [`tagged_hash`]`(BINDING_TAG, [session_id, signer_id, group_public_key, round1])` —
     /// `blake3(BINDING_TAG || len(session_id) || session_id || len(signer_id) || signer_id ||
     /// len(group_public_key) || group_public_key || len(round1) || round1)`, lengths as u64
-    /// little-endian, truncated to the first 31 bytes.
+    /// little-endian — truncated to the first 31 bytes.
     pub fn derive(
         session_id: &[u8; 32],
         signer_id: &[u8],
         group_public_key: &[u8],
         round1_commitments: &[u8],
     ) -> Self {
-        let mut h = blake3::Hasher::new();
-        h.update(BINDING_TAG);
-        for part in [
-            session_id.as_slice(),
-            signer_id,
-            group_public_key,
-            round1_commitments,
-        ] {
-            h.update(&(part.len() as u64).to_le_bytes());
-            h.update(part);
-        }
-        let full = h.finalize();
+        let full = tagged_hash(
+            BINDING_TAG,
+            &[
+                session_id.as_slice(),
+                signer_id,
+                group_public_key,
+                round1_commitments,
+            ],
+        );
         let mut out = [0u8; 31];
-        out.copy_from_slice(&full.as_bytes()[..31]);
+        out.copy_from_slice(&full[..31]);
         Binding(out)
     }
 
@@ -132,21 +131,21 @@ impl<F: StatementField> PublicInputs<F> {
 
     /// Decodes `[C, P, now, binding]`, checking `now < 2^64` and `binding < 2^248`.
     pub fn from_field_elements(v: &[F; NUM_PUBLIC_INPUTS]) -> Result<Self, PublicInputsError> {
-        let now_bytes = v[2].to_le_bytes32();
+        let now_bytes = v[PUBLIC_NOW].to_le_bytes32();
         if now_bytes[8..].iter().any(|b| *b != 0) {
             return Err(PublicInputsError::NowOutOfRange);
         }
         let mut now = [0u8; 8];
         now.copy_from_slice(&now_bytes[..8]);
-        let b = v[3].to_le_bytes32();
+        let b = v[PUBLIC_BINDING].to_le_bytes32();
         if b[31] != 0 {
             return Err(PublicInputsError::BindingOutOfRange);
         }
         let mut binding = [0u8; 31];
         binding.copy_from_slice(&b[..31]);
         Ok(PublicInputs {
-            intent_commitment: IntentCommitment(v[0]),
-            policy_commitment: PolicyCommitment(v[1]),
+            intent_commitment: IntentCommitment(v[PUBLIC_C]),
+            policy_commitment: PolicyCommitment(v[PUBLIC_P]),
             now: u64::from_le_bytes(now),
             binding: Binding(binding),
         })
@@ -166,39 +165,6 @@ impl<F: StatementField> PublicInputs<F> {
         }
         Self::from_field_elements(&f)
     }
-}
-
-/// Positions of the fields in [`WitnessValues::intent`] and [`WitnessValues::policy`] — the
-/// shared encoding of [`Intent::fields`] and [`Policy::fields`] that both circuits index by.
-pub mod layout {
-    /// Intent: format version.
-    pub const I_VERSION: usize = 0;
-    /// Intent: network.
-    pub const I_NETWORK: usize = 1;
-    /// Intent: asset.
-    pub const I_ASSET: usize = 2;
-    /// Intent: amount.
-    pub const I_AMOUNT: usize = 3;
-    /// Intent: recipient, high 128 bits.
-    pub const I_RECIPIENT_HI: usize = 4;
-    /// Intent: recipient, low 128 bits.
-    pub const I_RECIPIENT_LO: usize = 5;
-    /// Intent: start of the validity window.
-    pub const I_VALID_AFTER: usize = 6;
-    /// Intent: end of the validity window.
-    pub const I_VALID_BEFORE: usize = 7;
-    /// Intent: nonce.
-    pub const I_NONCE: usize = 8;
-    /// Intent: salt.
-    pub const I_SALT: usize = 9;
-    /// Policy: asset.
-    pub const P_ASSET: usize = 0;
-    /// Policy: maximum amount.
-    pub const P_MAX_AMOUNT: usize = 1;
-    /// Policy: time lock.
-    pub const P_NOT_BEFORE: usize = 2;
-    /// Policy: allowlist root.
-    pub const P_ROOT: usize = 3;
 }
 
 /// Everything a prover needs for one proof, for backend `B`.
@@ -314,20 +280,50 @@ impl<B: Backend> Witness<B> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct WitnessValues<F> {
     /// [`Intent::fields`].
-    pub intent: [F; 10],
-    /// [`Policy::fields`].
-    pub policy: [F; 4],
+    pub intent: IntentFields<F>,
+    /// [`Policy::fields`] (with the allowlist root).
+    pub policy: PolicyFields<F>,
     /// The recipient's Merkle path.
     pub path: MerklePath<F>,
-    /// `[C, P, now, binding]`.
+    /// `[C, P, now, binding]`, in instance order (see [`PublicInputs::to_field_elements`];
+    /// [`WitnessValues::now`] and [`WitnessValues::binding`] read them by name).
     pub public: [F; NUM_PUBLIC_INPUTS],
 }
+
+/// Position of `C` in [`WitnessValues::public`] (and in every instance vector).
+pub const PUBLIC_C: usize = 0;
+/// Position of `P` in [`WitnessValues::public`].
+pub const PUBLIC_P: usize = 1;
+/// Position of `now` in [`WitnessValues::public`].
+pub const PUBLIC_NOW: usize = 2;
+/// Position of `binding` in [`WitnessValues::public`].
+pub const PUBLIC_BINDING: usize = 3;
 
 impl<F: StatementField> WitnessValues<F> {
     /// Recomputes `C` and `P` from the (possibly edited) intent and policy fields.
     pub fn recommit<B: Backend<F = F>>(&mut self) {
-        self.public[0] = commit_intent_fields::<B>(&self.intent);
-        self.public[1] = commit_policy_fields::<B>(&self.policy);
+        self.public[PUBLIC_C] = commit_intent_fields::<B>(&self.intent);
+        self.public[PUBLIC_P] = commit_policy_fields::<B>(&self.policy);
+    }
+
+    /// The intent commitment `C`.
+    pub fn intent_commitment(&self) -> F {
+        self.public[PUBLIC_C]
+    }
+
+    /// The policy commitment `P`.
+    pub fn policy_commitment(&self) -> F {
+        self.public[PUBLIC_P]
+    }
+
+    /// `now`.
+    pub fn now(&self) -> F {
+        self.public[PUBLIC_NOW]
+    }
+
+    /// `binding`.
+    pub fn binding(&self) -> F {
+        self.public[PUBLIC_BINDING]
     }
 }
 

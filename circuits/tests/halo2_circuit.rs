@@ -31,19 +31,6 @@ const MAX_AMOUNT: u64 = 1_000_000;
 /// Index of the intent's recipient in the allowlist (binary 1011 → mixed path bits).
 const RECIPIENT_INDEX: usize = 11;
 
-// Positions in `WitnessValues::intent` / `::policy`.
-const VERSION: usize = 0;
-const NETWORK: usize = 1;
-const I_ASSET: usize = 2;
-const AMOUNT: usize = 3;
-const RECIPIENT_HI: usize = 4;
-const VALID_AFTER: usize = 6;
-const VALID_BEFORE: usize = 7;
-const NONCE: usize = 8;
-const P_ASSET: usize = 0;
-const P_MAX_AMOUNT: usize = 1;
-const P_NOT_BEFORE: usize = 2;
-
 fn recipient(i: u8) -> Recipient {
     let mut b = [0u8; 32];
     b[0] = i;
@@ -96,6 +83,9 @@ fn forced_failures(edit: impl FnOnce(&mut WitnessValues<Fp>)) -> String {
     }
 }
 
+/// Picks one field of a witness to edit.
+type FieldMut = fn(&mut WitnessValues<Fp>) -> &mut Fp;
+
 fn u64_fp(v: u64) -> Fp {
     Fp::from(v)
 }
@@ -136,34 +126,60 @@ fn circuit_fits_k_and_not_k_minus_1() {
     let circuit = PolicyCircuit::new(&v);
     assert!(MockProver::run(K - 1, &circuit, vec![v.public.to_vec()]).is_err());
     let cost = CircuitCost::<Vesta, PolicyCircuit>::measure(K, &circuit);
-    // e.g. "max_rows: 1817, max_advice_rows: 1817, max_fixed_rows: ..." (run with --nocapture).
-    println!("{cost:?}");
+    // "max_rows: N, max_advice_rows: ..." (run with --nocapture); `CircuitCost` exposes the
+    // count only through `Debug`.
+    let text = format!("{cost:?}");
+    println!("{text}");
+    let rows: usize = text
+        .split("max_rows: ")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .expect("CircuitCost prints max_rows");
+    assert_eq!(
+        rows, 1763,
+        "row count changed: update the module docs and this pin"
+    );
+}
+
+/// The verifying key is a function of the circuit's shape only; pinning a hash of it
+/// catches any change of columns, gates or layout (each would invalidate stored keys and
+/// proofs).
+#[test]
+fn verifying_key_is_pinned() {
+    let vk = keygen_vk(&keys().params, &PolicyCircuit::default()).expect("keygen_vk");
+    let pinned = format!("{:?}", vk.pinned());
+    assert_eq!(
+        blake3::hash(pinned.as_bytes()).to_hex().as_str(),
+        "fadcd00adf369b300009faedeb96a559ab5e1b36cffba27eca4a7102529c3ab3",
+        "the halo2 verifying key changed"
+    );
 }
 
 #[test]
 fn version_must_be_1() {
-    let f = forced_failures(|v| v.intent[VERSION] = u64_fp(2));
+    let f = forced_failures(|v| v.intent.version = u64_fp(2));
     assert!(f.contains("Permutation"), "{f}");
 }
 
 #[test]
 fn asset_must_match_policy() {
-    let f = forced_failures(|v| v.intent[I_ASSET] = u64_fp(u64::from(ASSET) + 1));
+    let f = forced_failures(|v| v.intent.asset = u64_fp(u64::from(ASSET) + 1));
     assert!(f.contains("Permutation"), "{f}");
     // Also with the policy side changed instead.
-    forced_failures(|v| v.policy[P_ASSET] = u64_fp(u64::from(ASSET) + 1));
+    forced_failures(|v| v.policy.asset = u64_fp(u64::from(ASSET) + 1));
 }
 
 #[test]
 fn amount_above_max_fails() {
-    let f = forced_failures(|v| v.intent[AMOUNT] = u64_fp(MAX_AMOUNT + 1));
+    let f = forced_failures(|v| v.intent.amount = u64_fp(MAX_AMOUNT + 1));
     assert!(f.contains("Lookup"), "{f}");
 }
 
 #[test]
 fn amount_equal_to_max_is_allowed() {
     let mut v = values();
-    v.intent[AMOUNT] = u64_fp(MAX_AMOUNT);
+    v.intent.amount = u64_fp(MAX_AMOUNT);
     v.recommit::<Pasta>();
     assert_eq!(run_values(&v), Ok(()));
 }
@@ -171,19 +187,19 @@ fn amount_equal_to_max_is_allowed() {
 #[test]
 fn time_window_rules_fail() {
     // now < valid_after
-    forced_failures(|v| v.intent[VALID_AFTER] = u64_fp(NOW + 1));
+    forced_failures(|v| v.intent.valid_after = u64_fp(NOW + 1));
     // now > valid_before
-    forced_failures(|v| v.intent[VALID_BEFORE] = u64_fp(NOW - 1));
+    forced_failures(|v| v.intent.valid_before = u64_fp(NOW - 1));
     // now < not_before
-    forced_failures(|v| v.policy[P_NOT_BEFORE] = u64_fp(NOW + 1));
+    forced_failures(|v| v.policy.not_before = u64_fp(NOW + 1));
 }
 
 #[test]
 fn time_window_bounds_are_inclusive() {
     let mut v = values();
-    v.intent[VALID_AFTER] = u64_fp(NOW);
-    v.intent[VALID_BEFORE] = u64_fp(NOW);
-    v.policy[P_NOT_BEFORE] = u64_fp(NOW);
+    v.intent.valid_after = u64_fp(NOW);
+    v.intent.valid_before = u64_fp(NOW);
+    v.policy.not_before = u64_fp(NOW);
     v.recommit::<Pasta>();
     assert_eq!(run_values(&v), Ok(()));
 }
@@ -191,8 +207,8 @@ fn time_window_bounds_are_inclusive() {
 #[test]
 fn amount_of_2_pow_64_plus_5_fails() {
     forced_failures(|v| {
-        v.intent[AMOUNT] = two_64() + u64_fp(5);
-        v.policy[P_MAX_AMOUNT] = u64_fp(u64::MAX);
+        v.intent.amount = two_64() + u64_fp(5);
+        v.policy.max_amount = u64_fp(u64::MAX);
     });
 }
 
@@ -200,27 +216,24 @@ fn amount_of_2_pow_64_plus_5_fails() {
 fn amount_of_p_minus_1_fails_by_range_check_alone() {
     // amount = -1: max_amount - amount = max_amount + 1 is a small, valid difference, so
     // only the 64-bit range check on `amount` stands between this and a wrap-around.
-    let f = forced_failures(|v| v.intent[AMOUNT] = -Fp::ONE);
+    let f = forced_failures(|v| v.intent.amount = -Fp::ONE);
     assert!(f.contains("Lookup"), "{f}");
 }
 
 #[test]
 fn every_u64_is_range_checked() {
     // Each u64 field pushed to >= 2^64 (keeping its low 64 bits) is rejected.
-    for (name, edit) in [
-        ("amount", (true, AMOUNT)),
-        ("valid_after", (true, VALID_AFTER)),
-        ("valid_before", (true, VALID_BEFORE)),
-        ("nonce", (true, NONCE)),
-        ("max_amount", (false, P_MAX_AMOUNT)),
-        ("not_before", (false, P_NOT_BEFORE)),
-    ] {
+    let fields: [(&str, FieldMut); 6] = [
+        ("amount", |v| &mut v.intent.amount),
+        ("valid_after", |v| &mut v.intent.valid_after),
+        ("valid_before", |v| &mut v.intent.valid_before),
+        ("nonce", |v| &mut v.intent.nonce),
+        ("max_amount", |v| &mut v.policy.max_amount),
+        ("not_before", |v| &mut v.policy.not_before),
+    ];
+    for (name, field) in fields {
         let mut v = values();
-        let slot = match edit {
-            (true, i) => &mut v.intent[i],
-            (false, i) => &mut v.policy[i],
-        };
-        *slot += two_64();
+        *field(&mut v) += two_64();
         v.recommit::<Pasta>();
         assert!(run_values(&v).is_err(), "{name} >= 2^64 accepted");
     }
@@ -229,20 +242,34 @@ fn every_u64_is_range_checked() {
     v.public[2] += two_64();
     assert!(run_values(&v).is_err(), "now >= 2^64 accepted");
     // u32 fields too.
-    let f = forced_failures(|v| v.intent[NETWORK] = u64_fp(1 << 32));
+    let f = forced_failures(|v| v.intent.network = u64_fp(1 << 32));
     assert!(f.contains("Lookup"), "{f}");
+    // asset = 2^32 + 7 on both sides: the equality with the policy holds, only the range
+    // check objects.
+    let f = forced_failures(|v| {
+        v.intent.asset = u64_fp((1 << 32) + 7);
+        v.policy.asset = u64_fp((1 << 32) + 7);
+    });
+    assert!(f.contains("Lookup"), "{f}");
+    // The largest u32s are accepted.
+    let mut v = values();
+    v.intent.network = u64_fp(u64::from(u32::MAX));
+    v.intent.asset = u64_fp(u64::from(u32::MAX));
+    v.policy.asset = u64_fp(u64::from(u32::MAX));
+    v.recommit::<Pasta>();
+    assert_eq!(run_values(&v), Ok(()));
 }
 
 #[test]
 fn nonce_wrap_around_is_caught_by_its_range_check() {
     // The nonce takes part in no comparison: only its own range check rejects it.
-    let f = forced_failures(|v| v.intent[NONCE] = -Fp::ONE);
+    let f = forced_failures(|v| v.intent.nonce = -Fp::ONE);
     assert!(f.contains("Lookup"), "{f}");
 }
 
 #[test]
 fn recipient_outside_allowlist_fails() {
-    let f = forced_failures(|v| v.intent[RECIPIENT_HI] += Fp::ONE);
+    let f = forced_failures(|v| v.intent.recipient_hi += Fp::ONE);
     assert!(f.contains("Permutation"), "{f}");
 }
 
@@ -463,14 +490,14 @@ fn keygen_does_not_depend_on_the_witness() {
 fn negative_lower_bounds_are_rejected() {
     // valid_after = -5 makes `now - valid_after = now + 5` a small difference, and
     // not_before = -1 likewise: only their own 64-bit range checks reject them.
-    let f = forced_failures(|v| v.intent[VALID_AFTER] = -u64_fp(5));
+    let f = forced_failures(|v| v.intent.valid_after = -u64_fp(5));
     assert!(f.contains("Lookup"), "{f}");
-    let f = forced_failures(|v| v.policy[P_NOT_BEFORE] = -Fp::ONE);
+    let f = forced_failures(|v| v.policy.not_before = -Fp::ONE);
     assert!(f.contains("Lookup"), "{f}");
     // An upper bound just above 2^64 with a difference below 2^64.
     let f = forced_failures(|v| {
-        v.intent[AMOUNT] = u64_fp(u64::MAX);
-        v.policy[P_MAX_AMOUNT] = two_64() + u64_fp(5);
+        v.intent.amount = u64_fp(u64::MAX);
+        v.policy.max_amount = two_64() + u64_fp(5);
     });
     assert!(f.contains("Lookup"), "{f}");
 }

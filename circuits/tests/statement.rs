@@ -5,12 +5,13 @@ mod common;
 
 use circuits::bn254::{poseidon_hash, Bn254, Fr};
 use circuits::field::{Backend, BackendId, UnknownBackendId};
+use circuits::hash::tagged_hash;
 use circuits::merkle::{empty_roots, leaf_hash, node_hash, MerkleError, MAX_LEAVES};
-use circuits::public::PublicInputsError;
+use circuits::public::{PublicInputsError, BINDING_TAG};
 use circuits::{
-    check, Binding, Intent, IntentParseError, Policy, PolicyFileError, PolicyViolation,
-    PublicInputs, Recipient, Salt, SignedDigest, StatementField, Witness, DOMAIN_INTENT,
-    DOMAIN_LEAF, DOMAIN_NODE, DOMAIN_POLICY, TREE_DEPTH,
+    check, Binding, Intent, IntentFields, IntentParseError, Policy, PolicyFields, PolicyFileError,
+    PolicyViolation, PublicInputs, Recipient, Rule, Salt, SignedDigest, StatementField, Witness,
+    DOMAIN_INTENT, DOMAIN_LEAF, DOMAIN_NODE, DOMAIN_POLICY, TREE_DEPTH,
 };
 use common::*;
 use proptest::prelude::*;
@@ -40,7 +41,7 @@ fn each_violation_names_rule_and_values() {
                 version: 0,
                 supported: 1,
             },
-            "unsupported_version",
+            Rule::UnsupportedVersion,
         ),
         (
             check(
@@ -55,7 +56,7 @@ fn each_violation_names_rule_and_values() {
                 intent: 9,
                 policy: 7,
             },
-            "asset_mismatch",
+            Rule::AssetMismatch,
         ),
         (
             check(
@@ -70,7 +71,7 @@ fn each_violation_names_rule_and_values() {
                 amount: 1_000_001,
                 max: 1_000_000,
             },
-            "amount_above_limit",
+            Rule::AmountAboveLimit,
         ),
         (
             check(&intent(), &p, NOW - 51),
@@ -78,7 +79,7 @@ fn each_violation_names_rule_and_values() {
                 now: NOW - 51,
                 valid_after: NOW - 50,
             },
-            "not_yet_valid",
+            Rule::NotYetValid,
         ),
         (
             check(&intent(), &p, NOW + 51),
@@ -86,7 +87,7 @@ fn each_violation_names_rule_and_values() {
                 now: NOW + 51,
                 valid_before: NOW + 50,
             },
-            "expired",
+            Rule::Expired,
         ),
         (
             check(
@@ -101,7 +102,7 @@ fn each_violation_names_rule_and_values() {
                 now: NOW - 101,
                 not_before: NOW - 100,
             },
-            "time_locked",
+            Rule::TimeLocked,
         ),
         (
             check(
@@ -115,7 +116,7 @@ fn each_violation_names_rule_and_values() {
             PolicyViolation::RecipientNotAllowlisted {
                 recipient: recipient(1, 1),
             },
-            "recipient_not_allowlisted",
+            Rule::RecipientNotAllowlisted,
         ),
     ];
     for (got, want, rule) in cases {
@@ -146,28 +147,28 @@ fn boundaries_are_inclusive() {
 }
 
 /// Reference: the list of every rule broken, in the documented order.
-fn reference_violations(i: &Intent, p: &Policy, now: u64) -> Vec<&'static str> {
+fn reference_violations(i: &Intent, p: &Policy, now: u64) -> Vec<Rule> {
     let mut v = Vec::new();
     if i.version != 1 {
-        v.push("unsupported_version");
+        v.push(Rule::UnsupportedVersion);
     }
     if i.asset != p.asset() {
-        v.push("asset_mismatch");
+        v.push(Rule::AssetMismatch);
     }
     if i.amount > p.max_amount() {
-        v.push("amount_above_limit");
+        v.push(Rule::AmountAboveLimit);
     }
     if now < i.valid_after {
-        v.push("not_yet_valid");
+        v.push(Rule::NotYetValid);
     }
     if now > i.valid_before {
-        v.push("expired");
+        v.push(Rule::Expired);
     }
     if now < p.not_before() {
-        v.push("time_locked");
+        v.push(Rule::TimeLocked);
     }
     if !p.allowlist().contains(&i.recipient) {
-        v.push("recipient_not_allowlisted");
+        v.push(Rule::RecipientNotAllowlisted);
     }
     v
 }
@@ -215,7 +216,7 @@ fn witness_new_runs_check() {
         binding(),
     )
     .unwrap_err();
-    assert_eq!(err.rule(), "amount_above_limit");
+    assert_eq!(err.rule(), Rule::AmountAboveLimit);
     let w = Witness::<Bn254>::new(intent(), policy(), NOW, binding()).unwrap();
     assert_eq!(w.path().index, 3);
     assert_eq!(w.path().root_for::<Bn254>(w.leaf()), w.allowlist_root());
@@ -413,11 +414,33 @@ fn intent_encoding_and_commitment() {
         Fr::from(42u64),
         Fr::from_le_bytes31(&[0x5a; 31]),
     ];
-    assert_eq!(f, want);
+    assert_eq!(f.to_array(), want);
+    // The names are the positions of the commitment order.
+    assert_eq!(f.version, Fr::from(1u64));
+    assert_eq!(f.network, Fr::from(1u64));
+    assert_eq!(f.asset, Fr::from(7u64));
+    assert_eq!(f.amount, Fr::from(250_000u64));
+    assert_eq!(f.recipient_hi, Fr::from(i.recipient.hi()));
+    assert_eq!(f.recipient_lo, Fr::from(i.recipient.lo()));
+    assert_eq!(f.valid_after, Fr::from(NOW - 50));
+    assert_eq!(f.valid_before, Fr::from(NOW + 50));
+    assert_eq!(f.nonce, Fr::from(42u64));
+    assert_eq!(f.salt, Fr::from_le_bytes31(&[0x5a; 31]));
     assert_eq!(
         i.commitment::<Bn254>().0,
         poseidon_hash(DOMAIN_INTENT, &want)
     );
+    // map / try_map / getters visit the fields in the same order.
+    let mut order = Vec::new();
+    let _ = f.map(|x| order.push(*x));
+    assert_eq!(order, want);
+    let got: Vec<Fr> = IntentFields::getters()
+        .to_array()
+        .iter()
+        .map(|g| g(&f))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(format!("{f:?}"), "IntentFields(<redacted>)");
     // Hiding: a different salt changes C.
     let j = Intent {
         salt: Salt::from_bytes([1; 31]),
@@ -427,6 +450,22 @@ fn intent_encoding_and_commitment() {
     // Policy commitment.
     let p = policy();
     let root = p.allowlist_root::<Bn254>();
+    let pf = p.fields::<Bn254>();
+    assert_eq!(
+        pf,
+        PolicyFields {
+            asset: Fr::from(7u64),
+            max_amount: Fr::from(1_000_000u64),
+            not_before: Fr::from(NOW - 100),
+            allowlist_root: root,
+        }
+    );
+    let got: Vec<Fr> = PolicyFields::getters()
+        .to_array()
+        .iter()
+        .map(|g| g(&pf))
+        .collect();
+    assert_eq!(got, pf.to_array());
     assert_eq!(
         p.commitment::<Bn254>().0,
         poseidon_hash(
@@ -590,6 +629,14 @@ fn binding_derivation() {
         h.update(part);
     }
     assert_eq!(b.0[..], h.finalize().as_bytes()[..31]);
+    // ... which is the crate's one tagged hash, truncated.
+    let parts: [&[u8]; 4] = [&[9u8; 32], b"signer-1", b"group-key", b"round-1"];
+    assert_eq!(b.0[..], tagged_hash(BINDING_TAG, &parts)[..31]);
+    // Pinned bytes: a change of the construction changes every binding on the wire.
+    assert_eq!(
+        b.to_hex(),
+        "d15ecd15c2a0d9a4682679e70252ce4a6223a5475e3d0532a0fff3f51a94d9"
+    );
     // Length prefixes: moving bytes between parts changes the binding.
     assert_ne!(
         Binding::derive(&[0; 32], b"ab", b"c", b""),

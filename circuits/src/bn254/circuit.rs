@@ -1,25 +1,55 @@
 //! The v1 statement as an R1CS circuit over BN254 Fr (arkworks 0.6), for Groth16.
 //!
 //! Public inputs, allocated in this order (exactly [`NUM_PUBLIC_INPUTS`]): `C`, `P`, `now`,
-//! `binding`. Constraints:
+//! `binding`; then the private [`IntentVar`] and [`PolicyVar`] and the Merkle path. The
+//! list of constraints is the statement's, shared word for word with the halo2 circuit
+//! ([`crate::checks`]); the range checks and ordering rules come from
+//! [`crate::checks::range_checks`] and [`crate::checks::orderings`].
 //!
-//! - `C = H_INTENT(intent fields)` and `P = H_POLICY(policy fields)` (the
-//!   [`crate::public::WitnessValues`] encoding, shared with halo2; `H_d` is the
-//!   domain-separated Poseidon of [`super::poseidon`]);
-//! - `version == 1`, `asset == policy.asset`;
-//! - `amount`, `max_amount`, `valid_after`, `valid_before`, `nonce`, `not_before` and `now`
-//!   are each decomposed into 64 boolean bits (so none can wrap around the field);
-//! - `amount <= max_amount`, `valid_after <= now`, `now <= valid_before`,
-//!   `not_before <= now`: for `a <= b` with both below 2^64, `b - a` is decomposed into 64
-//!   bits (if `a > b` it is `p - (a - b)`, far above 2^64);
-//! - the recipient's leaf `H_LEAF(hi, lo)` hashes up a depth-16 path of `H_NODE(left, right)`
-//!   (boolean direction bits, one multiplication per level for the swap) to
-//!   `allowlist_root`;
-//! - `binding * binding = binding_sq` (a witnessed square), so `binding` appears in a
+//! # Constraints
+//!
+//! Public: the instance `[C, P, now, binding]`. Private: the intent fields `(version,
+//! network, asset, amount, recipient_hi, recipient_lo, valid_after, valid_before, nonce,
+//! salt)` ([`crate::IntentFields`]), the policy fields `(asset, max_amount, not_before,
+//! allowlist_root)` ([`crate::PolicyFields`]) and a depth-16 Merkle path (16 siblings and
+//! 16 direction bits). `H_d` is the backend's Poseidon under domain tag `d`.
+//!
+//! 1. `C = H_INTENT(version, network, asset, amount, recipient_hi, recipient_lo,
+//!    valid_after, valid_before, nonce, salt)`.
+//! 2. `P = H_POLICY(asset, max_amount, not_before, allowlist_root)`.
+//! 3. `version == 1`.
+//! 4. `intent.asset == policy.asset`.
+//! 5. `amount`, `valid_after`, `valid_before`, `nonce`, `max_amount`, `not_before` and
+//!    `now` are integers below 2^64.
+//! 6. `network` and `asset` are integers below 2^32 (`policy.asset` too, by 4).
+//! 7. `amount <= max_amount`, `valid_after <= now`, `now <= valid_before` and
+//!    `not_before <= now`, each enforced as "`hi - lo` is an integer below 2^64".
+//! 8. Every direction bit is 0 or 1, and `H_LEAF(recipient_hi, recipient_lo)` hashed up
+//!    the path — `node = H_NODE(left, right)`, the current node being the right child
+//!    when the level's bit is 1 — equals `allowlist_root`.
+//! 9. `binding` takes part in a constraint, so a proof holds for its `binding` only.
+//!
+//! # How this circuit enforces them
+//!
+//! - 1, 2: `H_d` is the domain-separated Poseidon of [`super::poseidon`] (domain and length
+//!   in the capacity element), computed by [`IntentVar::commitment`] and
+//!   [`PolicyVar::commitment`] and equated to the public `C` and `P`.
+//! - 3, 4: linear equalities (`version` against the constant 1).
+//! - 5, 6: `x` is decomposed into `bits` boolean witnesses `b_i` with `x = Σ b_i 2^i`;
+//!   the sum is an integer below `2^bits < p`, so the decomposition exists exactly when
+//!   `x` is an integer below `2^bits`.
+//! - 7: `hi - lo` is decomposed into 64 boolean witnesses the same way.
+//! - 8: each direction bit is a `Boolean` witness (`b·(1 - b) = 0`); per level
+//!   `t = bit·(sibling - cur)`, `left = cur + t`, `right = sibling - t` (one multiplication)
+//!   and `cur = H_NODE(left, right)`; the last `cur` equals `allowlist_root`.
+//! - 9: `binding · binding = binding_sq` for a witnessed square, so `binding` appears in a
 //!   constraint and cannot be changed without invalidating the proof.
 //!
-//! Size: 6 528 constraints — 24 Poseidon permutations (intent 5, policy 2, leaf 1, path 16;
-//! ~243 each), 11 range checks of 65 and the path's swaps (pinned by a test).
+//! # Size
+//!
+//! 6 594 constraints — 24 Poseidon permutations (intent 5, policy 2, leaf 1, path 16;
+//! ~243 each), 11 range checks of 65 (7 u64 values, 4 differences), 2 of 33 (the u32
+//! values) and the path's direction bits and swaps (pinned by a test).
 //!
 //! Key generation runs on [`PolicyCircuit::blank`] (no witness; arkworks does not evaluate
 //! assignments in setup mode); proving on [`PolicyCircuit::new`].
@@ -33,19 +63,17 @@ use ark_relations::gr1cs::{
 };
 
 use super::poseidon::poseidon_hash_var;
+use super::vars::{IntentVar, PolicyVar};
 use super::{Bn254, Fr};
-use crate::field::{StatementField, DOMAIN_INTENT, DOMAIN_LEAF, DOMAIN_NODE, DOMAIN_POLICY};
+use crate::checks::{orderings, range_checks, U64_BITS};
+use crate::field::{StatementField, DOMAIN_LEAF, DOMAIN_NODE};
 use crate::intent::INTENT_VERSION;
 use crate::merkle::TREE_DEPTH;
-use crate::public::layout::*;
 use crate::public::{PublicInputs, Witness, WitnessValues};
 
 /// Number of public inputs (`C`, `P`, `now`, `binding`); a Groth16 verifying key for this
 /// circuit has `NUM_PUBLIC_INPUTS + 1` `gamma_abc_g1` entries.
 pub const NUM_PUBLIC_INPUTS: usize = crate::public::NUM_PUBLIC_INPUTS;
-
-/// Bits of every range-checked integer.
-const U64_BITS: usize = 64;
 
 /// The policy-compliance circuit over BN254 Fr.
 #[derive(Clone, Debug, Default)]
@@ -104,19 +132,17 @@ pub fn public_input_vector(public: &PublicInputs<Fr>) -> [Fr; NUM_PUBLIC_INPUTS]
     public.to_field_elements()
 }
 
-/// Allocates a witness from an optional assignment.
-fn witness(cs: &ConstraintSystemRef<Fr>, value: Option<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
-    FpVar::new_witness(cs.clone(), || {
-        value.ok_or(SynthesisError::AssignmentMissing)
-    })
-}
-
-/// Enforces `x < 2^64` by a 64-bit boolean decomposition (65 constraints).
-fn enforce_u64(cs: &ConstraintSystemRef<Fr>, x: &FpVar<Fr>) -> Result<(), SynthesisError> {
+/// Enforces `x < 2^bits` by a boolean decomposition: `bits` boolean witnesses `b_i` and
+/// `x = Σ b_i 2^i` (`bits + 1` constraints). Exact because `Σ b_i 2^i < 2^bits < p`.
+fn enforce_bits(
+    cs: &ConstraintSystemRef<Fr>,
+    x: &FpVar<Fr>,
+    bits: usize,
+) -> Result<(), SynthesisError> {
     let value = x.value().ok().map(|v| v.into_bigint());
     let mut sum = FpVar::<Fr>::Constant(Fr::from(0u64));
     let mut coeff = Fr::from(1u64);
-    for i in 0..U64_BITS {
+    for i in 0..bits {
         let bit = Boolean::new_witness(cs.clone(), || {
             value
                 .map(|v| v.get_bit(i))
@@ -128,78 +154,58 @@ fn enforce_u64(cs: &ConstraintSystemRef<Fr>, x: &FpVar<Fr>) -> Result<(), Synthe
     sum.enforce_equal(x)
 }
 
-/// Enforces `a <= b` for `a, b` already range-checked to 64 bits.
-fn enforce_le(
-    cs: &ConstraintSystemRef<Fr>,
-    a: &FpVar<Fr>,
-    b: &FpVar<Fr>,
-) -> Result<(), SynthesisError> {
-    enforce_u64(cs, &(b - a))
-}
-
 impl ConstraintSynthesizer<Fr> for PolicyCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let v = self.values.as_ref();
+        let missing = || SynthesisError::AssignmentMissing;
 
         // Public inputs, in statement order.
-        let mut public = Vec::with_capacity(NUM_PUBLIC_INPUTS);
-        for i in 0..NUM_PUBLIC_INPUTS {
-            public.push(FpVar::new_input(cs.clone(), || {
-                v.map(|v| v.public[i])
-                    .ok_or(SynthesisError::AssignmentMissing)
-            })?);
-        }
-        let (c_pub, p_pub, now, binding) = (&public[0], &public[1], &public[2], &public[3]);
+        let public = |get: fn(&WitnessValues<Fr>) -> Fr| {
+            FpVar::new_input(cs.clone(), || v.map(get).ok_or_else(missing))
+        };
+        let c_pub = public(WitnessValues::intent_commitment)?;
+        let p_pub = public(WitnessValues::policy_commitment)?;
+        let now = public(WitnessValues::now)?;
+        let binding = public(WitnessValues::binding)?;
 
         // Private witness.
-        let intent = (0..10)
-            .map(|i| witness(&cs, v.map(|v| v.intent[i])))
-            .collect::<Result<Vec<_>, _>>()?;
-        let policy = (0..4)
-            .map(|i| witness(&cs, v.map(|v| v.policy[i])))
-            .collect::<Result<Vec<_>, _>>()?;
+        let intent =
+            IntentVar::new_witness(cs.clone(), || v.map(|v| v.intent).ok_or_else(missing))?;
+        let policy =
+            PolicyVar::new_witness(cs.clone(), || v.map(|v| v.policy).ok_or_else(missing))?;
 
-        // C and P open to the intent and the policy.
-        poseidon_hash_var(cs.clone(), DOMAIN_INTENT, &intent)?.enforce_equal(c_pub)?;
-        poseidon_hash_var(cs.clone(), DOMAIN_POLICY, &policy)?.enforce_equal(p_pub)?;
+        // 1, 2. C and P open to the intent and the policy.
+        intent.commitment(cs.clone())?.enforce_equal(&c_pub)?;
+        policy.commitment(cs.clone())?.enforce_equal(&p_pub)?;
 
-        // Version and asset.
-        intent[I_VERSION].enforce_equal(&FpVar::Constant(Fr::from_u64(INTENT_VERSION.into())))?;
-        intent[I_ASSET].enforce_equal(&policy[P_ASSET])?;
+        // 3, 4. Version and asset.
+        intent
+            .version
+            .enforce_equal(&FpVar::Constant(Fr::from_u64(INTENT_VERSION.into())))?;
+        intent.asset.enforce_equal(&policy.asset)?;
 
-        // Every u64 is a u64.
-        for x in [
-            &intent[I_AMOUNT],
-            &intent[I_VALID_AFTER],
-            &intent[I_VALID_BEFORE],
-            &intent[I_NONCE],
-            &policy[P_MAX_AMOUNT],
-            &policy[P_NOT_BEFORE],
-            now,
-        ] {
-            enforce_u64(&cs, x)?;
+        // 5, 6. Every u64 is a u64, every u32 a u32.
+        for check in range_checks(&intent, &policy, &now) {
+            enforce_bits(&cs, check.value, check.bits)?;
         }
 
-        // Amount and time rules.
-        enforce_le(&cs, &intent[I_AMOUNT], &policy[P_MAX_AMOUNT])?;
-        enforce_le(&cs, &intent[I_VALID_AFTER], now)?;
-        enforce_le(&cs, now, &intent[I_VALID_BEFORE])?;
-        enforce_le(&cs, &policy[P_NOT_BEFORE], now)?;
+        // 7. Amount and time rules.
+        for rule in orderings(&intent, &policy, &now) {
+            enforce_bits(&cs, &(rule.hi - rule.lo), U64_BITS)?;
+        }
 
-        // Allowlist membership.
+        // 8. Allowlist membership.
         let mut cur = poseidon_hash_var(
             cs.clone(),
             DOMAIN_LEAF,
-            &[
-                intent[I_RECIPIENT_HI].clone(),
-                intent[I_RECIPIENT_LO].clone(),
-            ],
+            &[intent.recipient_hi.clone(), intent.recipient_lo.clone()],
         )?;
         for level in 0..TREE_DEPTH {
-            let sibling = witness(&cs, v.map(|v| v.path.siblings[level]))?;
+            let sibling = FpVar::new_witness(cs.clone(), || {
+                v.map(|v| v.path.siblings[level]).ok_or_else(missing)
+            })?;
             let is_right = Boolean::new_witness(cs.clone(), || {
-                v.map(|v| v.path.is_right(level))
-                    .ok_or(SynthesisError::AssignmentMissing)
+                v.map(|v| v.path.is_right(level)).ok_or_else(missing)
             })?;
             // t = is_right * (sibling - cur); left = cur + t, right = sibling - t.
             let t = FpVar::from(is_right) * (&sibling - &cur);
@@ -207,17 +213,13 @@ impl ConstraintSynthesizer<Fr> for PolicyCircuit {
             let right = &sibling - &t;
             cur = poseidon_hash_var(cs.clone(), DOMAIN_NODE, &[left, right])?;
         }
-        cur.enforce_equal(&policy[P_ROOT])?;
+        cur.enforce_equal(&policy.allowlist_root)?;
 
-        // Binding: used in a constraint.
-        let binding_sq = witness(
-            &cs,
-            v.map(|v| {
-                let b = v.public[3];
-                b * b
-            }),
-        )?;
-        binding.mul_equals(binding, &binding_sq)?;
+        // 9. Binding: used in a constraint.
+        let binding_sq = FpVar::new_witness(cs.clone(), || {
+            v.map(|v| v.binding() * v.binding()).ok_or_else(missing)
+        })?;
+        binding.mul_equals(&binding, &binding_sq)?;
 
         Ok(())
     }

@@ -1,11 +1,14 @@
-//! The Groth16/BN254 backend of the statement: Poseidon over BN254 Fr ([`poseidon`]) and
-//! the R1CS circuit ([`circuit`]) for arkworks 0.6.
+//! The Groth16/BN254 backend of the statement: Poseidon over BN254 Fr ([`poseidon`]), the
+//! intent and policy as R1CS variables ([`vars`]: [`IntentVar`], [`PolicyVar`]) and the
+//! R1CS circuit ([`circuit`]) for arkworks 0.6.
 
 pub mod circuit;
 pub mod poseidon;
+pub mod vars;
 
 pub use circuit::{public_input_vector, PolicyCircuit, NUM_PUBLIC_INPUTS};
 pub use poseidon::{poseidon_config, poseidon_hash, poseidon_hash_var};
+pub use vars::{IntentVar, PolicyVar};
 
 use crate::field::{Backend, BackendId};
 

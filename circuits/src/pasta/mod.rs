@@ -4,9 +4,14 @@
 //!   `halo2_gadgets`' `Hash::<Fp, P128Pow5T3, ConstantLength<L>, 3, 2>` ([`poseidon`]) —
 //!   the same function the circuit computes, so commitments and allowlist roots built by
 //!   the shared code open inside the circuit;
-//! - [`circuit`]: the halo2 circuit ([`PolicyCircuit`], `k` = [`K`]) over one instance
-//!   column `[C, P, now, binding]`;
-//! - [`range`]: exact 64-/32-bit range checks on halo2_gadgets' lookup range check.
+//! - [`circuit`]: the halo2 circuit ([`PolicyCircuit`], `k` = [`K`]) and the list of
+//!   constraints it enforces (the same as the BN254 circuit's);
+//! - [`vars`]: the intent and policy as assigned cells, by name ([`IntentVar`],
+//!   [`PolicyVar`]);
+//! - [`chips`]: the circuit's columns and gates ([`PolicyConfig`]) and the gadgets on them
+//!   (Poseidon over cells, the Merkle swap, the difference row);
+//! - [`range`]: exact 64-/32-bit range checks on halo2_gadgets' lookup range check;
+//! - [`instance`]: the instance column `[C, P, now, binding]` and its length check.
 //!
 //! # Proving and verifying (zcash `halo2_proofs` 0.4, IPA over Vesta)
 //!
@@ -23,14 +28,20 @@
 //! The circuit is defined over Pasta `Fp`, the *scalar* field of Vesta, so its polynomial
 //! commitments live on Vesta: `pasta_curves::EqAffine` (= `vesta::Affine`).
 
+pub mod chips;
 pub mod circuit;
+pub mod instance;
 pub mod poseidon;
 pub mod range;
+pub mod vars;
 
-pub use circuit::{
-    instance_column, instance_from_slice, Assignment, InstanceError, PolicyCircuit, PolicyConfig, K,
+pub use chips::PolicyConfig;
+pub use circuit::{Assignment, PolicyCircuit, INTENT_LEN, K, POLICY_LEN};
+pub use instance::{
+    instance_column, instance_from_slice, InstanceError, ROW_BINDING, ROW_C, ROW_NOW, ROW_P,
 };
 pub use pasta_curves::Fp;
+pub use vars::{IntentVar, PolicyVar};
 
 use ff::PrimeField;
 
