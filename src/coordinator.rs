@@ -299,7 +299,7 @@ impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
                     .iter()
                     .map(|(_, r, p)| (&r.proof, p))
                     .collect();
-                match self.system.verify_batch(&items) {
+                match self.system.verifier().verify_batch(&items) {
                     Ok(()) => break,
                     Err(BatchError { mut failures }) => {
                         // Remove from the back so the earlier indices stay valid.

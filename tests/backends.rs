@@ -28,7 +28,8 @@ fn prove_and_verify<S: ProofSystem>(
     let binding = sample::binding(1);
     let w = Witness::<S::Backend>::new(intent.clone(), policy.clone(), sample::NOW, binding)?;
     let env = s.prove_statement(intent, policy, sample::NOW, binding, &mut OsRng)?;
-    s.verify(&env, &w.public_inputs())
+    s.verifier()
+        .verify(&env, &w.public_inputs())
         .expect("an accepted statement verifies");
     Ok(())
 }

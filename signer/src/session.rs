@@ -458,6 +458,7 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
         }
         let items: Vec<_> = publics.iter().map(|(r, p)| (&r.proof, p)).collect();
         self.system
+            .verifier()
             .verify_batch(&items)
             .map_err(|BatchError { failures }| {
                 let (i, e) = &failures[0];
