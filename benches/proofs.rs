@@ -17,6 +17,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use prover::groth16::Groth16System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
+use verifier::StatementVerifier;
 
 fn witnesses<S: ProofSystem>(n: usize) -> Vec<Witness<S::Backend>> {
     (0..n as u64).map(sample::witness).collect()

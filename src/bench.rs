@@ -19,6 +19,7 @@ use prover::groth16::Groth16System;
 use prover::{CircuitSize, ProofSystem};
 use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
+use verifier::StatementVerifier;
 
 /// Which backend to measure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -32,7 +32,7 @@ use signer::session::{
 };
 use signer::{signing, SessionId, SignerError, SignerId};
 use verifier::audit::{AuditRecord, SignerEntry, AUDIT_VERSION};
-use verifier::BatchError;
+use verifier::{BatchError, StatementVerifier};
 
 /// Why a signer did not take part: its refusal, or a failure to reach it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -25,6 +25,7 @@ use signer::taproot::{self, Taproot};
 use signer::{
     signing, KeyShare, MemoryNonceStore, SessionId, Signer, SignerError, SignerId, Threshold,
 };
+use verifier::StatementVerifier;
 
 /// Options of `zkquorum lifecycle`.
 #[derive(Args, Debug)]

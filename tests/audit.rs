@@ -215,7 +215,9 @@ fn failing(report: &AuditReport) -> Vec<u64> {
 /// The signer and fault of a contribution failure.
 fn fault(reason: &AuditError) -> Option<(u16, &ContributionFault)> {
     match reason {
-        AuditError::Contribution(ContributionError { signer_id, fault }) => Some((*signer_id, fault)),
+        AuditError::Contribution(ContributionError { signer_id, fault }) => {
+            Some((*signer_id, fault))
+        }
         _ => None,
     }
 }
@@ -548,9 +550,10 @@ fn other_record_checks() {
     // were derived from the real encoding.
     let report = verify(&tamper(lines, 0, |r| r.group_key[0] = 0x02));
     let reasons = reasons_at(&report, 0);
-    assert!(reasons
-        .iter()
-        .all(|r| matches!(fault(r), Some((_, ContributionFault::BindingMismatch { .. })))));
+    assert!(reasons.iter().all(|r| matches!(
+        fault(r),
+        Some((_, ContributionFault::BindingMismatch { .. }))
+    )));
     assert_eq!(reasons.len(), 2);
     // Malformed lines are failures with their index, never panics.
     let mut bad = lines.clone();
@@ -584,9 +587,10 @@ fn unknown_fingerprint_is_named() {
     assert!(reasons
         .iter()
         .any(|r| matches!(r, AuditError::UnknownVerifyingKey { .. })));
-    assert!(reasons
-        .iter()
-        .any(|r| matches!(fault(r), Some((_, ContributionFault::EnvelopeMismatch { .. })))));
+    assert!(reasons.iter().any(|r| matches!(
+        fault(r),
+        Some((_, ContributionFault::EnvelopeMismatch { .. }))
+    )));
 }
 
 #[test]

@@ -9,6 +9,7 @@ use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::{ProofSystem, ProveError};
 use rand::rngs::OsRng;
+use verifier::StatementVerifier;
 
 fn groth16() -> &'static Groth16System {
     static S: OnceLock<Groth16System> = OnceLock::new();

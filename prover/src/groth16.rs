@@ -39,13 +39,14 @@ use circuits::BackendId;
 use rand_core::{CryptoRng, RngCore};
 use rayon::prelude::*;
 use verifier::groth16::{encode_proof, Groth16VerifyingKey};
-use verifier::keys::{Manifest, GROTH16_NAME as NAME, GROTH16_PK_FILE as PK_FILE, GROTH16_VK_FILE as VK_FILE};
+use verifier::keys::{
+    Manifest, GROTH16_NAME as NAME, GROTH16_PK_FILE as PK_FILE, GROTH16_VK_FILE as VK_FILE,
+};
 use verifier::ProofEnvelope;
 
 use crate::error::{KeyStoreError, ProveError};
 use crate::keystore;
 use crate::{CircuitSize, ProofSystem};
-
 
 /// Groth16/BN254 keys for the v1 statement.
 pub struct Groth16System {

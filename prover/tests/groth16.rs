@@ -62,10 +62,16 @@ fn changing_any_one_public_input_fails() {
     // Through the structured API too: another binding, another time.
     let mut p = *public;
     p.binding = sample::binding(99);
-    assert_eq!(system().verifier().verify(env, &p), Err(ProofError::Invalid));
+    assert_eq!(
+        system().verifier().verify(env, &p),
+        Err(ProofError::Invalid)
+    );
     let mut p = *public;
     p.now += 1;
-    assert_eq!(system().verifier().verify(env, &p), Err(ProofError::Invalid));
+    assert_eq!(
+        system().verifier().verify(env, &p),
+        Err(ProofError::Invalid)
+    );
 }
 
 #[test]
@@ -115,7 +121,10 @@ fn proof_for_another_policy_fails() {
         circuits::Policy::new(7, 2_000_000, sample::NOW - 100, vec![sample::recipient(3)]).unwrap();
     let mut p = *public;
     p.policy_commitment = other.commitment::<B>();
-    assert_eq!(system().verifier().verify(env, &p), Err(ProofError::Invalid));
+    assert_eq!(
+        system().verifier().verify(env, &p),
+        Err(ProofError::Invalid)
+    );
 }
 
 #[test]
@@ -369,4 +378,46 @@ fn malformed_verifying_keys_are_refused() {
         Groth16VerifyingKey::new(vk),
         Err(ProofError::MalformedKey(_))
     ));
+}
+
+#[test]
+fn verifier_loads_alone_without_the_proving_key() {
+    let dir = std::env::temp_dir().join(format!("zkq-g16-vk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    system().save(&dir).unwrap();
+    // The proving key is never read: the verifier loads with it gone.
+    std::fs::remove_file(dir.join("groth16-bn254.pk")).unwrap();
+    let vk = Groth16VerifyingKey::load_dir(&dir).unwrap();
+    assert_eq!(vk.fingerprint(), system().fingerprint());
+    let (env, public) = valid();
+    vk.verify(env, public).unwrap();
+    let via_trait = <Groth16VerifyingKey as StatementVerifier>::load_dir(&dir).unwrap();
+    assert_eq!(
+        StatementVerifier::fingerprint(&via_trait),
+        system().fingerprint()
+    );
+    // The prover does need it.
+    assert!(matches!(
+        Groth16System::load(&dir),
+        Err(KeyStoreError::Io { .. })
+    ));
+    // The verifying key's checksum and fingerprint are still checked.
+    let m = dir.join("groth16-bn254.manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    let fp = system().fingerprint().to_hex();
+    std::fs::write(&m, text.replace(&fp, &"00".repeat(32))).unwrap();
+    assert!(matches!(
+        Groth16VerifyingKey::load_dir(&dir),
+        Err(KeyStoreError::Fingerprint { .. })
+    ));
+    std::fs::write(&m, &text).unwrap();
+    let vk_path = dir.join("groth16-bn254.vk");
+    let mut bytes = std::fs::read(&vk_path).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&vk_path, &bytes).unwrap();
+    assert!(matches!(
+        Groth16VerifyingKey::load_dir(&dir),
+        Err(KeyStoreError::Checksum { .. })
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -178,7 +178,10 @@ fn proof_for_another_policy_fails() {
     )
     .expect("compliant");
     let env = system().prove(&other, &mut OsRng).expect("prove");
-    assert_eq!(system().verifier().verify(&env, &other.public_inputs()), Ok(()));
+    assert_eq!(
+        system().verifier().verify(&env, &other.public_inputs()),
+        Ok(())
+    );
     // ... does not verify as a proof under the signer's committed policy.
     let (_, public) = honest();
     assert_eq!(
@@ -191,7 +194,10 @@ fn proof_for_another_policy_fails() {
     );
     let mut claimed = other.public_inputs();
     claimed.policy_commitment = public.policy_commitment;
-    assert_eq!(system().verifier().verify(&env, &claimed), Err(ProofError::Invalid));
+    assert_eq!(
+        system().verifier().verify(&env, &claimed),
+        Err(ProofError::Invalid)
+    );
 }
 
 #[test]
@@ -206,10 +212,14 @@ fn malformed_proof_bytes_are_typed_errors() {
     // Empty, truncated, extended.
     assert!(malformed(system().verifier().verify(&with(vec![]), public)));
     assert!(malformed(
-        system().verifier().verify(&with(env.proof[..len - 1].to_vec()), public)
+        system()
+            .verifier()
+            .verify(&with(env.proof[..len - 1].to_vec()), public)
     ));
     assert!(malformed(
-        system().verifier().verify(&with(env.proof[..len / 2].to_vec()), public)
+        system()
+            .verifier()
+            .verify(&with(env.proof[..len / 2].to_vec()), public)
     ));
     let mut longer = env.proof.clone();
     longer.extend_from_slice(&[0u8; 32]);
@@ -223,7 +233,9 @@ fn malformed_proof_bytes_are_typed_errors() {
     let r = system().verifier().verify(&with(vec![0xff; len]), public);
     assert!(malformed(r.clone()), "{r:?}");
     // Zeros decode as identity points, which the transcript refuses.
-    assert!(malformed(system().verifier().verify(&with(vec![0; len]), public)));
+    assert!(malformed(
+        system().verifier().verify(&with(vec![0; len]), public)
+    ));
     // A flipped bit anywhere is refused, one way or the other.
     for pos in [0, 31, 32, len / 3, len / 2, len - 33, len - 1] {
         let mut bad = env.proof.clone();
@@ -435,6 +447,10 @@ fn save_load_round_trip() {
     let w = witness_for(b"after-load");
     let env = loaded.prove(&w, &mut OsRng).expect("prove");
     assert_eq!(system().verifier().verify(&env, &w.public_inputs()), Ok(()));
+    // The verifier alone: params, regenerated key, fingerprint checked.
+    let vk = Halo2VerifyingKey::load_dir(&dir).expect("verifier");
+    assert_eq!(vk.fingerprint(), system().fingerprint());
+    assert_eq!(vk.verify(&env, &w.public_inputs()), Ok(()));
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 

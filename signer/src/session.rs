@@ -24,7 +24,7 @@ use frost_core::round2::SignatureShare;
 use frost_core::{Ciphersuite, SigningPackage};
 use prover::{ProofSystem, ProveError};
 use rand_core::{CryptoRng, RngCore};
-use verifier::{BatchError, ProofEnvelope};
+use verifier::{BatchError, ProofEnvelope, StatementVerifier};
 
 use crate::error::SignerError;
 use crate::ids::{SessionId, SignerId};

@@ -254,7 +254,9 @@ fn every_fault_is_reported_and_the_first_refuses() {
     assert!(matches!(f[1], ContributionFault::NowMismatch { .. }));
     let err = check_contribution::<Bn254>(&c.view(), &expected()).unwrap_err();
     assert_eq!(err.fault, f[0]);
-    assert!(err.to_string().starts_with("signer 3: attestation rejected"));
+    assert!(err
+        .to_string()
+        .starts_with("signer 3: attestation rejected"));
 }
 
 /// A verifier that accepts exactly the proofs whose first byte is 1.

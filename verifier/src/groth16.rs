@@ -19,8 +19,8 @@ use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{PrimeField, UniformRand, Zero};
 use ark_groth16::{prepare_verifying_key, Groth16, PreparedVerifyingKey, Proof, VerifyingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
-use circuits::public::{PublicInputs, NUM_PUBLIC_INPUTS};
 use circuits::bn254::Bn254 as Bn254Backend;
+use circuits::public::{PublicInputs, NUM_PUBLIC_INPUTS};
 use circuits::BackendId;
 use rand::rngs::OsRng;
 use rand_core::{CryptoRng, RngCore};
@@ -208,12 +208,19 @@ impl StatementVerifier for Groth16VerifyingKey {
         self.fingerprint
     }
 
-    fn verify(&self, envelope: &ProofEnvelope, public: &PublicInputs<Fr>) -> Result<(), ProofError> {
+    fn verify(
+        &self,
+        envelope: &ProofEnvelope,
+        public: &PublicInputs<Fr>,
+    ) -> Result<(), ProofError> {
         let proof = self.open(envelope)?;
         self.verify_proof(&proof, &public.to_field_elements())
     }
 
-    fn verify_batch(&self, items: &[(&ProofEnvelope, &PublicInputs<Fr>)]) -> Result<(), BatchError> {
+    fn verify_batch(
+        &self,
+        items: &[(&ProofEnvelope, &PublicInputs<Fr>)],
+    ) -> Result<(), BatchError> {
         self.verify_batch_with_rng(items, &mut OsRng)
     }
 

@@ -5,10 +5,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::ProofError;
-use crate::keys::{manifest_path, KeyStoreError, GROTH16_NAME, HALO2_NAME};
 use crate::fingerprint::VkFingerprint;
 use crate::groth16::Groth16VerifyingKey;
 use crate::halo2::Halo2VerifyingKey;
+use crate::keys::{manifest_path, KeyStoreError, GROTH16_NAME, HALO2_NAME};
 
 /// A key directory that could not be read.
 #[derive(Debug, thiserror::Error)]
