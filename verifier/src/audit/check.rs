@@ -21,11 +21,15 @@ use crate::contribution::{
 use crate::fingerprint::VkFingerprint;
 use crate::statement::StatementVerifier;
 
-/// Proofs that passed the cheap checks, by key, each with its record's index.
+/// Contributions on backend `B` whose proofs wait for their batch, by key, each with its
+/// record's index.
+type Queue<B> = BTreeMap<VkFingerprint, Vec<(u64, Checked<<B as Backend>::F>)>>;
+
+/// Proofs that passed the cheap checks, by backend.
 #[derive(Default)]
 struct Proofs {
-    groth16: BTreeMap<VkFingerprint, Vec<(u64, Checked<<Bn254 as Backend>::F>)>>,
-    halo2: BTreeMap<VkFingerprint, Vec<(u64, Checked<<Pasta as Backend>::F>)>>,
+    groth16: Queue<Bn254>,
+    halo2: Queue<Pasta>,
 }
 
 impl Proofs {
