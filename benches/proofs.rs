@@ -17,6 +17,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use prover::groth16::Groth16System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
+use verifier::StatementVerifier;
 
 fn witnesses<S: ProofSystem>(n: usize) -> Vec<Witness<S::Backend>> {
     (0..n as u64).map(sample::witness).collect()
@@ -61,13 +62,13 @@ fn bench_backend<S: ProofSystem>(c: &mut Criterion, name: &str) {
     let publics: Vec<_> = ws.iter().map(|w| w.public_inputs()).collect();
     let mut g = c.benchmark_group(format!("{name}/verify"));
     g.bench_function("single", |b| {
-        b.iter(|| system.verify(&proofs[0], &publics[0]).unwrap())
+        b.iter(|| system.verifier().verify(&proofs[0], &publics[0]).unwrap())
     });
     for n in [1usize, 8, 64] {
         let items: Vec<_> = proofs[..n].iter().zip(&publics[..n]).collect();
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new("batch", n), &n, |b, _| {
-            b.iter(|| system.verify_batch(&items).unwrap())
+            b.iter(|| system.verifier().verify_batch(&items).unwrap())
         });
     }
     g.finish();

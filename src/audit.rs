@@ -27,8 +27,9 @@ pub struct VerifyArgs {
     /// The audit log: a JSON Lines file (one record per line), or the coordinator's SQLite
     /// database (`coordinator/coordinator.db`), detected by its header.
     log: PathBuf,
-    /// Directory with verifying keys: every `*.vk` (Groth16/BN254, as saved by the prover)
-    /// and `halo2-pasta.params` if present. Without it, only halo2 proofs can be checked.
+    /// Key directory as the prover saves it: the Groth16/BN254 verifying key and/or the
+    /// halo2 params, each checked against its manifest. Without it, only halo2 proofs can
+    /// be checked.
     #[arg(long, value_name = "DIR")]
     keys: Option<PathBuf>,
 }

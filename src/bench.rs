@@ -19,6 +19,7 @@ use prover::groth16::Groth16System;
 use prover::{CircuitSize, ProofSystem};
 use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
+use verifier::StatementVerifier;
 
 /// Which backend to measure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -88,7 +89,7 @@ fn measure<S: ProofSystem>(name: &str, args: &BenchArgs) -> Result<Report> {
     let mut verify_times = Vec::new();
     for (p, w) in proofs.iter().zip(&witnesses) {
         let t = Instant::now();
-        system.verify(p, &w.public_inputs())?;
+        system.verifier().verify(p, &w.public_inputs())?;
         verify_times.push(t.elapsed());
     }
     // The batch: proved in parallel (throughput), then verified as one batch.
@@ -103,7 +104,7 @@ fn measure<S: ProofSystem>(name: &str, args: &BenchArgs) -> Result<Report> {
     let mut batch_times = Vec::new();
     for _ in 0..args.samples.min(5) {
         let t = Instant::now();
-        system.verify_batch(&items)?;
+        system.verifier().verify_batch(&items)?;
         batch_times.push(t.elapsed());
     }
     let (pk_bytes, vk_bytes) = system.key_sizes();

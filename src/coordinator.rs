@@ -32,7 +32,7 @@ use signer::session::{
 };
 use signer::{signing, SessionId, SignerError, SignerId};
 use verifier::audit::{AuditRecord, SignerEntry, AUDIT_VERSION};
-use verifier::BatchError;
+use verifier::{BatchError, StatementVerifier};
 
 /// Why a signer did not take part: its refusal, or a failure to reach it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -299,7 +299,7 @@ impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
                     .iter()
                     .map(|(_, r, p)| (&r.proof, p))
                     .collect();
-                match self.system.verify_batch(&items) {
+                match self.system.verifier().verify_batch(&items) {
                     Ok(()) => break,
                     Err(BatchError { mut failures }) => {
                         // Remove from the back so the earlier indices stay valid.

@@ -25,6 +25,7 @@ use signer::taproot::{self, Taproot};
 use signer::{
     signing, KeyShare, MemoryNonceStore, SessionId, Signer, SignerError, SignerId, Threshold,
 };
+use verifier::StatementVerifier;
 
 /// Options of `zkquorum lifecycle`.
 #[derive(Args, Debug)]
@@ -140,6 +141,7 @@ fn proof_carrying_signature<S: ProofSystem>(shares: &Shares, name: &str) -> Resu
     let proving = t1.elapsed();
     let items: Vec<_> = proofs.iter().map(|(p, x)| (p, x)).collect();
     system
+        .verifier()
         .verify_batch(&items)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let package = signing::signing_package(&commitments, digest.as_bytes());

@@ -21,6 +21,7 @@ use verifier::audit::{
     attestation_message, chain_hash, verify_log, verify_record, AuditError, AuditKeys, AuditRecord,
     AuditReport, SignerEntry, AUDIT_VERSION,
 };
+use verifier::contribution::{ContributionError, ContributionFault};
 
 const RECORDS: usize = 5;
 
@@ -39,7 +40,7 @@ fn keys() -> &'static AuditKeys {
     static K: OnceLock<AuditKeys> = OnceLock::new();
     K.get_or_init(|| {
         let mut k = AuditKeys::new().with_transparent_halo2().unwrap();
-        k.add_groth16(groth16().verifying_key().clone());
+        k.add_groth16(groth16().verifier().clone());
         k
     })
 }
@@ -206,8 +207,19 @@ fn tamper(lines: &[String], i: usize, f: impl FnOnce(&mut AuditRecord)) -> Vec<S
 /// The indices of the failures, sorted and deduplicated.
 fn failing(report: &AuditReport) -> Vec<u64> {
     let mut v: Vec<u64> = report.failures.iter().map(|f| f.index).collect();
+    v.sort_unstable();
     v.dedup();
     v
+}
+
+/// The signer and fault of a contribution failure.
+fn fault(reason: &AuditError) -> Option<(u16, &ContributionFault)> {
+    match reason {
+        AuditError::Contribution(ContributionError { signer_id, fault }) => {
+            Some((*signer_id, fault))
+        }
+        _ => None,
+    }
 }
 
 fn reasons_at(report: &AuditReport, index: u64) -> Vec<&AuditError> {
@@ -301,39 +313,70 @@ fn removed_inserted_and_swapped_records_are_named() {
     let mut removed = lines.clone();
     removed.remove(2);
     let report = verify(&removed);
-    assert_eq!(failing(&report)[0], 2);
-    let at2 = reasons_at(&report, 2);
-    assert!(at2.contains(&&AuditError::IndexMismatch {
-        expected: 2,
-        found: 3
-    }));
-    assert!(at2
-        .iter()
-        .any(|r| matches!(r, AuditError::BrokenChain { .. })));
+    // Record 3, now at line 2, does not follow record 1; record 4 follows record 3's
+    // bytes but not its line number.
+    assert_eq!(failing(&report), vec![2, 3]);
+    assert!(matches!(
+        reasons_at(&report, 2)[..],
+        [
+            AuditError::IndexMismatch {
+                expected: 2,
+                found: 3
+            },
+            AuditError::BrokenChain { .. }
+        ]
+    ));
+    assert_eq!(
+        reasons_at(&report, 3),
+        [&AuditError::IndexMismatch {
+            expected: 3,
+            found: 4
+        }]
+    );
 
     let mut inserted = lines.clone();
     inserted.insert(3, lines[2].clone());
     let report = verify(&inserted);
-    assert_eq!(failing(&report)[0], 3);
-    let at3 = reasons_at(&report, 3);
-    assert!(at3.contains(&&AuditError::IndexMismatch {
-        expected: 3,
-        found: 2
-    }));
-    assert!(at3
-        .iter()
-        .any(|r| matches!(r, AuditError::BrokenChain { .. })));
+    // The copy at line 3 is a replay of record 2 and does not link; records 3 and 4 link
+    // to the copy's identical bytes but sit one line further.
+    assert_eq!(failing(&report), vec![3, 4, 5]);
+    assert!(matches!(
+        reasons_at(&report, 3)[..],
+        [
+            AuditError::IndexMismatch {
+                expected: 3,
+                found: 2
+            },
+            AuditError::BrokenChain { .. },
+            AuditError::DuplicateSession { first: 2, .. }
+        ]
+    ));
+    for i in [4, 5] {
+        assert_eq!(
+            reasons_at(&report, i),
+            [&AuditError::IndexMismatch {
+                expected: i,
+                found: i - 1
+            }]
+        );
+    }
     assert_eq!(report.records, RECORDS as u64 + 1);
 
     let mut swapped = lines.clone();
     swapped.swap(1, 2);
     let report = verify(&swapped);
     assert_eq!(failing(&report), vec![1, 2, 3]);
-    for i in [1, 2, 3] {
-        assert!(reasons_at(&report, i)
-            .iter()
-            .any(|r| matches!(r, AuditError::BrokenChain { .. })));
+    for (i, found) in [(1, 2), (2, 1)] {
+        assert!(matches!(
+            reasons_at(&report, i)[..],
+            [AuditError::IndexMismatch { expected, found: f }, AuditError::BrokenChain { .. }]
+                if *expected == i && *f == found
+        ));
     }
+    assert!(matches!(
+        reasons_at(&report, 3)[..],
+        [AuditError::BrokenChain { .. }]
+    ));
 }
 
 #[test]
@@ -353,9 +396,10 @@ fn proof_swapped_between_signers_is_caught() {
         .map(|s| s.signer_id)
         .collect();
     for id in &ids[..2] {
-        assert!(reasons
-            .iter()
-            .any(|r| matches!(r, AuditError::BadAttestation { signer_id, .. } if signer_id == id)));
+        assert!(reasons.iter().any(|r| matches!(
+            fault(r),
+            Some((s, ContributionFault::BadAttestation(_))) if s == *id
+        )));
     }
 
     // Even with the attestations re-signed (a compromised node), each proof is bound to
@@ -375,9 +419,10 @@ fn proof_swapped_between_signers_is_caught() {
     let reasons = reasons_at(&report, 1);
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     for id in &ids[..2] {
-        assert!(reasons
-            .iter()
-            .any(|r| matches!(r, AuditError::InvalidProof { signer_id, .. } if signer_id == id)));
+        assert!(reasons.iter().any(|r| matches!(
+            fault(r),
+            Some((s, ContributionFault::InvalidProof(_))) if s == *id
+        )));
     }
 }
 
@@ -411,9 +456,10 @@ fn altered_public_input_is_caught() {
     assert!(!reasons.is_empty());
     assert!(reasons
         .iter()
-        .all(|r| matches!(r, AuditError::InvalidProof { .. })));
+        .all(|r| matches!(fault(r), Some((_, ContributionFault::InvalidProof(_))))));
 
-    // One signer's `now` altered, attestation left: all three checks fire.
+    // One signer's `now` altered, attestation left: all three checks fire, for that signer.
+    let id = parse(&log.lines[4]).signers[1].signer_id;
     let tampered = tamper(&log.lines, 4, |r| r.signers[1].public_inputs[2][0] ^= 1);
     let reasons: Vec<AuditError> = verify(&tampered)
         .failures
@@ -421,15 +467,20 @@ fn altered_public_input_is_caught() {
         .inspect(|f| assert_eq!(f.index, 4))
         .map(|f| f.reason)
         .collect();
-    assert!(reasons
-        .iter()
-        .any(|r| matches!(r, AuditError::NowMismatch { .. })));
-    assert!(reasons
-        .iter()
-        .any(|r| matches!(r, AuditError::BadAttestation { .. })));
-    assert!(reasons
-        .iter()
-        .any(|r| matches!(r, AuditError::InvalidProof { .. })));
+    for kind in ["now", "attestation", "proof"] {
+        assert!(
+            reasons.iter().any(|r| match fault(r) {
+                Some((s, f)) if s == id => matches!(
+                    (kind, f),
+                    ("now", ContributionFault::NowMismatch { .. })
+                        | ("attestation", ContributionFault::BadAttestation(_))
+                        | ("proof", ContributionFault::InvalidProof(_))
+                ),
+                _ => false,
+            }),
+            "no {kind} failure for signer {id}: {reasons:?}"
+        );
+    }
 }
 
 #[test]
@@ -446,7 +497,10 @@ fn wrong_attestations_and_identity_keys_are_caught() {
     assert_eq!(failing(&report), vec![0]);
     assert!(matches!(
         reasons_at(&report, 0)[..],
-        [AuditError::BadAttestation { signer_id, .. }] if *signer_id == id
+        [AuditError::Contribution(ContributionError {
+            signer_id,
+            fault: ContributionFault::BadAttestation(_)
+        })] if *signer_id == id
     ));
 
     // A valid attestation by another identity key than the signer used before.
@@ -496,9 +550,10 @@ fn other_record_checks() {
     // were derived from the real encoding.
     let report = verify(&tamper(lines, 0, |r| r.group_key[0] = 0x02));
     let reasons = reasons_at(&report, 0);
-    assert!(reasons
-        .iter()
-        .all(|r| matches!(r, AuditError::BindingMismatch { .. })));
+    assert!(reasons.iter().all(|r| matches!(
+        fault(r),
+        Some((_, ContributionFault::BindingMismatch { .. }))
+    )));
     assert_eq!(reasons.len(), 2);
     // Malformed lines are failures with their index, never panics.
     let mut bad = lines.clone();
@@ -532,9 +587,10 @@ fn unknown_fingerprint_is_named() {
     assert!(reasons
         .iter()
         .any(|r| matches!(r, AuditError::UnknownVerifyingKey { .. })));
-    assert!(reasons
-        .iter()
-        .any(|r| matches!(r, AuditError::EnvelopeMismatch { .. })));
+    assert!(reasons.iter().any(|r| matches!(
+        fault(r),
+        Some((_, ContributionFault::EnvelopeMismatch { .. }))
+    )));
 }
 
 #[test]

@@ -9,6 +9,7 @@ use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::{ProofSystem, ProveError};
 use rand::rngs::OsRng;
+use verifier::StatementVerifier;
 
 fn groth16() -> &'static Groth16System {
     static S: OnceLock<Groth16System> = OnceLock::new();
@@ -28,7 +29,8 @@ fn prove_and_verify<S: ProofSystem>(
     let binding = sample::binding(1);
     let w = Witness::<S::Backend>::new(intent.clone(), policy.clone(), sample::NOW, binding)?;
     let env = s.prove_statement(intent, policy, sample::NOW, binding, &mut OsRng)?;
-    s.verify(&env, &w.public_inputs())
+    s.verifier()
+        .verify(&env, &w.public_inputs())
         .expect("an accepted statement verifies");
     Ok(())
 }

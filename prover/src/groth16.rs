@@ -34,21 +34,19 @@ use ark_relations::gr1cs::{
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use ark_snark::SNARK;
 use circuits::bn254::{Bn254 as Bn254Backend, PolicyCircuit};
-use circuits::public::{PublicInputs, Witness};
+use circuits::public::Witness;
 use circuits::BackendId;
-use rand::rngs::OsRng;
 use rand_core::{CryptoRng, RngCore};
 use rayon::prelude::*;
 use verifier::groth16::{encode_proof, Groth16VerifyingKey};
-use verifier::{BatchError, ProofEnvelope, ProofError, VkFingerprint};
+use verifier::keys::{
+    Manifest, GROTH16_NAME as NAME, GROTH16_PK_FILE as PK_FILE, GROTH16_VK_FILE as VK_FILE,
+};
+use verifier::ProofEnvelope;
 
 use crate::error::{KeyStoreError, ProveError};
 use crate::keystore;
 use crate::{CircuitSize, ProofSystem};
-
-const NAME: &str = "groth16-bn254";
-const PK_FILE: &str = "groth16-bn254.pk";
-const VK_FILE: &str = "groth16-bn254.vk";
 
 /// Groth16/BN254 keys for the v1 statement.
 pub struct Groth16System {
@@ -259,6 +257,7 @@ impl Groth16System {
 
 impl ProofSystem for Groth16System {
     type Backend = Bn254Backend;
+    type Verifier = Groth16VerifyingKey;
 
     fn setup<R: RngCore + CryptoRng>(rng: &mut R) -> Result<Self, ProveError> {
         let (pk, _) = Groth16::<Bn254>::circuit_specific_setup(PolicyCircuit::blank(), rng)
@@ -273,45 +272,38 @@ impl ProofSystem for Groth16System {
             dir,
             NAME,
             BackendId::Groth16Bn254,
-            &self.vk.fingerprint().to_hex(),
+            self.vk.fingerprint(),
             &[(PK_FILE, &pk), (VK_FILE, &vk)],
             BTreeMap::new(),
         )
     }
 
+    /// The verifying key through `verifier`'s loader (checksum, fingerprint), then the
+    /// proving key (checksum, and it must embed that verifying key).
     fn load(dir: &Path) -> Result<Self, KeyStoreError> {
-        let (manifest, mut files) = keystore::load(dir, NAME, BackendId::Groth16Bn254)?;
-        let vk_bytes = keystore::take(&mut files, dir, VK_FILE)?;
-        let pk_bytes = keystore::take(&mut files, dir, PK_FILE)?;
-        let malformed = |file: &str, reason: String| KeyStoreError::Malformed {
-            path: dir.join(file),
+        let manifest = Manifest::read(dir, NAME, BackendId::Groth16Bn254)?;
+        let vk = Groth16VerifyingKey::load_with(dir, &manifest)?;
+        let pk_bytes = manifest.read_file(dir, PK_FILE)?;
+        let malformed = |reason: String| KeyStoreError::Malformed {
+            path: dir.join(PK_FILE),
             reason,
         };
-        let vk = Groth16VerifyingKey::from_bytes(&vk_bytes)
-            .map_err(|e| malformed(VK_FILE, e.to_string()))?;
-        if vk.fingerprint().to_hex() != manifest.fingerprint {
-            return Err(KeyStoreError::Fingerprint {
-                expected: manifest.fingerprint,
-                found: vk.fingerprint().to_hex(),
-            });
-        }
         let pk = ProvingKey::<Bn254>::deserialize_with_mode(
             pk_bytes.as_slice(),
             Compress::Yes,
             Validate::No,
         )
-        .map_err(|e| malformed(PK_FILE, e.to_string()))?;
+        .map_err(|e| malformed(e.to_string()))?;
         if pk.vk != *vk.key() {
             return Err(malformed(
-                PK_FILE,
                 "proving key embeds a different verifying key".into(),
             ));
         }
-        Self::from_pk(pk).map_err(|e| malformed(PK_FILE, e.to_string()))
+        Self::from_pk(pk).map_err(|e| malformed(e.to_string()))
     }
 
-    fn fingerprint(&self) -> VkFingerprint {
-        self.vk.fingerprint()
+    fn verifier(&self) -> &Groth16VerifyingKey {
+        &self.vk
     }
 
     fn circuit_size(&self) -> CircuitSize {
@@ -347,20 +339,5 @@ impl ProofSystem for Groth16System {
             vk_fingerprint: self.vk.fingerprint(),
             proof: encode_proof(&proof),
         })
-    }
-
-    fn verify(
-        &self,
-        envelope: &ProofEnvelope,
-        public: &PublicInputs<Fr>,
-    ) -> Result<(), ProofError> {
-        self.vk.verify(envelope, public)
-    }
-
-    fn verify_batch(
-        &self,
-        items: &[(&ProofEnvelope, &PublicInputs<Fr>)],
-    ) -> Result<(), BatchError> {
-        self.vk.verify_batch(items, &mut OsRng)
     }
 }

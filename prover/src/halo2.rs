@@ -44,23 +44,22 @@ use std::convert::Infallible;
 use std::path::Path;
 
 use circuits::pasta::{Pasta, PolicyCircuit, K};
-use circuits::public::{PublicInputs, Witness};
+use circuits::public::Witness;
 use circuits::BackendId;
 use halo2_proofs::dev::{CircuitCost, MockProver};
 use halo2_proofs::plonk::{create_proof, keygen_pk, Error, ProvingKey};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bWrite, Challenge255};
-use pasta_curves::{Eq as Vesta, EqAffine, Fp};
+use pasta_curves::{Eq as Vesta, EqAffine};
 use rand_core::{CryptoRng, RngCore};
 use verifier::halo2::Halo2VerifyingKey;
-use verifier::{BatchError, ProofEnvelope, ProofError, VkFingerprint};
+use verifier::keys::{HALO2_NAME as NAME, HALO2_PARAMS_FILE as PARAMS_FILE};
+use verifier::ProofEnvelope;
 
 use crate::error::{KeyStoreError, ProveError};
 use crate::keystore;
 use crate::{CircuitSize, ProofSystem};
 
-const NAME: &str = "halo2-pasta";
-const PARAMS_FILE: &str = "halo2-pasta.params";
 /// Bytes of one compressed Vesta point.
 const POINT_BYTES: usize = 32;
 
@@ -196,6 +195,7 @@ impl Halo2System {
 
 impl ProofSystem for Halo2System {
     type Backend = Pasta;
+    type Verifier = Halo2VerifyingKey;
 
     /// Transparent setup: `Params::new(K)` and keygen. The RNG is not used.
     fn setup<R: RngCore + CryptoRng>(_rng: &mut R) -> Result<Self, ProveError> {
@@ -209,43 +209,24 @@ impl ProofSystem for Halo2System {
             dir,
             NAME,
             BackendId::Halo2Pasta,
-            &self.vk.fingerprint().to_hex(),
+            self.vk.fingerprint(),
             &[(PARAMS_FILE, &params)],
             BTreeMap::from([("k".to_string(), u64::from(K))]),
         )
     }
 
+    /// The verifying key through `verifier`'s loader (checksum, `k`, fingerprint,
+    /// transparency), then the proving key regenerated from it.
     fn load(dir: &Path) -> Result<Self, KeyStoreError> {
-        let (manifest, mut files) = keystore::load(dir, NAME, BackendId::Halo2Pasta)?;
-        if manifest.params.get("k") != Some(&u64::from(K)) {
-            return Err(KeyStoreError::Manifest {
-                path: dir.join(format!("{NAME}.manifest.json")),
-                reason: format!("params {:?}, expected k = {K}", manifest.params),
-            });
-        }
-        let bytes = keystore::take(&mut files, dir, PARAMS_FILE)?;
-        let malformed = |reason: String| KeyStoreError::Malformed {
+        let vk = Halo2VerifyingKey::load_dir(dir)?;
+        Self::from_vk(vk).map_err(|e| KeyStoreError::Malformed {
             path: dir.join(PARAMS_FILE),
-            reason,
-        };
-        let vk =
-            Halo2VerifyingKey::from_params_bytes(&bytes).map_err(|e| malformed(e.to_string()))?;
-        if vk.fingerprint().to_hex() != manifest.fingerprint {
-            return Err(KeyStoreError::Fingerprint {
-                expected: manifest.fingerprint,
-                found: vk.fingerprint().to_hex(),
-            });
-        }
-        if !vk.is_transparent() {
-            return Err(malformed(
-                "params are not the transparent Params::new(k) generators".into(),
-            ));
-        }
-        Self::from_vk(vk).map_err(|e| malformed(e.to_string()))
+            reason: e.to_string(),
+        })
     }
 
-    fn fingerprint(&self) -> VkFingerprint {
-        self.vk.fingerprint()
+    fn verifier(&self) -> &Halo2VerifyingKey {
+        &self.vk
     }
 
     fn circuit_size(&self) -> CircuitSize {
@@ -270,20 +251,5 @@ impl ProofSystem for Halo2System {
     ) -> Result<ProofEnvelope, ProveError> {
         self.check_satisfied(witness)?;
         self.prove_unchecked(witness, rng)
-    }
-
-    fn verify(
-        &self,
-        envelope: &ProofEnvelope,
-        public: &PublicInputs<Fp>,
-    ) -> Result<(), ProofError> {
-        self.vk.verify(envelope, public)
-    }
-
-    fn verify_batch(
-        &self,
-        items: &[(&ProofEnvelope, &PublicInputs<Fp>)],
-    ) -> Result<(), BatchError> {
-        self.vk.verify_batch(items)
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! [`ProofSystem`] is the one interface both backends implement — key setup, save/load with
 //! a fingerprint, `prove`, and `prove_batch` that proves many statements in parallel with
-//! rayon — and it verifies through the `verifier` crate, so a proof checked here is checked
-//! by exactly the code an auditor runs. Backends:
+//! rayon. It verifies only through its [`ProofSystem::verifier`], a `verifier` crate key, so
+//! a proof checked here is checked by exactly the code an auditor runs, and a server that
+//! only verifies loads that key alone. Backends:
 //!
 //! - [`groth16::Groth16System`]: Groth16 over BN254 (arkworks 0.6), circuit-specific setup;
 //! - [`halo2::Halo2System`]: halo2 over Pasta with IPA (zcash halo2_proofs 0.4), transparent
@@ -20,12 +21,12 @@ pub mod keystore;
 
 use std::path::Path;
 
-use circuits::public::{Binding, PublicInputs, Witness};
+use circuits::public::{Binding, Witness};
 use circuits::{Backend, Intent, Policy};
 use rand::rngs::OsRng;
 use rand_core::{CryptoRng, RngCore};
 use rayon::prelude::*;
-use verifier::{BatchError, ProofEnvelope, ProofError, VkFingerprint};
+use verifier::{ProofEnvelope, StatementVerifier, VkFingerprint};
 
 pub use error::{KeyStoreError, ProveError};
 
@@ -43,10 +44,15 @@ pub enum CircuitSize {
     },
 }
 
-/// A proof system for the v1 statement: keys, proving, and verification through `verifier`.
+/// A proof system for the v1 statement: keys and proving; verification is its
+/// [`ProofSystem::verifier`]'s.
 pub trait ProofSystem: Send + Sync + Sized {
     /// The statement backend (field and native Poseidon).
     type Backend: Backend;
+
+    /// The verifying key: all that verification needs (proofs are verified through it,
+    /// `system.verifier().verify_batch(..)`).
+    type Verifier: StatementVerifier<Backend = Self::Backend>;
 
     /// Generates keys (Groth16: a circuit-specific trusted setup; halo2: transparent).
     fn setup<R: RngCore + CryptoRng>(rng: &mut R) -> Result<Self, ProveError>;
@@ -57,8 +63,14 @@ pub trait ProofSystem: Send + Sync + Sized {
     /// Loads keys written by [`ProofSystem::save`], refusing corrupted or mismatched files.
     fn load(dir: &Path) -> Result<Self, KeyStoreError>;
 
+    /// The verifying key, as the `verifier` crate holds it (what a verifier-only server
+    /// loads alone with [`StatementVerifier::load_dir`]).
+    fn verifier(&self) -> &Self::Verifier;
+
     /// Fingerprint of the verifying key; every proof names it.
-    fn fingerprint(&self) -> VkFingerprint;
+    fn fingerprint(&self) -> VkFingerprint {
+        self.verifier().fingerprint()
+    }
 
     /// Constraints or rows.
     fn circuit_size(&self) -> CircuitSize;
@@ -73,19 +85,6 @@ pub trait ProofSystem: Send + Sync + Sized {
         witness: &Witness<Self::Backend>,
         rng: &mut R,
     ) -> Result<ProofEnvelope, ProveError>;
-
-    /// Verifies one proof (through `verifier`).
-    fn verify(
-        &self,
-        envelope: &ProofEnvelope,
-        public: &PublicInputs<<Self::Backend as Backend>::F>,
-    ) -> Result<(), ProofError>;
-
-    /// Verifies a batch (through `verifier`), naming every bad proof on failure.
-    fn verify_batch(
-        &self,
-        items: &[(&ProofEnvelope, &PublicInputs<<Self::Backend as Backend>::F>)],
-    ) -> Result<(), BatchError>;
 
     /// Runs the native policy check, then proves: a violation is refused with
     /// [`ProveError::Policy`] naming the rule, before any proving work.

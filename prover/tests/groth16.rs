@@ -13,7 +13,7 @@ use prover::groth16::Groth16System;
 use prover::{KeyStoreError, ProofSystem, ProveError};
 use rand::rngs::OsRng;
 use verifier::groth16::{encode_proof, Groth16VerifyingKey};
-use verifier::{EnvelopeError, ProofEnvelope, ProofError};
+use verifier::{EnvelopeError, ProofEnvelope, ProofError, StatementVerifier};
 
 fn system() -> &'static Groth16System {
     static S: OnceLock<Groth16System> = OnceLock::new();
@@ -37,11 +37,11 @@ fn valid() -> &'static (ProofEnvelope, PublicInputs<Fr>) {
 #[test]
 fn valid_proof_verifies_and_envelope_round_trips() {
     let (env, public) = valid();
-    system().verify(env, public).unwrap();
+    system().verifier().verify(env, public).unwrap();
     assert_eq!(env.proof.len(), 128);
     let decoded = ProofEnvelope::from_bytes(&env.to_bytes()).unwrap();
     assert_eq!(&decoded, env);
-    system().verify(&decoded, public).unwrap();
+    system().verifier().verify(&decoded, public).unwrap();
 }
 
 #[test]
@@ -62,10 +62,16 @@ fn changing_any_one_public_input_fails() {
     // Through the structured API too: another binding, another time.
     let mut p = *public;
     p.binding = sample::binding(99);
-    assert_eq!(system().verify(env, &p), Err(ProofError::Invalid));
+    assert_eq!(
+        system().verifier().verify(env, &p),
+        Err(ProofError::Invalid)
+    );
     let mut p = *public;
     p.now += 1;
-    assert_eq!(system().verify(env, &p), Err(ProofError::Invalid));
+    assert_eq!(
+        system().verifier().verify(env, &p),
+        Err(ProofError::Invalid)
+    );
 }
 
 #[test]
@@ -115,7 +121,10 @@ fn proof_for_another_policy_fails() {
         circuits::Policy::new(7, 2_000_000, sample::NOW - 100, vec![sample::recipient(3)]).unwrap();
     let mut p = *public;
     p.policy_commitment = other.commitment::<B>();
-    assert_eq!(system().verify(env, &p), Err(ProofError::Invalid));
+    assert_eq!(
+        system().verifier().verify(env, &p),
+        Err(ProofError::Invalid)
+    );
 }
 
 #[test]
@@ -175,7 +184,7 @@ fn unsatisfied_witness_is_refused_and_a_forced_proof_does_not_verify() {
         proof: encode_proof(&forced),
     };
     assert_eq!(
-        system().verify(&env, &w.public_inputs()),
+        system().verifier().verify(&env, &w.public_inputs()),
         Err(ProofError::Invalid)
     );
 }
@@ -186,34 +195,34 @@ fn bad_proof_bytes_are_typed_errors() {
     let mut e = env.clone();
     e.proof.truncate(100);
     assert!(matches!(
-        system().verify(&e, public),
+        system().verifier().verify(&e, public),
         Err(ProofError::MalformedProof(_))
     ));
     let mut e = env.clone();
     e.proof = vec![0xff; 128];
     assert!(matches!(
-        system().verify(&e, public),
+        system().verifier().verify(&e, public),
         Err(ProofError::MalformedProof(_))
     ));
     let mut e = env.clone();
     e.proof = vec![];
     assert!(matches!(
-        system().verify(&e, public),
+        system().verifier().verify(&e, public),
         Err(ProofError::MalformedProof(_))
     ));
     let mut e = env.clone();
     e.proof[5] ^= 0x01;
-    assert!(system().verify(&e, public).is_err());
+    assert!(system().verifier().verify(&e, public).is_err());
     let mut e = env.clone();
     e.backend = circuits::BackendId::Halo2Pasta;
     assert!(matches!(
-        system().verify(&e, public),
+        system().verifier().verify(&e, public),
         Err(ProofError::WrongBackend { .. })
     ));
     let mut e = env.clone();
     e.vk_fingerprint = verifier::VkFingerprint([0; 32]);
     assert!(matches!(
-        system().verify(&e, public),
+        system().verifier().verify(&e, public),
         Err(ProofError::FingerprintMismatch { .. })
     ));
 }
@@ -271,22 +280,22 @@ fn batch_verification_accepts_good_batches_and_names_the_bad_proof() {
         .collect();
     let publics: Vec<_> = (10..18).map(|n| witness(n).public_inputs()).collect();
     let items: Vec<_> = proofs.iter().zip(&publics).collect();
-    system().verify_batch(&items).unwrap();
+    system().verifier().verify_batch(&items).unwrap();
     // Proofs came back in input order: each verifies alone against its own inputs.
     for (e, p) in &items {
-        system().verify(e, p).unwrap();
+        system().verifier().verify(e, p).unwrap();
     }
     // One bad public input at index 5.
     let mut wrong = publics.clone();
     wrong[5].now += 1;
     let items: Vec<_> = proofs.iter().zip(&wrong).collect();
-    let err = system().verify_batch(&items).unwrap_err();
+    let err = system().verifier().verify_batch(&items).unwrap_err();
     assert_eq!(err.failures, vec![(5, ProofError::Invalid)]);
     // A swapped pair: both named.
     let mut swapped = publics.clone();
     swapped.swap(1, 2);
     let items: Vec<_> = proofs.iter().zip(&swapped).collect();
-    let err = system().verify_batch(&items).unwrap_err();
+    let err = system().verifier().verify_batch(&items).unwrap_err();
     assert_eq!(
         err.failures.iter().map(|f| f.0).collect::<Vec<_>>(),
         vec![1, 2]
@@ -295,11 +304,11 @@ fn batch_verification_accepts_good_batches_and_names_the_bad_proof() {
     let mut broken = proofs.clone();
     broken[3].proof.truncate(5);
     let items: Vec<_> = broken.iter().zip(&publics).collect();
-    let err = system().verify_batch(&items).unwrap_err();
+    let err = system().verifier().verify_batch(&items).unwrap_err();
     assert_eq!(err.failures.len(), 1);
     assert_eq!(err.failures[0].0, 3);
     // Empty batch.
-    system().verify_batch(&[]).unwrap();
+    system().verifier().verify_batch(&[]).unwrap();
 }
 
 #[test]
@@ -310,7 +319,7 @@ fn keys_save_load_and_refuse_corruption() {
     let loaded = Groth16System::load(&dir).unwrap();
     assert_eq!(loaded.fingerprint(), system().fingerprint());
     let (env, public) = valid();
-    loaded.verify(env, public).unwrap();
+    loaded.verifier().verify(env, public).unwrap();
     // A flipped byte in the proving key: checksum mismatch.
     let pk_path = dir.join("groth16-bn254.pk");
     let mut pk = std::fs::read(&pk_path).unwrap();
@@ -369,4 +378,46 @@ fn malformed_verifying_keys_are_refused() {
         Groth16VerifyingKey::new(vk),
         Err(ProofError::MalformedKey(_))
     ));
+}
+
+#[test]
+fn verifier_loads_alone_without_the_proving_key() {
+    let dir = std::env::temp_dir().join(format!("zkq-g16-vk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    system().save(&dir).unwrap();
+    // The proving key is never read: the verifier loads with it gone.
+    std::fs::remove_file(dir.join("groth16-bn254.pk")).unwrap();
+    let vk = Groth16VerifyingKey::load_dir(&dir).unwrap();
+    assert_eq!(vk.fingerprint(), system().fingerprint());
+    let (env, public) = valid();
+    vk.verify(env, public).unwrap();
+    let via_trait = <Groth16VerifyingKey as StatementVerifier>::load_dir(&dir).unwrap();
+    assert_eq!(
+        StatementVerifier::fingerprint(&via_trait),
+        system().fingerprint()
+    );
+    // The prover does need it.
+    assert!(matches!(
+        Groth16System::load(&dir),
+        Err(KeyStoreError::Io { .. })
+    ));
+    // The verifying key's checksum and fingerprint are still checked.
+    let m = dir.join("groth16-bn254.manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    let fp = system().fingerprint().to_hex();
+    std::fs::write(&m, text.replace(&fp, &"00".repeat(32))).unwrap();
+    assert!(matches!(
+        Groth16VerifyingKey::load_dir(&dir),
+        Err(KeyStoreError::Fingerprint { .. })
+    ));
+    std::fs::write(&m, &text).unwrap();
+    let vk_path = dir.join("groth16-bn254.vk");
+    let mut bytes = std::fs::read(&vk_path).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&vk_path, &bytes).unwrap();
+    assert!(matches!(
+        Groth16VerifyingKey::load_dir(&dir),
+        Err(KeyStoreError::Checksum { .. })
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -20,7 +20,7 @@ use pasta_curves::Fp;
 use prover::halo2::Halo2System;
 use prover::{CircuitSize, KeyStoreError, ProofSystem, ProveError};
 use rand::rngs::OsRng;
-use verifier::{Halo2VerifyingKey, ProofEnvelope, ProofError, VkFingerprint};
+use verifier::{Halo2VerifyingKey, ProofEnvelope, ProofError, StatementVerifier, VkFingerprint};
 
 const NOW: u64 = 1_700_000_500;
 
@@ -97,7 +97,7 @@ fn temp_dir(name: &str) -> PathBuf {
 fn honest_proof_verifies() {
     let (env, public) = honest();
     let t = Instant::now();
-    assert_eq!(system().verify(env, public), Ok(()));
+    assert_eq!(system().verifier().verify(env, public), Ok(()));
     println!("halo2 verify: {:?}", t.elapsed());
     assert_eq!(env.backend, BackendId::Halo2Pasta);
     assert_eq!(env.vk_fingerprint, system().fingerprint());
@@ -128,7 +128,7 @@ fn changing_any_one_public_input_is_invalid() {
     for (row, p) in changed.iter().enumerate() {
         assert_ne!(p, public);
         assert_eq!(
-            system().verify(env, p),
+            system().verifier().verify(env, p),
             Err(ProofError::Invalid),
             "row {row}"
         );
@@ -178,7 +178,10 @@ fn proof_for_another_policy_fails() {
     )
     .expect("compliant");
     let env = system().prove(&other, &mut OsRng).expect("prove");
-    assert_eq!(system().verify(&env, &other.public_inputs()), Ok(()));
+    assert_eq!(
+        system().verifier().verify(&env, &other.public_inputs()),
+        Ok(())
+    );
     // ... does not verify as a proof under the signer's committed policy.
     let (_, public) = honest();
     assert_eq!(
@@ -191,7 +194,10 @@ fn proof_for_another_policy_fails() {
     );
     let mut claimed = other.public_inputs();
     claimed.policy_commitment = public.policy_commitment;
-    assert_eq!(system().verify(&env, &claimed), Err(ProofError::Invalid));
+    assert_eq!(
+        system().verifier().verify(&env, &claimed),
+        Err(ProofError::Invalid)
+    );
 }
 
 #[test]
@@ -204,31 +210,37 @@ fn malformed_proof_bytes_are_typed_errors() {
     };
     let malformed = |r: Result<(), ProofError>| matches!(r, Err(ProofError::MalformedProof(_)));
     // Empty, truncated, extended.
-    assert!(malformed(system().verify(&with(vec![]), public)));
+    assert!(malformed(system().verifier().verify(&with(vec![]), public)));
     assert!(malformed(
-        system().verify(&with(env.proof[..len - 1].to_vec()), public)
+        system()
+            .verifier()
+            .verify(&with(env.proof[..len - 1].to_vec()), public)
     ));
     assert!(malformed(
-        system().verify(&with(env.proof[..len / 2].to_vec()), public)
+        system()
+            .verifier()
+            .verify(&with(env.proof[..len / 2].to_vec()), public)
     ));
     let mut longer = env.proof.clone();
     longer.extend_from_slice(&[0u8; 32]);
-    assert!(malformed(system().verify(&with(longer), public)));
+    assert!(malformed(system().verifier().verify(&with(longer), public)));
     // Raw bytes too, without the envelope's length check in front.
     let vk = system().verifying_key();
     let column = public.to_field_elements();
     assert!(malformed(vk.verify_instances(&[], &column)));
     assert!(malformed(vk.verify_instances(&env.proof[..100], &column)));
     // Garbage of the right length: 0xff bytes are not point encodings.
-    let r = system().verify(&with(vec![0xff; len]), public);
+    let r = system().verifier().verify(&with(vec![0xff; len]), public);
     assert!(malformed(r.clone()), "{r:?}");
     // Zeros decode as identity points, which the transcript refuses.
-    assert!(malformed(system().verify(&with(vec![0; len]), public)));
+    assert!(malformed(
+        system().verifier().verify(&with(vec![0; len]), public)
+    ));
     // A flipped bit anywhere is refused, one way or the other.
     for pos in [0, 31, 32, len / 3, len / 2, len - 33, len - 1] {
         let mut bad = env.proof.clone();
         bad[pos] ^= 1;
-        let r = system().verify(&with(bad), public);
+        let r = system().verifier().verify(&with(bad), public);
         assert!(
             matches!(r, Err(ProofError::Invalid | ProofError::MalformedProof(_))),
             "byte {pos}: {r:?}"
@@ -245,7 +257,7 @@ fn groth16_envelope_is_wrong_backend() {
         proof: vec![0; 128],
     };
     assert_eq!(
-        system().verify(&g16, public),
+        system().verifier().verify(&g16, public),
         Err(ProofError::WrongBackend {
             expected: BackendId::Halo2Pasta,
             found: BackendId::Groth16Bn254
@@ -262,7 +274,7 @@ fn wrong_fingerprint_is_refused() {
         ..env.clone()
     };
     assert_eq!(
-        system().verify(&bad, public),
+        system().verifier().verify(&bad, public),
         Err(ProofError::FingerprintMismatch {
             expected: system().fingerprint(),
             found: other
@@ -277,10 +289,10 @@ fn envelope_round_trip() {
     assert_eq!(&back, env);
     let back = ProofEnvelope::from_hex(&env.to_hex()).expect("decode hex");
     assert_eq!(&back, env);
-    assert_eq!(system().verify(&back, public), Ok(()));
+    assert_eq!(system().verifier().verify(&back, public), Ok(()));
     // Public inputs survive their wire encoding too.
     let p = PublicInputs::<Fp>::from_le_bytes(&public.to_le_bytes()).expect("canonical");
-    assert_eq!(system().verify(&back, &p), Ok(()));
+    assert_eq!(system().verifier().verify(&back, &p), Ok(()));
 }
 
 #[test]
@@ -330,7 +342,7 @@ fn unchecked_violating_witness_is_unsatisfied() {
     ));
     let env = system().prove_unchecked(&w, &mut OsRng).expect("proof");
     assert_eq!(
-        system().verify(&env, &w.public_inputs()),
+        system().verifier().verify(&env, &w.public_inputs()),
         Err(ProofError::Invalid)
     );
 }
@@ -356,9 +368,9 @@ fn batch_of_valid_proofs_verifies() {
     let items: Vec<(&ProofEnvelope, &PublicInputs<Fp>)> =
         four().iter().map(|(e, p)| (e, p)).collect();
     let t = Instant::now();
-    assert_eq!(system().verify_batch(&items), Ok(()));
+    assert_eq!(system().verifier().verify_batch(&items), Ok(()));
     println!("halo2 verify_batch of 4: {:?}", t.elapsed());
-    assert_eq!(system().verify_batch(&[]), Ok(()));
+    assert_eq!(system().verifier().verify_batch(&[]), Ok(()));
 }
 
 #[test]
@@ -371,6 +383,7 @@ fn batch_names_the_bad_proof() {
         .map(|(i, (e, p))| if i == 2 { (e, &proofs[0].1) } else { (e, p) })
         .collect();
     let err = system()
+        .verifier()
         .verify_batch(&items)
         .expect_err("bad batch accepted");
     assert_eq!(err.failures, vec![(2, ProofError::Invalid)]);
@@ -383,6 +396,7 @@ fn batch_names_the_bad_proof() {
         proofs.iter().map(|(e, p)| (e, p)).collect();
     items[2].0 = &short;
     let err = system()
+        .verifier()
         .verify_batch(&items)
         .expect_err("bad batch accepted");
     assert_eq!(err.failures.len(), 1);
@@ -399,14 +413,14 @@ fn prove_batch_returns_proofs_in_order() {
     for (i, (r, w)) in out.iter().zip(&ws).enumerate() {
         let env = r.as_ref().expect("prove");
         assert_eq!(
-            system().verify(env, &w.public_inputs()),
+            system().verifier().verify(env, &w.public_inputs()),
             Ok(()),
             "proof {i}"
         );
         // Each proof is bound to its own witness (distinct bindings): not to the next one.
         let next = &ws[(i + 1) % ws.len()];
         assert_eq!(
-            system().verify(env, &next.public_inputs()),
+            system().verifier().verify(env, &next.public_inputs()),
             Err(ProofError::Invalid)
         );
     }
@@ -428,11 +442,15 @@ fn save_load_round_trip() {
     );
     assert_eq!(loaded.fingerprint(), system().fingerprint());
     let (env, public) = honest();
-    assert_eq!(loaded.verify(env, public), Ok(()));
+    assert_eq!(loaded.verifier().verify(env, public), Ok(()));
     // And the loaded keys prove.
     let w = witness_for(b"after-load");
     let env = loaded.prove(&w, &mut OsRng).expect("prove");
-    assert_eq!(system().verify(&env, &w.public_inputs()), Ok(()));
+    assert_eq!(system().verifier().verify(&env, &w.public_inputs()), Ok(()));
+    // The verifier alone: params, regenerated key, fingerprint checked.
+    let vk = Halo2VerifyingKey::load_dir(&dir).expect("verifier");
+    assert_eq!(vk.fingerprint(), system().fingerprint());
+    assert_eq!(vk.verify(&env, &w.public_inputs()), Ok(()));
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
@@ -539,5 +557,5 @@ fn precheck_cost_relative_to_proving() {
         "halo2 MockProver pre-check {check:?} vs create_proof {prove:?} ({:.0}%)",
         100.0 * check.as_secs_f64() / prove.as_secs_f64()
     );
-    assert_eq!(system().verify(&env, &w.public_inputs()), Ok(()));
+    assert_eq!(system().verifier().verify(&env, &w.public_inputs()), Ok(()));
 }

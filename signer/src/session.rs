@@ -24,7 +24,7 @@ use frost_core::round2::SignatureShare;
 use frost_core::{Ciphersuite, SigningPackage};
 use prover::{ProofSystem, ProveError};
 use rand_core::{CryptoRng, RngCore};
-use verifier::{BatchError, ProofEnvelope};
+use verifier::{BatchError, ProofEnvelope, StatementVerifier};
 
 use crate::error::SignerError;
 use crate::ids::{SessionId, SignerId};
@@ -458,6 +458,7 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
         }
         let items: Vec<_> = publics.iter().map(|(r, p)| (&r.proof, p)).collect();
         self.system
+            .verifier()
             .verify_batch(&items)
             .map_err(|BatchError { failures }| {
                 let (i, e) = &failures[0];

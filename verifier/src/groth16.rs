@@ -11,20 +11,26 @@
 //! `n + 3` Miller loops and one final exponentiation instead of `3n` and `n`. If the batch
 //! fails, every proof is verified alone so the bad ones are named.
 
+use std::path::Path;
+
 use ark_bn254::{Bn254, Fr, G1Projective};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{PrimeField, UniformRand, Zero};
 use ark_groth16::{prepare_verifying_key, Groth16, PreparedVerifyingKey, Proof, VerifyingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use circuits::bn254::Bn254 as Bn254Backend;
 use circuits::public::{PublicInputs, NUM_PUBLIC_INPUTS};
 use circuits::BackendId;
+use rand::rngs::OsRng;
 use rand_core::{CryptoRng, RngCore};
 use rayon::prelude::*;
 
 use crate::envelope::ProofEnvelope;
 use crate::error::{BatchError, ProofError};
 use crate::fingerprint::VkFingerprint;
+use crate::keys::KeyStoreError;
+use crate::statement::StatementVerifier;
 
 /// Size of a compressed Groth16/BN254 proof.
 pub const PROOF_BYTES: usize = 128;
@@ -107,16 +113,6 @@ impl Groth16VerifyingKey {
         decode_proof(&envelope.proof)
     }
 
-    /// Verifies one proof against the statement's public inputs.
-    pub fn verify(
-        &self,
-        envelope: &ProofEnvelope,
-        public: &PublicInputs<Fr>,
-    ) -> Result<(), ProofError> {
-        let proof = self.open(envelope)?;
-        self.verify_proof(&proof, &public.to_field_elements())
-    }
-
     /// Verifies a decoded proof against raw field elements, refusing any count other than
     /// the statement's.
     pub fn verify_proof(&self, proof: &Proof<Bn254>, inputs: &[Fr]) -> Result<(), ProofError> {
@@ -133,8 +129,10 @@ impl Groth16VerifyingKey {
         }
     }
 
-    /// Verifies a batch with one multi-pairing; on failure, names every bad proof.
-    pub fn verify_batch<R: RngCore + CryptoRng>(
+    /// Verifies a batch with one multi-pairing, its coefficients drawn from `rng`; on
+    /// failure, names every bad proof. ([`StatementVerifier::verify_batch`] draws them from
+    /// the OS.)
+    pub fn verify_batch_with_rng<R: RngCore + CryptoRng>(
         &self,
         items: &[(&ProofEnvelope, &PublicInputs<Fr>)],
         rng: &mut R,
@@ -200,6 +198,34 @@ impl Groth16VerifyingKey {
         g1.push((-(vk.alpha_g1.into_group() * r_sum)).into_affine().into());
         g2.push(vk.beta_g2.into());
         Bn254::multi_pairing(g1, g2).is_zero()
+    }
+}
+
+impl StatementVerifier for Groth16VerifyingKey {
+    type Backend = Bn254Backend;
+
+    fn fingerprint(&self) -> VkFingerprint {
+        self.fingerprint
+    }
+
+    fn verify(
+        &self,
+        envelope: &ProofEnvelope,
+        public: &PublicInputs<Fr>,
+    ) -> Result<(), ProofError> {
+        let proof = self.open(envelope)?;
+        self.verify_proof(&proof, &public.to_field_elements())
+    }
+
+    fn verify_batch(
+        &self,
+        items: &[(&ProofEnvelope, &PublicInputs<Fr>)],
+    ) -> Result<(), BatchError> {
+        self.verify_batch_with_rng(items, &mut OsRng)
+    }
+
+    fn load_dir(dir: &Path) -> Result<Self, KeyStoreError> {
+        Groth16VerifyingKey::load_dir(dir)
     }
 }
 

@@ -42,7 +42,9 @@
 
 use core::fmt;
 
-use circuits::pasta::{instance_from_slice, InstanceError, PolicyCircuit, K};
+use std::path::Path;
+
+use circuits::pasta::{instance_from_slice, InstanceError, Pasta, PolicyCircuit, K};
 use circuits::public::{PublicInputs, NUM_PUBLIC_INPUTS};
 use circuits::BackendId;
 use halo2_proofs::plonk::VerifyingKey;
@@ -58,6 +60,8 @@ use rayon::prelude::*;
 use crate::envelope::{ProofEnvelope, MAX_PROOF_BYTES};
 use crate::error::{BatchError, ProofError};
 use crate::fingerprint::VkFingerprint;
+use crate::keys::KeyStoreError;
+use crate::statement::StatementVerifier;
 
 /// Size of one encoded Vesta point or Pasta scalar in a halo2 transcript.
 const ELEMENT_BYTES: usize = 32;
@@ -289,16 +293,6 @@ impl Halo2VerifyingKey {
         Ok(&envelope.proof)
     }
 
-    /// Verifies one proof against the statement's public inputs.
-    pub fn verify(
-        &self,
-        envelope: &ProofEnvelope,
-        public: &PublicInputs<Fp>,
-    ) -> Result<(), ProofError> {
-        let proof = self.open(envelope)?;
-        self.verify_instances(proof, &public.to_field_elements())
-    }
-
     /// Verifies raw proof bytes against a raw instance column, refusing any count other
     /// than the statement's 4 (halo2 would pad a short column with zeros).
     pub fn verify_instances(&self, proof: &[u8], instances: &[Fp]) -> Result<(), ProofError> {
@@ -324,13 +318,30 @@ impl Halo2VerifyingKey {
         }
         Ok(())
     }
+}
+
+impl StatementVerifier for Halo2VerifyingKey {
+    type Backend = Pasta;
+
+    fn fingerprint(&self) -> VkFingerprint {
+        self.fingerprint
+    }
+
+    fn verify(
+        &self,
+        envelope: &ProofEnvelope,
+        public: &PublicInputs<Fp>,
+    ) -> Result<(), ProofError> {
+        let proof = self.open(envelope)?;
+        self.verify_instances(proof, &public.to_field_elements())
+    }
 
     /// Verifies a batch with halo2's `BatchVerifier` (one MSM check for all proofs); on
     /// failure verifies each proof alone and names every bad one with its index.
     ///
     /// The batch's random scaling factors come from the OS (`BatchVerifier` draws them
     /// itself), so no RNG is taken.
-    pub fn verify_batch(
+    fn verify_batch(
         &self,
         items: &[(&ProofEnvelope, &PublicInputs<Fp>)],
     ) -> Result<(), BatchError> {
@@ -368,5 +379,9 @@ impl Halo2VerifyingKey {
             return Ok(());
         }
         Err(BatchError { failures })
+    }
+
+    fn load_dir(dir: &Path) -> Result<Self, KeyStoreError> {
+        Halo2VerifyingKey::load_dir(dir)
     }
 }

@@ -10,16 +10,23 @@
 //! - [`halo2`]: halo2/IPA verification over Pasta, single and batched (halo2's
 //!   `BatchVerifier`); the verifying key is regenerated from the transparent params and
 //!   the circuit, and fingerprinted from its pinned form and the params;
+//! - [`statement`]: [`StatementVerifier`], the one interface of both verifying keys;
+//! - [`keys`]: key directories as `prover` saves them, and loading a verifier alone from one;
+//! - [`contribution`]: THE check of a signer's round-1 contribution (attestation, intent,
+//!   time, binding, proof), used by the coordinator, the co-signers and the auditor;
 //! - [`audit`]: the hash-chained audit log of signing sessions and its verifier
 //!   ([`audit::verify_log`]).
 
 pub mod audit;
 pub mod bip340;
+pub mod contribution;
 pub mod envelope;
 pub mod error;
 pub mod fingerprint;
 pub mod groth16;
 pub mod halo2;
+pub mod keys;
+pub mod statement;
 
 pub use bip340::{verify_bip340, Bip340Error, XOnlyPublicKey};
 pub use envelope::ProofEnvelope;
@@ -27,3 +34,5 @@ pub use error::{BatchError, EnvelopeError, ProofError};
 pub use fingerprint::VkFingerprint;
 pub use groth16::Groth16VerifyingKey;
 pub use halo2::Halo2VerifyingKey;
+pub use keys::KeyStoreError;
+pub use statement::{PublicOf, StatementVerifier};

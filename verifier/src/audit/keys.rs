@@ -8,14 +8,12 @@ use crate::error::ProofError;
 use crate::fingerprint::VkFingerprint;
 use crate::groth16::Groth16VerifyingKey;
 use crate::halo2::Halo2VerifyingKey;
-
-/// File name of the halo2 params in a key directory (as `prover` saves them).
-pub const HALO2_PARAMS_FILE: &str = "halo2-pasta.params";
+use crate::keys::{manifest_path, KeyStoreError, GROTH16_NAME, HALO2_NAME};
 
 /// A key directory that could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditKeysError {
-    /// A file or the directory could not be read.
+    /// The directory could not be read.
     #[error("cannot read {path}: {error}")]
     Io {
         /// The path.
@@ -23,14 +21,9 @@ pub enum AuditKeysError {
         /// The I/O error.
         error: std::io::Error,
     },
-    /// A key file does not hold a valid key.
-    #[error("{path}: {error}")]
-    Key {
-        /// The file.
-        path: PathBuf,
-        /// Why it was refused.
-        error: ProofError,
-    },
+    /// A key in it was refused (see [`crate::keys`]).
+    #[error(transparent)]
+    Key(#[from] KeyStoreError),
     /// The transparent halo2 key could not be built.
     #[error("transparent halo2 key: {0}")]
     Transparent(ProofError),
@@ -81,39 +74,23 @@ impl AuditKeys {
         Ok(self)
     }
 
-    /// Loads every `*.vk` file of `dir` as a compressed Groth16/BN254 verifying key (as
-    /// `prover` saves `groth16-bn254.vk`) and, if present, `halo2-pasta.params` (the halo2
-    /// key is regenerated from them). A file that does not decode is an error; no
-    /// manifest is needed, since every key is identified by its own fingerprint.
+    /// Loads the verifying keys of a key directory as `prover` saves it, through the one
+    /// loader ([`Groth16VerifyingKey::load_dir`], [`Halo2VerifyingKey::load_dir`]): each
+    /// backend whose manifest is present, its files' checksums and its fingerprint checked
+    /// against the manifest. A directory with no manifest gives no keys (every record then
+    /// names the key it lacks).
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Self, AuditKeysError> {
         let dir = dir.as_ref();
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |error| AuditKeysError::Io { path, error }
-        };
+        fs::read_dir(dir).map_err(|error| AuditKeysError::Io {
+            path: dir.to_path_buf(),
+            error,
+        })?;
         let mut keys = Self::new();
-        let mut entries: Vec<PathBuf> = fs::read_dir(dir)
-            .map_err(io(dir))?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()
-            .map_err(io(dir))?;
-        entries.sort();
-        for path in entries {
-            let is_vk = path.extension().is_some_and(|e| e == "vk");
-            let is_params = path.file_name().is_some_and(|n| n == HALO2_PARAMS_FILE);
-            if !(is_vk || is_params) || !path.is_file() {
-                continue;
-            }
-            let bytes = fs::read(&path).map_err(io(&path))?;
-            let bad = |error| AuditKeysError::Key {
-                path: path.clone(),
-                error,
-            };
-            if is_vk {
-                keys.add_groth16(Groth16VerifyingKey::from_bytes(&bytes).map_err(bad)?);
-            } else {
-                keys.add_halo2(Halo2VerifyingKey::from_params_bytes(&bytes).map_err(bad)?);
-            }
+        if manifest_path(dir, GROTH16_NAME).exists() {
+            keys.add_groth16(Groth16VerifyingKey::load_dir(dir)?);
+        }
+        if manifest_path(dir, HALO2_NAME).exists() {
+            keys.add_halo2(Halo2VerifyingKey::load_dir(dir)?);
         }
         Ok(keys)
     }

@@ -11,7 +11,9 @@
 //!
 //! # What is checked
 //!
-//! [`verify_record`] and [`verify_log`] check, for every record:
+//! [`verify_record`] and [`verify_log`] check, for every record (each signer entry through
+//! [the contribution check](crate::contribution), whose faults are
+//! [`AuditError::Contribution`] naming the signer):
 //!
 //! - the version, `index` and `prev` (the chain);
 //! - the signer set: ids non-zero and distinct, at least `threshold` of them;
@@ -35,8 +37,8 @@
 //! with the same identity key and that no session id is recorded twice (a replayed
 //! session). It verifies proofs in batches, one per (backend, key), over
 //! chunks of [`CHUNK_RECORDS`] records, falling back to one-by-one only when a batch
-//! fails, so that every failure names its record. BIP-340 signatures (`k256` has no batch
-//! verification) are checked one by one, in parallel.
+//! fails, so that every failure names its record. The records of a chunk are checked in
+//! parallel (BIP-340 signatures among them: `k256` has no batch verification).
 //!
 //! # Privacy
 //!
@@ -78,12 +80,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod check;
+mod error;
 mod keys;
 mod record;
 mod verify;
 
-pub use keys::{AuditKeys, AuditKeysError, HALO2_PARAMS_FILE};
+pub use crate::keys::HALO2_PARAMS_FILE;
+pub use error::{AuditError, AuditFailure, AuditReport};
+pub use keys::{AuditKeys, AuditKeysError};
 pub use record::{
     attestation_message, chain_hash, AuditRecord, SignerEntry, ATTEST_TAG, AUDIT_VERSION, CHAIN_TAG,
 };
-pub use verify::{verify_log, verify_record, AuditError, AuditFailure, AuditReport, CHUNK_RECORDS};
+pub use verify::{verify_log, verify_record, CHUNK_RECORDS};

@@ -1,0 +1,212 @@
+//! The checks of audit records other than their chain link: record-level checks (version,
+//! signer set, digest, key, final signature), each signer entry through
+//! [the contribution check](crate::contribution), and the proofs of many records verified
+//! in one batch per (backend, key).
+
+use std::collections::{BTreeMap, HashSet};
+
+use circuits::bn254::Bn254;
+use circuits::pasta::Pasta;
+use circuits::{Backend, BackendId, SignedDigest};
+use rayon::prelude::*;
+
+use super::error::{AuditError, AuditFailure};
+use super::keys::AuditKeys;
+use super::record::{AuditRecord, AUDIT_VERSION};
+use crate::bip340::verify_bip340;
+use crate::contribution::{
+    contribution_faults, verify_contribution_proofs, Checked, Contribution, ContributionError,
+    Expected,
+};
+use crate::fingerprint::VkFingerprint;
+use crate::statement::StatementVerifier;
+
+/// Contributions on backend `B` whose proofs wait for their batch, by key, each with its
+/// record's index.
+type Queue<B> = BTreeMap<VkFingerprint, Vec<(u64, Checked<<B as Backend>::F>)>>;
+
+/// Proofs that passed the cheap checks, by backend.
+#[derive(Default)]
+struct Proofs {
+    groth16: Queue<Bn254>,
+    halo2: Queue<Pasta>,
+}
+
+impl Proofs {
+    fn extend(&mut self, other: Proofs) {
+        for (fp, items) in other.groth16 {
+            self.groth16.entry(fp).or_default().extend(items);
+        }
+        for (fp, items) in other.halo2 {
+            self.halo2.entry(fp).or_default().extend(items);
+        }
+    }
+
+    /// One batch per key held (records naming an unknown key queue no proofs).
+    fn verify(self, keys: &AuditKeys, out: &mut Vec<AuditFailure>) {
+        for (fp, items) in &self.groth16 {
+            if let Some(key) = keys.groth16(fp) {
+                verify_batch(key, items, out);
+            }
+        }
+        for (fp, items) in &self.halo2 {
+            if let Some(key) = keys.halo2(fp) {
+                verify_batch(key, items, out);
+            }
+        }
+    }
+}
+
+/// Verifies `items` as one batch, naming every failing proof by record and signer.
+fn verify_batch<V: StatementVerifier>(
+    key: &V,
+    items: &[(u64, Checked<<V::Backend as Backend>::F>)],
+    out: &mut Vec<AuditFailure>,
+) {
+    let batch: Vec<_> = items.iter().map(|(_, c)| c.as_item()).collect();
+    if let Err(failures) = verify_contribution_proofs(key, &batch) {
+        out.extend(failures.into_iter().map(|(i, e)| AuditFailure {
+            index: items[i].0,
+            reason: AuditError::Contribution(e),
+        }));
+    }
+}
+
+/// Checks every record of a chunk (in parallel), then verifies their proofs in batches.
+/// Failures come grouped by record, then the proof failures.
+pub(super) fn check_records(records: &[(u64, AuditRecord)], keys: &AuditKeys) -> Vec<AuditFailure> {
+    let outcomes: Vec<(Vec<AuditFailure>, Proofs)> = records
+        .par_iter()
+        .map(|(index, rec)| check_record(*index, rec, keys))
+        .collect();
+    let mut out = Vec::new();
+    let mut proofs = Proofs::default();
+    for (failures, p) in outcomes {
+        out.extend(failures);
+        proofs.extend(p);
+    }
+    proofs.verify(keys, &mut out);
+    out
+}
+
+/// Every check of one record but its chain link and its proofs, which it queues.
+fn check_record(index: u64, rec: &AuditRecord, keys: &AuditKeys) -> (Vec<AuditFailure>, Proofs) {
+    let mut out = Vec::new();
+    let mut proofs = Proofs::default();
+    let mut fail = |reason| out.push(AuditFailure { index, reason });
+    if rec.version != AUDIT_VERSION {
+        fail(AuditError::UnsupportedVersion(rec.version));
+        return (out, proofs);
+    }
+    // The final signature.
+    // frost-secp256k1-tr serializes the group key as it is (either parity) and signs for
+    // its x coordinate, as BIP-340 does: the x-only key is bytes 1..33 either way.
+    if !matches!(rec.group_key[0], 0x02 | 0x03) {
+        fail(AuditError::GroupKeyPrefix(rec.group_key[0]));
+    } else if let Err(e) = verify_bip340(&rec.group_key[1..], &rec.digest, &rec.signature) {
+        fail(AuditError::InvalidSignature(e));
+    }
+    // The signer set.
+    let mut ids = HashSet::new();
+    for s in &rec.signers {
+        if s.signer_id == 0 {
+            fail(AuditError::ZeroSignerId);
+        } else if !ids.insert(s.signer_id) {
+            fail(AuditError::DuplicateSigner(s.signer_id));
+        }
+    }
+    if ids.len() < rec.threshold as usize {
+        fail(AuditError::BelowThreshold {
+            signers: ids.len(),
+            threshold: rec.threshold,
+        });
+    }
+    let Some(first) = rec.signers.first() else {
+        fail(AuditError::NoSigners);
+        return (out, proofs);
+    };
+    let Ok(backend) = BackendId::try_from(rec.backend) else {
+        fail(AuditError::UnknownBackend(rec.backend));
+        return (out, proofs);
+    };
+    // The digest is C's; every signer must have proved the first signer's C and now.
+    let c = first.public_inputs[0];
+    let expected = SignedDigest::from_parts(backend, &c);
+    if expected.0 != rec.digest {
+        fail(AuditError::DigestMismatch {
+            expected: expected.to_hex(),
+            found: hex::encode(rec.digest),
+        });
+    }
+    let fingerprint = VkFingerprint(rec.vk_fingerprint);
+    let known = match backend {
+        BackendId::Groth16Bn254 => keys.groth16(&fingerprint).is_some(),
+        BackendId::Halo2Pasta => keys.halo2(&fingerprint).is_some(),
+    };
+    if !known {
+        fail(AuditError::UnknownVerifyingKey {
+            backend,
+            fingerprint,
+        });
+    }
+    let mut now = [0u8; 8];
+    now.copy_from_slice(&first.public_inputs[2][..8]);
+    let session = Expected {
+        session_id: &rec.session_id,
+        group_key: &rec.group_key,
+        intent_commitment: &c,
+        now: u64::from_le_bytes(now),
+        vk_fingerprint: fingerprint,
+    };
+    let errors = match backend {
+        BackendId::Groth16Bn254 => {
+            let (errors, checked) = check_signers::<Bn254>(rec, &session);
+            if known {
+                proofs.groth16.insert(fingerprint, tag(index, checked));
+            }
+            errors
+        }
+        BackendId::Halo2Pasta => {
+            let (errors, checked) = check_signers::<Pasta>(rec, &session);
+            if known {
+                proofs.halo2.insert(fingerprint, tag(index, checked));
+            }
+            errors
+        }
+    };
+    out.extend(errors.into_iter().map(|e| AuditFailure {
+        index,
+        reason: AuditError::Contribution(e),
+    }));
+    (out, proofs)
+}
+
+fn tag<T>(index: u64, items: Vec<T>) -> Vec<(u64, T)> {
+    items.into_iter().map(|x| (index, x)).collect()
+}
+
+/// The contribution check of every signer entry: all faults, and the proofs to verify.
+fn check_signers<B: Backend>(
+    rec: &AuditRecord,
+    session: &Expected,
+) -> (Vec<ContributionError>, Vec<Checked<B::F>>) {
+    let mut errors = Vec::new();
+    let mut checked = Vec::new();
+    for s in &rec.signers {
+        let contribution = Contribution {
+            signer_id: s.signer_id,
+            identity_key: Some(&s.identity_key),
+            commitments: &s.commitments,
+            proof: &s.proof,
+            public_inputs: &s.public_inputs,
+            attestation: &s.attestation,
+        };
+        let (c, faults) = contribution_faults::<B>(&contribution, session);
+        errors.extend(faults.into_iter().map(|fault| ContributionError {
+            signer_id: s.signer_id,
+            fault,
+        }));
+        checked.extend(c);
+    }
+    (errors, checked)
+}

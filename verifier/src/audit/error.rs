@@ -1,0 +1,146 @@
+//! What the audit verifier reports: [`AuditError`] (what is wrong with a record),
+//! [`AuditFailure`] (which record) and [`AuditReport`] (the whole log).
+
+use std::collections::BTreeMap;
+
+use circuits::BackendId;
+
+use super::record::AUDIT_VERSION;
+use crate::bip340::Bip340Error;
+use crate::contribution::ContributionError;
+use crate::fingerprint::VkFingerprint;
+
+/// What is wrong with a record.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    /// The line is not a well-formed record (JSON, hex, lengths, unknown fields).
+    #[error("malformed record: {0}")]
+    Malformed(String),
+    /// The log could not be read.
+    #[error("cannot read the log: {0}")]
+    Io(String),
+    /// Unknown record format version.
+    #[error("unsupported record version {0} (expected {AUDIT_VERSION})")]
+    UnsupportedVersion(u32),
+    /// `index` is not the line number.
+    #[error("record says index {found}, but it is line {expected}")]
+    IndexMismatch {
+        /// The line number (0-based).
+        expected: u64,
+        /// The record's `index`.
+        found: u64,
+    },
+    /// `prev` is not the chain hash of the previous line: that line was altered, or a
+    /// record was removed, inserted or moved here.
+    #[error(
+        "prev {found} does not match the hash {expected} of the line before \
+         (that record was altered, or a record was removed, inserted or moved here)"
+    )]
+    BrokenChain {
+        /// `chain_hash` of the previous line (zeros for the first record), hex.
+        expected: String,
+        /// The record's `prev`, hex.
+        found: String,
+    },
+    /// The session id was already used by an earlier record (a replayed session).
+    #[error("session {session_id} was already recorded at record {first}")]
+    DuplicateSession {
+        /// The session id, hex.
+        session_id: String,
+        /// The earlier record.
+        first: u64,
+    },
+    /// The record's backend id is unknown.
+    #[error("unknown backend id {0}")]
+    UnknownBackend(u8),
+    /// No verifying key with the record's fingerprint is held.
+    #[error("no verifying key for backend {backend} with fingerprint {fingerprint}")]
+    UnknownVerifyingKey {
+        /// The backend.
+        backend: BackendId,
+        /// The fingerprint the record names.
+        fingerprint: VkFingerprint,
+    },
+    /// The record has no signers.
+    #[error("record has no signers")]
+    NoSigners,
+    /// Fewer signers than the threshold.
+    #[error("{signers} signers, the key needs {threshold}")]
+    BelowThreshold {
+        /// Distinct signers in the record.
+        signers: usize,
+        /// The record's threshold.
+        threshold: u16,
+    },
+    /// Signer id 0 (FROST identifiers are non-zero).
+    #[error("signer id 0 is not a valid identifier")]
+    ZeroSignerId,
+    /// A signer appears twice.
+    #[error("signer {0} appears more than once")]
+    DuplicateSigner(u16),
+    /// The digest is not `SignedDigest::from_parts(backend, C)`.
+    #[error("digest {found} is not the digest {expected} of the intent commitment")]
+    DigestMismatch {
+        /// Digest of the first signer's `C`, hex.
+        expected: String,
+        /// The record's digest, hex.
+        found: String,
+    },
+    /// The same (group key, signer) used another identity key earlier in the log.
+    #[error("signer {signer_id} of group key {group_key} attests with identity key {found}, first seen with {first}")]
+    IdentityKeyChanged {
+        /// The signer.
+        signer_id: u16,
+        /// The group key, hex.
+        group_key: String,
+        /// The identity key first seen, hex.
+        first: String,
+        /// This record's identity key, hex.
+        found: String,
+    },
+    /// The group key is not a 33-byte SEC1 compressed point (prefix 0x02 or 0x03).
+    #[error("group key must be SEC1 compressed (prefix 0x02 or 0x03), starts with {0:#04x}")]
+    GroupKeyPrefix(u8),
+    /// The final signature does not verify under the x-only group key over the digest.
+    #[error("final signature rejected: {0}")]
+    InvalidSignature(Bip340Error),
+    /// A signer's round-1 contribution fails the contribution check (attestation,
+    /// envelope, public inputs, intent, time, binding or proof).
+    #[error("{0}")]
+    Contribution(#[from] ContributionError),
+}
+
+/// A failure: which record (0-based line number) and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("record {index}: {reason}")]
+pub struct AuditFailure {
+    /// The record's line number (0-based).
+    pub index: u64,
+    /// What is wrong.
+    pub reason: AuditError,
+}
+
+/// What [`verify_log`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditReport {
+    /// Lines read.
+    pub records: u64,
+    /// Distinct group keys.
+    pub keys: usize,
+    /// Distinct (group key, signer id) pairs.
+    pub signers: usize,
+    /// Records per backend id.
+    pub backends: BTreeMap<u8, u64>,
+    /// [`chain_hash`] of the last line: compare it with a head published elsewhere to
+    /// detect a truncated or rewritten tail (the chain alone cannot).
+    pub head: Option<[u8; 32]>,
+    /// Every failure, by record index.
+    pub failures: Vec<AuditFailure>,
+}
+
+impl AuditReport {
+    /// Whether the log verified with no failure.
+    pub fn is_ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+}

@@ -1,0 +1,50 @@
+//! [`StatementVerifier`]: what every holder of a verifying key can do with a proof of the
+//! v1 policy statement, whichever backend made it.
+//!
+//! Implemented by [`Groth16VerifyingKey`](crate::Groth16VerifyingKey) (BN254) and
+//! [`Halo2VerifyingKey`](crate::Halo2VerifyingKey) (Pasta). A server that only verifies
+//! holds one of these, loaded from a key directory with
+//! [`StatementVerifier::load_dir`] — never the prover's keys.
+
+use std::path::Path;
+
+use circuits::public::PublicInputs;
+use circuits::Backend;
+
+use crate::envelope::ProofEnvelope;
+use crate::error::{BatchError, ProofError};
+use crate::fingerprint::VkFingerprint;
+use crate::keys::KeyStoreError;
+
+/// The public inputs of a statement proved on backend `B`.
+pub type PublicOf<B> = PublicInputs<<B as Backend>::F>;
+
+/// A verifying key for the v1 statement on one backend.
+pub trait StatementVerifier: Send + Sync {
+    /// The statement backend (field and native Poseidon) the key verifies for.
+    type Backend: Backend;
+
+    /// Fingerprint of the key; every proof made for it names it.
+    fn fingerprint(&self) -> VkFingerprint;
+
+    /// Verifies one proof against the statement's public inputs. The envelope must name this
+    /// key's backend and fingerprint.
+    fn verify(
+        &self,
+        proof: &ProofEnvelope,
+        public: &PublicOf<Self::Backend>,
+    ) -> Result<(), ProofError>;
+
+    /// Verifies a batch at once (randomised with OS randomness); on failure every proof is
+    /// verified alone and each bad one is named by its index in `items`.
+    fn verify_batch(
+        &self,
+        items: &[(&ProofEnvelope, &PublicOf<Self::Backend>)],
+    ) -> Result<(), BatchError>;
+
+    /// Loads the key alone from a directory written by `prover`'s `ProofSystem::save`
+    /// (see [`crate::keys`]).
+    fn load_dir(dir: &Path) -> Result<Self, KeyStoreError>
+    where
+        Self: Sized;
+}
