@@ -9,9 +9,11 @@ use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
+use signer::keys::dealer;
+use signer::round::signing;
 use signer::session::{Round1Reply, Round1Request, Round2Request, SessionError, SessionSigner};
 use signer::taproot::{self, Taproot};
-use signer::{dealer, signing, MemoryNonceStore, SessionId, SignerId, Threshold};
+use signer::{MemoryNonceStore, SessionId, SignerId, Threshold};
 
 fn groth16() -> &'static Groth16System {
     static S: OnceLock<Groth16System> = OnceLock::new();
@@ -261,5 +263,36 @@ fn a_package_that_differs_from_the_replies_is_refused() {
     assert!(matches!(
         nodes[0].round2(&r2, &mut OsRng),
         Err(SessionError::BadReply { .. })
+    ));
+}
+
+#[test]
+fn round2_after_the_session_ttl_is_refused_on_the_signers_clock() {
+    let ttl = std::time::Duration::from_secs(1);
+    let nodes: Vec<_> = nodes(groth16())
+        .into_iter()
+        .map(|n| n.with_session_ttl(ttl))
+        .collect();
+    let chosen = [0, 1, 2];
+    // Within the TTL, round 2 goes through.
+    let session = SessionId::random(&mut OsRng);
+    let req = request(session, &chosen, 10);
+    let digest = req.intent.signed_digest::<circuits::bn254::Bn254>();
+    let replies = round1(&nodes, &req, &chosen);
+    let r2 = round2_request(session, &replies, digest.as_bytes());
+    nodes[2].round2(&r2, &mut OsRng).unwrap();
+    // Past it, the open session is refused as expired, however valid the request ...
+    std::thread::sleep(ttl + std::time::Duration::from_millis(100));
+    match nodes[0].round2(&r2, &mut OsRng) {
+        Err(SessionError::Expired { session: s, age }) => {
+            assert_eq!(s, session);
+            assert!(age > ttl, "{age:?}");
+        }
+        other => panic!("expected the session expired, got {other:?}"),
+    }
+    // ... and forgotten: its nonces can never sign.
+    assert!(matches!(
+        nodes[0].round2(&r2, &mut OsRng),
+        Err(SessionError::UnknownSession(s)) if s == session
     ));
 }
