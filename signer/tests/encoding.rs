@@ -94,7 +94,7 @@ fn tampered_share_files_are_refused() {
             "signer not own",
             edit(&json, |v| v["signer"] = 2.into()),
             Box::new(inconsistent(
-                "key package identifier is not that of signer 2",
+                "key package identifier is not that of signer #2",
             )),
         ),
         (

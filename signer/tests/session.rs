@@ -296,3 +296,64 @@ fn round2_after_the_session_ttl_is_refused_on_the_signers_clock() {
         Err(SessionError::UnknownSession(s)) if s == session
     ));
 }
+
+#[test]
+fn coordinator_state_machine_excludes_the_silent_and_refuses_replies_out_of_order() {
+    use signer::session::coordinator::{
+        Action, Coordinator, CoordinatorError, ReplyFault, SignSession,
+    };
+    let shares =
+        dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
+    let public = shares[0].public_key_package().clone();
+    let (_, roster) =
+        signer::local::session_signers(shares, &sample::policy(), groth16(), &mut OsRng);
+    let coord = Coordinator::new(public, roster, groth16()).unwrap();
+    let ids: Vec<SignerId> = (1..=5).map(|i| SignerId::new(i).unwrap()).collect();
+    let (mut session, action) = SignSession::start(
+        &coord,
+        sample::intent(11),
+        sample::NOW,
+        ids.clone(),
+        &mut OsRng,
+    );
+    let request = match action {
+        Action::Round1 { to, request } => {
+            assert_eq!(to, ids[..3]);
+            assert_eq!(request.signers, ids);
+            assert_eq!(request.now, sample::NOW);
+            request
+        }
+        other => panic!("expected round 1, got {other:?}"),
+    };
+    // Round-2 replies while round 1 is open: refused, the session goes on.
+    assert!(matches!(
+        session.on_round2(Vec::new(), &mut OsRng),
+        Action::Failed(CoordinatorError::OutOfOrder {
+            got: "round-2",
+            expected: "round-1 replies"
+        })
+    ));
+    // Nobody answers: the next candidates are asked in the same session ...
+    match session.on_round1(Vec::new()) {
+        Action::Round1 { to, request: again } => {
+            assert_eq!(to, ids[3..]);
+            assert_eq!(again.session, request.session);
+        }
+        other => panic!("expected the replacements asked, got {other:?}"),
+    }
+    assert_eq!(session.excluded().len(), 3);
+    // ... and when they are silent too, the session fails naming every signer.
+    match session.on_round1(Vec::new()) {
+        Action::Failed(CoordinatorError::TooFewSigners {
+            need: 3,
+            usable: 0,
+            excluded,
+        }) => {
+            assert_eq!(excluded.iter().map(|x| x.signer).collect::<Vec<_>>(), ids);
+            assert!(excluded
+                .iter()
+                .all(|x| x.fault == Some(ReplyFault::NoReply) && x.refusal.reason == "no reply"));
+        }
+        other => panic!("expected too few signers, got {other:?}"),
+    }
+}

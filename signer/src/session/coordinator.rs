@@ -290,9 +290,12 @@ impl<'k, C: Ciphersuite, P: ProofSystem> SignSession<'k, C, P> {
         mut replies: Vec<(SignerId, Result<Round2Reply<C>, Refusal>)>,
         rng: &mut R,
     ) -> Action<C> {
-        let State::Round2 { request, chosen } = std::mem::replace(&mut self.state, State::Finished)
-        else {
-            return self.out_of_order("round-2");
+        let (request, chosen) = match std::mem::replace(&mut self.state, State::Finished) {
+            State::Round2 { request, chosen } => (request, chosen),
+            other => {
+                self.state = other;
+                return self.out_of_order("round-2");
+            }
         };
         let mut shares = BTreeMap::new();
         let mut refused = false;
@@ -441,10 +444,12 @@ impl<'k, C: Ciphersuite, P: ProofSystem> SignSession<'k, C, P> {
 
     /// Round 2 to the `t` verified signers, with the signing package and their replies.
     fn round2(&mut self) -> Action<C> {
-        let State::Round1 { request, good, .. } =
-            std::mem::replace(&mut self.state, State::Finished)
-        else {
-            return self.out_of_order("round-1");
+        let (request, good) = match std::mem::replace(&mut self.state, State::Finished) {
+            State::Round1 { request, good, .. } => (request, good),
+            other => {
+                self.state = other;
+                return self.out_of_order("round-1");
+            }
         };
         let replies: Vec<Round1Reply<C>> = good.into_iter().map(|(r, _)| r).collect();
         let commitments: BTreeMap<_, _> =

@@ -141,7 +141,7 @@ pub enum CoordinatorError {
     FinalSignature(String),
     /// Replies were handed to a session not waiting for them (`expected` names what it
     /// waits for).
-    #[error("session is not waiting for {got} replies (state: {expected})")]
+    #[error("{got} replies handed to a session waiting for {expected}")]
     OutOfOrder {
         /// The replies handed in.
         got: &'static str,
