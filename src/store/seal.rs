@@ -173,4 +173,24 @@ mod tests {
         ));
         assert!(SealingKey::derive(b"p", &[0u8; 3], &TEST_KDF).is_err());
     }
+
+    #[test]
+    fn values_sealed_before_the_shared_sealer_still_open() {
+        // Written by this module's own Argon2id/BLAKE3/XChaCha20 code before it became a
+        // user of `signer::keys::seal`: same check value, same bytes, still opens.
+        let key = SealingKey::derive(b"correct horse", &[7u8; SALT_LEN], &TEST_KDF).unwrap();
+        assert_eq!(
+            hex::encode(key.check_value()),
+            "ce670f463cc71c6d6d951ff62b915e005dd05e38b3e93f6f5d5cac976f171671"
+        );
+        let sealed = hex::decode(
+            "0909090909090909090909090909090909090909090909093cae159c32b461fbcfcc682fc436bf82030c2c2f8f6c",
+        )
+        .unwrap();
+        assert_eq!(&**key.open("x", b"the aad", &sealed).unwrap(), b"secret");
+        assert_eq!(
+            key.0.encrypt(&[9u8; 24], b"the aad", b"secret").unwrap(),
+            sealed[24..]
+        );
+    }
 }
