@@ -11,8 +11,9 @@ use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
+use signer::keys::dealer;
 use signer::taproot::Taproot;
-use signer::{dealer, Threshold};
+use signer::Threshold;
 use zkquorum::coordinator::{Coordinator, Endpoint};
 
 fn bench_backend<P: ProofSystem>(c: &mut Criterion, name: &str) {

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use frost_secp256k1_tr as frost;
 use rand::rngs::OsRng;
-use signer::{dealer, signing, taproot::Taproot, MemoryNonceStore, SessionId, Signer, Threshold};
+use signer::keys::dealer;
+use signer::round::signing;
+use signer::{taproot::Taproot, MemoryNonceStore, SessionId, Signer, Threshold};
 
 const SIZES: [(u16, u16); 4] = [(2, 3), (3, 5), (7, 10), (67, 100)];
 const MSG: [u8; 32] = [0x11; 32];

@@ -19,7 +19,7 @@ use frost_core::round2::SignatureShare;
 use frost_core::SigningPackage;
 use serde::{Deserialize, Serialize};
 use serde_with::{hex::Hex, serde_as};
-use signer::dkg::DkgRound1Message;
+use signer::keys::dkg::DkgRound1Message;
 use signer::session::{Round1Reply, Round1Request, Round2Reply, Round2Request};
 use signer::taproot::Taproot;
 use signer::{SessionId, SignerId};

@@ -155,7 +155,7 @@ impl NodeClient {
         }
         result.map_err(|e| match e {
             ClientError::Api(api) => Refusal {
-                rule: api.rule,
+                rule: api.rule.and_then(|r| r.parse().ok()),
                 reason: api.message,
             },
             ClientError::Transport { reason, .. } => {

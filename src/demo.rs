@@ -243,7 +243,10 @@ async fn demo<P: ProofSystem + 'static>(
                         format!(
                             "{} ({})",
                             x.signer.get(),
-                            x.refusal.rule.as_deref().unwrap_or("error")
+                            x.refusal
+                                .rule
+                                .map(circuits::Rule::as_str)
+                                .unwrap_or("error")
                         )
                     })
                     .collect();
@@ -270,7 +273,10 @@ async fn demo<P: ProofSystem + 'static>(
                         format!(
                             "{}: {}",
                             x.signer.get(),
-                            x.refusal.rule.as_deref().unwrap_or(&x.refusal.reason)
+                            x.refusal
+                                .rule
+                                .map(circuits::Rule::as_str)
+                                .unwrap_or(&x.refusal.reason)
                         )
                     })
                     .collect();

@@ -19,12 +19,11 @@ use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::{ProofSystem, ProveError};
 use rand::rngs::OsRng;
+use signer::keys::reshare::ReshareConfig;
 use signer::local;
-use signer::reshare::ReshareConfig;
+use signer::round::signing;
 use signer::taproot::{self, Taproot};
-use signer::{
-    signing, KeyShare, MemoryNonceStore, SessionId, Signer, SignerError, SignerId, Threshold,
-};
+use signer::{KeyShare, MemoryNonceStore, SessionId, Signer, SignerError, SignerId, Threshold};
 use verifier::StatementVerifier;
 
 /// Options of `zkquorum lifecycle`.

@@ -32,7 +32,7 @@ use axum::{Json, Router};
 use circuits::Policy;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
-use signer::dkg::{DkgParticipant, DkgRound1, DkgRound2, DkgRound2Message};
+use signer::keys::dkg::{DkgParticipant, DkgRound1, DkgRound2, DkgRound2Message};
 use signer::session::{Identity, SessionError, SessionSigner};
 use signer::taproot::Taproot;
 use signer::{Signer, SignerError, SignerId, Threshold};
@@ -267,6 +267,7 @@ fn session_error(e: SessionError) -> ApiError {
         SessionError::Policy(_) => (StatusCode::UNPROCESSABLE_ENTITY, "policy_violation"),
         SessionError::NotSelected(_) => (StatusCode::BAD_REQUEST, "not_selected"),
         SessionError::UnknownSession(_) => (StatusCode::CONFLICT, "unknown_session"),
+        SessionError::Expired { .. } => (StatusCode::CONFLICT, "session_expired"),
         SessionError::DigestMismatch => (StatusCode::BAD_REQUEST, "digest_mismatch"),
         SessionError::BadReply { .. } => (StatusCode::BAD_REQUEST, "bad_reply"),
         SessionError::Prove(_) => (StatusCode::INTERNAL_SERVER_ERROR, "prove_failed"),

@@ -366,7 +366,7 @@ fn coordinator_error(e: CoordinatorError) -> (RequestStatus, ApiError) {
         } => {
             let rules: Vec<&str> = excluded
                 .iter()
-                .filter_map(|x| x.refusal.rule.as_deref())
+                .filter_map(|x| x.refusal.rule.map(circuits::Rule::as_str))
                 .collect();
             // Rejected when the policies refused (not merely an outage).
             let (status, code, state) = if rules.is_empty() {

@@ -15,8 +15,10 @@ use prover::halo2::Halo2System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
 use rand::RngCore;
+use signer::keys::dealer;
+use signer::round::signing;
 use signer::taproot::{self, Taproot};
-use signer::{dealer, signing, MemoryNonceStore, SessionId, Signer, Threshold};
+use signer::{MemoryNonceStore, SessionId, Signer, Threshold};
 use verifier::audit::{
     attestation_message, chain_hash, verify_log, verify_record, AuditError, AuditKeys, AuditRecord,
     AuditReport, SignerEntry, AUDIT_VERSION,

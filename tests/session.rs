@@ -1,18 +1,31 @@
-//! Coordinated proof-carrying sessions: full 3-of-5 sessions on both backends, a signer with
-//! a bad proof excluded and replaced, a bad share named and retried without, and a clean
-//! failure listing every signer when too few remain.
+//! Coordinated proof-carrying sessions, driven by the sans-IO state machine
+//! (`signer::session::coordinator`) through the in-process driver (`signer::local`): full
+//! 3-of-5 sessions on both backends, a signer whose proof was altered in transit or who
+//! signed a bad proof excluded and replaced, a bad share named and retried without, a
+//! round-2 refusal restarting the session, and a clean failure listing every signer when too
+//! few remain.
 
 use std::sync::OnceLock;
 
 use circuits::sample;
+use circuits::Rule;
 use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
-use signer::session::{Round1Reply, Round1Request, Round2Reply, Round2Request, SessionSigner};
+use signer::keys::dealer;
+use signer::local::Endpoint;
+use signer::session::coordinator::{
+    Coordinator, CoordinatorError, Excluded, Refusal, ReplyFault, Signed,
+};
+use signer::session::{
+    round1_attestation, Round1Reply, Round1Request, Round2Reply, Round2Request, SessionSigner,
+};
 use signer::taproot::{self, Taproot};
-use signer::{dealer, MemoryNonceStore, SignerId, Threshold};
-use zkquorum::coordinator::{Coordinator, CoordinatorError, Endpoint, Excluded, Refusal};
+use signer::{MemoryNonceStore, SignerId, Threshold};
+use verifier::audit::AuditError;
+use verifier::contribution::ContributionFault;
+use verifier::{Bip340Error, ProofError};
 
 fn groth16() -> &'static Groth16System {
     static S: OnceLock<Groth16System> = OnceLock::new();
@@ -70,7 +83,49 @@ impl<E: Endpoint<Taproot>> Endpoint<Taproot> for BadShare<'_, E> {
     }
 }
 
-fn verify_k256(coord_key: &[u8; 32], signed: &zkquorum::coordinator::Signed<Taproot>) {
+/// A signer that corrupts its proof and signs the corrupted reply with its own identity key:
+/// the attestation holds, only the proof verification can catch it.
+struct SignedBadProof<'a, 'p, P: ProofSystem>(&'a Node<'p, P>);
+
+impl<P: ProofSystem> Endpoint<Taproot> for SignedBadProof<'_, '_, P> {
+    fn id(&self) -> SignerId {
+        Endpoint::id(self.0)
+    }
+    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<Taproot>, Refusal> {
+        let mut r = Endpoint::round1(self.0, req)?;
+        let last = r.proof.proof.len() - 1;
+        r.proof.proof[last] ^= 1;
+        let msg = round1_attestation(
+            &r.session,
+            r.signer,
+            &r.commitments.serialize().unwrap(),
+            &r.proof.to_bytes(),
+            &r.public_inputs,
+        );
+        r.attestation = self.0.identity().sign(&msg, &mut OsRng).unwrap();
+        Ok(r)
+    }
+    fn round2(&self, req: &Round2Request<Taproot>) -> Result<Round2Reply<Taproot>, Refusal> {
+        Endpoint::round2(self.0, req)
+    }
+}
+
+/// A signer that passes round 1 and refuses round 2 (once it has refused, it is excluded).
+struct RefusesRound2<'a, E>(&'a E);
+
+impl<E: Endpoint<Taproot>> Endpoint<Taproot> for RefusesRound2<'_, E> {
+    fn id(&self) -> SignerId {
+        self.0.id()
+    }
+    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<Taproot>, Refusal> {
+        self.0.round1(req)
+    }
+    fn round2(&self, _: &Round2Request<Taproot>) -> Result<Round2Reply<Taproot>, Refusal> {
+        Err(Refusal::other("maintenance"))
+    }
+}
+
+fn verify_k256(coord_key: &[u8; 32], signed: &Signed<Taproot>) {
     let sig = taproot::signature_bytes(&signed.signature).unwrap();
     let vk = k256::schnorr::VerifyingKey::from_bytes(coord_key).unwrap();
     vk.verify_raw(
@@ -112,12 +167,63 @@ fn signer_with_invalid_proof_is_excluded_and_replaced() {
     let bad = BadProof(&nodes[1]);
     let eps: Vec<&dyn Endpoint<Taproot>> = vec![&nodes[0], &bad, &nodes[2], &nodes[3], &nodes[4]];
     let signed = coord.sign(&eps, &sample::intent(2), sample::NOW).unwrap();
-    assert_eq!(signed.excluded.len(), 1);
-    assert_eq!(signed.excluded[0].signer.get(), 2);
-    let reason = &signed.excluded[0].refusal.reason;
-    assert!(reason.contains("attestation") || reason.contains("proof"));
+    // The attestation covers the proof bytes: a proof altered after signing fails there.
+    assert_eq!(
+        signed.excluded,
+        vec![Excluded {
+            signer: SignerId::new(2).unwrap(),
+            refusal: Refusal::other(format!("attestation rejected: {}", Bip340Error::Invalid)),
+            fault: Some(ReplyFault::Contribution(ContributionFault::BadAttestation(
+                Bip340Error::Invalid
+            ))),
+        }]
+    );
     let ids: Vec<u16> = signed.replies.iter().map(|r| r.signer.get()).collect();
     assert_eq!(ids, vec![1, 3, 4]);
+}
+
+#[test]
+fn signer_attesting_an_invalid_proof_fails_batch_verification_and_is_replaced() {
+    let (nodes, coord) = cluster(groth16());
+    let bad = SignedBadProof(&nodes[1]);
+    let eps: Vec<&dyn Endpoint<Taproot>> = vec![&nodes[0], &bad, &nodes[2], &nodes[3], &nodes[4]];
+    let signed = coord.sign(&eps, &sample::intent(6), sample::NOW).unwrap();
+    assert_eq!(signed.excluded.len(), 1);
+    let x = &signed.excluded[0];
+    assert_eq!(x.signer.get(), 2);
+    // A flipped bit leaves either an undecodable point or a wrong one.
+    match &x.fault {
+        Some(ReplyFault::Contribution(ContributionFault::InvalidProof(
+            e @ (ProofError::Invalid | ProofError::MalformedProof(_)),
+        ))) => {
+            assert_eq!(x.refusal, Refusal::other(format!("proof rejected: {e}")))
+        }
+        other => panic!("expected an invalid proof, got {other:?}"),
+    }
+    let ids: Vec<u16> = signed.replies.iter().map(|r| r.signer.get()).collect();
+    assert_eq!(ids, vec![1, 3, 4]);
+    let key = taproot::x_only_key(nodes[0].signer().share().public_key_package()).unwrap();
+    verify_k256(&key, &signed);
+}
+
+#[test]
+fn round2_refusal_restarts_the_session_without_that_signer() {
+    let (nodes, coord) = cluster(groth16());
+    let bad = RefusesRound2(&nodes[2]);
+    let eps: Vec<&dyn Endpoint<Taproot>> = vec![&nodes[0], &nodes[1], &bad, &nodes[3], &nodes[4]];
+    let signed = coord.sign(&eps, &sample::intent(7), sample::NOW).unwrap();
+    assert_eq!(
+        signed.excluded,
+        vec![Excluded {
+            signer: SignerId::new(3).unwrap(),
+            refusal: Refusal::other("round 2: maintenance"),
+            fault: None,
+        }]
+    );
+    let ids: Vec<u16> = signed.replies.iter().map(|r| r.signer.get()).collect();
+    assert_eq!(ids, vec![1, 2, 4]);
+    let key = taproot::x_only_key(nodes[0].signer().share().public_key_package()).unwrap();
+    verify_k256(&key, &signed);
 }
 
 #[test]
@@ -127,10 +233,18 @@ fn with_only_t_signers_and_one_bad_the_session_fails_cleanly() {
     let eps: Vec<&dyn Endpoint<Taproot>> = vec![&nodes[0], &bad, &nodes[2]];
     match coord.sign(&eps, &sample::intent(3), sample::NOW) {
         Err(CoordinatorError::TooFewSigners {
-            need: 3, excluded, ..
+            need: 3,
+            usable: 2,
+            excluded,
         }) => {
             assert_eq!(excluded.len(), 1);
             assert_eq!(excluded[0].signer.get(), 2);
+            assert_eq!(
+                excluded[0].fault,
+                Some(ReplyFault::Contribution(ContributionFault::BadAttestation(
+                    Bip340Error::Invalid
+                )))
+            );
         }
         other => panic!("expected TooFewSigners, got {other:?}"),
     }
@@ -147,6 +261,7 @@ fn wrong_share_names_the_culprit_and_the_retry_succeeds() {
         vec![Excluded {
             signer: SignerId::new(1).unwrap(),
             refusal: Refusal::other("invalid signature share"),
+            fault: Some(ReplyFault::InvalidSignatureShare),
         }]
     );
     assert!(signed.replies.iter().all(|r| r.signer.get() != 1));
@@ -162,12 +277,18 @@ fn policy_refusals_exclude_signers_and_are_listed() {
     let mut intent = sample::intent(5);
     intent.recipient = sample::recipient(42);
     match coord.sign(&eps, &intent, sample::NOW) {
-        Err(CoordinatorError::TooFewSigners { excluded, .. }) => {
+        Err(CoordinatorError::TooFewSigners {
+            need: 3,
+            usable: 0,
+            excluded,
+        }) => {
             assert_eq!(excluded.len(), 5);
             assert!(
-                excluded.iter().all(|x| x.refusal.rule.as_deref()
-                    == Some("recipient_not_allowlisted")
-                    && x.refusal.reason.contains("recipient")),
+                excluded
+                    .iter()
+                    .all(|x| x.refusal.rule == Some(Rule::RecipientNotAllowlisted)
+                        && x.refusal.reason.contains("recipient")
+                        && x.fault.is_none()),
                 "{excluded:?}"
             );
         }
@@ -216,6 +337,17 @@ fn coordinated_sessions_are_appended_and_the_log_verifies() {
         BufReader::new(std::fs::File::open(&path).unwrap()),
         &AuditKeys::new(),
     );
-    assert!(!report.is_ok());
+    let fingerprint = groth16().fingerprint();
+    assert_eq!(report.failures.len(), 3, "{:?}", report.failures);
+    for (i, f) in report.failures.iter().enumerate() {
+        assert_eq!(f.index, i as u64);
+        assert_eq!(
+            f.reason,
+            AuditError::UnknownVerifyingKey {
+                backend: circuits::BackendId::Groth16Bn254,
+                fingerprint,
+            }
+        );
+    }
     std::fs::remove_file(&path).unwrap();
 }

@@ -5,17 +5,22 @@
 //! `frost_core::Ciphersuite`. FROST itself is not re-implemented; this crate adds what a
 //! custody service needs around it:
 //!
-//! - [`KeyShare`]: a participant's share with a versioned format and encrypted export
-//!   ([`export`]: Argon2id → XChaCha20-Poly1305);
-//! - key creation by [`dealer`] or [`dkg`] (a message-passing state machine);
-//! - the key lifecycle: [`refresh`], [`repair`], [`reshare`] to a new `t'`-of-`n'`;
-//! - [`signing`]: round 1, round 2 and aggregation with cheater detection, nonces kept
-//!   single-use by a [`NonceStore`].
+//! - [`keys`]: a participant's [`KeyShare`] with a versioned format and encrypted export
+//!   ([`keys::export`], sealed by [`keys::seal`]: Argon2id → XChaCha20-Poly1305); key
+//!   creation by [`keys::dealer`] or [`keys::dkg`] (a message-passing state machine); the key
+//!   lifecycle: [`keys::refresh`], [`keys::repair`], [`keys::reshare`] to a new `t'`-of-`n'`;
+//! - [`round`]: FROST round 1, round 2 and aggregation with cheater detection
+//!   ([`round::signing`]), nonces kept single-use by a [`NonceStore`];
+//! - [`session`]: proof-carrying sessions — the signer's side ([`SessionSigner`]) and the
+//!   coordinator's sans-IO state machine ([`session::coordinator`]);
+//! - `local` (feature `test-util`): in-process drivers for tests, benches and demos.
 //!
 //! ```
 //! use std::collections::BTreeMap;
 //! use rand::rngs::OsRng;
-//! use signer::{dealer, signing, taproot, MemoryNonceStore, SessionId, Signer, Threshold};
+//! use signer::keys::dealer;
+//! use signer::round::signing;
+//! use signer::{taproot, MemoryNonceStore, SessionId, Signer, Threshold};
 //!
 //! // A 2-of-3 key from a trusted dealer (use `dkg` in production).
 //! let shares = dealer::trusted_dealer::<taproot::Taproot, _>(Threshold::new(2, 3)?, &mut OsRng)?;
@@ -53,29 +58,23 @@
 //! # Ok::<(), signer::SignerError>(())
 //! ```
 
-mod arith;
-pub mod dealer;
-pub mod dkg;
 pub mod error;
-pub mod export;
 pub mod ids;
+pub mod keys;
+#[cfg(any(test, feature = "test-util"))]
 pub mod local;
-pub mod nonce;
-pub mod refresh;
-pub mod repair;
-pub mod reshare;
+pub mod round;
 pub mod session;
-pub mod share;
-pub mod signing;
 pub mod taproot;
 pub mod wire;
 
 pub use error::{Result, SignerError};
-pub use export::KdfParams;
 pub use ids::{SessionId, SignerId, Threshold};
-pub use nonce::{MemoryNonceStore, NonceStore};
-pub use share::KeyShare;
-pub use signing::Signer;
+pub use keys::seal::KdfParams;
+pub use keys::share::KeyShare;
+pub use round::nonce::{MemoryNonceStore, NonceStore};
+pub use round::signing::Signer;
+pub use session::{Identity, Roster, SessionError, SessionSigner};
 
 /// The RFC 9591 ciphersuite FROST(secp256k1, SHA-256), for keys that need not be BIP-340.
 pub type Rfc9591 = frost_secp256k1::Secp256K1Sha256;

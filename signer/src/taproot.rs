@@ -15,8 +15,8 @@ use frost_secp256k1_tr::Secp256K1Sha256TR;
 
 use crate::error::{Result, SignerError};
 use crate::ids::{SessionId, SignerId};
-use crate::nonce::NonceStore;
-use crate::signing::{aggregate_with, Signer};
+use crate::round::nonce::NonceStore;
+use crate::round::signing::{aggregate_with, Signer};
 
 /// The default ciphersuite: FROST(secp256k1, SHA-256) with BIP-340 signatures.
 pub type Taproot = Secp256K1Sha256TR;

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use rand::rngs::OsRng;
-use signer::dkg::{DkgParticipant, DkgRound1, DkgRound1Message, DkgRound2, DkgRound2Message};
+use signer::keys::dkg::{DkgParticipant, DkgRound1, DkgRound1Message, DkgRound2, DkgRound2Message};
 use signer::{taproot::Taproot, SignerError, SignerId, Threshold};
 
 type C = Taproot;

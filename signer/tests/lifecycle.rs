@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use common::*;
 use rand::rngs::OsRng;
-use signer::repair::{repair_step1, repair_step2, repair_step3};
-use signer::reshare::{reshare_deal, reshare_receive, ReshareConfig, ReshareMessage};
-use signer::{dealer, taproot::Taproot, KeyShare, Rfc9591, SignerError, SignerId, Threshold};
+use signer::keys::dealer;
+use signer::keys::repair::{repair_step1, repair_step2, repair_step3};
+use signer::keys::reshare::{reshare_deal, reshare_receive, ReshareConfig, ReshareMessage};
+use signer::{taproot::Taproot, KeyShare, Rfc9591, SignerError, SignerId, Threshold};
 
 type C = Taproot;
 
@@ -46,12 +47,14 @@ fn refresh_keeps_group_key_and_old_shares_no_longer_combine() {
             )
         })
         .collect();
-    match signer::signing::aggregate(&package, &shares, new[0].public_key_package()) {
+    match signer::round::signing::aggregate(&package, &shares, new[0].public_key_package()) {
         Err(SignerError::InvalidSignatureShares(c)) => assert_eq!(c, vec![id(1)]),
         other => panic!("old share must not combine, got {other:?}"),
     }
     // Even judged against the old public package, the mixed shares do not form a signature.
-    assert!(signer::signing::aggregate(&package, &shares, old[0].public_key_package()).is_err());
+    assert!(
+        signer::round::signing::aggregate(&package, &shares, old[0].public_key_package()).is_err()
+    );
 }
 
 fn repair(

@@ -9,9 +9,15 @@ use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
-use signer::session::{Round1Reply, Round1Request, Round2Request, SessionError, SessionSigner};
+use signer::keys::dealer;
+use signer::round::signing;
+use signer::session::{
+    ReplyFault, Round1Reply, Round1Request, Round2Request, SessionError, SessionSigner,
+};
 use signer::taproot::{self, Taproot};
-use signer::{dealer, signing, MemoryNonceStore, SessionId, SignerId, Threshold};
+use signer::{MemoryNonceStore, SessionId, SignerId, Threshold};
+use verifier::contribution::ContributionFault;
+use verifier::Bip340Error;
 
 fn groth16() -> &'static Groth16System {
     static S: OnceLock<Groth16System> = OnceLock::new();
@@ -172,7 +178,7 @@ fn replayed_proof_or_attestation_is_rejected() {
     r[1].public_inputs = old_replies[1].public_inputs;
     let e = nodes[0].round2(&round2_request(session, &r, digest.as_bytes()), &mut OsRng);
     assert!(
-        matches!(e, Err(SessionError::BadReply { signer, .. }) if signer.get() == 2),
+        matches!(&e, Err(SessionError::BadReply { signer, fault: ReplyFault::Contribution(ContributionFault::BadAttestation(Bip340Error::Invalid)) }) if signer.get() == 2),
         "{e:?}"
     );
 
@@ -195,7 +201,7 @@ fn replayed_proof_or_attestation_is_rejected() {
         &mut OsRng,
     );
     assert!(
-        matches!(e, Err(SessionError::BadReply { signer, .. }) if signer.get() == 3),
+        matches!(&e, Err(SessionError::BadReply { signer, fault: ReplyFault::Contribution(ContributionFault::BadAttestation(Bip340Error::Invalid)) }) if signer.get() == 3),
         "{e:?}"
     );
 
@@ -216,7 +222,7 @@ fn replayed_proof_or_attestation_is_rejected() {
         &mut OsRng,
     );
     assert!(
-        matches!(e, Err(SessionError::BadReply { signer, .. }) if signer.get() == 3),
+        matches!(&e, Err(SessionError::BadReply { signer, fault: ReplyFault::Contribution(ContributionFault::BadAttestation(Bip340Error::Invalid)) }) if signer.get() == 3),
         "{e:?}"
     );
 }
@@ -243,7 +249,7 @@ fn a_package_that_differs_from_the_replies_is_refused() {
     };
     let e = nodes[0].round2(&r2, &mut OsRng);
     assert!(
-        matches!(e, Err(SessionError::BadReply { signer, .. }) if signer.get() == 2),
+        matches!(&e, Err(SessionError::BadReply { signer, fault: ReplyFault::CommitmentsDiffer }) if signer.get() == 2),
         "{e:?}"
     );
     // A package that leaves out a signer's reply is refused as well.
@@ -260,6 +266,98 @@ fn a_package_that_differs_from_the_replies_is_refused() {
     r2.replies.pop();
     assert!(matches!(
         nodes[0].round2(&r2, &mut OsRng),
-        Err(SessionError::BadReply { .. })
+        Err(SessionError::BadReply { signer, fault: ReplyFault::MissingReply }) if signer.get() == 1
     ));
+}
+
+#[test]
+fn round2_after_the_session_ttl_is_refused_on_the_signers_clock() {
+    let ttl = std::time::Duration::from_secs(1);
+    let nodes: Vec<_> = nodes(groth16())
+        .into_iter()
+        .map(|n| n.with_session_ttl(ttl))
+        .collect();
+    let chosen = [0, 1, 2];
+    // Within the TTL, round 2 goes through.
+    let session = SessionId::random(&mut OsRng);
+    let req = request(session, &chosen, 10);
+    let digest = req.intent.signed_digest::<circuits::bn254::Bn254>();
+    let replies = round1(&nodes, &req, &chosen);
+    let r2 = round2_request(session, &replies, digest.as_bytes());
+    nodes[2].round2(&r2, &mut OsRng).unwrap();
+    // Past it, the open session is refused as expired, however valid the request ...
+    std::thread::sleep(ttl + std::time::Duration::from_millis(100));
+    match nodes[0].round2(&r2, &mut OsRng) {
+        Err(SessionError::Expired { session: s, age }) => {
+            assert_eq!(s, session);
+            assert!(age > ttl, "{age:?}");
+        }
+        other => panic!("expected the session expired, got {other:?}"),
+    }
+    // ... and forgotten: its nonces can never sign.
+    assert!(matches!(
+        nodes[0].round2(&r2, &mut OsRng),
+        Err(SessionError::UnknownSession(s)) if s == session
+    ));
+}
+
+#[test]
+fn coordinator_state_machine_excludes_the_silent_and_refuses_replies_out_of_order() {
+    use signer::session::coordinator::{
+        Action, Coordinator, CoordinatorError, ReplyFault, SignSession,
+    };
+    let shares =
+        dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
+    let public = shares[0].public_key_package().clone();
+    let (_, roster) =
+        signer::local::session_signers(shares, &sample::policy(), groth16(), &mut OsRng);
+    let coord = Coordinator::new(public, roster, groth16()).unwrap();
+    let ids: Vec<SignerId> = (1..=5).map(|i| SignerId::new(i).unwrap()).collect();
+    let (mut session, action) = SignSession::start(
+        &coord,
+        sample::intent(11),
+        sample::NOW,
+        ids.clone(),
+        &mut OsRng,
+    );
+    let request = match action {
+        Action::Round1 { to, request } => {
+            assert_eq!(to, ids[..3]);
+            assert_eq!(request.signers, ids);
+            assert_eq!(request.now, sample::NOW);
+            request
+        }
+        other => panic!("expected round 1, got {other:?}"),
+    };
+    // Round-2 replies while round 1 is open: refused, the session goes on.
+    assert!(matches!(
+        session.on_round2(Vec::new(), &mut OsRng),
+        Action::Failed(CoordinatorError::OutOfOrder {
+            got: "round-2",
+            expected: "round-1 replies"
+        })
+    ));
+    // Nobody answers: the next candidates are asked in the same session ...
+    match session.on_round1(Vec::new()) {
+        Action::Round1 { to, request: again } => {
+            assert_eq!(to, ids[3..]);
+            assert_eq!(again.session, request.session);
+        }
+        other => panic!("expected the replacements asked, got {other:?}"),
+    }
+    assert_eq!(session.excluded().len(), 3);
+    // ... and when they are silent too, the session fails naming every signer.
+    match session.on_round1(Vec::new()) {
+        Action::Failed(CoordinatorError::TooFewSigners {
+            need: 3,
+            usable: 0,
+            excluded,
+        }) => {
+            assert_eq!(excluded.iter().map(|x| x.signer).collect::<Vec<_>>(), ids);
+            assert!(excluded
+                .iter()
+                .all(|x| x.fault == Some(ReplyFault::NoReply) && x.refusal.reason == "no reply"));
+        }
+        other => panic!("expected too few signers, got {other:?}"),
+    }
 }

@@ -10,7 +10,8 @@ use frost_core::Ciphersuite;
 use proptest::prelude::*;
 use rand::rngs::OsRng;
 use rand::seq::SliceRandom;
-use signer::{dealer, taproot, Rfc9591, SignerError, Threshold};
+use signer::keys::dealer;
+use signer::{taproot, Rfc9591, SignerError, Threshold};
 
 const SIZES: [(u16, u16); 3] = [(2, 3), (3, 5), (7, 10)];
 
@@ -115,10 +116,12 @@ fn fewer_than_t_signers_cannot_sign() {
             )
         })
         .collect();
-    assert!(
-        signer::signing::aggregate(&package, &shares, signers[0].share().public_key_package())
-            .is_err()
-    );
+    assert!(signer::round::signing::aggregate(
+        &package,
+        &shares,
+        signers[0].share().public_key_package()
+    )
+    .is_err());
 }
 
 #[test]
@@ -147,7 +150,7 @@ fn nonce_reuse_is_refused() {
             (sid, *c)
         })
         .collect();
-    let other = signer::signing::signing_package(&commitments, b"second");
+    let other = signer::round::signing::signing_package(&commitments, b"second");
     assert!(matches!(
         signers[0].round2(session, &other),
         Err(SignerError::NonceAlreadyUsed(_))
@@ -208,14 +211,14 @@ fn bad_share_at_aggregation_names_the_cheater_and_retry_without_it_succeeds() {
     let (s2, p2) = round1(&signers, &subset, b"other");
     let wrong = signers[2].round2(s2, &p2).unwrap();
     shares.insert(id(3), wrong);
-    match signer::signing::aggregate(&package, &shares, &public) {
+    match signer::round::signing::aggregate(&package, &shares, &public) {
         Err(SignerError::InvalidSignatureShares(c)) => assert_eq!(c, vec![id(3)]),
         other => panic!("expected the cheater to be named, got {other:?}"),
     }
     // Two cheaters are both named.
     let garbage = SignatureShare::<taproot::Taproot>::deserialize(&[1u8; 32]).unwrap();
     shares.insert(id(5), garbage);
-    match signer::signing::aggregate(&package, &shares, &public) {
+    match signer::round::signing::aggregate(&package, &shares, &public) {
         Err(SignerError::InvalidSignatureShares(c)) => assert_eq!(c, vec![id(3), id(5)]),
         other => panic!("expected both cheaters, got {other:?}"),
     }
@@ -234,10 +237,10 @@ fn aggregation_refuses_share_sets_that_do_not_match_the_package() {
     let s1 = signers[0].round2(session, &package).unwrap();
     let s2 = signers[1].round2(session, &package).unwrap();
     let mut shares = BTreeMap::from([(id(1), s1)]);
-    assert!(signer::signing::aggregate(&package, &shares, &public).is_err());
+    assert!(signer::round::signing::aggregate(&package, &shares, &public).is_err());
     shares.insert(id(3), s2);
     assert!(matches!(
-        signer::signing::aggregate(&package, &shares, &public),
+        signer::round::signing::aggregate(&package, &shares, &public),
         Err(SignerError::UnknownSigner(s)) if s == id(3)
     ));
 }

@@ -10,8 +10,9 @@ use frost_core::keys::PublicKeyPackage;
 use frost_core::VerifyingKey;
 use rand::rngs::OsRng;
 use serde_json::Value;
+use signer::keys::dealer;
 use signer::taproot::{self, Taproot};
-use signer::{dealer, SignerError, Threshold};
+use signer::{SignerError, Threshold};
 
 fn vectors() -> Value {
     let path = concat!(

@@ -855,8 +855,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     use rand::rngs::OsRng;
+    use signer::keys::dealer;
+    use signer::round::signing;
     use signer::taproot::Taproot;
-    use signer::{dealer, signing, taproot, Signer, Threshold};
+    use signer::{taproot, Signer, Threshold};
 
     use super::*;
     use crate::store::seal::TEST_KDF;

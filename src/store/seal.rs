@@ -1,7 +1,7 @@
 //! At-rest encryption of a node database's secrets.
 //!
-//! The scheme follows `signer::export` (encrypted key-share files), with its own domain
-//! strings: Argon2id(passphrase, a random 16-byte salt, [`KdfParams`]) gives a 32-byte
+//! Sealed by the signer's one passphrase sealer (`signer::keys::seal`, which encrypted
+//! key-share files use too), with this store's own domain strings: Argon2id(passphrase, a random 16-byte salt, [`KdfParams`]) gives a 32-byte
 //! master secret, and BLAKE3 `derive_key` splits it into the XChaCha20-Poly1305 sealing key
 //! (`"zkquorum 2026 node-db sealing key v1"`) and a key-check value (`"zkquorum 2026
 //! node-db passphrase check v1"`). The salt, the parameters and the check value are stored in
@@ -14,10 +14,7 @@
 //! preceded by its length as u64 LE, so a ciphertext copied to another row or table does
 //! not decrypt.
 
-use argon2::{Algorithm, Argon2, Version};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use rand_core::RngCore;
+use signer::keys::seal::{PassphraseKey, SealContexts};
 use signer::KdfParams;
 use zeroize::Zeroizing;
 
@@ -25,12 +22,12 @@ use super::StoreError;
 
 /// Domain of the associated data of every sealed value.
 pub const AAD_DOMAIN: &[u8] = b"zkquorum/node-db/v1";
-const SEAL_CONTEXT: &str = "zkquorum 2026 node-db sealing key v1";
-const CHECK_CONTEXT: &str = "zkquorum 2026 node-db passphrase check v1";
+const CONTEXTS: SealContexts = SealContexts {
+    key: "zkquorum 2026 node-db sealing key v1",
+    check: "zkquorum 2026 node-db passphrase check v1",
+};
 /// Length of the random salt stored in `meta`.
 pub const SALT_LEN: usize = 16;
-const NONCE_LEN: usize = 24;
-const TAG_LEN: usize = 16;
 
 /// The associated data of a sealed value: [`AAD_DOMAIN`], `table`, then each of `key`'s
 /// parts, every one preceded by its length (u64 LE).
@@ -51,10 +48,7 @@ pub fn aad(table: &str, key: &[&[u8]]) -> Vec<u8> {
 /// The key that seals a node database's secrets, derived from its passphrase.
 ///
 /// Its `Debug` output never shows the key.
-pub struct SealingKey {
-    key: Zeroizing<[u8; 32]>,
-    check: [u8; 32],
-}
+pub struct SealingKey(PassphraseKey);
 
 impl std::fmt::Debug for SealingKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -73,62 +67,38 @@ impl SealingKey {
                 format!("{} bytes, expected {SALT_LEN}", salt.len()),
             ));
         }
-        let params = kdf.validate().map_err(|e| StoreError::Kdf(e.to_string()))?;
-        let mut master = Zeroizing::new([0u8; 32]);
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-            .hash_password_into(passphrase, salt, master.as_mut())
-            .map_err(|e| StoreError::Kdf(e.to_string()))?;
-        Ok(Self {
-            key: Zeroizing::new(blake3::derive_key(SEAL_CONTEXT, master.as_ref())),
-            check: blake3::derive_key(CHECK_CONTEXT, master.as_ref()),
-        })
+        PassphraseKey::derive(passphrase, salt, kdf, CONTEXTS)
+            .map(Self)
+            .map_err(|e| StoreError::Kdf(e.to_string()))
     }
 
     /// The key-check value to store next to the salt.
     pub fn check_value(&self) -> [u8; 32] {
-        self.check
+        self.0.check_value()
     }
 
     /// Compares `stored` with this key's check value in constant time:
     /// [`StoreError::WrongPassphrase`] if they differ.
     pub fn verify_check(&self, stored: &[u8]) -> Result<(), StoreError> {
-        let stored: [u8; 32] = stored.try_into().map_err(|_| {
-            StoreError::corrupt(
+        if stored.len() != 32 {
+            return Err(StoreError::corrupt(
                 "meta.key_check",
                 format!("{} bytes, expected 32", stored.len()),
-            )
-        })?;
-        // `blake3::Hash` equality is constant-time.
-        if blake3::Hash::from(stored) == blake3::Hash::from(self.check) {
+            ));
+        }
+        if self.0.check_matches(stored) {
             Ok(())
         } else {
             Err(StoreError::WrongPassphrase)
         }
     }
 
-    fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new(self.key.as_ref().into())
-    }
-
     /// Encrypts `plaintext` bound to `aad` (see [`aad`]) under a fresh random nonce;
     /// returns `nonce || ciphertext || tag`.
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let ct = self
-            .cipher()
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad,
-                },
-            )
-            .map_err(|_| StoreError::Invalid("value too large to encrypt".into()))?;
-        let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ct);
-        Ok(out)
+        self.0
+            .seal(aad, plaintext, &mut rand::rngs::OsRng)
+            .ok_or_else(|| StoreError::Invalid("value too large to encrypt".into()))
     }
 
     /// Decrypts a value written by [`SealingKey::seal`] with the same `aad`;
@@ -139,15 +109,9 @@ impl SealingKey {
         aad: &[u8],
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
-        let tampered = || StoreError::Tampered { what: what.into() };
-        if sealed.len() < NONCE_LEN + TAG_LEN {
-            return Err(tampered());
-        }
-        let (nonce, ct) = sealed.split_at(NONCE_LEN);
-        self.cipher()
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
-            .map(Zeroizing::new)
-            .map_err(|_| tampered())
+        self.0
+            .open(aad, sealed)
+            .map_err(|_| StoreError::Tampered { what: what.into() })
     }
 }
 
@@ -196,7 +160,7 @@ mod tests {
             other.verify_check(&key.check_value()),
             Err(StoreError::WrongPassphrase)
         ));
-        assert!(!format!("{key:?}").contains(&hex::encode(*key.key)));
+        assert_eq!(format!("{key:?}"), "SealingKey(<redacted>)");
 
         // Parameters outside the signer's bounds and bad salts are errors, not panics.
         let weak = KdfParams {
@@ -208,5 +172,25 @@ mod tests {
             Err(StoreError::Kdf(_))
         ));
         assert!(SealingKey::derive(b"p", &[0u8; 3], &TEST_KDF).is_err());
+    }
+
+    #[test]
+    fn values_sealed_before_the_shared_sealer_still_open() {
+        // Written by this module's own Argon2id/BLAKE3/XChaCha20 code before it became a
+        // user of `signer::keys::seal`: same check value, same bytes, still opens.
+        let key = SealingKey::derive(b"correct horse", &[7u8; SALT_LEN], &TEST_KDF).unwrap();
+        assert_eq!(
+            hex::encode(key.check_value()),
+            "ce670f463cc71c6d6d951ff62b915e005dd05e38b3e93f6f5d5cac976f171671"
+        );
+        let sealed = hex::decode(
+            "0909090909090909090909090909090909090909090909093cae159c32b461fbcfcc682fc436bf82030c2c2f8f6c",
+        )
+        .unwrap();
+        assert_eq!(&**key.open("x", b"the aad", &sealed).unwrap(), b"secret");
+        assert_eq!(
+            key.0.encrypt(&[9u8; 24], b"the aad", b"secret").unwrap(),
+            sealed[24..]
+        );
     }
 }

@@ -39,7 +39,7 @@ pub fn round1<C: Ciphersuite>(
         .collect();
     (
         session,
-        signer::signing::signing_package(&commitments, message),
+        signer::round::signing::signing_package(&commitments, message),
     )
 }
 
@@ -57,5 +57,5 @@ pub fn sign<C: Ciphersuite>(
             (s.share().id(), s.round2(session, &package).unwrap())
         })
         .collect();
-    signer::signing::aggregate(&package, &shares, signers[0].share().public_key_package())
+    signer::round::signing::aggregate(&package, &shares, signers[0].share().public_key_package())
 }

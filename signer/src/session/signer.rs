@@ -14,128 +14,27 @@
 //! identity key, and a proof that verifies. Only then are the nonces consumed and the share
 //! returned, itself signed with the identity key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use circuits::public::PublicInputs;
-use circuits::{Backend, Binding, Intent, Policy, PolicyViolation, SignedDigest};
-use frost_core::round1::SigningCommitments;
-use frost_core::round2::SignatureShare;
-use frost_core::{Ciphersuite, SigningPackage};
+use circuits::{Backend, Policy, PolicyViolation, SignedDigest};
+use frost_core::Ciphersuite;
 use prover::{ProofSystem, ProveError};
 use rand_core::{CryptoRng, RngCore};
-use verifier::{BatchError, ProofEnvelope, StatementVerifier};
+use verifier::contribution::{
+    check_contribution, verify_contribution_proofs, Contribution, Expected,
+};
 
+use super::messages::{
+    binding_for, commitments_bytes, round1_attestation, round2_attestation, Identity, Roster,
+    Round1Reply, Round1Request, Round2Reply, Round2Request,
+};
+use super::outcome::ReplyFault;
 use crate::error::SignerError;
 use crate::ids::{SessionId, SignerId};
-use crate::nonce::NonceStore;
-use crate::signing::Signer;
-
-/// A node's long-term identity key (BIP-340 over secp256k1), used to sign its replies.
-pub struct Identity(k256::schnorr::SigningKey);
-
-impl Identity {
-    /// A fresh random identity.
-    pub fn random<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
-        Self(k256::schnorr::SigningKey::random(rng))
-    }
-
-    /// The identity with secret key `secret` (32 bytes, a valid secp256k1 scalar).
-    pub fn from_bytes(secret: &[u8; 32]) -> Result<Self, SignerError> {
-        k256::schnorr::SigningKey::from_bytes(secret)
-            .map(Self)
-            .map_err(|_| {
-                SignerError::Frost("identity secret is not a valid secp256k1 scalar".into())
-            })
-    }
-
-    /// The secret key bytes (to store them encrypted).
-    pub fn to_bytes(&self) -> zeroize::Zeroizing<[u8; 32]> {
-        zeroize::Zeroizing::new(self.0.to_bytes().into())
-    }
-
-    /// The 32-byte x-only public key others verify with.
-    pub fn public_key(&self) -> [u8; 32] {
-        self.0.verifying_key().to_bytes().into()
-    }
-
-    /// Signs a 32-byte message (BIP-340 with fresh auxiliary randomness).
-    pub fn sign<R: RngCore + CryptoRng>(
-        &self,
-        msg: &[u8; 32],
-        rng: &mut R,
-    ) -> Result<[u8; 64], SessionError> {
-        let mut aux = [0u8; 32];
-        rng.fill_bytes(&mut aux);
-        self.0
-            .sign_raw(msg, &aux)
-            .map(|s| s.to_bytes())
-            .map_err(|_| SessionError::Signer(SignerError::Frost("identity signing failed".into())))
-    }
-}
-
-impl core::fmt::Debug for Identity {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Identity({})", hex::encode(self.public_key()))
-    }
-}
-
-/// The identity keys of a key's participants, as every node is configured with them.
-pub type Roster = BTreeMap<SignerId, [u8; 32]>;
-
-/// Round-1 request from the coordinator.
-#[derive(Clone, Debug)]
-pub struct Round1Request {
-    /// The session.
-    pub session: SessionId,
-    /// The intent to sign (private: travels encrypted between coordinator and signers).
-    pub intent: Intent,
-    /// Unix time at which the policy is evaluated and proved.
-    pub now: u64,
-    /// The signers chosen for this session.
-    pub signers: Vec<SignerId>,
-}
-
-/// A signer's round-1 reply: commitments, proof and attestation.
-#[derive(Clone, Debug)]
-pub struct Round1Reply<C: Ciphersuite> {
-    /// The session.
-    pub session: SessionId,
-    /// Who replies.
-    pub signer: SignerId,
-    /// Fresh nonce commitments.
-    pub commitments: SigningCommitments<C>,
-    /// The policy proof, bound to `commitments`.
-    pub proof: ProofEnvelope,
-    /// Its public inputs `[C, P, now, binding]`, canonical little-endian.
-    pub public_inputs: [[u8; 32]; 4],
-    /// BIP-340 signature by the signer's identity key over [`round1_attestation`].
-    pub attestation: [u8; 64],
-}
-
-/// Round-2 request: the signing package and every chosen signer's round-1 reply.
-#[derive(Clone, Debug)]
-pub struct Round2Request<C: Ciphersuite> {
-    /// The session.
-    pub session: SessionId,
-    /// What is signed (the digest) and by whom (their commitments).
-    pub package: SigningPackage<C>,
-    /// The round-1 replies of every signer in the package.
-    pub replies: Vec<Round1Reply<C>>,
-}
-
-/// A signer's round-2 reply: its signature share, signed by its identity key.
-#[derive(Clone, Debug)]
-pub struct Round2Reply<C: Ciphersuite> {
-    /// The session.
-    pub session: SessionId,
-    /// Who replies.
-    pub signer: SignerId,
-    /// The signature share.
-    pub share: SignatureShare<C>,
-    /// BIP-340 signature by the identity key over [`round2_attestation`].
-    pub attestation: [u8; 64],
-}
+use crate::round::nonce::NonceStore;
+use crate::round::signing::Signer;
 
 /// Why a session step was refused.
 #[derive(Debug, thiserror::Error)]
@@ -149,16 +48,25 @@ pub enum SessionError {
     /// Round 2 for a session this signer did not prove in round 1.
     #[error("unknown session {0}")]
     UnknownSession(SessionId),
+    /// Round 2 came later than the session TTL after this signer's round 1 (measured on
+    /// its own clock); the session is forgotten.
+    #[error("session {session} expired: round 2 came {age:?} after round 1")]
+    Expired {
+        /// The session.
+        session: SessionId,
+        /// Time since this signer's round 1.
+        age: std::time::Duration,
+    },
     /// The package signs something other than the digest this signer proved.
     #[error("signing package message is not the digest proved in round 1")]
     DigestMismatch,
     /// Another signer's reply does not fit the package or the session.
-    #[error("reply of signer {signer} rejected: {reason}")]
+    #[error("reply of signer {signer} rejected: {fault}")]
     BadReply {
         /// The signer whose reply failed.
         signer: SignerId,
         /// What was wrong.
-        reason: String,
+        fault: ReplyFault,
     },
     /// Proving failed.
     #[error(transparent)]
@@ -166,57 +74,6 @@ pub enum SessionError {
     /// A signing-layer error (nonces, commitments, FROST).
     #[error(transparent)]
     Signer(#[from] SignerError),
-}
-
-fn hash_parts(domain: &str, parts: &[&[u8]]) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
-    h.update(domain.as_bytes());
-    for p in parts {
-        h.update(&(p.len() as u64).to_le_bytes());
-        h.update(p);
-    }
-    *h.finalize().as_bytes()
-}
-
-/// What a signer's identity key signs in round 1 (the audit log's
-/// [`verifier::audit::attestation_message`], so auditors check the same bytes).
-pub fn round1_attestation(
-    session: &SessionId,
-    signer: SignerId,
-    commitments: &[u8],
-    proof: &[u8],
-    public_inputs: &[[u8; 32]; 4],
-) -> [u8; 32] {
-    verifier::audit::attestation_message(
-        session.as_bytes(),
-        signer.get(),
-        commitments,
-        proof,
-        public_inputs,
-    )
-}
-
-/// What a signer's identity key signs in round 2.
-pub fn round2_attestation(session: &SessionId, signer: SignerId, share: &[u8]) -> [u8; 32] {
-    hash_parts(
-        "zkquorum/attest/round2/v1",
-        &[session.as_bytes(), &signer.get().to_le_bytes(), share],
-    )
-}
-
-/// The binding of a signer's proof: session, signer id, group key, its round-1 commitments.
-pub fn binding_for(
-    session: &SessionId,
-    signer: SignerId,
-    group_key: &[u8],
-    commitments: &[u8],
-) -> Binding {
-    Binding::derive(
-        session.as_bytes(),
-        &signer.get().to_le_bytes(),
-        group_key,
-        commitments,
-    )
 }
 
 /// What round 1 remembers for round 2.
@@ -227,9 +84,12 @@ struct Proven {
     at: std::time::Instant,
 }
 
-/// How long a session waits for round 2 after this signer's round 1; older sessions are
-/// forgotten at the next round 1 (their round 2 is refused as an unknown session), so a
-/// coordinator that never finishes sessions cannot grow a signer's memory without bound.
+/// How long a session waits for round 2 after this signer's round 1, on the signer's own
+/// clock (the default of [`SessionSigner::with_session_ttl`]). Round 2 of an older session
+/// is refused ([`SessionError::Expired`]): an open session cannot be finished any time
+/// later, e.g. after the policy was tightened. Older sessions are also forgotten at the next
+/// round 1, so a coordinator that never finishes sessions cannot grow a signer's memory
+/// without bound.
 pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// One signer node's session logic: its key share and nonce store, its policy, its identity,
@@ -241,11 +101,7 @@ pub struct SessionSigner<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> {
     roster: Roster,
     system: &'p P,
     open: Mutex<HashMap<SessionId, Proven>>,
-}
-
-fn commitments_bytes<C: Ciphersuite>(c: &SigningCommitments<C>) -> Result<Vec<u8>, SessionError> {
-    c.serialize()
-        .map_err(|e| SessionError::Signer(SignerError::Frost(e.to_string())))
+    ttl: std::time::Duration,
 }
 
 impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, S, P> {
@@ -264,7 +120,19 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
             roster,
             system,
             open: Mutex::new(HashMap::new()),
+            ttl: SESSION_TTL,
         }
+    }
+
+    /// The same signer with round 2 refused `ttl` after round 1 instead of [`SESSION_TTL`].
+    pub fn with_session_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// This signer's node identity key.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
     }
 
     /// This signer's id.
@@ -341,7 +209,7 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
             .open
             .lock()
             .map_err(|_| SessionError::Signer(SignerError::NonceStore("lock poisoned".into())))?;
-        open.retain(|_, p| p.at.elapsed() < SESSION_TTL);
+        open.retain(|_, p| p.at.elapsed() < self.ttl);
         open.insert(
             req.session,
             Proven {
@@ -362,7 +230,10 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
         })
     }
 
-    /// Checks one other signer's round-1 reply against the package and the session.
+    /// Checks one other signer's round-1 reply: it belongs to this session and to the
+    /// package, then the one contribution check every verifier runs
+    /// ([`verifier::contribution`]). The proof itself is verified with the others' in one
+    /// batch.
     fn check_reply(
         &self,
         req: &Round2Request<C>,
@@ -370,48 +241,33 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
         reply: &Round1Reply<C>,
     ) -> Result<PublicInputs<<P::Backend as Backend>::F>, SessionError> {
         let who = reply.signer;
-        let bad = |reason: &str| SessionError::BadReply {
-            signer: who,
-            reason: reason.into(),
-        };
+        let bad = |fault| SessionError::BadReply { signer: who, fault };
         if reply.session != req.session {
-            return Err(bad("reply is from another session"));
+            return Err(bad(ReplyFault::WrongSignerOrSession));
         }
         if req.package.signing_commitments().get(&who.to_frost::<C>()) != Some(&reply.commitments) {
-            return Err(bad("commitments differ from the signing package's"));
+            return Err(bad(ReplyFault::CommitmentsDiffer));
         }
-        let identity = self
-            .roster
-            .get(&who)
-            .ok_or_else(|| bad("not in the roster"))?;
-        let c_bytes = commitments_bytes(&reply.commitments)?;
-        let msg = round1_attestation(
-            &req.session,
-            who,
-            &c_bytes,
-            &reply.proof.to_bytes(),
-            &reply.public_inputs,
-        );
-        verifier::verify_bip340(identity, &msg, &reply.attestation)
-            .map_err(|e| bad(&format!("attestation: {e}")))?;
-        let public =
-            PublicInputs::<<P::Backend as Backend>::F>::from_le_bytes(&reply.public_inputs)
-                .map_err(|e| bad(&format!("public inputs: {e}")))?;
-        if reply.public_inputs[0] != proven.intent_commitment || public.now != proven.now {
-            return Err(bad("proved another intent or time"));
-        }
-        let expected = binding_for(
-            &req.session,
-            who,
-            &self.signer.share().group_key_bytes(),
-            &c_bytes,
-        );
-        if public.binding != expected {
-            return Err(bad(
-                "proof is bound to another session, signer or commitments",
-            ));
-        }
-        Ok(public)
+        let commitments = commitments_bytes(&reply.commitments)?;
+        let proof = reply.proof.to_bytes();
+        let contribution = Contribution {
+            signer_id: who.get(),
+            identity_key: self.roster.get(&who),
+            commitments: &commitments,
+            proof: &proof,
+            public_inputs: &reply.public_inputs,
+            attestation: &reply.attestation,
+        };
+        let expected = Expected {
+            session_id: req.session.as_bytes(),
+            group_key: &self.signer.share().group_key_bytes(),
+            intent_commitment: &proven.intent_commitment,
+            now: proven.now,
+            vk_fingerprint: self.system.fingerprint(),
+        };
+        check_contribution::<P::Backend>(&contribution, &expected)
+            .map(|checked| checked.public)
+            .map_err(|e| bad(ReplyFault::Contribution(e.fault)))
     }
 
     /// Round 2: every check of the module docs, then the nonces are consumed and the signed
@@ -428,6 +284,13 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
             .map_err(|_| SessionError::Signer(SignerError::NonceStore("lock poisoned".into())))?
             .remove(&req.session)
             .ok_or(SessionError::UnknownSession(req.session))?;
+        let age = proven.at.elapsed();
+        if age >= self.ttl {
+            return Err(SessionError::Expired {
+                session: req.session,
+                age,
+            });
+        }
         if req.package.message() != proven.digest.as_bytes() {
             return Err(SessionError::DigestMismatch);
         }
@@ -437,7 +300,7 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
             if seen.contains(&reply.signer) {
                 return Err(SessionError::BadReply {
                     signer: reply.signer,
-                    reason: "two replies from the same signer".into(),
+                    fault: ReplyFault::DuplicateReply,
                 });
             }
             seen.push(reply.signer);
@@ -445,28 +308,28 @@ impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, 
                 publics.push((reply, self.check_reply(req, &proven, reply)?));
             }
         }
-        if let Some(missing) = req
+        if req
             .package
             .signing_commitments()
             .keys()
-            .find(|id| !seen.iter().any(|s| s.to_frost::<C>() == **id))
+            .any(|id| !seen.iter().any(|s| s.to_frost::<C>() == *id))
         {
             return Err(SessionError::BadReply {
                 signer: me,
-                reason: format!("package names a signer with no reply: {missing:?}"),
+                fault: ReplyFault::MissingReply,
             });
         }
-        let items: Vec<_> = publics.iter().map(|(r, p)| (&r.proof, p)).collect();
-        self.system
-            .verifier()
-            .verify_batch(&items)
-            .map_err(|BatchError { failures }| {
-                let (i, e) = &failures[0];
-                SessionError::BadReply {
-                    signer: publics[*i].0.signer,
-                    reason: format!("proof: {e}"),
-                }
-            })?;
+        let items: Vec<_> = publics
+            .iter()
+            .map(|(r, p)| (r.signer.get(), &r.proof, p))
+            .collect();
+        verify_contribution_proofs(self.system.verifier(), &items).map_err(|failures| {
+            let (i, e) = &failures[0];
+            SessionError::BadReply {
+                signer: publics[*i].0.signer,
+                fault: ReplyFault::Contribution(e.fault.clone()),
+            }
+        })?;
         let share = self.signer.round2(req.session, &req.package)?;
         let attestation = self.identity.sign(
             &round2_attestation(&req.session, me, &share.serialize()),

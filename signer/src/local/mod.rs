@@ -1,24 +1,30 @@
 //! In-process drivers: run a whole protocol among participants held in one process,
 //! delivering every message to its recipients.
 //!
-//! For tests, benches, demos and single-machine use. A networked deployment moves the same
-//! messages ([`crate::dkg`], [`crate::refresh`], [`crate::repair`], [`crate::reshare`])
-//! over its transport instead; these functions are the reference for the delivery rules
-//! (broadcasts to everyone else, private messages to their `to`).
+//! For tests, benches and demos only: compiled with the `test-util` feature. A networked
+//! deployment moves the same messages ([`crate::keys::dkg`], [`crate::keys::refresh`],
+//! [`crate::keys::repair`], [`crate::keys::reshare`]) over its transport instead; these
+//! functions are the reference for the delivery rules (broadcasts to everyone else, private
+//! messages to their `to`). Signing sessions are driven by [`session`]: the coordinator's
+//! state machine against in-process signers or test doubles ([`session::Endpoint`]).
+
+pub mod session;
+
+pub use session::Endpoint;
 
 use frost_core::Ciphersuite;
 use rand_core::{CryptoRng, RngCore};
 
-use crate::dkg::{DkgParticipant, DkgRound1Message, DkgRound2Message};
 use crate::error::{Result, SignerError};
 use crate::ids::{SignerId, Threshold};
-use crate::nonce::MemoryNonceStore;
-use crate::refresh::start_refresh;
-use crate::repair::{repair_step1, repair_step2, repair_step3};
-use crate::reshare::{reshare_deal, reshare_receive, ReshareConfig};
+use crate::keys::dkg::{DkgParticipant, DkgRound1Message, DkgRound2Message};
+use crate::keys::refresh::start_refresh;
+use crate::keys::repair::{repair_step1, repair_step2, repair_step3};
+use crate::keys::reshare::{reshare_deal, reshare_receive, ReshareConfig};
+use crate::keys::share::KeyShare;
+use crate::round::nonce::MemoryNonceStore;
+use crate::round::signing::Signer;
 use crate::session::{Identity, Roster, SessionSigner};
-use crate::share::KeyShare;
-use crate::signing::Signer;
 
 /// Everyone's broadcast except the one at `me`.
 fn others<C: Ciphersuite>(bcasts: &[DkgRound1Message<C>], me: usize) -> Vec<DkgRound1Message<C>> {

@@ -28,10 +28,10 @@ use frost_core::{Ciphersuite, Field, Group, SigningKey};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 
-use crate::arith;
+use super::arith;
 use crate::error::{Result, SignerError};
 use crate::ids::{SignerId, Threshold};
-use crate::share::KeyShare;
+use crate::keys::share::KeyShare;
 
 /// The agreed parameters of a resharing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,11 +13,11 @@ use frost_core::keys::refresh;
 use frost_core::Ciphersuite;
 use rand_core::{CryptoRng, RngCore};
 
-use crate::dkg::{
+use crate::error::{Result, SignerError};
+use crate::keys::dkg::{
     blame, check_addressed_to, collect_from_others, DkgRound1Message, DkgRound2Message,
 };
-use crate::error::{Result, SignerError};
-use crate::share::KeyShare;
+use crate::keys::share::KeyShare;
 
 /// Refresh state after round 1.
 pub struct RefreshRound1<C: Ciphersuite> {

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SignerError};
 use crate::ids::{SignerId, Threshold};
-use crate::share::KeyShare;
+use crate::keys::share::KeyShare;
 
 /// Round-1 broadcast: the sender's polynomial commitment and proof of knowledge.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

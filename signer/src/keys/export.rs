@@ -1,4 +1,4 @@
-//! Encrypted export and import of key shares.
+//! Encrypted export and import of key shares, sealed by [`super::seal`].
 //!
 //! File format (JSON, version 1): the Argon2id parameters and salt, a 24-byte XChaCha20
 //! nonce, a key-check value and the ciphertext of the plaintext share JSON. The 32-byte
@@ -9,76 +9,19 @@
 //! was modified ([`SignerError::Tampered`]). The check value lets an attacker test guesses
 //! no faster than trial decryption already would.
 
-use argon2::{Algorithm, Argon2, Params, Version};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use frost_core::Ciphersuite;
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
 
+pub use super::seal::KdfParams;
+use super::seal::{PassphraseKey, SealContexts, NONCE_LEN};
+use super::share::{decode_hex, KeyShare};
 use crate::error::{Result, SignerError};
-use crate::share::{decode_hex, KeyShare};
 
 const FORMAT: &str = "zkquorum/key-share-encrypted";
 const VERSION: u32 = 1;
 const ENC_CONTEXT: &str = "zkquorum 2026 key-share encryption key v1";
 const CHECK_CONTEXT: &str = "zkquorum 2026 key-share passphrase check v1";
-
-/// Argon2id cost parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KdfParams {
-    /// Memory in KiB.
-    pub m_cost: u32,
-    /// Iterations.
-    pub t_cost: u32,
-    /// Parallelism.
-    pub p_cost: u32,
-}
-
-impl KdfParams {
-    /// OWASP's recommended Argon2id setting (19 MiB, 2 passes, 1 lane): the default.
-    pub const RECOMMENDED: Self = Self {
-        m_cost: 19 * 1024,
-        t_cost: 2,
-        p_cost: 1,
-    };
-
-    /// Bounds accepted on import: a file cannot make us allocate gigabytes or spin for
-    /// minutes, and cannot claim a cost too weak to protect a share. Returns the Argon2
-    /// parameters (32-byte output) for these costs; other encrypted stores (the node
-    /// database) check their parameters with it too.
-    pub fn validate(&self) -> Result<Params> {
-        if !(8 * 1024..=1024 * 1024).contains(&self.m_cost) {
-            return Err(SignerError::KdfParams(format!(
-                "m_cost {} KiB outside 8 MiB..=1 GiB",
-                self.m_cost
-            )));
-        }
-        if !(1..=16).contains(&self.t_cost) {
-            return Err(SignerError::KdfParams(format!(
-                "t_cost {} outside 1..=16",
-                self.t_cost
-            )));
-        }
-        if !(1..=16).contains(&self.p_cost) {
-            return Err(SignerError::KdfParams(format!(
-                "p_cost {} outside 1..=16",
-                self.p_cost
-            )));
-        }
-        Params::new(self.m_cost, self.t_cost, self.p_cost, Some(32))
-            .map_err(|e| SignerError::KdfParams(e.to_string()))
-    }
-}
-
-impl Default for KdfParams {
-    fn default() -> Self {
-        Self::RECOMMENDED
-    }
-}
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,20 +56,17 @@ impl EncryptedFile {
     }
 }
 
-/// Derives (encryption key, check value) from a passphrase.
-fn derive(
-    passphrase: &[u8],
-    salt: &[u8],
-    params: &KdfParams,
-) -> Result<(Zeroizing<[u8; 32]>, [u8; 32])> {
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.validate()?);
-    let mut master = Zeroizing::new([0u8; 32]);
-    argon
-        .hash_password_into(passphrase, salt, master.as_mut())
-        .map_err(|e| SignerError::KdfParams(e.to_string()))?;
-    let key = Zeroizing::new(blake3::derive_key(ENC_CONTEXT, master.as_ref()));
-    let check = blake3::derive_key(CHECK_CONTEXT, master.as_ref());
-    Ok((key, check))
+/// Derives the file's key (and check value) from a passphrase.
+fn derive(passphrase: &[u8], salt: &[u8], params: &KdfParams) -> Result<PassphraseKey> {
+    PassphraseKey::derive(
+        passphrase,
+        salt,
+        params,
+        SealContexts {
+            key: ENC_CONTEXT,
+            check: CHECK_CONTEXT,
+        },
+    )
 }
 
 impl<C: Ciphersuite> KeyShare<C> {
@@ -142,27 +82,21 @@ impl<C: Ciphersuite> KeyShare<C> {
         let mut nonce = [0u8; 24];
         rng.fill_bytes(&mut salt);
         rng.fill_bytes(&mut nonce);
-        let (key, check) = derive(passphrase, &salt, &params)?;
+        let key = derive(passphrase, &salt, &params)?;
         let mut file = EncryptedFile {
             format: FORMAT.into(),
             version: VERSION,
             kdf: params,
             salt: hex::encode(salt),
             nonce: hex::encode(nonce),
-            key_check: hex::encode(check),
+            key_check: hex::encode(key.check_value()),
             ciphertext: String::new(),
         };
         let plaintext = self.to_json()?;
         let aad = file.aad();
-        let ct = XChaCha20Poly1305::new(key.as_ref().into())
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext.as_bytes(),
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| SignerError::Frost("encryption failed".into()))?;
+        let ct = key
+            .encrypt(&nonce, &aad, plaintext.as_bytes())
+            .ok_or_else(|| SignerError::Frost("encryption failed".into()))?;
         file.ciphertext = hex::encode(ct);
         serde_json::to_string_pretty(&file).map_err(|e| SignerError::Decode {
             what: "encrypted key share",
@@ -193,27 +127,18 @@ impl<C: Ciphersuite> KeyShare<C> {
         if salt.len() != 16 {
             return Err(SignerError::Tampered("salt is not 16 bytes"));
         }
-        let nonce = decode_hex("nonce", &file.nonce)?;
-        if nonce.len() != 24 {
-            return Err(SignerError::Tampered("nonce is not 24 bytes"));
-        }
+        let nonce: [u8; NONCE_LEN] = decode_hex("nonce", &file.nonce)?
+            .try_into()
+            .map_err(|_| SignerError::Tampered("nonce is not 24 bytes"))?;
         let stored_check = decode_hex("key check", &file.key_check)?;
         let ciphertext = decode_hex("ciphertext", &file.ciphertext)?;
-        let (key, check) = derive(passphrase, &salt, &file.kdf)?;
-        if !bool::from(stored_check.as_slice().ct_eq(&check)) {
+        let key = derive(passphrase, &salt, &file.kdf)?;
+        if !key.check_matches(&stored_check) {
             return Err(SignerError::WrongPassphrase);
         }
-        let plaintext = Zeroizing::new(
-            XChaCha20Poly1305::new(key.as_ref().into())
-                .decrypt(
-                    XNonce::from_slice(&nonce),
-                    Payload {
-                        msg: &ciphertext,
-                        aad: &file.aad(),
-                    },
-                )
-                .map_err(|_| SignerError::Tampered("authentication tag does not verify"))?,
-        );
+        let plaintext = key
+            .decrypt(&nonce, &file.aad(), &ciphertext)
+            .map_err(|_| SignerError::Tampered("authentication tag does not verify"))?;
         let json = core::str::from_utf8(&plaintext)
             .map_err(|_| SignerError::Tampered("plaintext is not UTF-8"))?;
         Self::from_json(json)

@@ -1,7 +1,7 @@
 //! Trusted-dealer key creation: one party samples the key and splits it.
 //!
 //! For tests and for migrating an existing single key into a threshold key. A dealer sees
-//! the whole secret: production keys should come from [`crate::dkg`].
+//! the whole secret: production keys should come from [`crate::keys::dkg`].
 
 use frost_core::keys::{self, IdentifierList, KeyPackage};
 use frost_core::{Ciphersuite, SigningKey};
@@ -9,7 +9,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::error::{Result, SignerError};
 use crate::ids::{SignerId, Threshold};
-use crate::share::KeyShare;
+use crate::keys::share::KeyShare;
 
 /// Creates a fresh random `t`-of-`n` key and returns the `n` shares, signers `1..=n`.
 pub fn trusted_dealer<C: Ciphersuite, R: RngCore + CryptoRng>(

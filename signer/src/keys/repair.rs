@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SignerError};
 use crate::ids::SignerId;
-use crate::share::KeyShare;
+use crate::keys::share::KeyShare;
 
 /// Helper-to-helper private message of step 1.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,8 +19,8 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::error::{Result, SignerError};
 use crate::ids::{SessionId, SignerId};
-use crate::nonce::NonceStore;
-use crate::share::KeyShare;
+use crate::keys::share::KeyShare;
+use crate::round::nonce::NonceStore;
 
 /// One signing participant: a key share and the store that keeps its nonces single-use.
 pub struct Signer<C: Ciphersuite, S: NonceStore<C>> {

@@ -1,0 +1,17 @@
+//! Proof-carrying signing sessions, transport-agnostic: the [`messages`] the parties
+//! exchange, the signer's side ([`signer::SessionSigner`]: policy check, proof, attested
+//! replies) and the coordinator's side ([`coordinator`]: a sans-IO state machine that says
+//! whom to send what, and consumes the replies).
+
+pub mod coordinator;
+pub mod messages;
+pub mod outcome;
+pub mod signer;
+
+pub use coordinator::{Action, Coordinator, SignSession};
+pub use messages::{
+    binding_for, round1_attestation, round2_attestation, Identity, Roster, Round1Reply,
+    Round1Request, Round2Reply, Round2Request,
+};
+pub use outcome::{CoordinatorError, Excluded, Refusal, ReplyFault, Signed};
+pub use signer::{SessionError, SessionSigner, SESSION_TTL};
