@@ -1,5 +1,12 @@
 //! The signer node: an HTTPS server (mutual TLS, coordinator only) around
-//! [`SessionSigner`], with its state in the node's SQLite database.
+//! [`SessionSigner`](signer::session::SessionSigner), with its state in the node's SQLite
+//! database.
+//!
+//! - [`state`]: [`NodeState`] (identity, database, proof system, active policy, a session
+//!   signer per key, DKGs under way);
+//! - [`routes`]: the router, the status route and the two signing rounds;
+//! - [`dkg`]: the node's side of a DKG (three routes the coordinator's driver calls);
+//! - [`store`]: the node's database (identity, sealed shares, policies, nonce records).
 //!
 //! Routes (all `POST` bodies JSON, see [`crate::net::api`]):
 //!

@@ -2,8 +2,17 @@
 //! (each in a `BEGIN IMMEDIATE` transaction, chained to the stored last line), and read
 //! back for export and `zkquorum audit verify`.
 
-use super::requests::finish_in;
-use super::*;
+use std::io::Read;
+use std::path::Path;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use verifier::audit::{chain_hash, AuditRecord};
+
+use super::requests::{finish_in, RequestStatus};
+use super::{to_i64, CoordinatorStore, COORDINATOR_MIGRATIONS, COORDINATOR_ROLE};
+use crate::ids::RequestId;
+use crate::store::migrate::{check_not_newer, check_role, user_version};
+use crate::store::StoreError;
 
 impl CoordinatorStore {
     /// Sets `record.index` (the next index) and `record.prev` (the chain hash of the last

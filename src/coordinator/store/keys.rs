@@ -2,7 +2,12 @@
 
 use circuits::{BackendId, UnknownBackendName};
 
-use super::*;
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::{to_i64, CoordinatorStore};
+use crate::ids::KeyId;
+use crate::store::{is_constraint, StoreError};
 
 /// A key the coordinator signs with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

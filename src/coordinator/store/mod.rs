@@ -27,17 +27,13 @@ pub use audit::{is_sqlite_file, read_audit_lines};
 pub use keys::KeyRecord;
 pub use requests::{RequestRecord, RequestStatus, INTERRUPTED_RESULT};
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
-use serde::{Deserialize, Serialize};
-use verifier::audit::{chain_hash, AuditRecord};
+use rusqlite::Connection;
 
-use crate::ids::{KeyId, RequestId};
-use crate::store::migrate::{check_not_newer, check_role, user_version, Migration};
-use crate::store::{is_constraint, now_secs, open_db, StoreError};
+use crate::store::migrate::Migration;
+use crate::store::{open_db, StoreError};
 
 /// The `meta.role` of a coordinator database.
 pub const COORDINATOR_ROLE: &str = "coordinator";
@@ -122,9 +118,12 @@ impl CoordinatorStore {
 mod tests {
     use std::sync::Arc;
 
-    use verifier::audit::{verify_log, AuditError, AuditKeys, AUDIT_VERSION};
+    use verifier::audit::{
+        chain_hash, verify_log, AuditError, AuditKeys, AuditRecord, AUDIT_VERSION,
+    };
 
     use super::*;
+    use crate::ids::{KeyId, RequestId};
 
     fn record(n: u8) -> AuditRecord {
         AuditRecord {

@@ -1,7 +1,12 @@
 //! The `requests` table: every client request id seen, with its status and outcome, for
 //! idempotency (a resubmitted id gets the first outcome, never a second signature).
 
-use super::*;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+use super::{to_i64, CoordinatorStore};
+use crate::ids::{KeyId, RequestId};
+use crate::store::{now_secs, StoreError};
 
 /// The result stored by [`CoordinatorStore::fail_interrupted`].
 pub const INTERRUPTED_RESULT: &str =

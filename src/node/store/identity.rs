@@ -1,9 +1,12 @@
 //! The node's long-term identity secrets (its BIP-340 signing key and its X25519 HPKE
 //! key), sealed in `meta.identity` with associated data that binds the node id.
 
+use signer::SignerId;
 use zeroize::Zeroizing;
 
-use super::*;
+use super::{blob, required_meta, NodeStore};
+use crate::store::seal::aad;
+use crate::store::StoreError;
 
 /// A node's long-term identity secrets, raw bytes. Zeroized on drop; `Debug` shows
 /// nothing.

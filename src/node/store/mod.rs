@@ -35,27 +35,19 @@ use identity::identity_aad;
 pub use identity::IdentitySecrets;
 pub use nonces::{NonceRecord, NonceState, SqliteNonceStore, NONCE_TTL};
 
-use std::collections::HashMap;
-use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use circuits::bn254::Bn254;
-use circuits::pasta::Pasta;
-use circuits::Policy;
-use frost_core::round1::SigningNonces;
-use frost_core::Ciphersuite;
 use rand_core::RngCore;
 use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use signer::{KdfParams, KeyShare, NonceStore, SessionId, SignerError, SignerId};
+use rusqlite::{params, Connection, TransactionBehavior};
+use signer::{KdfParams, SignerId};
 use zeroize::Zeroizing;
 
 use crate::ids::KeyId;
 use crate::store::migrate::Migration;
-use crate::store::seal::{aad, SealingKey, SALT_LEN};
-use crate::store::{is_constraint, now_secs, open_db, StoreError};
+use crate::store::seal::{SealingKey, SALT_LEN};
+use crate::store::{open_db, StoreError};
 
 /// The `meta.role` of a node database.
 pub const NODE_ROLE: &str = "node";
@@ -291,8 +283,17 @@ mod tests {
     use signer::taproot::Taproot;
     use signer::{dealer, signing, taproot, Signer, Threshold};
 
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use circuits::bn254::Bn254;
+    use circuits::Policy;
+    use frost_core::round1::SigningNonces;
+    use signer::{KeyShare, NonceStore, SessionId, SignerError};
+
     use super::*;
     use crate::coordinator::store::CoordinatorStore;
+    use crate::ids::KeyId;
     use crate::store::seal::TEST_KDF;
 
     fn identity(b: u8) -> IdentitySecrets {

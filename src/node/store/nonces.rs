@@ -2,7 +2,19 @@
 //! [`SqliteNonceStore`], the durable [`NonceStore`] that keeps the secret nonces in memory
 //! only and commits each state change before acting on it.
 
-use super::*;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use frost_core::round1::SigningNonces;
+use frost_core::Ciphersuite;
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use signer::{NonceStore, SessionId, SignerError};
+
+use super::{parse_key_id, to_i64, NodeStore};
+use crate::ids::KeyId;
+use crate::store::{is_constraint, now_secs, StoreError};
 
 /// Where a round-1 session's nonces stand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

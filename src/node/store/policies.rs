@@ -1,7 +1,15 @@
 //! The policy history in `policies`: every policy ever set, sealed (a policy is private),
 //! with its public per-backend commitments in clear; the highest version is active.
 
-use super::*;
+use circuits::bn254::Bn254;
+use circuits::pasta::Pasta;
+use circuits::Policy;
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use zeroize::Zeroizing;
+
+use super::{to_i64, NodeStore};
+use crate::store::seal::aad;
+use crate::store::{now_secs, StoreError};
 
 pub(super) fn policy_aad(version: u64, bn254: &str, pasta: &str) -> Vec<u8> {
     aad(

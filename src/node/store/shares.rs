@@ -1,6 +1,13 @@
 //! Key shares: one sealed `KeyShare::to_json` per key id in `shares`, never overwritten.
 
-use super::*;
+use frost_core::Ciphersuite;
+use rusqlite::{params, OptionalExtension};
+use signer::{KeyShare, SignerError};
+
+use super::{parse_key_id, to_i64, NodeStore};
+use crate::ids::KeyId;
+use crate::store::seal::aad;
+use crate::store::{is_constraint, now_secs, StoreError};
 
 pub(super) fn share_aad(key_id: &KeyId, ciphersuite: &str) -> Vec<u8> {
     aad(
