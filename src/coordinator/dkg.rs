@@ -36,6 +36,9 @@ pub enum DkgError {
         /// The node.
         signer: SignerId,
     },
+    /// The cluster lists no node to run the DKG with.
+    #[error("the cluster has no nodes")]
+    NoNodes,
     /// A public key package could not be serialised for comparison.
     #[error("public key package of signer {signer}: {reason}")]
     Encoding {
@@ -97,6 +100,9 @@ pub async fn run_dkg(
     threshold: Threshold,
     key_id: &KeyId,
 ) -> Result<PublicKeyPackage<Taproot>, DkgError> {
+    if nodes.is_empty() {
+        return Err(DkgError::NoNodes);
+    }
     let start = DkgStart {
         key_id: key_id.clone(),
         threshold: threshold.t(),
@@ -125,10 +131,7 @@ pub async fn run_dkg(
         .into_iter()
         .next()
         .map(|f| f.public_key_package)
-        .ok_or(DkgError::NodesFailed {
-            step: "/v1/dkg/finish",
-            failures: Vec::new(),
-        })
+        .ok_or(DkgError::NoNodes)
 }
 
 /// Every node must report the first node's public key package, signed by its identity key.

@@ -73,7 +73,7 @@ fn dkg_error(e: DkgError) -> ApiError {
         DkgError::Disagreement { .. } => {
             ApiError::new(StatusCode::BAD_GATEWAY, "dkg_failed", e.to_string())
         }
-        DkgError::Encoding { .. } => ApiError::internal("public key package", e),
+        DkgError::Encoding { .. } | DkgError::NoNodes => ApiError::internal("DKG", e),
     }
 }
 
