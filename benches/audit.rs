@@ -15,7 +15,7 @@ use signer::keys::dealer;
 use signer::taproot::Taproot;
 use signer::Threshold;
 use verifier::audit::{verify_log, verify_record, AuditKeys, AuditRecord};
-use zkquorum::audit_log::AuditLog;
+use zkquorum::coordinator::store::CoordinatorStore;
 use zkquorum::coordinator::{Coordinator, Endpoint};
 
 fn make_log(n: u64) -> (Vec<u8>, AuditKeys) {
@@ -28,18 +28,16 @@ fn make_log(n: u64) -> (Vec<u8>, AuditKeys) {
     let coord = Coordinator::new(public, roster, &system).unwrap();
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
-    let path = std::env::temp_dir().join(format!("zkq-bench-audit-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let mut log = AuditLog::open(&path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = CoordinatorStore::open(&dir.path().join("coordinator.db")).unwrap();
     for i in 0..n {
         let signed = coord.sign(&eps, &sample::intent(i), sample::NOW).unwrap();
         let mut record = coord
             .audit_record(&signed, "bench", 1_700_000_000 + i)
             .unwrap();
-        log.append(&mut record).unwrap();
+        log.append_audit(&mut record).unwrap();
     }
-    let bytes = std::fs::read(&path).unwrap();
-    std::fs::remove_file(&path).unwrap();
+    let bytes = log.audit_lines().unwrap().join("\n").into_bytes();
     let mut keys = AuditKeys::new();
     keys.add_groth16(system.verifying_key().clone());
     (bytes, keys)

@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use circuits::sample;
+use circuits::BackendId;
 use criterion::{criterion_group, criterion_main, Criterion};
 use prover::groth16::Groth16System;
 use prover::ProofSystem;
@@ -18,11 +19,10 @@ use rand::rngs::OsRng;
 use signer::keys::dealer;
 use signer::taproot::Taproot;
 use signer::Threshold;
-use zkquorum::api::SignRequest;
-use zkquorum::config::BackendName;
+use zkquorum::cluster::local::LocalCluster;
 use zkquorum::coordinator::{Coordinator, Endpoint};
 use zkquorum::ids::KeyId;
-use zkquorum::local_cluster::LocalCluster;
+use zkquorum::net::api::SignRequest;
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("network/groth16");
@@ -53,7 +53,7 @@ fn bench(c: &mut Criterion) {
     let local = rt
         .block_on(LocalCluster::start::<Groth16System>(
             &tmp.path().join("c"),
-            BackendName::Groth16,
+            BackendId::Groth16Bn254,
             3,
             5,
             signer::KdfParams::RECOMMENDED,

@@ -1,34 +1,39 @@
-//! The zkquorum service crate: signer nodes and the coordinator over mutual TLS, their
-//! SQLite state, the session driver, and the audit log.
+//! The zkquorum service crate: signer nodes and a coordinator over mutual TLS, each with
+//! its own SQLite database. The module tree follows the roles:
 //!
-//! - [`coordinator`]: the transport-agnostic session driver ([`coordinator::Coordinator`]);
-//! - [`node`] and [`service`]: the signer node's and the coordinator's HTTPS servers;
-//! - [`client`]: the coordinator's client for nodes and the client API's client;
-//! - [`api`]: the JSON messages of both APIs; [`ids`]: key and request ids;
-//! - [`store`]: the SQLite databases (encrypted shares, durable nonces, policies, audit log);
-//! - [`tls`], [`serve`]: certificates and the mutual-TLS accept loop;
-//! - [`config`], [`cluster`]: configuration files and `zkquorum init`;
-//! - [`local_cluster`]: a whole cluster in one process (the demo, benches);
-//! - [`dkg_seal`]: HPKE-sealed DKG shares; [`audit_log`]: the JSON Lines audit log file.
+//! - [`node`]: the signer node — its state, its HTTP routes, its side of the DKG, and its
+//!   database (identity, sealed shares, policies, durable nonce records);
+//! - [`coordinator`]: the coordinator service — its state, its client-API routes, the DKG
+//!   driver that runs a key generation across the nodes, its database (keys, requests, the
+//!   hash-chained audit log), and the transport-agnostic session driver
+//!   ([`coordinator::Coordinator`]);
+//! - [`net`]: what travels between them — the JSON messages of both APIs, the HTTPS
+//!   clients, TLS, the mutual-TLS accept loop, HPKE-sealed DKG shares;
+//! - [`store`]: the SQLite plumbing both databases share (open, schema migrations, the
+//!   passphrase sealer);
+//! - [`cluster`]: configuration files, `zkquorum init`, and a whole cluster in one process;
+//! - [`ids`]: key and request ids; [`clock`]: the wall clock.
 //!
-//! The binary (`zkquorum`) adds the CLI, the demo and the backend comparison on top.
+//! The binary (`src/main.rs`, `src/cli/`) adds the command line, the demo, the lifecycle
+//! tour and the backend comparison on top.
 
-// `api::ApiError` (an HTTP error answer with its details) is returned once per failed
+// `net::api::ApiError` (an HTTP error answer with its details) is returned once per failed
 // request; boxing it would cost an allocation to save a copy nobody measures.
 #![allow(clippy::result_large_err)]
 
-pub mod api;
-pub mod audit_log;
-pub mod client;
 pub mod clock;
 pub mod cluster;
-pub mod config;
+// The session driver (`src/coordinator.rs`) is mounted inside this module as `driver`.
+#[path = "coordinator/mod.rs"]
 pub mod coordinator;
-pub mod dkg_seal;
 pub mod ids;
-pub mod local_cluster;
+pub mod net;
 pub mod node;
-pub mod serve;
-pub mod service;
 pub mod store;
-pub mod tls;
+
+// Old paths, kept while `tests/cluster.rs` still imports them; new code uses
+// `net::{api, client, tls}` and `cluster::config`.
+#[doc(hidden)]
+pub use cluster::config;
+#[doc(hidden)]
+pub use net::{api, client, tls};

@@ -1,25 +1,14 @@
 //! The same statement on both backends: the same intent and policy are accepted by both,
 //! and the same violation is refused by both with the same typed error.
 
-use std::sync::OnceLock;
+mod common;
 
 use circuits::public::Witness;
 use circuits::{sample, Intent, Policy, PolicyViolation};
-use prover::groth16::Groth16System;
-use prover::halo2::Halo2System;
+use common::{groth16, halo2};
 use prover::{ProofSystem, ProveError};
 use rand::rngs::OsRng;
 use verifier::StatementVerifier;
-
-fn groth16() -> &'static Groth16System {
-    static S: OnceLock<Groth16System> = OnceLock::new();
-    S.get_or_init(|| Groth16System::setup(&mut OsRng).unwrap())
-}
-
-fn halo2() -> &'static Halo2System {
-    static S: OnceLock<Halo2System> = OnceLock::new();
-    S.get_or_init(|| Halo2System::setup(&mut OsRng).unwrap())
-}
 
 fn prove_and_verify<S: ProofSystem>(
     s: &S,

@@ -300,13 +300,13 @@ fn policy_refusals_exclude_signers_and_are_listed() {
 fn coordinated_sessions_are_appended_and_the_log_verifies() {
     use std::io::BufReader;
     use verifier::audit::{verify_log, AuditKeys};
-    use zkquorum::audit_log::AuditLog;
+    use zkquorum::coordinator::store::CoordinatorStore;
 
     let (nodes, coord) = cluster(groth16());
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
-    let path = std::env::temp_dir().join(format!("zkq-audit-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&path);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("coordinator.db");
     for n in 0..3 {
         let signed = coord
             .sign(&eps, &sample::intent(10 + n), sample::NOW)
@@ -315,17 +315,14 @@ fn coordinated_sessions_are_appended_and_the_log_verifies() {
             .audit_record(&signed, "treasury", 1_700_000_000 + n)
             .unwrap();
         // Reopening between appends recovers the index and the chain head.
-        let mut log = AuditLog::open(&path).unwrap();
-        assert_eq!(log.len(), n);
-        log.append(&mut record).unwrap();
+        let log = CoordinatorStore::open(&db).unwrap();
+        assert_eq!(log.audit_len().unwrap(), n);
+        log.append_audit(&mut record).unwrap();
     }
-    // A torn last line (a crash mid-write) is dropped on open and the log still verifies.
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, br#"{"version":1,"ind"#))
-        .unwrap();
-    assert_eq!(AuditLog::open(&path).unwrap().len(), 3);
+    // The log exported as JSON Lines (as `zkquorum demo` does) verifies offline.
+    let lines = CoordinatorStore::open(&db).unwrap().audit_lines().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
 
     let mut keys = AuditKeys::new();
     keys.add_groth16(groth16().verifying_key().clone());

@@ -1,11 +1,16 @@
-//! Durable state: one SQLite database per node (rusqlite, bundled SQLite).
+//! The SQLite plumbing both services share (rusqlite, bundled SQLite): opening a database
+//! with its connection settings ([`open_db`]), the versioned schema ([`migrate`]), the
+//! passphrase sealer for secrets at rest ([`seal`]) and [`StoreError`].
 //!
-//! - A signer node's database ([`NodeStore`]) holds its identity secrets and key shares
-//!   encrypted at rest ([`seal`]: Argon2id → BLAKE3 → XChaCha20-Poly1305), its policy
-//!   history (encrypted too: a policy is private) and the record of every round-1 session
-//!   ([`SqliteNonceStore`]: the secret nonces themselves never touch the disk).
-//! - The coordinator's database ([`CoordinatorStore`]) holds no secrets: the keys it
-//!   coordinates, the hash-chained audit log and the requests it has seen (idempotency).
+//! Each service keeps its own tables next to its code:
+//!
+//! - a signer node's database ([`crate::node::store::NodeStore`]) holds its identity
+//!   secrets and key shares encrypted at rest ([`seal`]: Argon2id → BLAKE3 →
+//!   XChaCha20-Poly1305), its policy history (encrypted too: a policy is private) and the
+//!   record of every round-1 session (the secret nonces themselves never touch the disk);
+//! - the coordinator's database ([`crate::coordinator::store::CoordinatorStore`]) holds no
+//!   secrets: the keys it coordinates, the hash-chained audit log and the requests it has
+//!   seen (idempotency).
 //!
 //! Every connection runs in WAL mode with `synchronous=FULL`, so a transaction that matters
 //! (a nonce marked used, an audit record appended) is on disk when its commit returns;
@@ -21,17 +26,18 @@
 
 use std::path::{Path, PathBuf};
 
-pub mod coordinator;
 pub mod migrate;
-pub mod node;
 pub mod seal;
 
-pub use coordinator::{
-    is_sqlite_file, read_audit_lines, CoordinatorStore, KeyRecord, RequestRecord, RequestStatus,
-};
 pub use migrate::Migration;
-pub use node::{IdentitySecrets, NodeStore, NonceRecord, NonceState, SqliteNonceStore};
 pub use seal::SealingKey;
+
+// Old paths, kept while `tests/cluster.rs` still imports the node and coordinator stores
+// from here; the stores themselves live with their services.
+#[doc(hidden)]
+pub use crate::coordinator::store::read_audit_lines;
+#[doc(hidden)]
+pub use crate::node::store::{NodeStore, NonceState};
 
 /// Everything that can go wrong reading or writing a node or coordinator database.
 #[derive(Debug, thiserror::Error)]

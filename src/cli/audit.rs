@@ -47,8 +47,8 @@ fn verify(args: &VerifyArgs) -> Result<()> {
         None => AuditKeys::new(),
     }
     .with_transparent_halo2()?;
-    let report = if zkquorum::store::is_sqlite_file(&args.log) {
-        let lines = zkquorum::store::read_audit_lines(&args.log)
+    let report = if zkquorum::coordinator::store::is_sqlite_file(&args.log) {
+        let lines = zkquorum::coordinator::store::read_audit_lines(&args.log)
             .with_context(|| format!("read the audit log in {}", args.log.display()))?;
         let mut text = lines.join("\n");
         text.push('\n');

@@ -5,20 +5,22 @@
 //! system.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use circuits::Policy;
+use circuits::{BackendId, Policy};
 use prover::ProofSystem;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::client::{ApiClient, ClientError};
-use crate::cluster::{self, InitError, InitOptions, Layout};
-use crate::config::{
-    BackendName, ClientConfig, ClusterConfig, ConfigError, CoordinatorConfig, NodeConfig,
+use crate::cluster::config::{
+    ClientConfig, ClusterConfig, ConfigError, CoordinatorConfig, NodeConfig,
 };
+use crate::cluster::{self, InitError, InitOptions, Layout};
+use crate::net::client::{ApiClient, ClientError};
+use crate::node::store::NodeStore;
 use crate::node::NodeError;
-use crate::store::{NodeStore, StoreError};
+use crate::store::StoreError;
 
 /// Why a local cluster could not start.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +65,7 @@ impl LocalCluster {
     /// and coordinator on free loopback ports. Returns once every server is ready.
     pub async fn start<P: ProofSystem + 'static>(
         dir: &Path,
-        backend: BackendName,
+        backend: BackendId,
         t: u16,
         n: u16,
         kdf: signer::KdfParams,
@@ -92,20 +94,19 @@ impl LocalCluster {
             .map_err(|e| LocalClusterError::Task(e.to_string()))??;
         let cluster_cfg = ClusterConfig::load(&layout.cluster())?;
         let c2 = cluster_cfg.clone();
-        let system: &'static P =
-            tokio::task::spawn_blocking(move || cluster::load_system::<P>(&c2))
-                .await
-                .map_err(|e| LocalClusterError::Task(e.to_string()))??;
+        let system: Arc<P> = tokio::task::spawn_blocking(move || cluster::load_system::<P>(&c2))
+            .await
+            .map_err(|e| LocalClusterError::Task(e.to_string()))??;
 
         let (config, cluster) = CoordinatorConfig::load(&layout.coordinator())?;
         let coordinator_db = config.db.clone();
-        let mut ready = vec![crate::service::prepare(config, cluster, system)
+        let mut ready = vec![crate::coordinator::prepare(config, cluster, system.clone())
             .await
             .map_err(|e| LocalClusterError::Coordinator(e.to_string()))?];
         for id in 1..=n {
             let (config, cluster) = NodeConfig::load(&layout.node(id))?;
             let pass = config.passphrase()?;
-            ready.push(crate::node::prepare(config, cluster, pass, system).await?);
+            ready.push(crate::node::prepare(config, cluster, pass, system.clone()).await?);
         }
         let (stop, stop_rx) = watch::channel(false);
         let servers = listeners
@@ -113,7 +114,7 @@ impl LocalCluster {
             .zip(ready)
             .map(|(listener, (tls, app))| {
                 let mut rx = stop_rx.clone();
-                tokio::spawn(crate::serve::serve(listener, tls, app, async move {
+                tokio::spawn(crate::net::serve::serve(listener, tls, app, async move {
                     let _ = rx.wait_for(|s| *s).await;
                 }))
             })

@@ -22,28 +22,32 @@
 //! and records only the public commitments and the state. A session id is recorded once and
 //! never reused, across restarts too; after a restart the nonces of fresh sessions are gone,
 //! so [`NodeStore::abandon_fresh_nonces`] marks those sessions abandoned.
+//!
+//! The methods of [`NodeStore`] are grouped by table: [`identity`], [`shares`],
+//! [`policies`] and [`nonces`] (which also holds [`SqliteNonceStore`]).
 
-use std::collections::HashMap;
-use std::marker::PhantomData;
+pub mod identity;
+pub mod nonces;
+pub mod policies;
+pub mod shares;
+
+use identity::identity_aad;
+pub use identity::IdentitySecrets;
+pub use nonces::{NonceRecord, NonceState, SqliteNonceStore, NONCE_TTL};
+
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use circuits::bn254::Bn254;
-use circuits::pasta::Pasta;
-use circuits::Policy;
-use frost_core::round1::SigningNonces;
-use frost_core::Ciphersuite;
 use rand_core::RngCore;
 use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use signer::{KdfParams, KeyShare, NonceStore, SessionId, SignerError, SignerId};
+use rusqlite::{params, Connection, TransactionBehavior};
+use signer::{KdfParams, SignerId};
 use zeroize::Zeroizing;
 
-use super::migrate::Migration;
-use super::seal::{aad, SealingKey, SALT_LEN};
-use super::{is_constraint, now_secs, open_db, StoreError};
 use crate::ids::KeyId;
+use crate::store::migrate::Migration;
+use crate::store::seal::{SealingKey, SALT_LEN};
+use crate::store::{open_db, StoreError};
 
 /// The `meta.role` of a node database.
 pub const NODE_ROLE: &str = "node";
@@ -82,70 +86,6 @@ pub const NODE_MIGRATIONS: &[Migration] = &[Migration {
     ",
 }];
 
-/// A node's long-term identity secrets, raw bytes. Zeroized on drop; `Debug` shows
-/// nothing.
-#[derive(Clone)]
-pub struct IdentitySecrets {
-    /// The BIP-340 (secp256k1) identity signing key.
-    pub signing: Zeroizing<[u8; 32]>,
-    /// The X25519 (HPKE) key.
-    pub hpke: Zeroizing<[u8; 32]>,
-}
-
-impl std::fmt::Debug for IdentitySecrets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("IdentitySecrets(<redacted>)")
-    }
-}
-
-/// Where a round-1 session's nonces stand.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NonceState {
-    /// Round 1 ran; the nonces are in memory, waiting for round 2.
-    Fresh,
-    /// Round 2 consumed the nonces.
-    Used,
-    /// The node restarted before round 2: the nonces are gone, the session cannot finish.
-    Abandoned,
-}
-
-impl NonceState {
-    /// The name stored in the `state` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NonceState::Fresh => "fresh",
-            NonceState::Used => "used",
-            NonceState::Abandoned => "abandoned",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "fresh" => Some(NonceState::Fresh),
-            "used" => Some(NonceState::Used),
-            "abandoned" => Some(NonceState::Abandoned),
-            _ => None,
-        }
-    }
-}
-
-/// One row of the `nonces` table: a round-1 session, its public commitments and state.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NonceRecord {
-    /// The session.
-    pub session: SessionId,
-    /// The key it signs with.
-    pub key_id: KeyId,
-    /// `SigningCommitments::serialize()` of the session's nonces.
-    pub commitments: Vec<u8>,
-    /// Where the session stands.
-    pub state: NonceState,
-    /// Unix seconds of round 1.
-    pub created_at: u64,
-    /// Unix seconds of round 2 (for [`NonceState::Used`]).
-    pub used_at: Option<u64>,
-}
-
 /// A signer node's database, opened with its passphrase.
 ///
 /// Safe to share between threads (`Arc<NodeStore>`); other processes may open the same
@@ -166,16 +106,8 @@ impl std::fmt::Debug for NodeStore {
     }
 }
 
-/// What marking a session's nonces used found.
-enum Mark {
-    Marked,
-    Used,
-    Abandoned,
-    Unknown,
-}
-
 /// Reads one `meta` value.
-fn meta<T>(
+pub(super) fn meta<T>(
     conn: &Connection,
     key: &'static str,
     convert: impl FnOnce(ValueRef<'_>) -> Option<T>,
@@ -196,7 +128,7 @@ fn meta<T>(
 }
 
 /// Reads a `meta` value that must be present.
-fn required_meta<T>(
+pub(super) fn required_meta<T>(
     conn: &Connection,
     path: &Path,
     key: &'static str,
@@ -210,33 +142,15 @@ fn required_meta<T>(
     })
 }
 
-fn blob(v: ValueRef<'_>) -> Option<Vec<u8>> {
+pub(super) fn blob(v: ValueRef<'_>) -> Option<Vec<u8>> {
     v.as_blob().ok().map(<[u8]>::to_vec)
 }
 
-fn identity_aad(node_id: SignerId) -> Vec<u8> {
-    aad("meta", &[b"identity", &node_id.get().to_le_bytes()])
-}
-
-fn share_aad(key_id: &KeyId, ciphersuite: &str) -> Vec<u8> {
-    aad(
-        "shares",
-        &[key_id.as_str().as_bytes(), ciphersuite.as_bytes()],
-    )
-}
-
-fn policy_aad(version: u64, bn254: &str, pasta: &str) -> Vec<u8> {
-    aad(
-        "policies",
-        &[&version.to_le_bytes(), bn254.as_bytes(), pasta.as_bytes()],
-    )
-}
-
-fn to_i64(what: &'static str, v: u64) -> Result<i64, StoreError> {
+pub(super) fn to_i64(what: &'static str, v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Invalid(format!("{what} {v} is too large")))
 }
 
-fn parse_key_id(table: &str, s: &str) -> Result<KeyId, StoreError> {
+pub(super) fn parse_key_id(table: &str, s: &str) -> Result<KeyId, StoreError> {
     KeyId::new(s).map_err(|e| StoreError::corrupt(format!("{table}.key_id"), e.to_string()))
 }
 
@@ -344,7 +258,7 @@ impl NodeStore {
         Ok(store)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic elsewhere cannot leave the connection inside a transaction (dropped
         // transactions roll back), so a poisoned lock is still usable.
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
@@ -359,495 +273,6 @@ impl NodeStore {
     pub fn node_id(&self) -> SignerId {
         self.node_id
     }
-
-    /// Decrypts the node's identity secrets.
-    pub fn identity(&self) -> Result<IdentitySecrets, StoreError> {
-        let sealed = {
-            let conn = self.lock();
-            required_meta(&conn, &self.path, "identity", blob)?
-        };
-        let plain = self
-            .key
-            .open("meta.identity", &identity_aad(self.node_id), &sealed)?;
-        if plain.len() != 64 {
-            return Err(StoreError::corrupt(
-                "meta.identity",
-                format!("{} bytes, expected 64", plain.len()),
-            ));
-        }
-        let mut signing = Zeroizing::new([0u8; 32]);
-        let mut hpke = Zeroizing::new([0u8; 32]);
-        signing.copy_from_slice(&plain[..32]);
-        hpke.copy_from_slice(&plain[32..]);
-        Ok(IdentitySecrets { signing, hpke })
-    }
-
-    /// Stores the share of `key_id`, sealed (plaintext `KeyShare::to_json`, associated data
-    /// binding the table, key id and ciphersuite). [`StoreError::Exists`] if a share for
-    /// `key_id` is already stored: shares are never overwritten. [`StoreError::Invalid`] if
-    /// the share belongs to another signer id than this node's.
-    pub fn put_share<C: Ciphersuite>(
-        &self,
-        key_id: &KeyId,
-        share: &KeyShare<C>,
-    ) -> Result<(), StoreError> {
-        if share.id() != self.node_id {
-            return Err(StoreError::Invalid(format!(
-                "the share for key {key_id} belongs to signer {}, this node is signer {}",
-                share.id(),
-                self.node_id
-            )));
-        }
-        let json = share.to_json()?;
-        let sealed = self.key.seal(&share_aad(key_id, C::ID), json.as_bytes())?;
-        let now = to_i64("time", now_secs())?;
-        let conn = self.lock();
-        match conn.execute(
-            "INSERT INTO shares (key_id, ciphersuite, sealed, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![key_id.as_str(), C::ID, sealed, now],
-        ) {
-            Ok(_) => Ok(()),
-            Err(e) if is_constraint(&e) => Err(StoreError::Exists {
-                what: "key share for key id",
-                id: key_id.to_string(),
-            }),
-            Err(e) => Err(StoreError::sql("inserting into shares")(e)),
-        }
-    }
-
-    /// The decrypted share of `key_id`, if one is stored. A share stored for another
-    /// ciphersuite is a `SignerError::CiphersuiteMismatch`.
-    pub fn share<C: Ciphersuite>(&self, key_id: &KeyId) -> Result<Option<KeyShare<C>>, StoreError> {
-        let row: Option<(String, Vec<u8>)> = {
-            let conn = self.lock();
-            conn.query_row(
-                "SELECT ciphersuite, sealed FROM shares WHERE key_id = ?1",
-                [key_id.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(StoreError::sql("reading shares"))?
-        };
-        let Some((ciphersuite, sealed)) = row else {
-            return Ok(None);
-        };
-        if ciphersuite != C::ID {
-            return Err(SignerError::CiphersuiteMismatch {
-                expected: C::ID.into(),
-                found: ciphersuite.chars().take(80).collect(),
-            }
-            .into());
-        }
-        let what = format!("shares row {key_id}");
-        let plain = self
-            .key
-            .open(&what, &share_aad(key_id, &ciphersuite), &sealed)?;
-        let json = std::str::from_utf8(&plain)
-            .map_err(|_| StoreError::corrupt(what.as_str(), "decrypted share is not UTF-8"))?;
-        Ok(Some(KeyShare::from_json(json)?))
-    }
-
-    /// The key ids with a stored share, sorted.
-    pub fn key_ids(&self) -> Result<Vec<KeyId>, StoreError> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare("SELECT key_id FROM shares ORDER BY key_id")
-            .map_err(StoreError::sql("listing shares"))?;
-        let names = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(StoreError::sql("listing shares"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(StoreError::sql("listing shares"))?;
-        names.iter().map(|s| parse_key_id("shares", s)).collect()
-    }
-
-    /// Appends `policy` to the policy history and makes it the active one; returns its
-    /// version (1, 2, ...). The TOML text is sealed; the Groth16/BN254 and halo2/Pasta
-    /// commitments `P` are stored in clear (hex of their little-endian bytes).
-    pub fn set_policy(&self, policy: &Policy) -> Result<u64, StoreError> {
-        let toml = Zeroizing::new(
-            policy
-                .to_toml_string()
-                .map_err(|e| StoreError::Policy(e.to_string()))?,
-        );
-        let reparsed =
-            Policy::from_toml_str(&toml).map_err(|e| StoreError::Policy(e.to_string()))?;
-        if reparsed != *policy {
-            return Err(StoreError::Policy(
-                "the policy does not survive its TOML encoding".into(),
-            ));
-        }
-        let bn254 = hex::encode(policy.commitment::<Bn254>().to_le_bytes());
-        let pasta = hex::encode(policy.commitment::<Pasta>().to_le_bytes());
-        let now = to_i64("time", now_secs())?;
-
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::sql("starting a policies transaction"))?;
-        let last: i64 = tx
-            .query_row("SELECT COALESCE(MAX(version), 0) FROM policies", [], |r| {
-                r.get(0)
-            })
-            .map_err(StoreError::sql("reading policies"))?;
-        let version = u64::try_from(last)
-            .ok()
-            .and_then(|v| v.checked_add(1))
-            .ok_or_else(|| StoreError::corrupt("policies.version", format!("{last}")))?;
-        let sealed = self
-            .key
-            .seal(&policy_aad(version, &bn254, &pasta), toml.as_bytes())?;
-        tx.execute(
-            "INSERT INTO policies (version, sealed, commitment_bn254, commitment_pasta, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                to_i64("policy version", version)?,
-                sealed,
-                bn254,
-                pasta,
-                now
-            ],
-        )
-        .map_err(StoreError::sql("inserting into policies"))?;
-        tx.commit()
-            .map_err(StoreError::sql("committing into policies"))?;
-        Ok(version)
-    }
-
-    /// The active (latest) policy and its version, if any was set.
-    pub fn policy(&self) -> Result<Option<(u64, Policy)>, StoreError> {
-        self.read_policy(None)
-    }
-
-    /// The version of the active policy, if any: one indexed read, no decryption (a
-    /// running node checks it at every round 1 and reloads the policy only when it moved).
-    pub fn active_policy_version(&self) -> Result<Option<u64>, StoreError> {
-        let v: Option<i64> = self
-            .lock()
-            .query_row("SELECT max(version) FROM policies", [], |r| r.get(0))
-            .map_err(StoreError::sql("reading policies"))?;
-        v.map(|v| u64::try_from(v).map_err(|_| StoreError::corrupt("policies", "negative version")))
-            .transpose()
-    }
-
-    /// Version `version` of the policy history, if it exists.
-    pub fn policy_version(&self, version: u64) -> Result<Option<Policy>, StoreError> {
-        Ok(self.read_policy(Some(version))?.map(|(_, p)| p))
-    }
-
-    fn read_policy(&self, version: Option<u64>) -> Result<Option<(u64, Policy)>, StoreError> {
-        type Row = (i64, Vec<u8>, String, String);
-        let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Row> {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        };
-        let row: Option<Row> = {
-            let conn = self.lock();
-            let cols = "SELECT version, sealed, commitment_bn254, commitment_pasta FROM policies";
-            match version {
-                None => conn.query_row(&format!("{cols} ORDER BY version DESC LIMIT 1"), [], get),
-                Some(v) => conn.query_row(
-                    &format!("{cols} WHERE version = ?1"),
-                    [to_i64("policy version", v)?],
-                    get,
-                ),
-            }
-            .optional()
-            .map_err(StoreError::sql("reading policies"))?
-        };
-        let Some((version, sealed, bn254, pasta)) = row else {
-            return Ok(None);
-        };
-        let version = u64::try_from(version)
-            .map_err(|_| StoreError::corrupt("policies.version", format!("{version}")))?;
-        let what = format!("policies row {version}");
-        let plain = self
-            .key
-            .open(&what, &policy_aad(version, &bn254, &pasta), &sealed)?;
-        let text = std::str::from_utf8(&plain)
-            .map_err(|_| StoreError::corrupt(what.as_str(), "decrypted policy is not UTF-8"))?;
-        let policy =
-            Policy::from_toml_str(text).map_err(|e| StoreError::corrupt(what, e.to_string()))?;
-        Ok(Some((version, policy)))
-    }
-
-    /// Marks every nonce record still `fresh` as `abandoned` and returns how many. Call it
-    /// when the node starts: fresh nonces live only in memory, so after a restart they are
-    /// gone and their sessions can never reach round 2.
-    pub fn abandon_fresh_nonces(&self) -> Result<usize, StoreError> {
-        self.lock()
-            .execute(
-                "UPDATE nonces SET state = 'abandoned' WHERE state = 'fresh'",
-                [],
-            )
-            .map_err(StoreError::sql("abandoning fresh rows of nonces"))
-    }
-
-    /// Marks the still-fresh sessions `sessions` of `key_id` abandoned (their nonces
-    /// expired unused in memory). Returns how many rows changed.
-    fn abandon_sessions(
-        &self,
-        key_id: &KeyId,
-        sessions: &[SessionId],
-    ) -> Result<usize, StoreError> {
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::sql("starting a nonces transaction"))?;
-        let mut changed = 0;
-        for s in sessions {
-            changed += tx
-                .execute(
-                    "UPDATE nonces SET state = 'abandoned'
-                     WHERE session = ?1 AND key_id = ?2 AND state = 'fresh'",
-                    params![&s.as_bytes()[..], key_id.as_str()],
-                )
-                .map_err(StoreError::sql("abandoning expired rows of nonces"))?;
-        }
-        tx.commit()
-            .map_err(StoreError::sql("committing into nonces"))?;
-        Ok(changed)
-    }
-
-    /// Every nonce record, oldest first.
-    pub fn nonce_records(&self) -> Result<Vec<NonceRecord>, StoreError> {
-        type Row = (Vec<u8>, String, Vec<u8>, String, u64, Option<u64>);
-        let rows: Vec<Row> = {
-            let conn = self.lock();
-            let mut stmt = conn
-                .prepare(
-                    "SELECT session, key_id, commitments, state, created_at, used_at
-                     FROM nonces ORDER BY rowid",
-                )
-                .map_err(StoreError::sql("reading nonces"))?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                })
-                .map_err(StoreError::sql("reading nonces"))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(StoreError::sql("reading nonces"))?;
-            rows
-        };
-        rows.into_iter()
-            .map(
-                |(session, key_id, commitments, state, created_at, used_at)| {
-                    let session: [u8; 32] = session.as_slice().try_into().map_err(|_| {
-                        StoreError::corrupt(
-                            "nonces.session",
-                            format!("{} bytes, expected 32", session.len()),
-                        )
-                    })?;
-                    let state = NonceState::parse(&state).ok_or_else(|| {
-                        StoreError::corrupt("nonces.state", format!("unknown state {state:?}"))
-                    })?;
-                    Ok(NonceRecord {
-                        session: SessionId::from_bytes(session),
-                        key_id: parse_key_id("nonces", &key_id)?,
-                        commitments,
-                        state,
-                        created_at,
-                        used_at,
-                    })
-                },
-            )
-            .collect()
-    }
-
-    /// The nonce store of `key_id` on this node. Keep one per key for the life of the
-    /// process: the secret nonces live in the store's memory.
-    pub fn nonce_store<C: Ciphersuite>(self: &Arc<Self>, key_id: KeyId) -> SqliteNonceStore<C> {
-        SqliteNonceStore {
-            db: Arc::clone(self),
-            key_id,
-            fresh: Mutex::new(HashMap::new()),
-            ttl: NONCE_TTL,
-            _suite: PhantomData,
-        }
-    }
-
-    /// Records a fresh session (committed before returning).
-    fn record_fresh(
-        &self,
-        session: &SessionId,
-        key_id: &KeyId,
-        commitments: &[u8],
-    ) -> Result<bool, StoreError> {
-        let now = to_i64("time", now_secs())?;
-        match self.lock().execute(
-            "INSERT INTO nonces (session, key_id, commitments, state, created_at)
-             VALUES (?1, ?2, ?3, 'fresh', ?4)",
-            params![&session.as_bytes()[..], key_id.as_str(), commitments, now],
-        ) {
-            Ok(_) => Ok(true),
-            Err(e) if is_constraint(&e) => Ok(false),
-            Err(e) => Err(StoreError::sql("inserting into nonces")(e)),
-        }
-    }
-
-    /// Marks a fresh session used in one immediate transaction, committed (synced) before
-    /// returning; otherwise says why it could not be.
-    fn mark_used(&self, session: &SessionId, key_id: &KeyId) -> Result<Mark, StoreError> {
-        let now = to_i64("time", now_secs())?;
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::sql("starting a nonces transaction"))?;
-        let changed = tx
-            .execute(
-                "UPDATE nonces SET state = 'used', used_at = ?1
-                 WHERE session = ?2 AND key_id = ?3 AND state = 'fresh'",
-                params![now, &session.as_bytes()[..], key_id.as_str()],
-            )
-            .map_err(StoreError::sql("marking a row of nonces used"))?;
-        if changed == 1 {
-            tx.commit()
-                .map_err(StoreError::sql("committing a used row of nonces"))?;
-            return Ok(Mark::Marked);
-        }
-        let row: Option<(String, String)> = tx
-            .query_row(
-                "SELECT key_id, state FROM nonces WHERE session = ?1",
-                [&session.as_bytes()[..]],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(StoreError::sql("reading nonces"))?;
-        Ok(match row {
-            Some((k, _)) if k != key_id.as_str() => Mark::Unknown,
-            Some((_, state)) => match NonceState::parse(&state) {
-                Some(NonceState::Used) => Mark::Used,
-                Some(NonceState::Abandoned) => Mark::Abandoned,
-                Some(NonceState::Fresh) | None => {
-                    return Err(StoreError::corrupt(
-                        format!("nonces row {session}"),
-                        format!("state {state:?} could not be marked used"),
-                    ))
-                }
-            },
-            None => Mark::Unknown,
-        })
-    }
-}
-
-/// A durable [`NonceStore`] for one key on one node.
-///
-/// The secret `SigningNonces` stay in this value's memory and never touch the disk; the
-/// node database records each session's public commitments and its state. `put` commits
-/// the session's `fresh` row before keeping the nonces (a session id is refused if it was
-/// ever recorded, whatever its state, across restarts too); `consume` commits the `used`
-/// mark (`synchronous=FULL`: on disk) before handing the nonces out, so a crash after
-/// round 2 can never sign twice with them.
-pub struct SqliteNonceStore<C: Ciphersuite> {
-    db: Arc<NodeStore>,
-    key_id: KeyId,
-    fresh: Mutex<HashMap<SessionId, (Instant, SigningNonces<C>)>>,
-    ttl: Duration,
-    _suite: PhantomData<fn() -> C>,
-}
-
-/// How long round-1 nonces wait for round 2 before they are dropped from memory and their
-/// session marked abandoned (a coordinator that never sends round 2 cannot grow a node's
-/// memory without bound).
-pub const NONCE_TTL: Duration = Duration::from_secs(600);
-
-impl<C: Ciphersuite> std::fmt::Debug for SqliteNonceStore<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteNonceStore")
-            .field("db", &self.db)
-            .field("key_id", &self.key_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<C: Ciphersuite> SqliteNonceStore<C> {
-    /// The key whose sessions this store records.
-    pub fn key_id(&self) -> &KeyId {
-        &self.key_id
-    }
-
-    /// The node database.
-    pub fn db(&self) -> &Arc<NodeStore> {
-        &self.db
-    }
-
-    /// The same store with another expiry for unused nonces (tests).
-    pub fn with_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self
-    }
-
-    fn fresh(&self) -> MutexGuard<'_, HashMap<SessionId, (Instant, SigningNonces<C>)>> {
-        self.fresh.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-fn nonce_store_error(session: &SessionId, e: StoreError) -> SignerError {
-    SignerError::NonceStore(format!("session {session}: {e}"))
-}
-
-impl<C: Ciphersuite> NonceStore<C> for SqliteNonceStore<C> {
-    fn put(&self, session: SessionId, nonces: SigningNonces<C>) -> signer::Result<()> {
-        let commitments = nonces.commitments().serialize().map_err(|e| {
-            SignerError::NonceStore(format!(
-                "session {session}: cannot encode the commitments: {e}"
-            ))
-        })?;
-        // Held across the insert so a concurrent consume of the same session cannot run
-        // between the row and the memory entry.
-        let mut fresh = self.fresh();
-        let expired: Vec<SessionId> = fresh
-            .iter()
-            .filter(|(_, (at, _))| at.elapsed() >= self.ttl)
-            .map(|(s, _)| *s)
-            .collect();
-        if !expired.is_empty() {
-            self.db
-                .abandon_sessions(&self.key_id, &expired)
-                .map_err(|e| nonce_store_error(&session, e))?;
-            for s in &expired {
-                fresh.remove(s);
-            }
-        }
-        let inserted = self
-            .db
-            .record_fresh(&session, &self.key_id, &commitments)
-            .map_err(|e| nonce_store_error(&session, e))?;
-        if !inserted {
-            return Err(SignerError::NonceExists(session.to_string()));
-        }
-        fresh.insert(session, (Instant::now(), nonces));
-        Ok(())
-    }
-
-    fn consume(&self, session: SessionId) -> signer::Result<SigningNonces<C>> {
-        let mut fresh = self.fresh();
-        let mark = self
-            .db
-            .mark_used(&session, &self.key_id)
-            .map_err(|e| nonce_store_error(&session, e))?;
-        // Whatever the outcome, these nonces must never be handed out later.
-        let nonces = fresh.remove(&session).map(|(_, n)| n);
-        match mark {
-            Mark::Marked => nonces.ok_or_else(|| {
-                SignerError::NonceStore(format!(
-                    "session {session}: its nonces are not held by this process (recorded \
-                     fresh by another one); it is now marked used: start a new session"
-                ))
-            }),
-            Mark::Used => Err(SignerError::NonceAlreadyUsed(session.to_string())),
-            Mark::Abandoned => Err(SignerError::NonceAlreadyUsed(format!(
-                "{session} (abandoned: round 2 did not come within the nonce lifetime, or the node restarted after round 1)"
-            ))),
-            Mark::Unknown => Err(SignerError::UnknownSession(session.to_string())),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -860,9 +285,18 @@ mod tests {
     use signer::taproot::Taproot;
     use signer::{taproot, Signer, Threshold};
 
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use circuits::bn254::Bn254;
+    use circuits::Policy;
+    use frost_core::round1::SigningNonces;
+    use signer::{KeyShare, NonceStore, SessionId, SignerError};
+
     use super::*;
+    use crate::coordinator::store::CoordinatorStore;
+    use crate::ids::KeyId;
     use crate::store::seal::TEST_KDF;
-    use crate::store::CoordinatorStore;
 
     fn identity(b: u8) -> IdentitySecrets {
         IdentitySecrets {
@@ -991,7 +425,8 @@ mod tests {
             Err(SignerError::NonceAlreadyUsed(m)) => assert!(m.contains("abandoned"), "{m}"),
             other => panic!("expected NonceAlreadyUsed, got {:?}", other.err()),
         }
-        assert!(store.fresh().len() <= 1);
+        // Only the new session's nonces are still held.
+        assert_eq!(store.fresh().len(), 1);
     }
 
     #[test]

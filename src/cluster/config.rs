@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use circuits::BackendId;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_with::{hex::Hex, serde_as};
@@ -52,23 +53,27 @@ pub enum ConfigError {
     },
 }
 
-/// Which proof system a cluster proves policies with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendName {
-    /// Groth16 over BN254 (arkworks): 128-byte proofs, fast; needs the keys `init` made.
-    Groth16,
-    /// halo2 with IPA over Pasta: transparent setup, larger and slower proofs.
-    Halo2,
-}
+/// The proof backend as configuration files and API replies write it: its short name
+/// (`groth16`, `halo2`, see [`BackendId::short_name`]), for `#[serde(with = ...)]`.
+pub mod backend_name {
+    use circuits::BackendId;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
 
-impl BackendName {
-    /// The name used in configs and API responses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BackendName::Groth16 => "groth16",
-            BackendName::Halo2 => "halo2",
-        }
+    const KNOWN: [BackendId; 2] = [BackendId::Groth16Bn254, BackendId::Halo2Pasta];
+
+    /// Writes the short name.
+    pub fn serialize<S: Serializer>(b: &BackendId, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(b.short_name())
+    }
+
+    /// Reads a short name (only those: what files and replies always held).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BackendId, D::Error> {
+        let name = String::deserialize(d)?;
+        KNOWN
+            .into_iter()
+            .find(|b| b.short_name() == name)
+            .ok_or_else(|| D::Error::unknown_variant(&name, &["groth16", "halo2"]))
     }
 }
 
@@ -98,7 +103,8 @@ pub struct ClusterConfig {
     /// Signers needed for a signature.
     pub threshold: u16,
     /// The proof system.
-    pub backend: BackendName,
+    #[serde(with = "backend_name")]
+    pub backend: BackendId,
     /// Directory of the Groth16 keys (`zkquorum init` runs the setup); unused for halo2.
     pub keys_dir: PathBuf,
     /// The cluster CA certificate (PEM).
@@ -201,10 +207,25 @@ pub struct CoordinatorConfig {
     /// How long a whole client request (a DKG or a signing) may take.
     #[serde(default = "default_request_timeout")]
     pub request_timeout_secs: u64,
+    /// The largest reply body read from a node, bytes (default 4 MiB); a larger reply is
+    /// refused unread. Not written by `init` unless it differs from the default.
+    #[serde(
+        default = "default_max_reply_bytes",
+        skip_serializing_if = "is_default_max_reply_bytes"
+    )]
+    pub max_reply_bytes: usize,
 }
 
 fn default_signer_timeout() -> u64 {
     30
+}
+
+fn default_max_reply_bytes() -> usize {
+    crate::net::client::DEFAULT_REPLY_LIMIT
+}
+
+fn is_default_max_reply_bytes(n: &usize) -> bool {
+    *n == default_max_reply_bytes()
 }
 
 fn default_request_timeout() -> u64 {

@@ -13,8 +13,9 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use circuits::{Intent, Policy};
+use circuits::{BackendId, Intent, Policy};
 use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::ProofSystem;
@@ -23,13 +24,12 @@ use rand_core::RngCore;
 use signer::session::Identity;
 use signer::{KdfParams, SignerId};
 
-use crate::config::{
-    write_atomic, write_toml, BackendName, ClientConfig, ClusterConfig, CoordinatorConfig,
-    NodeConfig, NodeEntry,
+use crate::cluster::config::{
+    write_atomic, write_toml, ClientConfig, ClusterConfig, CoordinatorConfig, NodeConfig, NodeEntry,
 };
-use crate::dkg_seal::HpkeKey;
-use crate::store::{IdentitySecrets, NodeStore};
-use crate::tls::ClusterCa;
+use crate::net::dkg_seal::HpkeKey;
+use crate::net::tls::ClusterCa;
+use crate::node::store::{IdentitySecrets, NodeStore};
 
 /// What `init` makes.
 #[derive(Clone, Debug)]
@@ -39,7 +39,7 @@ pub struct InitOptions {
     /// Signers needed.
     pub threshold: u16,
     /// The proof system.
-    pub backend: BackendName,
+    pub backend: BackendId,
     /// Host name or IP the certificates are issued for and URLs use.
     pub host: String,
     /// The coordinator's client-API address.
@@ -127,7 +127,7 @@ pub enum InitError {
     },
     /// Certificates could not be made.
     #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
+    Tls(#[from] crate::net::tls::TlsError),
     /// A node database could not be created.
     #[error("node {id} database: {source}")]
     Store {
@@ -238,8 +238,8 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
     }
 
     match opts.backend {
-        BackendName::Groth16 => setup_keys::<Groth16System>(&root.join("keys"))?,
-        BackendName::Halo2 => setup_keys::<Halo2System>(&root.join("keys"))?,
+        BackendId::Groth16Bn254 => setup_keys::<Groth16System>(&root.join("keys"))?,
+        BackendId::Halo2Pasta => setup_keys::<Halo2System>(&root.join("keys"))?,
     }
 
     let cluster = ClusterConfig {
@@ -262,6 +262,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
             cluster: "../cluster.toml".into(),
             signer_timeout_secs: 30,
             request_timeout_secs: 120,
+            max_reply_bytes: crate::net::client::DEFAULT_REPLY_LIMIT,
         },
     )?;
     write_config(
@@ -297,16 +298,14 @@ fn setup_keys<P: ProofSystem>(dir: &Path) -> Result<(), InitError> {
         .map_err(|e| InitError::ProofSystem(format!("writing keys to {}: {e}", dir.display())))
 }
 
-/// Loads the cluster's proof system from `keys_dir`, once for the process (it lives as long
-/// as the servers that borrow it).
-pub fn load_system<P: ProofSystem + 'static>(
-    cluster: &ClusterConfig,
-) -> Result<&'static P, InitError> {
+/// Loads the cluster's proof system from `keys_dir`, to be shared (`Arc`) by the servers
+/// of this process.
+pub fn load_system<P: ProofSystem>(cluster: &ClusterConfig) -> Result<Arc<P>, InitError> {
     let system = P::load(&cluster.keys_dir).map_err(|e| {
         InitError::ProofSystem(format!(
             "loading keys from {}: {e}",
             cluster.keys_dir.display()
         ))
     })?;
-    Ok(Box::leak(Box::new(system)))
+    Ok(Arc::new(system))
 }

@@ -9,7 +9,7 @@
 //! Every listener requires a client certificate signed by the CA (a client without one is
 //! refused during the handshake). A node additionally pins the coordinator: requests whose
 //! certificate fingerprint is not the coordinator's are answered 403 (see
-//! [`crate::serve::PeerCert`]).
+//! [`crate::net::serve::PeerCert`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -200,11 +200,20 @@ mod tests {
         // A key that is not the certificate's is refused.
         let other = ca.issue("other", &["localhost".into()]).unwrap();
         std::fs::write(p("o.key"), other.key_pem.as_bytes()).unwrap();
-        assert!(server_config(&p("n.pem"), &p("o.key"), &p("ca.pem")).is_err());
+        match server_config(&p("n.pem"), &p("o.key"), &p("ca.pem")) {
+            Err(TlsError::Config(reason)) => assert!(!reason.is_empty()),
+            other => panic!("expected a TLS configuration error, got {:?}", other.err()),
+        }
         // Missing and empty files name the file.
         std::fs::write(p("empty.pem"), "").unwrap();
         let err = load_certs(&p("empty.pem")).unwrap_err().to_string();
         assert!(err.contains("empty.pem"), "{err}");
-        assert!(load_certs(&p("missing.pem")).is_err());
+        match load_certs(&p("missing.pem")) {
+            Err(TlsError::Pem { path, .. }) => assert!(path.contains("missing.pem"), "{path}"),
+            other => panic!(
+                "expected a PEM error naming the file, got {:?}",
+                other.err()
+            ),
+        }
     }
 }

@@ -14,30 +14,40 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use circuits::public::Witness;
 use circuits::sample;
-use clap::{Args, ValueEnum};
+use circuits::BackendId;
+use clap::Args;
 use prover::groth16::Groth16System;
 use prover::{CircuitSize, ProofSystem};
 use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 use verifier::StatementVerifier;
 
-/// Which backend to measure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendArg {
-    /// Groth16 over BN254.
-    Groth16,
-    /// halo2 over Pasta with IPA.
-    Halo2,
+/// Which backend(s) to measure: one, or `all` (each in its own process; a CLI-only
+/// choice, so it is not a [`BackendId`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// One backend.
+    One(BackendId),
     /// Both, each in its own process.
     All,
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = circuits::UnknownBackendName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "all" => Ok(BackendChoice::All),
+            other => other.parse().map(BackendChoice::One),
+        }
+    }
 }
 
 /// Options of `zkquorum bench-backends`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Backend(s) to measure.
-    #[arg(long, value_enum, default_value_t = BackendArg::All)]
-    backend: BackendArg,
+    /// Backend(s) to measure: `groth16`, `halo2` or `all`.
+    #[arg(long, default_value = "all")]
+    backend: BackendChoice,
     /// Proving and verification runs per median.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     samples: u32,
@@ -141,11 +151,15 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
-fn run_one(backend: BackendArg, args: &BenchArgs) -> Result<Report> {
+fn run_one(backend: BackendChoice, args: &BenchArgs) -> Result<Report> {
     match backend {
-        BackendArg::Groth16 => measure::<Groth16System>("Groth16 / BN254", args),
-        BackendArg::Halo2 => measure::<prover::halo2::Halo2System>("halo2 / IPA (Pasta)", args),
-        BackendArg::All => bail!("run_one takes a single backend"),
+        BackendChoice::One(BackendId::Groth16Bn254) => {
+            measure::<Groth16System>("Groth16 / BN254", args)
+        }
+        BackendChoice::One(BackendId::Halo2Pasta) => {
+            measure::<prover::halo2::Halo2System>("halo2 / IPA (Pasta)", args)
+        }
+        BackendChoice::All => bail!("run_one takes a single backend"),
     }
 }
 
@@ -225,18 +239,19 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
-    let backends: &[&str] = match args.backend {
-        BackendArg::Groth16 => &["groth16"],
-        BackendArg::Halo2 => &["halo2"],
-        BackendArg::All => &["groth16", "halo2"],
+    let backends: &[BackendId] = match &args.backend {
+        BackendChoice::One(b) => std::slice::from_ref(b),
+        BackendChoice::All => &[BackendId::Groth16Bn254, BackendId::Halo2Pasta],
     };
     let mut reports = Vec::new();
     for b in backends {
         eprintln!(
-            "measuring {b} ({} samples, batch of {}) …",
-            args.samples, args.batch
+            "measuring {} ({} samples, batch of {}) …",
+            b.short_name(),
+            args.samples,
+            args.batch
         );
-        reports.push(child(b, args)?);
+        reports.push(child(b.short_name(), args)?);
     }
     println!("{}", table(&reports));
     Ok(())

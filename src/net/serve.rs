@@ -73,7 +73,7 @@ async fn connection(
         .1
         .peer_certificates()
         .and_then(|c| c.first())
-        .map(|c| PeerCert(crate::tls::fingerprint(c)));
+        .map(|c| PeerCert(crate::net::tls::fingerprint(c)));
     let service =
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             if let Some(cert) = cert {

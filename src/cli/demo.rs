@@ -18,25 +18,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
+use circuits::BackendId;
 use circuits::{Intent, Policy};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::ProofSystem;
-use zkquorum::api::{SignRequest, SignResponse};
-use zkquorum::client::ClientError;
 use zkquorum::cluster;
-use zkquorum::config::BackendName;
+use zkquorum::cluster::local::LocalCluster;
 use zkquorum::ids::KeyId;
-use zkquorum::local_cluster::LocalCluster;
+use zkquorum::net::api::{SignRequest, SignResponse};
+use zkquorum::net::client::ClientError;
 
 /// Options of `zkquorum demo`.
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Proof backend.
-    #[arg(long, value_enum, default_value_t = BackendName::Groth16)]
-    backend: BackendName,
+    #[arg(long, default_value = "groth16")]
+    backend: BackendId,
     /// Number of signing requests (about one in four breaks a rule).
     #[arg(long, default_value_t = 20)]
     requests: usize,
@@ -128,12 +128,12 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     };
     println!(
         "zkquorum demo: {T}-of-{N} signers + coordinator on loopback mutual TLS, {} proofs",
-        args.backend.as_str()
+        args.backend.short_name()
     );
     println!("  cluster directory: {}", dir.display());
     match args.backend {
-        BackendName::Groth16 => rt.block_on(demo::<Groth16System>(args, &dir, started)),
-        BackendName::Halo2 => rt.block_on(demo::<Halo2System>(args, &dir, started)),
+        BackendId::Groth16Bn254 => rt.block_on(demo::<Groth16System>(args, &dir, started)),
+        BackendId::Halo2Pasta => rt.block_on(demo::<Halo2System>(args, &dir, started)),
     }
 }
 
@@ -283,11 +283,11 @@ async fn demo<P: ProofSystem + 'static>(
                 println!(
                     "  #{i:<2} REJECTED  {:<40} rule {} [{}]",
                     case.label,
-                    e.rule.as_deref().unwrap_or(&e.error),
+                    e.rule.map_or(e.error.as_str(), |r| r.as_str()),
                     per.join("; ")
                 );
                 *refusals
-                    .entry(e.rule.clone().unwrap_or(e.error.clone()))
+                    .entry(e.rule.map_or(e.error.clone(), |r| r.to_string()))
                     .or_default() += 1;
             }
             Err(e) => bail!("request {i}: {e}"),
@@ -298,7 +298,8 @@ async fn demo<P: ProofSystem + 'static>(
     let pb = spinner("audit: verifying the chain, every signature, attestation and proof");
     let db = local.coordinator_db.clone();
     let lines =
-        tokio::task::spawn_blocking(move || zkquorum::store::read_audit_lines(&db)).await??;
+        tokio::task::spawn_blocking(move || zkquorum::coordinator::store::read_audit_lines(&db))
+            .await??;
     let log_path = dir.join("audit.jsonl");
     let mut text = lines.join("\n");
     text.push('\n');
@@ -341,7 +342,7 @@ async fn demo<P: ProofSystem + 'static>(
     println!("| what | value |");
     println!("|---|---|");
     println!("| signers / threshold | {N} / {T} |");
-    println!("| backend | {} |", args.backend.as_str());
+    println!("| backend | {} |", args.backend.short_name());
     println!("| requests | {} |", cases.len());
     println!("| signed (each checked as BIP-340) | {signed} |");
     for (rule, n) in &refusals {

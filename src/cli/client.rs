@@ -1,0 +1,117 @@
+//! The client-API commands, which talk to a running coordinator: `zkquorum keygen` (a DKG
+//! across the nodes) and `zkquorum sign`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use circuits::Intent;
+use clap::Args;
+use zkquorum::cluster::config::ClientConfig;
+use zkquorum::ids::{KeyId, RequestId};
+use zkquorum::net::api::SignRequest;
+use zkquorum::net::client::ApiClient;
+
+use super::runtime;
+
+/// Options of the client commands.
+#[derive(Args, Debug)]
+pub struct ClientArgs {
+    /// The client configuration (`client/client.toml` of the cluster).
+    #[arg(long, env = "ZKQUORUM_CLIENT_CONFIG")]
+    pub config: PathBuf,
+    /// Overrides the configured coordinator URL.
+    #[arg(long, env = "ZKQUORUM_COORDINATOR_URL")]
+    pub coordinator_url: Option<String>,
+}
+
+fn api_client(args: &ClientArgs) -> Result<ApiClient> {
+    let mut c = ClientConfig::load(&args.config)?;
+    if let Some(u) = &args.coordinator_url {
+        c.coordinator_url = u.clone();
+    }
+    Ok(ApiClient::from_config(&c)?)
+}
+
+/// Options of `zkquorum keygen`.
+#[derive(Args, Debug)]
+pub struct KeygenArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The new key's id.
+    #[arg(long)]
+    pub key_id: KeyId,
+}
+
+/// `zkquorum keygen`: DKG across the running nodes.
+pub fn keygen(args: &KeygenArgs) -> Result<()> {
+    let client = api_client(&args.client)?;
+    let info = runtime()?.block_on(client.create_key(&args.key_id))?;
+    println!("{}", serde_json::to_string_pretty(&info)?);
+    Ok(())
+}
+
+/// Options of `zkquorum sign`.
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The key to sign with.
+    #[arg(long)]
+    pub key_id: KeyId,
+    /// The intent file (JSON, or TOML if it ends in `.toml`).
+    pub intent: PathBuf,
+    /// Idempotency id: resubmitting with the same id returns the first outcome.
+    #[arg(long)]
+    pub request_id: Option<RequestId>,
+    /// Also append the audit record to this JSON Lines file.
+    #[arg(long)]
+    pub record_out: Option<PathBuf>,
+}
+
+/// `zkquorum sign`: prints the signature and the audit record; exits non-zero when the
+/// request is refused, printing each signer's reason and rule.
+pub fn sign(args: &SignArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.intent)
+        .with_context(|| format!("read {}", args.intent.display()))?;
+    let intent = if args.intent.extension().is_some_and(|e| e == "toml") {
+        Intent::from_toml_str(&text)
+    } else {
+        Intent::from_json_str(&text)
+    }
+    .with_context(|| format!("intent file {}", args.intent.display()))?;
+    let client = api_client(&args.client)?;
+    let req = SignRequest {
+        key_id: args.key_id.clone(),
+        intent,
+        request_id: args.request_id.clone(),
+    };
+    match runtime()?.block_on(client.sign(&req)) {
+        Ok(resp) => {
+            if let Some(out) = &args.record_out {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(out)
+                    .with_context(|| format!("open {}", out.display()))?;
+                writeln!(f, "{}", serde_json::to_string(&resp.audit_record)?)?;
+                f.sync_data()?;
+            }
+            println!("{}", serde_json::to_string_pretty(&resp)?);
+            Ok(())
+        }
+        Err(zkquorum::net::client::ClientError::Api(e)) => {
+            eprintln!("refused: {} ({})", e.message, e.error);
+            for s in e.signers.iter().flatten() {
+                match &s.refusal.rule {
+                    Some(rule) => {
+                        eprintln!("  signer {}: rule {rule}: {}", s.signer, s.refusal.reason)
+                    }
+                    None => eprintln!("  signer {}: {}", s.signer, s.refusal.reason),
+                }
+            }
+            bail!("request refused: {}", e.error)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,88 @@
+//! `zkquorum init`: writes a local cluster (see [`zkquorum::cluster::init`]).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use circuits::BackendId;
+use clap::Args;
+use zkquorum::cluster::{self, InitOptions};
+
+/// Options of `zkquorum init`.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Directory to create (must not exist).
+    #[arg(long, default_value = "zkquorum-cluster")]
+    pub dir: PathBuf,
+    /// Number of signer nodes.
+    #[arg(long, short, default_value_t = 5)]
+    pub nodes: u16,
+    /// Signers needed for a signature.
+    #[arg(long, short, default_value_t = 3)]
+    pub threshold: u16,
+    /// Proof backend (`groth16` or `halo2`).
+    #[arg(long, default_value = "groth16")]
+    pub backend: BackendId,
+    /// Host (IP or DNS name) for URLs and certificates.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// The coordinator listens on this port, node i on port + i.
+    #[arg(long, default_value_t = 7700)]
+    pub base_port: u16,
+    /// Cluster name.
+    #[arg(long, default_value = "local")]
+    pub name: String,
+}
+
+/// `zkquorum init`.
+pub fn init(args: &InitArgs) -> Result<()> {
+    let ip: std::net::IpAddr = if args.host == "localhost" {
+        [127, 0, 0, 1].into()
+    } else {
+        args.host
+            .parse()
+            .with_context(|| format!("--host {:?} must be an IP address or localhost", args.host))?
+    };
+    let port = |i: u16| -> Result<SocketAddr> {
+        let p = args
+            .base_port
+            .checked_add(i)
+            .filter(|p| *p != 0)
+            .with_context(|| format!("--base-port {} + {i} is not a port", args.base_port))?;
+        Ok(SocketAddr::new(ip, p))
+    };
+    let nodes = (1..=args.nodes).map(port).collect::<Result<Vec<_>>>()?;
+    let opts = InitOptions {
+        name: args.name.clone(),
+        threshold: args.threshold,
+        backend: args.backend,
+        host: args.host.clone(),
+        coordinator: port(0)?,
+        nodes,
+        kdf: signer::KdfParams::RECOMMENDED,
+    };
+    eprintln!(
+        "writing a {}-of-{} {} cluster into {} (proof-system setup takes a few seconds)",
+        args.threshold,
+        args.nodes,
+        args.backend.short_name(),
+        args.dir.display()
+    );
+    let layout = cluster::init(&args.dir, &opts)?;
+    println!("cluster written to {}", layout.dir.display());
+    println!(
+        "  nodes:        zkquorum node --config {}",
+        layout.node(1).display()
+    );
+    println!(
+        "  coordinator:  zkquorum coordinator --config {}",
+        layout.coordinator().display()
+    );
+    println!("  client:       {}", layout.client().display());
+    println!(
+        "  examples:     {} {}",
+        layout.example_policy().display(),
+        layout.example_intent().display()
+    );
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! The command line: the clap definitions and one module per command group.
+//!
+//! - [`init`]: `zkquorum init`, which writes a cluster;
+//! - [`serve`]: the two servers, `node` and `coordinator`;
+//! - [`client`]: the client-API commands `keygen` and `sign`;
+//! - [`policy`]: `policy set|show` on a node's database;
+//! - [`demo`]: a whole cluster in one process, end to end;
+//! - [`lifecycle`]: the key lifecycle offline;
+//! - [`bench`]: the proof-backend comparison;
+//! - [`audit`]: `zkquorum audit verify`.
+
+pub mod audit;
+pub mod bench;
+pub mod client;
+pub mod demo;
+pub mod init;
+pub mod lifecycle;
+pub mod policy;
+pub mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// Threshold Schnorr signing over secp256k1 with zero-knowledge policy proofs.
+#[derive(Parser)]
+#[command(name = "zkquorum", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    /// The command.
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a 3-of-5 cluster on loopback TLS in one process: DKG, a policy per signer,
+    /// compliant and non-compliant requests, the audit log written and verified.
+    Demo(demo::DemoArgs),
+    /// Write a local cluster: CA and certificates, node databases and identity keys,
+    /// proof-system keys, configuration files, example policy and intent.
+    Init(init::InitArgs),
+    /// Run a signer node.
+    Node(serve::ServeArgs),
+    /// Run the coordinator (client API and session driver).
+    Coordinator(serve::ServeArgs),
+    /// Create a threshold key by DKG across the running nodes.
+    Keygen(client::KeygenArgs),
+    /// A signer node's policy.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// Submit an intent for signing; prints the signature and the audit record.
+    Sign(client::SignArgs),
+    /// Audit-log tools.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Tour the threshold key lifecycle in one process, without the network: DKG, signing,
+    /// nonce-reuse refusal, refresh, repair, reshare, proof-carrying signatures.
+    Lifecycle(lifecycle::LifecycleArgs),
+    /// Compare the proof backends on the sample statement and print a Markdown table.
+    BenchBackends(bench::BenchArgs),
+}
+
+impl Command {
+    /// Runs the command.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self {
+            Command::Demo(args) => demo::run(&args),
+            Command::Init(args) => init::init(&args),
+            Command::Node(args) => serve::node(&args),
+            Command::Coordinator(args) => serve::coordinator(&args),
+            Command::Keygen(args) => client::keygen(&args),
+            Command::Policy(cmd) => policy::policy(&cmd),
+            Command::Sign(args) => client::sign(&args),
+            Command::Audit(cmd) => audit::run(&cmd),
+            Command::Lifecycle(args) => lifecycle::run(&args),
+            Command::BenchBackends(args) => bench::run(&args),
+        }
+    }
+}
+
+/// A multi-threaded tokio runtime for the commands that serve or call over the network.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}

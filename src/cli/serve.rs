@@ -1,0 +1,120 @@
+//! `zkquorum node` and `zkquorum coordinator`: load a configuration (flags and environment
+//! override its address and database), the proof system, and serve until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use circuits::BackendId;
+use clap::Args;
+use prover::groth16::Groth16System;
+use prover::halo2::Halo2System;
+use prover::ProofSystem;
+use zkquorum::cluster;
+use zkquorum::cluster::config::{CoordinatorConfig, NodeConfig};
+
+use super::runtime;
+
+/// Options shared by the two servers.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The node's or coordinator's configuration file.
+    #[arg(long, env = "ZKQUORUM_CONFIG")]
+    pub config: PathBuf,
+    /// Overrides the configured listen address.
+    #[arg(long, env = "ZKQUORUM_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Overrides the configured database path.
+    #[arg(long, env = "ZKQUORUM_DB")]
+    pub db: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// Applies the flag/environment overrides to a loaded configuration.
+    fn apply(&self, listen: &mut SocketAddr, db: &mut PathBuf) {
+        if let Some(l) = self.listen {
+            *listen = l;
+        }
+        if let Some(d) = &self.db {
+            *db = d.clone();
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn bind_and_serve(
+    addr: SocketAddr,
+    (tls, app): (std::sync::Arc<rustls::ServerConfig>, axum::Router),
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    tracing::info!(%addr, "listening");
+    zkquorum::net::serve::serve(listener, tls, app, shutdown_signal()).await;
+    Ok(())
+}
+
+/// `zkquorum node`.
+pub fn node(args: &ServeArgs) -> Result<()> {
+    let (mut config, cluster) = NodeConfig::load(&args.config)?;
+    args.apply(&mut config.listen, &mut config.db);
+    let passphrase = config.passphrase()?;
+    let addr = config.listen;
+    runtime()?.block_on(async move {
+        let ready = match cluster.backend {
+            BackendId::Groth16Bn254 => {
+                let system = cluster::load_system::<Groth16System>(&cluster)?;
+                zkquorum::node::prepare(config, cluster, passphrase, system).await?
+            }
+            BackendId::Halo2Pasta => {
+                let system = cluster::load_system::<Halo2System>(&cluster)?;
+                zkquorum::node::prepare(config, cluster, passphrase, system).await?
+            }
+        };
+        bind_and_serve(addr, ready).await
+    })
+}
+
+/// `zkquorum coordinator`.
+pub fn coordinator(args: &ServeArgs) -> Result<()> {
+    let (mut config, cluster) = CoordinatorConfig::load(&args.config)?;
+    args.apply(&mut config.listen, &mut config.db);
+    let addr = config.listen;
+    runtime()?.block_on(async move {
+        let ready = match cluster.backend {
+            BackendId::Groth16Bn254 => {
+                prepare_coordinator::<Groth16System>(config, cluster).await?
+            }
+            BackendId::Halo2Pasta => prepare_coordinator::<Halo2System>(config, cluster).await?,
+        };
+        bind_and_serve(addr, ready).await
+    })
+}
+
+async fn prepare_coordinator<P: ProofSystem + 'static>(
+    config: CoordinatorConfig,
+    cluster: zkquorum::cluster::config::ClusterConfig,
+) -> Result<(std::sync::Arc<rustls::ServerConfig>, axum::Router)> {
+    let system = cluster::load_system::<P>(&cluster)?;
+    zkquorum::coordinator::prepare(config, cluster, system)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
+}

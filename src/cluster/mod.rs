@@ -1,0 +1,13 @@
+//! A cluster as files and as one process:
+//!
+//! - [`config`]: the TOML configuration files (`cluster.toml`, `node.toml`,
+//!   `coordinator.toml`, `client.toml`) and their loading;
+//! - [`init`]: `zkquorum init`, which writes a whole cluster (CA and certificates, node
+//!   databases, proof-system keys, configurations, example policy and intent);
+//! - [`local`]: a whole cluster running in one process on loopback (the demo, benches).
+
+pub mod config;
+pub mod init;
+pub mod local;
+
+pub use init::{example_intent, example_policy, init, load_system, InitError, InitOptions, Layout};

@@ -1,0 +1,58 @@
+//! The coordinator service: the client API over mutual TLS, the DKG and signing sessions
+//! driven across the signer nodes, and the audit log in the coordinator's database.
+//!
+//! - [`state`]: [`CoordinatorState`] (configuration, database, proof system, node client);
+//! - [`routes`]: the router and the key and status routes; [`sign`]: `POST /v1/sign`;
+//! - [`dkg`]: the DKG driver, an async function that runs a key generation across every
+//!   node at once;
+//! - [`driver`]: the transport-agnostic signing-session driver ([`Coordinator`]);
+//! - [`store`]: the coordinator's database (keys, requests, the hash-chained audit log).
+//!
+//! Client API (JSON, see [`crate::net::api`] and the README for curl examples):
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /v1/health` | liveness |
+//! | `POST /v1/keys` `{"key_id"}` | create a key by DKG across all nodes → 201 [`KeyInfo`](crate::net::api::KeyInfo) |
+//! | `GET /v1/keys`, `GET /v1/keys/{key_id}` | keys and their group keys |
+//! | `POST /v1/sign` `{"key_id","intent","request_id"?}` | sign → 200 [`SignResponse`](crate::net::api::SignResponse); 422 `policy_violation` when the signers' policies refuse (each signer's rule listed), 503 `too_few_signers` when too few are reachable |
+//! | `GET /v1/sessions/{request_id}` | a request's status and outcome |
+//!
+//! A signing request is recorded as running before its session starts; its audit record
+//! and its outcome are committed in one transaction before the answer goes out, so a
+//! signature a client has seen is always in the log, and a record always has its outcome.
+//! Requests resubmitted with the same `request_id` get the first outcome, never a second
+//! signature.
+
+pub mod dkg;
+#[path = "../coordinator.rs"]
+pub mod driver;
+pub mod routes;
+pub mod sign;
+pub mod state;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::Router;
+use prover::ProofSystem;
+
+pub use driver::{Coordinator, CoordinatorError, Endpoint, Excluded, Refusal, Signed};
+pub use state::CoordinatorState;
+
+use crate::cluster::config::{ClusterConfig, CoordinatorConfig};
+
+/// Opens the coordinator (database, TLS) before the caller binds its port, so an open
+/// port means a ready coordinator. Returns its TLS configuration and router.
+pub async fn prepare<P: ProofSystem + 'static>(
+    config: CoordinatorConfig,
+    cluster: ClusterConfig,
+    system: Arc<P>,
+) -> Result<(Arc<rustls::ServerConfig>, Router), Box<dyn std::error::Error + Send + Sync>> {
+    let tls = crate::net::tls::server_config(&config.tls_cert, &config.tls_key, &cluster.ca)?;
+    let state =
+        tokio::task::spawn_blocking(move || CoordinatorState::open(&config, cluster, system))
+            .await??;
+    tracing::info!("coordinator ready");
+    Ok((tls, Arc::new(state).router()))
+}

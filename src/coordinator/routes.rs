@@ -1,0 +1,165 @@
+//! The client API's routes: the router (body limit, request timeout), keys (created by
+//! the [DKG driver](super::dkg)), and a request's status. Signing is in [`super::sign`].
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use prover::ProofSystem;
+
+use super::dkg::{run_dkg, DkgError};
+use super::sign::sign;
+use super::state::{key_info, CoordinatorState};
+use super::store::{KeyRecord, RequestStatus};
+use crate::ids::{KeyId, RequestId};
+use crate::net::api::{
+    blocking, ApiError, ApiJson, CreateKey, KeyInfo, SessionStatus, MAX_BODY_BYTES,
+};
+
+impl<P: ProofSystem + 'static> CoordinatorState<P> {
+    /// The client API router.
+    pub fn router(self: Arc<Self>) -> Router {
+        let timeout = self.request_timeout;
+        Router::new()
+            .route(
+                "/v1/health",
+                get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+            )
+            .route("/v1/keys", post(create_key::<P>).get(list_keys::<P>))
+            .route("/v1/keys/{key_id}", get(get_key::<P>))
+            .route("/v1/sign", post(sign::<P>))
+            .route("/v1/sessions/{request_id}", get(session_status::<P>))
+            .fallback(|| async {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+            })
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::GATEWAY_TIMEOUT,
+                timeout,
+            ))
+            .with_state(self)
+    }
+}
+
+async fn list_keys<P: ProofSystem + 'static>(
+    State(c): State<Arc<CoordinatorState<P>>>,
+) -> Result<Json<Vec<KeyInfo>>, ApiError> {
+    blocking(move || {
+        let recs = c
+            .store
+            .keys()
+            .map_err(|e| ApiError::internal("reading keys", e))?;
+        Ok(Json(recs.iter().map(key_info).collect::<Result<_, _>>()?))
+    })
+    .await
+}
+
+async fn get_key<P: ProofSystem + 'static>(
+    State(c): State<Arc<CoordinatorState<P>>>,
+    Path(key_id): Path<String>,
+) -> Result<Json<KeyInfo>, ApiError> {
+    let key_id = KeyId::new(&key_id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    blocking(move || Ok(Json(key_info(&c.key_record(&key_id)?)?))).await
+}
+
+/// The answer for a DKG that made no key.
+fn dkg_error(e: DkgError) -> ApiError {
+    match e {
+        DkgError::NodesFailed { .. } => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "dkg_failed", e.to_string())
+        }
+        DkgError::Disagreement { .. } => {
+            ApiError::new(StatusCode::BAD_GATEWAY, "dkg_failed", e.to_string())
+        }
+        DkgError::Encoding { .. } | DkgError::NoNodes => ApiError::internal("DKG", e),
+    }
+}
+
+async fn create_key<P: ProofSystem + 'static>(
+    State(c): State<Arc<CoordinatorState<P>>>,
+    ApiJson(req): ApiJson<CreateKey>,
+) -> Result<(StatusCode, Json<KeyInfo>), ApiError> {
+    let key_id = req.key_id;
+    if c.store
+        .key(&key_id)
+        .map_err(|e| ApiError::internal("reading keys", e))?
+        .is_some()
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "key_exists",
+            format!("key {key_id} already exists"),
+        ));
+    }
+    let t = c.cluster.threshold();
+    let public = run_dkg(&c.http, &c.cluster.nodes, t, &key_id)
+        .await
+        .map_err(dkg_error)?;
+    let public = &public;
+    let rec = KeyRecord {
+        key_id: key_id.clone(),
+        threshold: t.t(),
+        participants: t.n(),
+        backend: c.cluster.backend,
+        group_key: hex::encode(
+            public
+                .verifying_key()
+                .serialize()
+                .map_err(|e| ApiError::internal("group key", e))?,
+        ),
+        public_key_package: serde_json::to_string(public)
+            .map_err(|e| ApiError::internal("public key package", e))?,
+        created_at: crate::clock::unix_now(),
+    };
+    let store_c = c.clone();
+    let rec = blocking(move || {
+        store_c
+            .store
+            .put_key(&rec)
+            .map_err(|e| ApiError::internal("storing the key", e))?;
+        Ok(rec)
+    })
+    .await?;
+    tracing::info!(key = %key_id, "key created by DKG");
+    Ok((StatusCode::CREATED, Json(key_info(&rec)?)))
+}
+
+fn status_name(s: RequestStatus) -> &'static str {
+    match s {
+        RequestStatus::Running => "running",
+        RequestStatus::Signed => "signed",
+        RequestStatus::Rejected => "rejected",
+        RequestStatus::Failed => "failed",
+    }
+}
+
+async fn session_status<P: ProofSystem + 'static>(
+    State(c): State<Arc<CoordinatorState<P>>>,
+    Path(request_id): Path<String>,
+) -> Result<Json<SessionStatus>, ApiError> {
+    let id = RequestId::new(&request_id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    blocking(move || {
+        let rec = c
+            .store
+            .request(&id)
+            .map_err(|e| ApiError::internal("reading requests", e))?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown_request",
+                    format!("no request {id}"),
+                )
+            })?;
+        Ok(Json(SessionStatus {
+            request_id: rec.request_id,
+            key_id: rec.key_id,
+            status: status_name(rec.status).into(),
+            created_at: rec.created_at,
+            finished_at: rec.finished_at,
+            result: rec.result.and_then(|j| serde_json::from_str(&j).ok()),
+        }))
+    })
+    .await
+}

@@ -1,0 +1,117 @@
+//! A running coordinator's state: the cluster, its database, the proof system (shared,
+//! `Arc`), the mutual-TLS client towards the nodes, and each key's public key package.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use frost_core::keys::PublicKeyPackage;
+use prover::ProofSystem;
+use signer::taproot::{self, Taproot};
+
+use super::store::{CoordinatorStore, KeyRecord};
+use super::Coordinator;
+use crate::cluster::config::{ClusterConfig, CoordinatorConfig};
+use crate::ids::KeyId;
+use crate::net::api::{ApiError, KeyInfo};
+use crate::net::client::HttpClient;
+
+/// A running coordinator's state.
+pub struct CoordinatorState<P: ProofSystem + 'static> {
+    pub(super) cluster: ClusterConfig,
+    pub(super) store: CoordinatorStore,
+    pub(super) system: Arc<P>,
+    pub(super) http: HttpClient,
+    pub(super) request_timeout: Duration,
+    /// Each key's public key package, parsed on first use.
+    pub(super) public_keys: RwLock<HashMap<KeyId, Arc<PublicKeyPackage<Taproot>>>>,
+}
+
+impl<P: ProofSystem + 'static> CoordinatorState<P> {
+    /// Opens the coordinator's database (requests interrupted by a crash are marked failed)
+    /// and its mutual-TLS client towards the nodes.
+    pub fn open(
+        config: &CoordinatorConfig,
+        cluster: ClusterConfig,
+        system: Arc<P>,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let store = CoordinatorStore::open(&config.db)?;
+        let interrupted = store.fail_interrupted()?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "requests interrupted by a restart marked failed"
+            );
+        }
+        let tls = crate::net::tls::client_config(&config.tls_cert, &config.tls_key, &cluster.ca)?;
+        let http =
+            HttpClient::new(tls, config.signer_timeout())?.with_reply_limit(config.max_reply_bytes);
+        Ok(Self {
+            cluster,
+            store,
+            system,
+            http,
+            request_timeout: Duration::from_secs(config.request_timeout_secs),
+            public_keys: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// The stored record of `key_id`; 404 `unknown_key` if there is none.
+    pub(super) fn key_record(&self, key_id: &KeyId) -> Result<KeyRecord, ApiError> {
+        self.store
+            .key(key_id)
+            .map_err(|e| ApiError::internal("reading keys", e))?
+            .ok_or_else(|| ApiError::unknown_key(key_id))
+    }
+
+    /// The public key package of `key_id` (parsed from the stored key on first use).
+    pub(super) fn public_key(
+        &self,
+        key_id: &KeyId,
+    ) -> Result<Arc<PublicKeyPackage<Taproot>>, ApiError> {
+        if let Some(p) = self
+            .public_keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key_id)
+        {
+            return Ok(p.clone());
+        }
+        let rec = self.key_record(key_id)?;
+        let public: PublicKeyPackage<Taproot> = serde_json::from_str(&rec.public_key_package)
+            .map_err(|e| ApiError::internal("stored public key package", e))?;
+        let mut keys = self.public_keys.write().unwrap_or_else(|e| e.into_inner());
+        Ok(keys
+            .entry(key_id.clone())
+            .or_insert_with(|| Arc::new(public))
+            .clone())
+    }
+
+    /// The session driver of `key_id`, borrowing this state's proof system.
+    pub(super) fn coordinator(
+        &self,
+        key_id: &KeyId,
+    ) -> Result<Coordinator<'_, Taproot, P>, ApiError> {
+        let public = self.public_key(key_id)?;
+        Coordinator::new((*public).clone(), self.cluster.roster(), &*self.system)
+            .map_err(|e| ApiError::internal("coordinator", e))
+    }
+}
+
+/// A stored key as the client API describes it.
+pub(super) fn key_info(rec: &KeyRecord) -> Result<KeyInfo, ApiError> {
+    let public: PublicKeyPackage<Taproot> = serde_json::from_str(&rec.public_key_package)
+        .map_err(|e| ApiError::internal("stored public key package", e))?;
+    Ok(KeyInfo {
+        key_id: rec.key_id.clone(),
+        threshold: rec.threshold,
+        participants: rec.participants,
+        backend: rec.backend,
+        group_key: public
+            .verifying_key()
+            .serialize()
+            .map_err(|e| ApiError::internal("group key", e))?,
+        x_only_key: taproot::x_only_key(&public).map_err(|e| ApiError::internal("group key", e))?,
+        created_at: rec.created_at,
+    })
+}

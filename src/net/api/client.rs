@@ -1,0 +1,99 @@
+//! The client API (operator/client → coordinator, mutual TLS): creating and listing keys,
+//! sign requests and their outcome, a request's status.
+
+use circuits::{BackendId, Intent};
+use serde::{Deserialize, Serialize};
+use serde_with::{hex::Hex, serde_as};
+
+use crate::coordinator::Excluded;
+use crate::ids::{KeyId, RequestId};
+
+/// `POST /v1/keys`: create a key by DKG across all nodes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    /// The new key's id.
+    pub key_id: KeyId,
+}
+
+/// A key as the client API describes it.
+#[serde_as]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KeyInfo {
+    /// The key id.
+    pub key_id: KeyId,
+    /// Signers needed.
+    pub threshold: u16,
+    /// Participants.
+    pub participants: u16,
+    /// Proof backend (`groth16` or `halo2` on the wire).
+    #[serde(with = "crate::cluster::config::backend_name")]
+    pub backend: BackendId,
+    /// The group key, 33-byte SEC1 (hex).
+    #[serde_as(as = "Hex")]
+    pub group_key: Vec<u8>,
+    /// The BIP-340 x-only key signatures verify under (hex).
+    #[serde_as(as = "Hex")]
+    pub x_only_key: [u8; 32],
+    /// Creation time (unix seconds).
+    pub created_at: u64,
+}
+
+/// `POST /v1/sign`: sign an intent with a key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignRequest {
+    /// The key.
+    pub key_id: KeyId,
+    /// What to sign.
+    pub intent: Intent,
+    /// Optional idempotency id: a request resubmitted with the same id gets the first
+    /// outcome back instead of a second signature.
+    #[serde(default)]
+    pub request_id: Option<RequestId>,
+}
+
+/// A signed request (the answer to [`SignRequest`], and the `result` of a signed session).
+#[serde_as]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignResponse {
+    /// The request.
+    pub request_id: RequestId,
+    /// The key.
+    pub key_id: KeyId,
+    /// The session that produced the signature.
+    #[serde_as(as = "Hex")]
+    pub session: [u8; 32],
+    /// The signed digest (the intent's commitment digest).
+    #[serde_as(as = "Hex")]
+    pub digest: [u8; 32],
+    /// The BIP-340 signature.
+    #[serde_as(as = "Hex")]
+    pub signature: [u8; 64],
+    /// The x-only key it verifies under.
+    #[serde_as(as = "Hex")]
+    pub x_only_key: [u8; 32],
+    /// Position of the audit record in the coordinator's log.
+    pub audit_index: u64,
+    /// The audit record (as written to the log).
+    pub audit_record: serde_json::Value,
+    /// Signers left out along the way, and why.
+    pub excluded: Vec<Excluded>,
+}
+
+/// `GET /v1/sessions/{request_id}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionStatus {
+    /// The request.
+    pub request_id: RequestId,
+    /// The key.
+    pub key_id: KeyId,
+    /// `running`, `signed`, `rejected` or `failed`.
+    pub status: String,
+    /// When the request arrived (unix seconds).
+    pub created_at: u64,
+    /// When it finished.
+    pub finished_at: Option<u64>,
+    /// The [`SignResponse`] when signed, the [`ApiError`] body otherwise.
+    pub result: Option<serde_json::Value>,
+}

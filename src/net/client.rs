@@ -1,0 +1,467 @@
+//! HTTPS clients (reqwest over rustls, mutual TLS): the coordinator's client for signer
+//! nodes ([`NodeClient`], an [`Endpoint`]) and the client API's client ([`ApiClient`], used
+//! by the CLI, the demo and the tests).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use signer::session::{Round1Reply, Round1Request, Round2Reply, Round2Request};
+use signer::taproot::Taproot;
+use signer::SignerId;
+
+use crate::coordinator::{Endpoint, Refusal};
+use crate::ids::{KeyId, RequestId};
+use crate::net::api::{
+    ApiError, CreateKey, KeyInfo, Round1ReplyWire, Round2ReplyWire, SessionStatus, SignRequest,
+    SignResponse, SignRound1, SignRound2,
+};
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server could not be reached or did not answer in time.
+    #[error("{url}: {reason}")]
+    Transport {
+        /// The URL called.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The server answered with an error.
+    #[error("{0}")]
+    Api(ApiError),
+    /// The reply body is larger than the client reads; it was refused unread.
+    #[error("{url}: reply larger than {limit} bytes")]
+    ReplyTooLarge {
+        /// The URL called.
+        url: String,
+        /// The client's reply limit, bytes.
+        limit: usize,
+    },
+    /// The answer is not what the API promises.
+    #[error("{url}: unexpected answer: {reason}")]
+    Decode {
+        /// The URL called.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// The largest reply body a client reads unless told otherwise: 4 MiB. Node replies are a
+/// few KiB (a round-1 reply with a halo2 proof is ~7 KiB) and client-API replies tens of
+/// KiB; a peer that sends more is refused before its body is buffered.
+pub const DEFAULT_REPLY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// An HTTPS client with the cluster's CA and a client certificate, reading every reply
+/// body under a size limit (cheap to clone: clones share connections).
+#[derive(Clone, Debug)]
+pub struct HttpClient {
+    http: reqwest::Client,
+    reply_limit: usize,
+}
+
+impl HttpClient {
+    /// A client authenticating with `tls`, giving up on a call after `timeout`, reading
+    /// replies up to [`DEFAULT_REPLY_LIMIT`].
+    pub fn new(tls: rustls::ClientConfig, timeout: Duration) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| ClientError::Transport {
+                url: String::new(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            reply_limit: DEFAULT_REPLY_LIMIT,
+        })
+    }
+
+    /// The same client reading replies up to `limit` bytes.
+    pub fn with_reply_limit(mut self, limit: usize) -> Self {
+        self.reply_limit = limit;
+        self
+    }
+
+    /// The largest reply body this client reads.
+    pub fn reply_limit(&self) -> usize {
+        self.reply_limit
+    }
+
+    /// `POST`s `body` as JSON and decodes the JSON answer.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        url: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let resp = self
+            .http
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| transport(url, e))?;
+        self.answer(url, resp).await
+    }
+
+    /// `GET`s `url` and decodes the JSON answer.
+    pub async fn get<T: DeserializeOwned>(&self, url: &str) -> Result<T, ClientError> {
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| transport(url, e))?;
+        self.answer(url, resp).await
+    }
+
+    async fn answer<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        resp: reqwest::Response,
+    ) -> Result<T, ClientError> {
+        let status = resp.status();
+        let bytes = read_limited(url, resp, self.reply_limit).await?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+                url: url.into(),
+                reason: e.to_string(),
+            });
+        }
+        let mut err: ApiError = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            ApiError::new(
+                status,
+                "http_error",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).into_owned(),
+            )
+        });
+        err.status = status.as_u16();
+        Err(ClientError::Api(err))
+    }
+}
+
+/// Reads `resp`'s body chunk by chunk, refusing it as soon as it is known to exceed
+/// `limit` bytes (from its `Content-Length`, or once the chunks read pass the limit), so a
+/// peer cannot make the client buffer more than `limit` (plus one chunk).
+async fn read_limited(
+    url: &str,
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, ClientError> {
+    let too_large = || ClientError::ReplyTooLarge {
+        url: url.into(),
+        limit,
+    };
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport(url, e))? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn transport(url: &str, e: reqwest::Error) -> ClientError {
+    let reason = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        format!("cannot connect ({e})")
+    } else {
+        e.to_string()
+    };
+    ClientError::Transport {
+        url: url.into(),
+        reason,
+    }
+}
+
+/// A signer node as the coordinator reaches it, for one key. Its [`Endpoint`] methods block
+/// (the coordinator's session driver runs on the blocking pool) on `runtime`.
+pub struct NodeClient {
+    id: SignerId,
+    base: String,
+    key_id: KeyId,
+    http: HttpClient,
+    runtime: tokio::runtime::Handle,
+}
+
+impl NodeClient {
+    /// A client for node `id` at `base` (e.g. `https://127.0.0.1:7701`).
+    pub fn new(
+        id: SignerId,
+        base: &str,
+        key_id: KeyId,
+        http: HttpClient,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
+        Self {
+            id,
+            base: base.trim_end_matches('/').to_string(),
+            key_id,
+            http,
+            runtime,
+        }
+    }
+
+    fn call<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, Refusal> {
+        let url = format!("{}{path}", self.base);
+        let mut result = self.runtime.block_on(self.http.post(&url, body));
+        // A pooled connection to a node that restarted fails once; retry on a new one. Safe
+        // for both rounds: a node refuses a session it has already seen (round 1) or whose
+        // nonces are used (round 2). Timeouts are not retried.
+        if matches!(&result, Err(ClientError::Transport { reason, .. }) if reason != "timed out") {
+            result = self.runtime.block_on(self.http.post(&url, body));
+        }
+        result.map_err(|e| match e {
+            ClientError::Api(api) => Refusal {
+                rule: api.rule,
+                reason: api.message,
+            },
+            ClientError::Transport { reason, .. } => {
+                Refusal::other(format!("unreachable: {reason}"))
+            }
+            other => Refusal::other(other.to_string()),
+        })
+    }
+}
+
+impl Endpoint<Taproot> for NodeClient {
+    fn id(&self) -> SignerId {
+        self.id
+    }
+
+    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<Taproot>, Refusal> {
+        let wire: Round1ReplyWire =
+            self.call("/v1/sign/round1", &SignRound1::encode(&self.key_id, req))?;
+        wire.decode().map_err(|e| Refusal::other(e.message))
+    }
+
+    fn round2(&self, req: &Round2Request<Taproot>) -> Result<Round2Reply<Taproot>, Refusal> {
+        let body = SignRound2::encode(&self.key_id, req).map_err(|e| Refusal::other(e.message))?;
+        let wire: Round2ReplyWire = self.call("/v1/sign/round2", &body)?;
+        wire.decode().map_err(|e| Refusal::other(e.message))
+    }
+}
+
+/// A client of the coordinator's client API (cheap to clone: clones share connections).
+#[derive(Clone)]
+pub struct ApiClient {
+    base: String,
+    http: HttpClient,
+}
+
+impl ApiClient {
+    /// A client for the coordinator at `base`, authenticating with `tls`.
+    pub fn new(
+        base: &str,
+        tls: rustls::ClientConfig,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
+        Ok(Self {
+            base: base.trim_end_matches('/').to_string(),
+            http: HttpClient::new(tls, timeout)?,
+        })
+    }
+
+    /// The same client reading replies up to `limit` bytes (default
+    /// [`DEFAULT_REPLY_LIMIT`]).
+    pub fn with_reply_limit(mut self, limit: usize) -> Self {
+        self.http = self.http.with_reply_limit(limit);
+        self
+    }
+
+    /// A client configured by `client.toml`.
+    pub fn from_config(c: &crate::cluster::config::ClientConfig) -> Result<Self, ClientError> {
+        let tls = crate::net::tls::client_config(&c.tls_cert, &c.tls_key, &c.ca).map_err(|e| {
+            ClientError::Transport {
+                url: c.coordinator_url.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        Self::new(&c.coordinator_url, tls, Duration::from_secs(300))
+    }
+
+    /// `POST /v1/keys`: creates `key_id` by DKG across every node.
+    pub async fn create_key(&self, key_id: &KeyId) -> Result<KeyInfo, ClientError> {
+        let body = CreateKey {
+            key_id: key_id.clone(),
+        };
+        self.http
+            .post(&format!("{}/v1/keys", self.base), &body)
+            .await
+    }
+
+    /// `GET /v1/keys/{key_id}`.
+    pub async fn key(&self, key_id: &KeyId) -> Result<KeyInfo, ClientError> {
+        self.http
+            .get(&format!("{}/v1/keys/{key_id}", self.base))
+            .await
+    }
+
+    /// `POST /v1/sign`.
+    pub async fn sign(&self, req: &SignRequest) -> Result<SignResponse, ClientError> {
+        self.http.post(&format!("{}/v1/sign", self.base), req).await
+    }
+
+    /// `GET /v1/sessions/{request_id}`.
+    pub async fn session(&self, id: &RequestId) -> Result<SessionStatus, ClientError> {
+        self.http
+            .get(&format!("{}/v1/sessions/{id}", self.base))
+            .await
+    }
+}
+
+impl ClientError {
+    /// The HTTP status of an error answer.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ClientError::Api(e) => StatusCode::from_u16(e.status).ok(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::net::tls::{client_config, server_config, ClusterCa};
+
+    /// Mutual-TLS configurations from a fresh CA (one certificate serves both sides).
+    fn tls() -> (
+        tempfile::TempDir,
+        Arc<rustls::ServerConfig>,
+        rustls::ClientConfig,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = ClusterCa::generate("test").unwrap();
+        let leaf = ca
+            .issue("fake-node", &["localhost".into(), "127.0.0.1".into()])
+            .unwrap();
+        let p = |n: &str| dir.path().join(n);
+        std::fs::write(p("ca.pem"), ca.cert_pem()).unwrap();
+        std::fs::write(p("n.pem"), &leaf.cert_pem).unwrap();
+        std::fs::write(p("n.key"), leaf.key_pem.as_bytes()).unwrap();
+        let server = server_config(&p("n.pem"), &p("n.key"), &p("ca.pem")).unwrap();
+        let client = client_config(&p("n.pem"), &p("n.key"), &p("ca.pem")).unwrap();
+        (dir, server, client)
+    }
+
+    /// A fake node over mutual TLS that answers one request with `head` and then, if
+    /// `body_total` is not zero, that many bytes of chunked JSON-looking body in 64 KiB
+    /// chunks, stopping when the client goes away. Returns its URL and the number of body
+    /// bytes it managed to send.
+    async fn fake_node(
+        tls: Arc<rustls::ServerConfig>,
+        head: &'static str,
+        body_total: usize,
+    ) -> (String, tokio::task::JoinHandle<usize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "https://127.0.0.1:{}/v1/status",
+            listener.local_addr().unwrap().port()
+        );
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut stream = tokio_rustls::TlsAcceptor::from(tls)
+                .accept(tcp)
+                .await
+                .unwrap();
+            // The request (a GET: headers only).
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).await.unwrap();
+                assert!(n > 0, "client closed before its request was read");
+                req.extend_from_slice(&buf[..n]);
+            }
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let chunk = vec![b' '; 64 * 1024];
+            let mut sent = 0;
+            while sent < body_total {
+                let framed =
+                    [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+                if stream.write_all(&framed).await.is_err() {
+                    break;
+                }
+                sent += chunk.len();
+            }
+            sent
+        });
+        (url, server)
+    }
+
+    #[tokio::test]
+    async fn an_oversized_streamed_reply_is_refused_without_reading_it_all() {
+        let (_dir, server_tls, client_tls) = tls();
+        const TOTAL: usize = 256 * 1024 * 1024;
+        let (url, server) = fake_node(
+            server_tls,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+            TOTAL,
+        )
+        .await;
+        let http = HttpClient::new(client_tls, Duration::from_secs(30))
+            .unwrap()
+            .with_reply_limit(256 * 1024);
+        match http.get::<serde_json::Value>(&url).await {
+            Err(ClientError::ReplyTooLarge { url: u, limit }) => {
+                assert_eq!(limit, 256 * 1024);
+                assert_eq!(u, url);
+            }
+            other => panic!("expected ReplyTooLarge, got {other:?}"),
+        }
+        drop(http);
+        // The client stopped reading: the fake node could not push its whole reply.
+        let sent = server.await.unwrap();
+        assert!(sent < TOTAL, "the whole {TOTAL}-byte reply was read");
+    }
+
+    #[tokio::test]
+    async fn a_reply_announcing_a_length_over_the_limit_is_refused_at_once() {
+        let (_dir, server_tls, client_tls) = tls();
+        let (url, server) = fake_node(
+            server_tls,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 209715200\r\n\r\n",
+            0,
+        )
+        .await;
+        let http = HttpClient::new(client_tls, Duration::from_secs(30)).unwrap();
+        assert_eq!(http.reply_limit(), DEFAULT_REPLY_LIMIT);
+        match http.get::<serde_json::Value>(&url).await {
+            Err(ClientError::ReplyTooLarge { limit, .. }) => assert_eq!(limit, DEFAULT_REPLY_LIMIT),
+            other => panic!("expected ReplyTooLarge, got {other:?}"),
+        }
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_reply_within_the_limit_is_read() {
+        let (_dir, server_tls, client_tls) = tls();
+        let (url, server) = fake_node(
+            server_tls,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}",
+            0,
+        )
+        .await;
+        let http = HttpClient::new(client_tls, Duration::from_secs(30))
+            .unwrap()
+            .with_reply_limit(11);
+        let v: serde_json::Value = http.get(&url).await.unwrap();
+        assert_eq!(v, serde_json::json!({"ok": true}));
+        server.await.unwrap();
+    }
+}

@@ -1,0 +1,189 @@
+//! The node's side of a DKG: three routes the coordinator's DKG driver calls in turn
+//! (start → round 2 → finish). Round-2 shares leave sealed to their recipient, arrive
+//! sealed from their sender; the finished share is stored encrypted and the group's public
+//! key package returned signed by the node's identity key.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use prover::ProofSystem;
+use rand::rngs::OsRng;
+use signer::keys::dkg::{DkgParticipant, DkgRound2Message};
+use signer::taproot::Taproot;
+use signer::Threshold;
+
+use super::state::DkgState;
+use super::NodeState;
+use crate::ids::KeyId;
+use crate::net::api::{
+    blocking, key_attestation, ApiError, ApiJson, DkgFinish, DkgFinishReply,
+    DkgRound2 as DkgRound2Req, DkgRound2Reply, DkgStart, DkgStartReply,
+};
+
+pub(super) fn check_new_key<P: ProofSystem + 'static>(
+    node: &NodeState<P>,
+    key_id: &KeyId,
+) -> Result<(), ApiError> {
+    let held = node
+        .store
+        .share::<Taproot>(key_id)
+        .map_err(|e| ApiError::internal("reading the key share", e))?;
+    if held.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "key_exists",
+            format!("signer {} already holds a share of {key_id}", node.id),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn no_dkg(key_id: &KeyId, step: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "dkg_out_of_order",
+        format!("no DKG for {key_id} waiting for {step}"),
+    )
+}
+
+pub(super) async fn dkg_start<P: ProofSystem + 'static>(
+    State(node): State<Arc<NodeState<P>>>,
+    ApiJson(req): ApiJson<DkgStart>,
+) -> Result<Json<DkgStartReply>, ApiError> {
+    blocking(move || {
+        let expected = node.cluster.threshold();
+        if req.threshold != expected.t() || req.participants != expected.n() {
+            return Err(ApiError::bad_request(format!(
+                "cluster is {}-of-{}, request asks {}-of-{}",
+                expected.t(),
+                expected.n(),
+                req.threshold,
+                req.participants
+            )));
+        }
+        check_new_key(&node, &req.key_id)?;
+        let t = Threshold::new(req.threshold, req.participants)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let (state, message) = DkgParticipant::start::<Taproot, _>(node.id, t, &mut OsRng)
+            .map_err(|e| ApiError::internal("DKG start", e))?;
+        // A new start replaces an unfinished DKG of the same key (the coordinator retries).
+        node.dkg
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(req.key_id, DkgState::Round1(state));
+        Ok(Json(DkgStartReply { message }))
+    })
+    .await
+}
+
+pub(super) async fn dkg_round2<P: ProofSystem + 'static>(
+    State(node): State<Arc<NodeState<P>>>,
+    ApiJson(req): ApiJson<DkgRound2Req>,
+) -> Result<Json<DkgRound2Reply>, ApiError> {
+    blocking(move || {
+        let state = node.take_dkg(&req.key_id, "round 2", |s| match s {
+            DkgState::Round1(r) => Ok(r),
+            other => Err(other),
+        })?;
+        let others = req
+            .round1
+            .into_iter()
+            .filter(|m| m.from != node.id)
+            .collect();
+        let (state, outgoing) = state
+            .receive(others)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "dkg_failed", e.to_string()))?;
+        let mut shares = Vec::with_capacity(outgoing.len());
+        for m in outgoing {
+            let to = node
+                .cluster
+                .node(m.to)
+                .ok_or_else(|| ApiError::internal("DKG", format!("no node {}", m.to)))?;
+            let json = signer::wire::encode("DKG round-2 message", &m)
+                .map_err(|e| ApiError::internal("DKG", e))?;
+            let json = zeroize::Zeroizing::new(json);
+            shares.push(
+                node.hpke
+                    .seal(
+                        &req.key_id,
+                        node.id,
+                        m.to,
+                        &to.hpke_key,
+                        json.as_bytes(),
+                        &mut OsRng,
+                    )
+                    .map_err(|e| ApiError::internal("sealing a DKG share", e))?,
+            );
+        }
+        node.dkg
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(req.key_id, DkgState::Round2(state));
+        Ok(Json(DkgRound2Reply { shares }))
+    })
+    .await
+}
+
+pub(super) async fn dkg_finish<P: ProofSystem + 'static>(
+    State(node): State<Arc<NodeState<P>>>,
+    ApiJson(req): ApiJson<DkgFinish>,
+) -> Result<Json<DkgFinishReply>, ApiError> {
+    blocking(move || {
+        let state = node.take_dkg(&req.key_id, "finish", |s| match s {
+            DkgState::Round2(r) => Ok(r),
+            other => Err(other),
+        })?;
+        let dkg_failed = |e: String| ApiError::new(StatusCode::BAD_REQUEST, "dkg_failed", e);
+        let mut messages = Vec::with_capacity(req.shares.len());
+        for sealed in &req.shares {
+            let from = node
+                .cluster
+                .node(sealed.from)
+                .ok_or_else(|| dkg_failed(format!("share from unknown signer {}", sealed.from)))?;
+            let plain = node
+                .hpke
+                .open(&req.key_id, node.id, &from.hpke_key, sealed)
+                .map_err(|e| dkg_failed(e.to_string()))?;
+            let text = std::str::from_utf8(&plain).map_err(|e| dkg_failed(e.to_string()))?;
+            let m: DkgRound2Message<Taproot> = signer::wire::decode("DKG round-2 message", text)
+                .map_err(|e| dkg_failed(e.to_string()))?;
+            if m.from != sealed.from || m.to != node.id {
+                return Err(dkg_failed(format!(
+                    "sealed share from {} holds a message from {} to {}",
+                    sealed.from, m.from, m.to
+                )));
+            }
+            messages.push(m);
+        }
+        let share = state
+            .finish(messages)
+            .map_err(|e| dkg_failed(e.to_string()))?;
+        node.store
+            .put_share(&req.key_id, &share)
+            .map_err(|e| match e {
+                crate::store::StoreError::Exists { .. } => ApiError::new(
+                    StatusCode::CONFLICT,
+                    "key_exists",
+                    format!("signer {} already holds a share of {}", node.id, req.key_id),
+                ),
+                e => ApiError::internal("storing the key share", e),
+            })?;
+        let public = share.public_key_package().clone();
+        let bytes = public
+            .serialize()
+            .map_err(|e| ApiError::internal("public key package", e))?;
+        let attestation = node
+            .identity
+            .sign(&key_attestation(&req.key_id, node.id, &bytes), &mut OsRng)
+            .map_err(|e| ApiError::internal("identity signature", e))?;
+        tracing::info!(key = %req.key_id, "DKG finished; share stored");
+        Ok(Json(DkgFinishReply {
+            signer: node.id,
+            public_key_package: public,
+            attestation,
+        }))
+    })
+    .await
+}

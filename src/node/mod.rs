@@ -1,0 +1,89 @@
+//! The signer node: an HTTPS server (mutual TLS, coordinator only) around
+//! [`SessionSigner`](signer::session::SessionSigner), with its state in the node's SQLite
+//! database.
+//!
+//! - [`state`]: [`NodeState`] (identity, database, proof system, active policy, a session
+//!   signer per key, DKGs under way);
+//! - [`routes`]: the router, the status route and the two signing rounds;
+//! - [`dkg`]: the node's side of a DKG (three routes the coordinator's driver calls);
+//! - [`store`]: the node's database (identity, sealed shares, policies, nonce records).
+//!
+//! Routes (all `POST` bodies JSON, see [`crate::net::api`]):
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /v1/status` | signer id, keys held, active policy version |
+//! | `POST /v1/dkg/start` | begin a DKG: returns the round-1 broadcast |
+//! | `POST /v1/dkg/round2` | everyone's broadcasts in; secret shares out, each sealed to its recipient |
+//! | `POST /v1/dkg/finish` | the sealed shares for this node in; the share is stored encrypted; the public key package out, signed |
+//! | `POST /v1/sign/round1` | policy check, fresh nonces (recorded before they leave), bound proof |
+//! | `POST /v1/sign/round2` | every check of round 2, nonces marked used in a committed transaction, then the share |
+//!
+//! Requests must come over a connection authenticated with the coordinator's certificate
+//! (pinned by fingerprint); anything else is 403. Proving and database work run on the
+//! blocking pool, so slow proofs never stall the accept loop.
+//!
+//! The policy is read from the database at every round 1, so `zkquorum policy set` on a
+//! running node takes effect for the next session.
+
+pub mod dkg;
+pub mod routes;
+pub mod state;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::Router;
+use prover::ProofSystem;
+use signer::SignerId;
+
+pub use state::NodeState;
+
+use crate::cluster::config::{ClusterConfig, NodeConfig};
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The database could not be opened (wrong passphrase, corrupt, newer schema).
+    #[error("node database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::cluster::config::ConfigError),
+    /// Stored identity keys are unusable.
+    #[error("identity keys: {0}")]
+    Identity(String),
+    /// TLS files are unusable.
+    #[error(transparent)]
+    Tls(#[from] crate::net::tls::TlsError),
+    /// The stored identity does not match the cluster file.
+    #[error("node {id}: stored identity key does not match cluster.toml")]
+    IdentityMismatch {
+        /// The node.
+        id: SignerId,
+    },
+}
+
+/// A node ready to serve: its TLS configuration and router.
+pub type Ready = (Arc<rustls::ServerConfig>, Router);
+
+/// Opens the node (database, keys, TLS): everything that can fail or take time happens
+/// here, before the caller binds its port, so an open port means a ready node.
+pub async fn prepare<P: ProofSystem + 'static>(
+    config: NodeConfig,
+    cluster: ClusterConfig,
+    passphrase: zeroize::Zeroizing<String>,
+    system: Arc<P>,
+) -> Result<Ready, NodeError> {
+    let tls = crate::net::tls::server_config(&config.tls_cert, &config.tls_key, &cluster.ca)?;
+    let pin =
+        crate::net::tls::fingerprint(&crate::net::tls::load_certs(&cluster.coordinator_cert)?[0]);
+    // Argon2id and SQLite: off the async workers.
+    let state = tokio::task::spawn_blocking(move || {
+        NodeState::open(&config, cluster, passphrase.as_bytes(), system)
+    })
+    .await
+    .map_err(|e| NodeError::Identity(e.to_string()))??;
+    tracing::info!(signer = %state.id, "signer node ready");
+    Ok((tls, Arc::new(state).router(pin)))
+}

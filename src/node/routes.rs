@@ -1,0 +1,159 @@
+//! The node's HTTP routes: the router (coordinator-only, body limit, timeout), the status
+//! route and the two signing rounds. The DKG routes are in [`super::dkg`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use prover::ProofSystem;
+use rand::rngs::OsRng;
+use signer::session::SessionError;
+use signer::SignerError;
+
+use super::dkg::{check_new_key, dkg_finish, dkg_round2, dkg_start};
+use super::NodeState;
+use crate::net::api::{
+    blocking, ApiError, ApiJson, NodeStatus, Round1ReplyWire, Round2ReplyWire, SignRound1,
+    SignRound2, MAX_BODY_BYTES,
+};
+use crate::net::serve::PeerCert;
+
+impl<P: ProofSystem + 'static> NodeState<P> {
+    /// The node's router (to be served over mutual TLS by [`crate::net::serve::serve`]).
+    pub fn router(self: Arc<Self>, coordinator_pin: [u8; 32]) -> Router {
+        Router::new()
+            .route("/v1/status", get(status::<P>))
+            .route("/v1/dkg/start", post(dkg_start::<P>))
+            .route("/v1/dkg/round2", post(dkg_round2::<P>))
+            .route("/v1/dkg/finish", post(dkg_finish::<P>))
+            .route("/v1/sign/round1", post(round1::<P>))
+            .route("/v1/sign/round2", post(round2::<P>))
+            .fallback(|| async {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+            })
+            .layer(middleware::from_fn(move |req: Request, next: Next| {
+                only_coordinator(coordinator_pin, req, next)
+            }))
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(60),
+            ))
+            .with_state(self)
+    }
+}
+
+async fn only_coordinator(pin: [u8; 32], req: Request, next: Next) -> Response {
+    match req.extensions().get::<PeerCert>() {
+        Some(PeerCert(fp)) if *fp == pin => next.run(req).await,
+        _ => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "signer nodes serve only the cluster's coordinator",
+        )
+        .into_response(),
+    }
+}
+
+fn session_error(e: SessionError) -> ApiError {
+    let (status, code) = match &e {
+        SessionError::Policy(_) => (StatusCode::UNPROCESSABLE_ENTITY, "policy_violation"),
+        SessionError::NotSelected(_) => (StatusCode::BAD_REQUEST, "not_selected"),
+        SessionError::UnknownSession(_) => (StatusCode::CONFLICT, "unknown_session"),
+        SessionError::Expired { .. } => (StatusCode::CONFLICT, "session_expired"),
+        SessionError::DigestMismatch => (StatusCode::BAD_REQUEST, "digest_mismatch"),
+        SessionError::BadReply { .. } => (StatusCode::BAD_REQUEST, "bad_reply"),
+        SessionError::Prove(_) => (StatusCode::INTERNAL_SERVER_ERROR, "prove_failed"),
+        SessionError::Signer(SignerError::NonceExists(_)) => {
+            (StatusCode::CONFLICT, "session_replayed")
+        }
+        SessionError::Signer(SignerError::NonceAlreadyUsed(_)) => {
+            (StatusCode::CONFLICT, "nonce_used")
+        }
+        SessionError::Signer(SignerError::UnknownSession(_)) => {
+            (StatusCode::CONFLICT, "unknown_session")
+        }
+        SessionError::Signer(SignerError::NonceStore(_)) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "nonce_store")
+        }
+        SessionError::Signer(_) => (StatusCode::BAD_REQUEST, "signing_refused"),
+    };
+    let mut err = ApiError::new(status, code, e.to_string());
+    if let SessionError::Policy(v) = &e {
+        err.rule = Some(v.rule());
+    }
+    err
+}
+
+async fn status<P: ProofSystem + 'static>(
+    State(node): State<Arc<NodeState<P>>>,
+) -> Result<Json<NodeStatus>, ApiError> {
+    blocking(move || {
+        Ok(Json(NodeStatus {
+            signer: node.id,
+            keys: node
+                .store
+                .key_ids()
+                .map_err(|e| ApiError::internal("listing keys", e))?,
+            policy_version: node
+                .store
+                .active_policy_version()
+                .map_err(|e| ApiError::internal("reading the policy version", e))?,
+        }))
+    })
+    .await
+}
+
+async fn round1<P: ProofSystem + 'static>(
+    State(node): State<Arc<NodeState<P>>>,
+    ApiJson(req): ApiJson<SignRound1>,
+) -> Result<Json<Round1ReplyWire>, ApiError> {
+    blocking(move || {
+        let clock = crate::clock::unix_now();
+        if req.now.abs_diff(clock) > node.max_skew {
+            return Err(ApiError::bad_request(format!(
+                "session time {} is {} s from this signer's clock (at most {} s allowed)",
+                req.now,
+                req.now.abs_diff(clock),
+                node.max_skew
+            )));
+        }
+        let policy = node.current_policy()?;
+        let key_id = req.key_id.clone();
+        let signer = node.signer(&key_id, policy)?;
+        let reply = signer
+            .round1(&req.decode(), &mut OsRng)
+            .map_err(session_error)?;
+        Ok(Json(Round1ReplyWire::encode(&reply)?))
+    })
+    .await
+}
+
+async fn round2<P: ProofSystem + 'static>(
+    State(node): State<Arc<NodeState<P>>>,
+    ApiJson(req): ApiJson<SignRound2>,
+) -> Result<Json<Round2ReplyWire>, ApiError> {
+    blocking(move || {
+        let (key_id, req) = req.decode()?;
+        let loaded = node
+            .signers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key_id)
+            .cloned();
+        let Some(signer) = loaded else {
+            // A held key with no signer loaded has had no round 1 since this node started.
+            check_new_key(&node, &key_id)
+                .map_err(|_| session_error(SessionError::UnknownSession(req.session)))?;
+            return Err(ApiError::unknown_key(&key_id));
+        };
+        let reply = signer.round2(&req, &mut OsRng).map_err(session_error)?;
+        Ok(Json(Round2ReplyWire::encode(&reply)))
+    })
+    .await
+}

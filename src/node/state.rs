@@ -1,0 +1,197 @@
+//! A running node's state: its identity, its database, the proof system, the active
+//! policy, a session signer per key, and the DKGs under way.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::http::StatusCode;
+use circuits::Policy;
+use prover::ProofSystem;
+use signer::keys::dkg::{DkgRound1, DkgRound2};
+use signer::session::{Identity, SessionSigner};
+use signer::taproot::Taproot;
+use signer::{Signer, SignerId};
+
+use super::dkg::no_dkg;
+use super::NodeError;
+use crate::cluster::config::{ClusterConfig, NodeConfig};
+use crate::ids::KeyId;
+use crate::net::api::ApiError;
+use crate::net::dkg_seal::HpkeKey;
+use crate::node::store::{NodeStore, SqliteNonceStore};
+
+/// Pins one clone of the shared proof system for the rest of the process and borrows it.
+///
+/// [`SessionSigner`] borrows its proof system for its whole life, and a node keeps its
+/// session signers (with their open sessions) as long as it runs, so the borrow must be
+/// `'static`. The system itself is shared with the other servers of the process, not
+/// copied; what stays allocated is one `Arc`. This goes away once the session signer holds
+/// an `Arc` of its proof system.
+fn pin<P: ProofSystem + 'static>(system: Arc<P>) -> &'static P {
+    let pinned: &'static Arc<P> = Box::leak(Box::new(system));
+    pinned
+}
+
+pub(super) type NodeSigner<P> = SessionSigner<'static, Taproot, SqliteNonceStore<Taproot>, P>;
+
+/// Where a DKG of one key stands on this node, between two of the coordinator's calls.
+pub(super) enum DkgState {
+    /// Round-1 broadcast sent, waiting for everyone's.
+    Round1(DkgRound1<Taproot>),
+    /// Round-2 shares sent, waiting for the shares addressed to this node.
+    Round2(DkgRound2<Taproot>),
+}
+
+/// A running node's state.
+pub struct NodeState<P: ProofSystem + 'static> {
+    pub(super) id: SignerId,
+    pub(super) cluster: ClusterConfig,
+    pub(super) store: Arc<NodeStore>,
+    pub(super) identity: Identity,
+    pub(super) hpke: HpkeKey,
+    /// The proof system, pinned for the process (see [`pin`]).
+    pub(super) system: &'static P,
+    pub(super) max_skew: u64,
+    /// The active policy and its version, as the signers below were given it.
+    policy: Mutex<Option<(u64, Policy)>>,
+    pub(super) signers: RwLock<HashMap<KeyId, Arc<NodeSigner<P>>>>,
+    pub(super) dkg: Mutex<HashMap<KeyId, DkgState>>,
+}
+
+impl<P: ProofSystem + 'static> NodeState<P> {
+    /// Opens the node's database with `passphrase` and prepares its state. Fresh nonces left
+    /// by a previous run are marked abandoned (they lived only in that process's memory).
+    pub fn open(
+        config: &NodeConfig,
+        cluster: ClusterConfig,
+        passphrase: &[u8],
+        system: Arc<P>,
+    ) -> Result<Self, NodeError> {
+        let store = Arc::new(NodeStore::open(&config.db, passphrase)?);
+        let secrets = store.identity()?;
+        let identity = Identity::from_bytes(&secrets.signing)
+            .map_err(|e| NodeError::Identity(e.to_string()))?;
+        let hpke =
+            HpkeKey::from_bytes(&secrets.hpke).map_err(|e| NodeError::Identity(e.to_string()))?;
+        let entry = cluster
+            .node(config.id)
+            .ok_or(NodeError::IdentityMismatch { id: config.id })?;
+        if store.node_id() != config.id
+            || entry.identity_key != identity.public_key()
+            || entry.hpke_key != hpke.public_bytes()
+        {
+            return Err(NodeError::IdentityMismatch { id: config.id });
+        }
+        let abandoned = store.abandon_fresh_nonces()?;
+        if abandoned > 0 {
+            tracing::warn!(
+                abandoned,
+                "nonces of unfinished sessions abandoned after a restart"
+            );
+        }
+        Ok(Self {
+            id: config.id,
+            cluster,
+            store,
+            identity,
+            hpke,
+            system: pin(system),
+            max_skew: config.max_clock_skew_secs,
+            policy: Mutex::new(None),
+            signers: RwLock::new(HashMap::new()),
+            dkg: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The active policy. Its version is read from the database at every call (so a
+    /// `zkquorum policy set` on the running node takes effect at the next round 1); the
+    /// policy itself is decrypted and handed to the signers only when the version moved.
+    pub(super) fn current_policy(&self) -> Result<Policy, ApiError> {
+        let no_policy = || {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "no_policy",
+                format!(
+                    "signer {} has no policy; run `zkquorum policy set`",
+                    self.id
+                ),
+            )
+        };
+        let version = self
+            .store
+            .active_policy_version()
+            .map_err(|e| ApiError::internal("reading the policy version", e))?
+            .ok_or_else(no_policy)?;
+        let mut active = self.policy.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((v, p)) = active.as_ref() {
+            if *v == version {
+                return Ok(p.clone());
+            }
+        }
+        let (version, policy) = self
+            .store
+            .policy()
+            .map_err(|e| ApiError::internal("reading the policy", e))?
+            .ok_or_else(no_policy)?;
+        for s in self
+            .signers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            s.set_policy(policy.clone());
+        }
+        *active = Some((version, policy.clone()));
+        tracing::info!(version, "policy loaded");
+        Ok(policy)
+    }
+
+    /// Takes the DKG state of `key_id` if `want` accepts it (the step `step` expects);
+    /// a state at another step is left in place.
+    pub(super) fn take_dkg<T>(
+        &self,
+        key_id: &KeyId,
+        step: &str,
+        want: impl FnOnce(DkgState) -> Result<T, DkgState>,
+    ) -> Result<T, ApiError> {
+        let mut dkg = self.dkg.lock().unwrap_or_else(|e| e.into_inner());
+        let state = dkg.remove(key_id).ok_or_else(|| no_dkg(key_id, step))?;
+        want(state).map_err(|other| {
+            dkg.insert(key_id.clone(), other);
+            no_dkg(key_id, step)
+        })
+    }
+
+    /// The session signer of `key_id`, built from the stored share on first use.
+    pub(super) fn signer(
+        &self,
+        key_id: &KeyId,
+        policy: Policy,
+    ) -> Result<Arc<NodeSigner<P>>, ApiError> {
+        if let Some(s) = self
+            .signers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key_id)
+        {
+            return Ok(s.clone());
+        }
+        let share = self
+            .store
+            .share::<Taproot>(key_id)
+            .map_err(|e| ApiError::internal("reading the key share", e))?
+            .ok_or_else(|| ApiError::unknown_key(key_id))?;
+        let nonces = self.store.nonce_store::<Taproot>(key_id.clone());
+        let identity = Identity::from_bytes(&self.identity.to_bytes())
+            .map_err(|e| ApiError::internal("identity key", e))?;
+        let signer = Arc::new(SessionSigner::new(
+            Signer::new(share, nonces),
+            policy,
+            identity,
+            self.cluster.roster(),
+            self.system,
+        ));
+        let mut signers = self.signers.write().unwrap_or_else(|e| e.into_inner());
+        Ok(signers.entry(key_id.clone()).or_insert(signer).clone())
+    }
+}

@@ -1,0 +1,130 @@
+//! The policy history in `policies`: every policy ever set, sealed (a policy is private),
+//! with its public per-backend commitments in clear; the highest version is active.
+
+use circuits::bn254::Bn254;
+use circuits::pasta::Pasta;
+use circuits::Policy;
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use zeroize::Zeroizing;
+
+use super::{to_i64, NodeStore};
+use crate::store::seal::aad;
+use crate::store::{now_secs, StoreError};
+
+pub(super) fn policy_aad(version: u64, bn254: &str, pasta: &str) -> Vec<u8> {
+    aad(
+        "policies",
+        &[&version.to_le_bytes(), bn254.as_bytes(), pasta.as_bytes()],
+    )
+}
+
+impl NodeStore {
+    /// Appends `policy` to the policy history and makes it the active one; returns its
+    /// version (1, 2, ...). The TOML text is sealed; the Groth16/BN254 and halo2/Pasta
+    /// commitments `P` are stored in clear (hex of their little-endian bytes).
+    pub fn set_policy(&self, policy: &Policy) -> Result<u64, StoreError> {
+        let toml = Zeroizing::new(
+            policy
+                .to_toml_string()
+                .map_err(|e| StoreError::Policy(e.to_string()))?,
+        );
+        let reparsed =
+            Policy::from_toml_str(&toml).map_err(|e| StoreError::Policy(e.to_string()))?;
+        if reparsed != *policy {
+            return Err(StoreError::Policy(
+                "the policy does not survive its TOML encoding".into(),
+            ));
+        }
+        let bn254 = hex::encode(policy.commitment::<Bn254>().to_le_bytes());
+        let pasta = hex::encode(policy.commitment::<Pasta>().to_le_bytes());
+        let now = to_i64("time", now_secs())?;
+
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::sql("starting a policies transaction"))?;
+        let last: i64 = tx
+            .query_row("SELECT COALESCE(MAX(version), 0) FROM policies", [], |r| {
+                r.get(0)
+            })
+            .map_err(StoreError::sql("reading policies"))?;
+        let version = u64::try_from(last)
+            .ok()
+            .and_then(|v| v.checked_add(1))
+            .ok_or_else(|| StoreError::corrupt("policies.version", format!("{last}")))?;
+        let sealed = self
+            .key
+            .seal(&policy_aad(version, &bn254, &pasta), toml.as_bytes())?;
+        tx.execute(
+            "INSERT INTO policies (version, sealed, commitment_bn254, commitment_pasta, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                to_i64("policy version", version)?,
+                sealed,
+                bn254,
+                pasta,
+                now
+            ],
+        )
+        .map_err(StoreError::sql("inserting into policies"))?;
+        tx.commit()
+            .map_err(StoreError::sql("committing into policies"))?;
+        Ok(version)
+    }
+
+    /// The active (latest) policy and its version, if any was set.
+    pub fn policy(&self) -> Result<Option<(u64, Policy)>, StoreError> {
+        self.read_policy(None)
+    }
+
+    /// The version of the active policy, if any: one indexed read, no decryption (a
+    /// running node checks it at every round 1 and reloads the policy only when it moved).
+    pub fn active_policy_version(&self) -> Result<Option<u64>, StoreError> {
+        let v: Option<i64> = self
+            .lock()
+            .query_row("SELECT max(version) FROM policies", [], |r| r.get(0))
+            .map_err(StoreError::sql("reading policies"))?;
+        v.map(|v| u64::try_from(v).map_err(|_| StoreError::corrupt("policies", "negative version")))
+            .transpose()
+    }
+
+    /// Version `version` of the policy history, if it exists.
+    pub fn policy_version(&self, version: u64) -> Result<Option<Policy>, StoreError> {
+        Ok(self.read_policy(Some(version))?.map(|(_, p)| p))
+    }
+
+    fn read_policy(&self, version: Option<u64>) -> Result<Option<(u64, Policy)>, StoreError> {
+        type Row = (i64, Vec<u8>, String, String);
+        let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Row> {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        };
+        let row: Option<Row> = {
+            let conn = self.lock();
+            let cols = "SELECT version, sealed, commitment_bn254, commitment_pasta FROM policies";
+            match version {
+                None => conn.query_row(&format!("{cols} ORDER BY version DESC LIMIT 1"), [], get),
+                Some(v) => conn.query_row(
+                    &format!("{cols} WHERE version = ?1"),
+                    [to_i64("policy version", v)?],
+                    get,
+                ),
+            }
+            .optional()
+            .map_err(StoreError::sql("reading policies"))?
+        };
+        let Some((version, sealed, bn254, pasta)) = row else {
+            return Ok(None);
+        };
+        let version = u64::try_from(version)
+            .map_err(|_| StoreError::corrupt("policies.version", format!("{version}")))?;
+        let what = format!("policies row {version}");
+        let plain = self
+            .key
+            .open(&what, &policy_aad(version, &bn254, &pasta), &sealed)?;
+        let text = std::str::from_utf8(&plain)
+            .map_err(|_| StoreError::corrupt(what.as_str(), "decrypted policy is not UTF-8"))?;
+        let policy =
+            Policy::from_toml_str(text).map_err(|e| StoreError::corrupt(what, e.to_string()))?;
+        Ok(Some((version, policy)))
+    }
+}
