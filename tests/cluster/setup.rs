@@ -32,8 +32,15 @@ fn init_writes_secrets_0600_and_never_the_ca_key() {
     let dir = tmp.path().join("c");
     init(&dir, 3, 2);
 
-    // The cluster directory is the staging directory renamed: only its owner may enter.
-    assert_eq!(mode(&dir), 0o700);
+    // Written in a staging directory renamed into place: nothing else is left beside it.
+    let beside: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside, vec![std::ffi::OsString::from("c")]);
+    for sub in ["coordinator", "client", "keys", "node-1", "node-2", "node-3"] {
+        assert!(dir.join(sub).is_dir(), "{sub}");
+    }
     let mut secrets = vec![dir.join("coordinator/tls.key"), dir.join("client/tls.key")];
     for id in 1..=3 {
         secrets.push(dir.join(format!("node-{id}/tls.key")));
@@ -120,14 +127,14 @@ fn config_errors_are_named_and_the_environment_overrides_the_files() {
     // A node the cluster does not list.
     std::fs::write(&node, original.replace("id = 1", "id = 9")).unwrap();
     let err = node_fails(&node, &[]);
-    assert!(err.contains("node 9 is not in"), "{err}");
+    assert!(err.contains("9 is not in") && err.contains("cluster.toml"), "{err}");
     std::fs::write(&node, &original).unwrap();
     // An impossible threshold, and a node URL that is not https, in the shared file.
     edit_toml(&cluster, |t| {
         t.insert("threshold".into(), 4.into());
     });
     let err = node_fails(&node, &[]);
-    assert!(err.contains("cluster.toml") && err.contains('4'), "{err}");
+    assert!(err.contains("cluster.toml") && err.contains("threshold 4-of-3"), "{err}");
     std::fs::write(&cluster, &cluster_text).unwrap();
     edit_toml(&cluster, |t| {
         let nodes = t["nodes"].as_array_mut().unwrap();
@@ -139,7 +146,7 @@ fn config_errors_are_named_and_the_environment_overrides_the_files() {
     });
     let err = node_fails(&node, &[]);
     assert!(
-        err.contains("node 2 url") && err.contains("is not https"),
+        err.contains("node #2 url") && err.contains("is not https"),
         "{err}"
     );
     std::fs::write(&cluster, &cluster_text).unwrap();
