@@ -72,7 +72,7 @@ async fn a_key_is_registered_only_when_all_nodes_sign_the_same_package() {
         let secrets = c.node_store(5).identity().unwrap();
         Identity::from_bytes(&secrets.signing).unwrap()
     };
-    tokio::task::block_in_place(|| c.start_nodes());
+    tokio::task::block_in_place(|| (1..=5).for_each(|id| c.start_node(id)));
 
     let other =
         signer::dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng)
@@ -119,7 +119,7 @@ async fn a_key_is_registered_only_when_all_nodes_sign_the_same_package() {
     };
     let err = expect_error(create("split").await.unwrap(), 502, "dkg_failed").await;
     let message = err["message"].as_str().unwrap();
-    assert!(message.contains("signer 5 reports a different"), "{err}");
+    assert!(message.contains("signer #5 reports a different"), "{err}");
     let resp = client
         .get(format!("{api}/v1/keys/split"))
         .send()

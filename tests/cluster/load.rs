@@ -41,7 +41,6 @@ async fn eight_clients_twenty_five_requests_each() {
         for r in h.await.unwrap() {
             let resp: SignResponse =
                 r.unwrap_or_else(|e: ClientError| panic!("request failed: {e}"));
-            assert!(resp.excluded.is_empty(), "{:?}", resp.excluded);
             verifier::verify_bip340(&resp.x_only_key, &resp.digest, &resp.signature).unwrap();
             signed += 1;
         }
