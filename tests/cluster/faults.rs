@@ -306,7 +306,10 @@ async fn hung_nodes_time_out_and_a_running_request_is_not_run_twice() {
     for s in signers {
         assert!(s["signer"].as_u64().is_some(), "{s}");
         let reason = s["reason"].as_str().unwrap();
-        assert!(reason.contains("unreachable") || reason.contains("timed out"), "{s}");
+        assert!(
+            reason.contains("unreachable") || reason.contains("timed out"),
+            "{s}"
+        );
         assert!(s.get("rule").is_none(), "{s}");
     }
     // The outcome is final: the same request id replays it, and the session says failed.

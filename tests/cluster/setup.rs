@@ -38,7 +38,14 @@ fn init_writes_secrets_0600_and_never_the_ca_key() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(beside, vec![std::ffi::OsString::from("c")]);
-    for sub in ["coordinator", "client", "keys", "node-1", "node-2", "node-3"] {
+    for sub in [
+        "coordinator",
+        "client",
+        "keys",
+        "node-1",
+        "node-2",
+        "node-3",
+    ] {
         assert!(dir.join(sub).is_dir(), "{sub}");
     }
     let mut secrets = vec![dir.join("coordinator/tls.key"), dir.join("client/tls.key")];
@@ -127,14 +134,20 @@ fn config_errors_are_named_and_the_environment_overrides_the_files() {
     // A node the cluster does not list.
     std::fs::write(&node, original.replace("id = 1", "id = 9")).unwrap();
     let err = node_fails(&node, &[]);
-    assert!(err.contains("9 is not in") && err.contains("cluster.toml"), "{err}");
+    assert!(
+        err.contains("9 is not in") && err.contains("cluster.toml"),
+        "{err}"
+    );
     std::fs::write(&node, &original).unwrap();
     // An impossible threshold, and a node URL that is not https, in the shared file.
     edit_toml(&cluster, |t| {
         t.insert("threshold".into(), 4.into());
     });
     let err = node_fails(&node, &[]);
-    assert!(err.contains("cluster.toml") && err.contains("threshold 4-of-3"), "{err}");
+    assert!(
+        err.contains("cluster.toml") && err.contains("threshold 4-of-3"),
+        "{err}"
+    );
     std::fs::write(&cluster, &cluster_text).unwrap();
     edit_toml(&cluster, |t| {
         let nodes = t["nodes"].as_array_mut().unwrap();
