@@ -33,7 +33,3 @@ pub mod store;
 
 // Old paths, kept while `tests/cluster.rs` still imports them; new code uses
 // `net::{api, client, tls}` and `cluster::config`.
-#[doc(hidden)]
-pub use cluster::config;
-#[doc(hidden)]
-pub use net::{api, client, tls};

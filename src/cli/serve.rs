@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// Overrides the configured database path.
     #[arg(long, env = "ZKQUORUM_DB")]
     pub db: Option<PathBuf>,
+    /// Once listening, writes the bound address (`127.0.0.1:40123`) to this file, atomically:
+    /// with `--listen 127.0.0.1:0` the system picks a free port and this file names it.
+    #[arg(long, env = "ZKQUORUM_READY_FILE")]
+    pub ready_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -62,12 +66,19 @@ async fn shutdown_signal() {
 
 async fn bind_and_serve(
     addr: SocketAddr,
+    ready_file: Option<&std::path::Path>,
     (tls, app): (std::sync::Arc<rustls::ServerConfig>, axum::Router),
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
+    // The bound address, not the asked one: port 0 means "any free port".
+    let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, "listening");
+    if let Some(path) = ready_file {
+        zkquorum::cluster::config::write_atomic(path, addr.to_string().as_bytes(), false)
+            .with_context(|| format!("writing the bound address to {}", path.display()))?;
+    }
     zkquorum::net::serve::serve(listener, tls, app, shutdown_signal()).await;
     Ok(())
 }
@@ -89,7 +100,7 @@ pub fn node(args: &ServeArgs) -> Result<()> {
                 zkquorum::node::prepare(config, cluster, passphrase, system).await?
             }
         };
-        bind_and_serve(addr, ready).await
+        bind_and_serve(addr, args.ready_file.as_deref(), ready).await
     })
 }
 
@@ -105,7 +116,7 @@ pub fn coordinator(args: &ServeArgs) -> Result<()> {
             }
             BackendId::Halo2Pasta => prepare_coordinator::<Halo2System>(config, cluster).await?,
         };
-        bind_and_serve(addr, ready).await
+        bind_and_serve(addr, args.ready_file.as_deref(), ready).await
     })
 }
 

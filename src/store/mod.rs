@@ -34,10 +34,6 @@ pub use seal::SealingKey;
 
 // Old paths, kept while `tests/cluster.rs` still imports the node and coordinator stores
 // from here; the stores themselves live with their services.
-#[doc(hidden)]
-pub use crate::coordinator::store::read_audit_lines;
-#[doc(hidden)]
-pub use crate::node::store::{NodeStore, NonceState};
 
 /// Everything that can go wrong reading or writing a node or coordinator database.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,15 @@
+//! A cluster as separate processes on 127.0.0.1: `zkquorum init`, five `zkquorum node`s, a
+//! `zkquorum coordinator`, then `keygen`, `policy set`, `sign` and `audit verify` through
+//! the real binary; faults (SIGKILL of a node mid-session and of the coordinator, nodes down
+//! or hung), hostile inputs on both ports, every documented error body, a DKG split view,
+//! `init`'s files, configuration errors and overrides, and a bounded concurrent load.
+//!
+//! Each test runs its own cluster, so the tests run in parallel; the two whose outcome could
+//! depend on CPU time (a signer timeout, the load) take [`fixture::TIMING`] in turn.
+
+mod api;
+mod dkg;
+mod faults;
+mod fixture;
+mod load;
+mod setup;
