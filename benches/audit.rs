@@ -12,11 +12,12 @@ use prover::groth16::Groth16System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
 use signer::keys::dealer;
+use signer::local::Endpoint;
 use signer::taproot::Taproot;
 use signer::Threshold;
 use verifier::audit::{verify_log, verify_record, AuditKeys, AuditRecord};
 use zkquorum::coordinator::store::CoordinatorStore;
-use zkquorum::coordinator::{Coordinator, Endpoint};
+use zkquorum::coordinator::Coordinator;
 
 fn make_log(n: u64) -> (Vec<u8>, AuditKeys) {
     let system = Groth16System::setup(&mut OsRng).unwrap();

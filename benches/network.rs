@@ -17,10 +17,11 @@ use prover::groth16::Groth16System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
 use signer::keys::dealer;
+use signer::local::Endpoint;
 use signer::taproot::Taproot;
 use signer::Threshold;
 use zkquorum::cluster::local::LocalCluster;
-use zkquorum::coordinator::{Coordinator, Endpoint};
+use zkquorum::coordinator::Coordinator;
 use zkquorum::ids::KeyId;
 use zkquorum::net::api::SignRequest;
 

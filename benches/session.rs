@@ -12,9 +12,10 @@ use prover::halo2::Halo2System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
 use signer::keys::dealer;
+use signer::local::Endpoint;
 use signer::taproot::Taproot;
 use signer::Threshold;
-use zkquorum::coordinator::{Coordinator, Endpoint};
+use zkquorum::coordinator::Coordinator;
 
 fn bench_backend<P: ProofSystem>(c: &mut Criterion, name: &str) {
     let system = P::setup(&mut OsRng).unwrap();

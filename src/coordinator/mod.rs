@@ -5,7 +5,8 @@
 //! - [`routes`]: the router and the key and status routes; [`sign`]: `POST /v1/sign`;
 //! - [`dkg`]: the DKG driver, an async function that runs a key generation across every
 //!   node at once;
-//! - [`driver`]: the transport-agnostic signing-session driver ([`Coordinator`]);
+//! - [`driver`]: the async signing driver, which runs the sans-IO session state machine
+//!   ([`signer::session::coordinator`]) over the nodes;
 //! - [`store`]: the coordinator's database (keys, requests, the hash-chained audit log).
 //!
 //! Client API (JSON, see [`crate::net::api`] and the README for curl examples):
@@ -25,7 +26,6 @@
 //! signature.
 
 pub mod dkg;
-#[path = "../coordinator.rs"]
 pub mod driver;
 pub mod routes;
 pub mod sign;
@@ -37,7 +37,9 @@ use std::sync::Arc;
 use axum::Router;
 use prover::ProofSystem;
 
-pub use driver::{Coordinator, CoordinatorError, Endpoint, Excluded, Refusal, Signed};
+pub use signer::session::coordinator::{
+    Coordinator, CoordinatorError, Excluded, Refusal, ReplyFault, Signed,
+};
 pub use state::CoordinatorState;
 
 use crate::cluster::config::{ClusterConfig, CoordinatorConfig};

@@ -14,9 +14,10 @@ use circuits::Rule;
 use prover::ProofSystem;
 use signer::taproot::{self, Taproot};
 
+use super::driver;
 use super::state::CoordinatorState;
 use super::store::{RequestRecord, RequestStatus};
-use super::{CoordinatorError, Endpoint};
+use super::{Coordinator, CoordinatorError, Signed};
 use crate::ids::RequestId;
 use crate::net::api::{blocking, ApiError, ApiJson, SignRequest, SignResponse};
 use crate::net::client::NodeClient;
@@ -99,80 +100,117 @@ fn coordinator_error(e: CoordinatorError) -> (RequestStatus, ApiError) {
 }
 
 /// Signs a request (or replays its first outcome).
+///
+/// The session runs as its own task: a client that disconnects, or the route's timeout,
+/// does not cut a session short between the nodes' rounds — it still reaches its outcome
+/// and its audit record, which a retry with the same `request_id` then gets.
 pub(super) async fn sign<P: ProofSystem + 'static>(
     State(c): State<Arc<CoordinatorState<P>>>,
     ApiJson(req): ApiJson<SignRequest>,
 ) -> Result<Json<SignResponse>, ApiError> {
-    let runtime = tokio::runtime::Handle::current();
+    tokio::spawn(run(c, req))
+        .await
+        .map_err(|e| ApiError::internal("signing task", e))?
+}
+
+async fn run<P: ProofSystem + 'static>(
+    c: Arc<CoordinatorState<P>>,
+    req: SignRequest,
+) -> Result<Json<SignResponse>, ApiError> {
+    let request_id = req.request_id.clone().unwrap_or_else(RequestId::random);
+    // An unknown key is refused before the request is recorded.
+    let (public, existing) = {
+        let (c, key_id, request_id) = (c.clone(), req.key_id.clone(), request_id.clone());
+        blocking(move || {
+            let public = c.public_key(&key_id)?;
+            let existing = c
+                .store
+                .begin_request(&request_id, &key_id)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            Ok((public, existing))
+        })
+        .await?
+    };
+    if let Some(existing) = existing {
+        return replay(existing);
+    }
+    let coord = Coordinator::new((*public).clone(), c.cluster.roster(), &*c.system)
+        .map_err(|e| ApiError::internal("coordinator", e))?;
+    let nodes: Vec<NodeClient> = c
+        .cluster
+        .nodes
+        .iter()
+        .map(|n| NodeClient::new(n.id, &n.url, req.key_id.clone(), c.http.clone()))
+        .collect();
+    let now = crate::clock::unix_now();
+    let outcome = match driver::sign(&coord, &nodes, &req.intent, now).await {
+        Ok(signed) => record(&c, &coord, signed, &req, &request_id, now).await,
+        Err(e) => Err(coordinator_error(e)),
+    };
+    match outcome {
+        Ok(resp) => {
+            tracing::info!(request = %request_id, key = %req.key_id, "signed");
+            Ok(Json(resp))
+        }
+        Err((status, mut err)) => {
+            err.request_id = Some(request_id.clone());
+            let json = serde_json::to_string(&err).map_err(|e| ApiError::internal("outcome", e))?;
+            let store_c = c.clone();
+            let id = request_id.clone();
+            blocking(move || {
+                store_c
+                    .store
+                    .finish_request(&id, status, &json)
+                    .map_err(|e| ApiError::internal("recording the outcome", e))
+            })
+            .await?;
+            tracing::info!(request = %request_id, key = %req.key_id, error = %err, "not signed");
+            Err(err)
+        }
+    }
+}
+
+/// Appends the audit record of a signed session and finishes the request, in one
+/// transaction: a signature the client is told about is always in the log, and vice versa.
+async fn record<P: ProofSystem + 'static>(
+    c: &Arc<CoordinatorState<P>>,
+    coord: &Coordinator<'_, Taproot, P>,
+    signed: Signed<Taproot>,
+    req: &SignRequest,
+    request_id: &RequestId,
+    now: u64,
+) -> Result<SignResponse, (RequestStatus, ApiError)> {
+    let failed = |e: ApiError| (RequestStatus::Failed, e);
+    let mut record = coord
+        .audit_record(&signed, req.key_id.as_str(), now)
+        .map_err(|e| failed(ApiError::internal("audit record", e)))?;
+    let x_only_key = taproot::x_only_key(coord.public_key_package())
+        .map_err(|e| failed(ApiError::internal("group key", e)))?;
+    let (c, request_id, key_id) = (c.clone(), request_id.clone(), req.key_id.clone());
     blocking(move || {
-        let request_id = req.request_id.clone().unwrap_or_else(RequestId::random);
-        let coord = c.coordinator(&req.key_id)?;
-        if let Some(existing) = c
-            .store
-            .begin_request(&request_id, &req.key_id)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?
-        {
-            return replay(existing);
-        }
-        let endpoints: Vec<NodeClient> = c
-            .cluster
-            .nodes
-            .iter()
-            .map(|n| NodeClient::new(n.id, &n.url, req.key_id.clone(), c.http.clone(), runtime.clone()))
-            .collect();
-        let eps: Vec<&dyn Endpoint<Taproot>> = endpoints.iter().map(|e| e as _).collect();
-        let now = crate::clock::unix_now();
-        let failed = |e: ApiError| (RequestStatus::Failed, e);
-        let outcome = coord
-            .sign(&eps, &req.intent, now)
-            .map_err(coordinator_error)
-            .and_then(|signed| {
-                let mut record = coord
-                    .audit_record(&signed, req.key_id.as_str(), now)
-                    .map_err(|e| failed(ApiError::internal("audit record", e)))?;
-                let x_only_key = taproot::x_only_key(coord.public_key_package())
-                    .map_err(|e| failed(ApiError::internal("group key", e)))?;
-                // The record and the outcome are committed together: a signature the
-                // client is told about is always in the log, and vice versa.
-                let mut response = None;
-                c.store
-                    .append_audit_and_finish(&request_id, &mut record, |rec, line| {
-                        let resp = SignResponse {
-                            request_id: request_id.clone(),
-                            key_id: req.key_id.clone(),
-                            session: *signed.session.as_bytes(),
-                            digest: signed.digest,
-                            signature: rec.signature,
-                            x_only_key,
-                            audit_index: rec.index,
-                            audit_record: serde_json::from_str(line)
-                                .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                            excluded: signed.excluded.clone(),
-                        };
-                        let json = serde_json::to_string(&resp)
-                            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-                        response = Some(resp);
-                        Ok(json)
-                    })
-                    .map_err(|e| failed(ApiError::internal("appending the audit record", e)))?;
-                response.ok_or_else(|| failed(ApiError::internal("outcome", "missing")))
-            });
-        match outcome {
-            Ok(resp) => {
-                tracing::info!(request = %request_id, key = %req.key_id, "signed");
-                Ok(Json(resp))
-            }
-            Err((status, mut err)) => {
-                err.request_id = Some(request_id.clone());
+        let mut response = None;
+        c.store
+            .append_audit_and_finish(&request_id, &mut record, |rec, line| {
+                let resp = SignResponse {
+                    request_id: request_id.clone(),
+                    key_id: key_id.clone(),
+                    session: *signed.session.as_bytes(),
+                    digest: signed.digest,
+                    signature: rec.signature,
+                    x_only_key,
+                    audit_index: rec.index,
+                    audit_record: serde_json::from_str(line)
+                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                    excluded: signed.excluded.clone(),
+                };
                 let json =
-                    serde_json::to_string(&err).map_err(|e| ApiError::internal("outcome", e))?;
-                c.store
-                    .finish_request(&request_id, status, &json)
-                    .map_err(|e| ApiError::internal("recording the outcome", e))?;
-                tracing::info!(request = %request_id, key = %req.key_id, error = %err, "not signed");
-                Err(err)
-            }
-        }
+                    serde_json::to_string(&resp).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                response = Some(resp);
+                Ok(json)
+            })
+            .map_err(|e| ApiError::internal("appending the audit record", e))?;
+        response.ok_or_else(|| ApiError::internal("outcome", "missing"))
     })
     .await
+    .map_err(failed)
 }

@@ -10,7 +10,6 @@ use prover::ProofSystem;
 use signer::taproot::{self, Taproot};
 
 use super::store::{CoordinatorStore, KeyRecord};
-use super::Coordinator;
 use crate::cluster::config::{ClusterConfig, CoordinatorConfig};
 use crate::ids::KeyId;
 use crate::net::api::{ApiError, KeyInfo};
@@ -85,16 +84,6 @@ impl<P: ProofSystem + 'static> CoordinatorState<P> {
             .entry(key_id.clone())
             .or_insert_with(|| Arc::new(public))
             .clone())
-    }
-
-    /// The session driver of `key_id`, borrowing this state's proof system.
-    pub(super) fn coordinator(
-        &self,
-        key_id: &KeyId,
-    ) -> Result<Coordinator<'_, Taproot, P>, ApiError> {
-        let public = self.public_key(key_id)?;
-        Coordinator::new((*public).clone(), self.cluster.roster(), &*self.system)
-            .map_err(|e| ApiError::internal("coordinator", e))
     }
 }
 

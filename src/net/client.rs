@@ -1,5 +1,5 @@
 //! HTTPS clients (reqwest over rustls, mutual TLS): the coordinator's client for signer
-//! nodes ([`NodeClient`], an [`Endpoint`]) and the client API's client ([`ApiClient`], used
+//! nodes ([`NodeClient`]) and the client API's client ([`ApiClient`], used
 //! by the CLI, the demo and the tests).
 
 use std::time::Duration;
@@ -11,7 +11,7 @@ use signer::session::{Round1Reply, Round1Request, Round2Reply, Round2Request};
 use signer::taproot::Taproot;
 use signer::SignerId;
 
-use crate::coordinator::{Endpoint, Refusal};
+use crate::coordinator::Refusal;
 use crate::ids::{KeyId, RequestId};
 use crate::net::api::{
     ApiError, CreateKey, KeyInfo, Round1ReplyWire, Round2ReplyWire, SessionStatus, SignRequest,
@@ -184,42 +184,43 @@ fn transport(url: &str, e: reqwest::Error) -> ClientError {
     }
 }
 
-/// A signer node as the coordinator reaches it, for one key. Its [`Endpoint`] methods block
-/// (the coordinator's session driver runs on the blocking pool) on `runtime`.
+/// A signer node as the coordinator reaches it, for one key: round 1 and round 2 as async
+/// calls, their failures as the signer's [`Refusal`] (its policy rule kept as a type).
 pub struct NodeClient {
     id: SignerId,
     base: String,
     key_id: KeyId,
     http: HttpClient,
-    runtime: tokio::runtime::Handle,
 }
 
 impl NodeClient {
     /// A client for node `id` at `base` (e.g. `https://127.0.0.1:7701`).
-    pub fn new(
-        id: SignerId,
-        base: &str,
-        key_id: KeyId,
-        http: HttpClient,
-        runtime: tokio::runtime::Handle,
-    ) -> Self {
+    pub fn new(id: SignerId, base: &str, key_id: KeyId, http: HttpClient) -> Self {
         Self {
             id,
             base: base.trim_end_matches('/').to_string(),
             key_id,
             http,
-            runtime,
         }
     }
 
-    fn call<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, Refusal> {
+    /// The node's signer id.
+    pub fn id(&self) -> SignerId {
+        self.id
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, Refusal> {
         let url = format!("{}{path}", self.base);
-        let mut result = self.runtime.block_on(self.http.post(&url, body));
+        let mut result = self.http.post(&url, body).await;
         // A pooled connection to a node that restarted fails once; retry on a new one. Safe
         // for both rounds: a node refuses a session it has already seen (round 1) or whose
         // nonces are used (round 2). Timeouts are not retried.
         if matches!(&result, Err(ClientError::Transport { reason, .. }) if reason != "timed out") {
-            result = self.runtime.block_on(self.http.post(&url, body));
+            result = self.http.post(&url, body).await;
         }
         result.map_err(|e| match e {
             ClientError::Api(api) => Refusal {
@@ -232,22 +233,22 @@ impl NodeClient {
             other => Refusal::other(other.to_string()),
         })
     }
-}
 
-impl Endpoint<Taproot> for NodeClient {
-    fn id(&self) -> SignerId {
-        self.id
-    }
-
-    fn round1(&self, req: &Round1Request) -> Result<Round1Reply<Taproot>, Refusal> {
-        let wire: Round1ReplyWire =
-            self.call("/v1/sign/round1", &SignRound1::encode(&self.key_id, req))?;
+    /// Round 1 of a session on this node.
+    pub async fn round1(&self, req: &Round1Request) -> Result<Round1Reply<Taproot>, Refusal> {
+        let wire: Round1ReplyWire = self
+            .call("/v1/sign/round1", &SignRound1::encode(&self.key_id, req))
+            .await?;
         wire.decode().map_err(|e| Refusal::other(e.message))
     }
 
-    fn round2(&self, req: &Round2Request<Taproot>) -> Result<Round2Reply<Taproot>, Refusal> {
+    /// Round 2 of a session on this node.
+    pub async fn round2(
+        &self,
+        req: &Round2Request<Taproot>,
+    ) -> Result<Round2Reply<Taproot>, Refusal> {
         let body = SignRound2::encode(&self.key_id, req).map_err(|e| Refusal::other(e.message))?;
-        let wire: Round2ReplyWire = self.call("/v1/sign/round2", &body)?;
+        let wire: Round2ReplyWire = self.call("/v1/sign/round2", &body).await?;
         wire.decode().map_err(|e| Refusal::other(e.message))
     }
 }
