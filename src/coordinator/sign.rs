@@ -214,3 +214,85 @@ async fn record<P: ProofSystem + 'static>(
     .await
     .map_err(failed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coordinator::{Excluded, Refusal};
+    use signer::SignerId;
+
+    fn excluded(id: u16, rule: Option<Rule>) -> Excluded {
+        Excluded {
+            signer: SignerId::new(id).unwrap(),
+            refusal: Refusal {
+                rule,
+                reason: "refused".into(),
+            },
+            fault: None,
+        }
+    }
+
+    fn body(err: &ApiError) -> serde_json::Value {
+        serde_json::to_value(err).unwrap()
+    }
+
+    #[test]
+    fn policy_refusals_are_422_with_the_rule_most_signers_named() {
+        let (state, err) = coordinator_error(CoordinatorError::TooFewSigners {
+            need: 3,
+            usable: 1,
+            excluded: vec![
+                excluded(1, Some(Rule::TimeLocked)),
+                excluded(2, Some(Rule::AmountAboveLimit)),
+                excluded(3, Some(Rule::AmountAboveLimit)),
+                excluded(4, None),
+            ],
+        });
+        assert_eq!(state, RequestStatus::Rejected);
+        assert_eq!(err.status, 422);
+        let v = body(&err);
+        assert_eq!(v["error"], "policy_violation");
+        assert_eq!(v["rule"], "amount_above_limit");
+        assert_eq!(v["signers"].as_array().unwrap().len(), 4);
+        assert_eq!(v["signers"][0]["rule"], "time_locked");
+        assert_eq!(v["signers"][3].get("rule"), None);
+    }
+
+    #[test]
+    fn ties_between_rules_go_to_the_alphabetically_first() {
+        let (_, err) = coordinator_error(CoordinatorError::TooFewSigners {
+            need: 2,
+            usable: 0,
+            excluded: vec![
+                excluded(1, Some(Rule::TimeLocked)),
+                excluded(2, Some(Rule::Expired)),
+            ],
+        });
+        assert_eq!(err.rule, Some(Rule::Expired));
+    }
+
+    #[test]
+    fn an_outage_is_503_too_few_signers_without_a_rule() {
+        let (state, err) = coordinator_error(CoordinatorError::TooFewSigners {
+            need: 3,
+            usable: 2,
+            excluded: vec![excluded(5, None)],
+        });
+        assert_eq!(state, RequestStatus::Failed);
+        assert_eq!(err.status, 503);
+        let v = body(&err);
+        assert_eq!(v["error"], "too_few_signers");
+        assert_eq!(v.get("rule"), None);
+        assert_eq!(v["message"], "need 3 signers, 2 usable");
+    }
+
+    #[test]
+    fn a_session_that_fails_otherwise_is_502_session_failed() {
+        let (state, err) = coordinator_error(CoordinatorError::FinalSignature("bad".into()));
+        assert_eq!(state, RequestStatus::Failed);
+        assert_eq!(err.status, 502);
+        let v = body(&err);
+        assert_eq!(v["error"], "session_failed");
+        assert_eq!(v["message"], "final signature does not verify: bad");
+    }
+}
