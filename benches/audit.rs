@@ -4,6 +4,7 @@
 //! record costs two proofs, so 1 000 records take ~5 minutes to build on 2 cores).
 
 use std::io::BufReader;
+use std::sync::Arc;
 use std::time::Duration;
 
 use circuits::sample;
@@ -19,13 +20,13 @@ use zkquorum::coordinator::store::CoordinatorStore;
 use zkquorum::coordinator::{Coordinator, Endpoint};
 
 fn make_log(n: u64) -> (Vec<u8>, AuditKeys) {
-    let system = Groth16System::setup(&mut OsRng).unwrap();
+    let system = Arc::new(Groth16System::setup(&mut OsRng).unwrap());
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(2, 3).unwrap(), &mut OsRng).unwrap();
     let public = shares[0].public_key_package().clone();
     let (nodes, roster) =
         signer::local::session_signers(shares, &sample::policy(), &system, &mut OsRng);
-    let coord = Coordinator::new(public, roster, &system).unwrap();
+    let coord = Coordinator::new(public, roster, system.as_ref()).unwrap();
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let dir = tempfile::tempdir().unwrap();

@@ -8,6 +8,7 @@
 //!
 //! The ratio tls-one / in-process is the cost of transport and durable storage.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use circuits::sample;
@@ -30,13 +31,13 @@ fn bench(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(20));
 
     // In process.
-    let system = Groth16System::setup(&mut OsRng).unwrap();
+    let system = Arc::new(Groth16System::setup(&mut OsRng).unwrap());
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
     let public = shares[0].public_key_package().clone();
     let (nodes, roster) =
         signer::local::session_signers(shares, &sample::policy(), &system, &mut OsRng);
-    let coord = Coordinator::new(public, roster, &system).unwrap();
+    let coord = Coordinator::new(public, roster, system.as_ref()).unwrap();
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let mut n = 0u64;

@@ -2,6 +2,7 @@
 //! `SessionSigner`s), next to the sum of its proving work (three proofs, sequential), so the
 //! protocol's overhead beyond proving shows as a ratio (target: within 10%).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use circuits::public::Witness;
@@ -17,13 +18,13 @@ use signer::Threshold;
 use zkquorum::coordinator::{Coordinator, Endpoint};
 
 fn bench_backend<P: ProofSystem>(c: &mut Criterion, name: &str) {
-    let system = P::setup(&mut OsRng).unwrap();
+    let system = Arc::new(P::setup(&mut OsRng).unwrap());
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
     let public = shares[0].public_key_package().clone();
     let (nodes, roster) =
         signer::local::session_signers(shares, &sample::policy(), &system, &mut OsRng);
-    let coord = Coordinator::new(public, roster, &system).unwrap();
+    let coord = Coordinator::new(public, roster, system.as_ref()).unwrap();
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let mut g = c.benchmark_group(format!("session/{name}"));

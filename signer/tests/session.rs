@@ -2,11 +2,10 @@
 //! refusals round 2 must make (other digest, replayed proof or attestation, bad binding).
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 use circuits::sample;
-use prover::groth16::Groth16System;
-use prover::halo2::Halo2System;
+use prover::test_util::{groth16, halo2};
 use prover::ProofSystem;
 use rand::rngs::OsRng;
 use signer::keys::dealer;
@@ -19,19 +18,9 @@ use signer::{MemoryNonceStore, SessionId, SignerId, Threshold};
 use verifier::contribution::ContributionFault;
 use verifier::Bip340Error;
 
-fn groth16() -> &'static Groth16System {
-    static S: OnceLock<Groth16System> = OnceLock::new();
-    S.get_or_init(|| Groth16System::setup(&mut OsRng).unwrap())
-}
+type Node<P> = SessionSigner<Taproot, MemoryNonceStore<Taproot>, P>;
 
-fn halo2() -> &'static Halo2System {
-    static S: OnceLock<Halo2System> = OnceLock::new();
-    S.get_or_init(|| Halo2System::setup(&mut OsRng).unwrap())
-}
-
-type Node<'p, P> = SessionSigner<'p, Taproot, MemoryNonceStore<Taproot>, P>;
-
-fn nodes<P: ProofSystem>(system: &P) -> Vec<Node<'_, P>> {
+fn nodes<P: ProofSystem>(system: &Arc<P>) -> Vec<Node<P>> {
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
     signer::local::session_signers(shares, &sample::policy(), system, &mut OsRng).0
@@ -50,7 +39,7 @@ fn request(session: SessionId, chosen: &[usize], nonce: u64) -> Round1Request {
 }
 
 fn round1<P: ProofSystem>(
-    nodes: &[Node<'_, P>],
+    nodes: &[Node<P>],
     req: &Round1Request,
     chosen: &[usize],
 ) -> Vec<Round1Reply<Taproot>> {
@@ -73,7 +62,7 @@ fn round2_request(
     }
 }
 
-fn honest_session<P: ProofSystem>(system: &P) {
+fn honest_session<P: ProofSystem>(system: &Arc<P>) {
     let nodes = nodes(system);
     let chosen = [0, 2, 4];
     let session = SessionId::random(&mut OsRng);
@@ -311,7 +300,7 @@ fn coordinator_state_machine_excludes_the_silent_and_refuses_replies_out_of_orde
     let public = shares[0].public_key_package().clone();
     let (_, roster) =
         signer::local::session_signers(shares, &sample::policy(), groth16(), &mut OsRng);
-    let coord = Coordinator::new(public, roster, groth16()).unwrap();
+    let coord = Coordinator::new(public, roster, groth16().as_ref()).unwrap();
     let ids: Vec<SignerId> = (1..=5).map(|i| SignerId::new(i).unwrap()).collect();
     let (mut session, action) = SignSession::start(
         &coord,
