@@ -62,6 +62,17 @@ fn round2_request(
     }
 }
 
+/// The round-2 request for `req`'s own intent (on Groth16/BN254) over `replies`.
+fn round2_for(req: &Round1Request, replies: &[Round1Reply<Taproot>]) -> Round2Request<Taproot> {
+    round2_request(
+        req.session,
+        replies,
+        req.intent
+            .signed_digest::<circuits::bn254::Bn254>()
+            .as_bytes(),
+    )
+}
+
 fn honest_session<P: ProofSystem>(system: &Arc<P>) {
     let nodes = nodes(system);
     let chosen = [0, 2, 4];
@@ -135,13 +146,7 @@ fn different_digests_to_different_signers_are_refused_and_no_share_leaks() {
     ));
     // The refused request closed the session: an honest retry under the same session id is
     // refused too, so its nonces can never sign (a new session is needed).
-    let honest = round2_request(
-        session,
-        &replies,
-        req.intent
-            .signed_digest::<circuits::bn254::Bn254>()
-            .as_bytes(),
-    );
+    let honest = round2_for(&req, &replies);
     assert!(matches!(
         nodes[0].round2(&honest, &mut OsRng),
         Err(SessionError::UnknownSession(_))
@@ -179,16 +184,7 @@ fn replayed_proof_or_attestation_is_rejected() {
     let mut r = replies.clone();
     r[2].proof = replies[1].proof.clone();
     r[2].public_inputs = replies[1].public_inputs;
-    let e = nodes[0].round2(
-        &round2_request(
-            session,
-            &r,
-            req.intent
-                .signed_digest::<circuits::bn254::Bn254>()
-                .as_bytes(),
-        ),
-        &mut OsRng,
-    );
+    let e = nodes[0].round2(&round2_for(&req, &r), &mut OsRng);
     assert!(
         matches!(&e, Err(SessionError::BadReply { signer, fault: ReplyFault::Contribution(ContributionFault::BadAttestation(Bip340Error::Invalid)) }) if signer.get() == 3),
         "{e:?}"
@@ -200,16 +196,7 @@ fn replayed_proof_or_attestation_is_rejected() {
     let replies = round1(&nodes, &req, &chosen);
     let mut r = replies.clone();
     r[2].attestation = replies[1].attestation;
-    let e = nodes[0].round2(
-        &round2_request(
-            session,
-            &r,
-            req.intent
-                .signed_digest::<circuits::bn254::Bn254>()
-                .as_bytes(),
-        ),
-        &mut OsRng,
-    );
+    let e = nodes[0].round2(&round2_for(&req, &r), &mut OsRng);
     assert!(
         matches!(&e, Err(SessionError::BadReply { signer, fault: ReplyFault::Contribution(ContributionFault::BadAttestation(Bip340Error::Invalid)) }) if signer.get() == 3),
         "{e:?}"
@@ -245,13 +232,7 @@ fn a_package_that_differs_from_the_replies_is_refused() {
     let session = SessionId::random(&mut OsRng);
     let req = request(session, &chosen, 9);
     let replies = round1(&nodes, &req, &chosen);
-    let mut r2 = round2_request(
-        session,
-        &replies,
-        req.intent
-            .signed_digest::<circuits::bn254::Bn254>()
-            .as_bytes(),
-    );
+    let mut r2 = round2_for(&req, &replies);
     r2.replies.pop();
     assert!(matches!(
         nodes[0].round2(&r2, &mut OsRng),
