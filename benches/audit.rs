@@ -3,7 +3,10 @@
 //! 2-of-3 Groth16 sessions; `ZKQ_AUDIT_RECORDS` sets its length (default 200 — generating a
 //! record costs two proofs, so 1 000 records take ~5 minutes to build on 2 cores).
 
+mod common;
+
 use std::io::BufReader;
+use std::sync::Arc;
 use std::time::Duration;
 
 use circuits::sample;
@@ -11,22 +14,14 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use prover::groth16::Groth16System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
-use signer::keys::dealer;
 use signer::local::Endpoint;
 use signer::taproot::Taproot;
-use signer::Threshold;
 use verifier::audit::{verify_log, verify_record, AuditKeys, AuditRecord};
 use zkquorum::coordinator::store::CoordinatorStore;
-use zkquorum::coordinator::Coordinator;
 
 fn make_log(n: u64) -> (Vec<u8>, AuditKeys) {
-    let system = Groth16System::setup(&mut OsRng).unwrap();
-    let shares =
-        dealer::trusted_dealer::<Taproot, _>(Threshold::new(2, 3).unwrap(), &mut OsRng).unwrap();
-    let public = shares[0].public_key_package().clone();
-    let (nodes, roster) =
-        signer::local::session_signers(shares, &sample::policy(), &system, &mut OsRng);
-    let coord = Coordinator::new(public, roster, &system).unwrap();
+    let system = Arc::new(Groth16System::setup(&mut OsRng).unwrap());
+    let (nodes, coord) = common::cluster(&system, 2, 3);
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let dir = tempfile::tempdir().unwrap();

@@ -8,6 +8,9 @@
 //!
 //! The ratio tls-one / in-process is the cost of transport and durable storage.
 
+mod common;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use circuits::sample;
@@ -16,12 +19,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use prover::groth16::Groth16System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
-use signer::keys::dealer;
 use signer::local::Endpoint;
 use signer::taproot::Taproot;
-use signer::Threshold;
 use zkquorum::cluster::local::LocalCluster;
-use zkquorum::coordinator::Coordinator;
 use zkquorum::ids::KeyId;
 use zkquorum::net::api::SignRequest;
 
@@ -31,13 +31,8 @@ fn bench(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(20));
 
     // In process.
-    let system = Groth16System::setup(&mut OsRng).unwrap();
-    let shares =
-        dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
-    let public = shares[0].public_key_package().clone();
-    let (nodes, roster) =
-        signer::local::session_signers(shares, &sample::policy(), &system, &mut OsRng);
-    let coord = Coordinator::new(public, roster, &system).unwrap();
+    let system = Arc::new(Groth16System::setup(&mut OsRng).unwrap());
+    let (nodes, coord) = common::cluster(&system, 3, 5);
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let mut n = 0u64;

@@ -2,6 +2,9 @@
 //! `SessionSigner`s), next to the sum of its proving work (three proofs, sequential), so the
 //! protocol's overhead beyond proving shows as a ratio (target: within 10%).
 
+mod common;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use circuits::public::Witness;
@@ -11,20 +14,12 @@ use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
-use signer::keys::dealer;
 use signer::local::Endpoint;
 use signer::taproot::Taproot;
-use signer::Threshold;
-use zkquorum::coordinator::Coordinator;
 
 fn bench_backend<P: ProofSystem>(c: &mut Criterion, name: &str) {
-    let system = P::setup(&mut OsRng).unwrap();
-    let shares =
-        dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
-    let public = shares[0].public_key_package().clone();
-    let (nodes, roster) =
-        signer::local::session_signers(shares, &sample::policy(), &system, &mut OsRng);
-    let coord = Coordinator::new(public, roster, &system).unwrap();
+    let system = Arc::new(P::setup(&mut OsRng).unwrap());
+    let (nodes, coord) = common::cluster(&system, 3, 5);
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let mut g = c.benchmark_group(format!("session/{name}"));

@@ -2,6 +2,8 @@
 //! Groth16 and halo2 proofs bound to the round-1 commitments, node identity attestations)
 //! written as a hash-chained log, then verified intact and after every kind of tampering.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -9,9 +11,8 @@ use std::sync::OnceLock;
 
 use circuits::public::PublicInputs;
 use circuits::{sample, Backend, Binding};
+use common::{groth16, halo2};
 use k256::schnorr::SigningKey;
-use prover::groth16::Groth16System;
-use prover::halo2::Halo2System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -26,16 +27,6 @@ use verifier::audit::{
 use verifier::contribution::{ContributionError, ContributionFault};
 
 const RECORDS: usize = 5;
-
-fn groth16() -> &'static Groth16System {
-    static S: OnceLock<Groth16System> = OnceLock::new();
-    S.get_or_init(|| Groth16System::setup(&mut OsRng).unwrap())
-}
-
-fn halo2() -> &'static Halo2System {
-    static S: OnceLock<Halo2System> = OnceLock::new();
-    S.get_or_init(|| Halo2System::setup(&mut OsRng).unwrap())
-}
 
 /// Keys for both backends: the Groth16 key and the transparent halo2 key.
 fn keys() -> &'static AuditKeys {
@@ -171,12 +162,12 @@ fn make_log<S: ProofSystem>(system: &S, records: usize, prefix: u8) -> Log {
 
 fn groth16_log() -> &'static Log {
     static L: OnceLock<Log> = OnceLock::new();
-    L.get_or_init(|| make_log(groth16(), RECORDS, 0x03))
+    L.get_or_init(|| make_log(groth16().as_ref(), RECORDS, 0x03))
 }
 
 fn halo2_log() -> &'static Log {
     static L: OnceLock<Log> = OnceLock::new();
-    L.get_or_init(|| make_log(halo2(), 2, 0x02))
+    L.get_or_init(|| make_log(halo2().as_ref(), 2, 0x02))
 }
 
 fn text(lines: &[String]) -> String {

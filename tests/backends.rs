@@ -26,8 +26,8 @@ fn prove_and_verify<S: ProofSystem>(
 
 fn both(intent: Intent, policy: Policy) -> (Result<(), ProveError>, Result<(), ProveError>) {
     (
-        prove_and_verify(groth16(), intent.clone(), policy.clone()),
-        prove_and_verify(halo2(), intent, policy),
+        prove_and_verify(groth16().as_ref(), intent.clone(), policy.clone()),
+        prove_and_verify(halo2().as_ref(), intent, policy),
     )
 }
 

@@ -5,12 +5,13 @@
 //! round-2 refusal restarting the session, and a clean failure listing every signer when too
 //! few remain.
 
-use std::sync::OnceLock;
+mod common;
+
+use std::sync::Arc;
 
 use circuits::sample;
 use circuits::Rule;
-use prover::groth16::Groth16System;
-use prover::halo2::Halo2System;
+use common::{groth16, halo2};
 use prover::ProofSystem;
 use rand::rngs::OsRng;
 use signer::keys::dealer;
@@ -27,25 +28,18 @@ use verifier::audit::AuditError;
 use verifier::contribution::ContributionFault;
 use verifier::{Bip340Error, ProofError};
 
-fn groth16() -> &'static Groth16System {
-    static S: OnceLock<Groth16System> = OnceLock::new();
-    S.get_or_init(|| Groth16System::setup(&mut OsRng).unwrap())
-}
+type Node<P> = SessionSigner<Taproot, MemoryNonceStore<Taproot>, P>;
 
-fn halo2() -> &'static Halo2System {
-    static S: OnceLock<Halo2System> = OnceLock::new();
-    S.get_or_init(|| Halo2System::setup(&mut OsRng).unwrap())
-}
-
-type Node<'p, P> = SessionSigner<'p, Taproot, MemoryNonceStore<Taproot>, P>;
-
-fn cluster<P: ProofSystem>(system: &P) -> (Vec<Node<'_, P>>, Coordinator<'_, Taproot, P>) {
+fn cluster<P: ProofSystem>(system: &Arc<P>) -> (Vec<Node<P>>, Coordinator<'_, Taproot, P>) {
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
     let public = shares[0].public_key_package().clone();
     let (nodes, roster) =
         signer::local::session_signers(shares, &sample::policy(), system, &mut OsRng);
-    (nodes, Coordinator::new(public, roster, system).unwrap())
+    (
+        nodes,
+        Coordinator::new(public, roster, system.as_ref()).unwrap(),
+    )
 }
 
 /// A signer whose round-1 proof is corrupted.
@@ -85,9 +79,9 @@ impl<E: Endpoint<Taproot>> Endpoint<Taproot> for BadShare<'_, E> {
 
 /// A signer that corrupts its proof and signs the corrupted reply with its own identity key:
 /// the attestation holds, only the proof verification can catch it.
-struct SignedBadProof<'a, 'p, P: ProofSystem>(&'a Node<'p, P>);
+struct SignedBadProof<'a, P: ProofSystem>(&'a Node<P>);
 
-impl<P: ProofSystem> Endpoint<Taproot> for SignedBadProof<'_, '_, P> {
+impl<P: ProofSystem> Endpoint<Taproot> for SignedBadProof<'_, P> {
     fn id(&self) -> SignerId {
         Endpoint::id(self.0)
     }
@@ -135,7 +129,7 @@ fn verify_k256(coord_key: &[u8; 32], signed: &Signed<Taproot>) {
     .unwrap();
 }
 
-fn full_session<P: ProofSystem>(system: &P) {
+fn full_session<P: ProofSystem>(system: &Arc<P>) {
     let (nodes, coord) = cluster(system);
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();

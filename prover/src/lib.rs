@@ -12,12 +12,17 @@
 //!
 //! Every proof leaves as a [`verifier::ProofEnvelope`] naming its backend and verifying-key
 //! fingerprint.
+//!
+//! With the feature `test-util`, [`test_util`] holds the shared per-process setups tests and
+//! benches use.
 
 pub mod error;
 pub mod groth16;
 pub mod halo2;
 
 pub mod keystore;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 use std::path::Path;
 

@@ -10,15 +10,11 @@ use circuits::bn254::{Bn254 as B, PolicyCircuit};
 use circuits::public::{PublicInputs, Witness};
 use circuits::{sample, PolicyViolation};
 use prover::groth16::Groth16System;
+use prover::test_util::groth16 as system;
 use prover::{KeyStoreError, ProofSystem, ProveError};
 use rand::rngs::OsRng;
 use verifier::groth16::{encode_proof, Groth16VerifyingKey};
 use verifier::{EnvelopeError, ProofEnvelope, ProofError, StatementVerifier};
-
-fn system() -> &'static Groth16System {
-    static S: OnceLock<Groth16System> = OnceLock::new();
-    S.get_or_init(|| Groth16System::setup(&mut OsRng).expect("setup"))
-}
 
 fn witness(n: u64) -> Witness<B> {
     sample::witness(n)

@@ -18,6 +18,7 @@ use circuits::{
 use pasta_curves::group::ff::Field;
 use pasta_curves::Fp;
 use prover::halo2::Halo2System;
+use prover::test_util::halo2 as system;
 use prover::{CircuitSize, KeyStoreError, ProofSystem, ProveError};
 use rand::rngs::OsRng;
 use verifier::{Halo2VerifyingKey, ProofEnvelope, ProofError, StatementVerifier, VkFingerprint};
@@ -59,16 +60,6 @@ fn binding(signer: &[u8]) -> Binding {
 
 fn witness_for(signer: &[u8]) -> Witness<Pasta> {
     Witness::new(intent(250_000), policy(), NOW, binding(signer)).expect("compliant")
-}
-
-fn system() -> &'static Halo2System {
-    static SYSTEM: OnceLock<Halo2System> = OnceLock::new();
-    SYSTEM.get_or_init(|| {
-        let t = Instant::now();
-        let s = Halo2System::setup(&mut OsRng).expect("setup");
-        println!("halo2 setup (params + keygen): {:?}", t.elapsed());
-        s
-    })
 }
 
 /// One honest proof and its public inputs.

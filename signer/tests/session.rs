@@ -2,11 +2,10 @@
 //! refusals round 2 must make (other digest, replayed proof or attestation, bad binding).
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 use circuits::sample;
-use prover::groth16::Groth16System;
-use prover::halo2::Halo2System;
+use prover::test_util::{groth16, halo2};
 use prover::ProofSystem;
 use rand::rngs::OsRng;
 use signer::keys::dealer;
@@ -19,19 +18,9 @@ use signer::{MemoryNonceStore, SessionId, SignerId, Threshold};
 use verifier::contribution::ContributionFault;
 use verifier::Bip340Error;
 
-fn groth16() -> &'static Groth16System {
-    static S: OnceLock<Groth16System> = OnceLock::new();
-    S.get_or_init(|| Groth16System::setup(&mut OsRng).unwrap())
-}
+type Node<P> = SessionSigner<Taproot, MemoryNonceStore<Taproot>, P>;
 
-fn halo2() -> &'static Halo2System {
-    static S: OnceLock<Halo2System> = OnceLock::new();
-    S.get_or_init(|| Halo2System::setup(&mut OsRng).unwrap())
-}
-
-type Node<'p, P> = SessionSigner<'p, Taproot, MemoryNonceStore<Taproot>, P>;
-
-fn nodes<P: ProofSystem>(system: &P) -> Vec<Node<'_, P>> {
+fn nodes<P: ProofSystem>(system: &Arc<P>) -> Vec<Node<P>> {
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
     signer::local::session_signers(shares, &sample::policy(), system, &mut OsRng).0
@@ -50,7 +39,7 @@ fn request(session: SessionId, chosen: &[usize], nonce: u64) -> Round1Request {
 }
 
 fn round1<P: ProofSystem>(
-    nodes: &[Node<'_, P>],
+    nodes: &[Node<P>],
     req: &Round1Request,
     chosen: &[usize],
 ) -> Vec<Round1Reply<Taproot>> {
@@ -73,7 +62,18 @@ fn round2_request(
     }
 }
 
-fn honest_session<P: ProofSystem>(system: &P) {
+/// The round-2 request for `req`'s own intent (on Groth16/BN254) over `replies`.
+fn round2_for(req: &Round1Request, replies: &[Round1Reply<Taproot>]) -> Round2Request<Taproot> {
+    round2_request(
+        req.session,
+        replies,
+        req.intent
+            .signed_digest::<circuits::bn254::Bn254>()
+            .as_bytes(),
+    )
+}
+
+fn honest_session<P: ProofSystem>(system: &Arc<P>) {
     let nodes = nodes(system);
     let chosen = [0, 2, 4];
     let session = SessionId::random(&mut OsRng);
@@ -146,13 +146,7 @@ fn different_digests_to_different_signers_are_refused_and_no_share_leaks() {
     ));
     // The refused request closed the session: an honest retry under the same session id is
     // refused too, so its nonces can never sign (a new session is needed).
-    let honest = round2_request(
-        session,
-        &replies,
-        req.intent
-            .signed_digest::<circuits::bn254::Bn254>()
-            .as_bytes(),
-    );
+    let honest = round2_for(&req, &replies);
     assert!(matches!(
         nodes[0].round2(&honest, &mut OsRng),
         Err(SessionError::UnknownSession(_))
@@ -190,16 +184,7 @@ fn replayed_proof_or_attestation_is_rejected() {
     let mut r = replies.clone();
     r[2].proof = replies[1].proof.clone();
     r[2].public_inputs = replies[1].public_inputs;
-    let e = nodes[0].round2(
-        &round2_request(
-            session,
-            &r,
-            req.intent
-                .signed_digest::<circuits::bn254::Bn254>()
-                .as_bytes(),
-        ),
-        &mut OsRng,
-    );
+    let e = nodes[0].round2(&round2_for(&req, &r), &mut OsRng);
     assert!(
         matches!(&e, Err(SessionError::BadReply { signer, fault: ReplyFault::Contribution(ContributionFault::BadAttestation(Bip340Error::Invalid)) }) if signer.get() == 3),
         "{e:?}"
@@ -211,16 +196,7 @@ fn replayed_proof_or_attestation_is_rejected() {
     let replies = round1(&nodes, &req, &chosen);
     let mut r = replies.clone();
     r[2].attestation = replies[1].attestation;
-    let e = nodes[0].round2(
-        &round2_request(
-            session,
-            &r,
-            req.intent
-                .signed_digest::<circuits::bn254::Bn254>()
-                .as_bytes(),
-        ),
-        &mut OsRng,
-    );
+    let e = nodes[0].round2(&round2_for(&req, &r), &mut OsRng);
     assert!(
         matches!(&e, Err(SessionError::BadReply { signer, fault: ReplyFault::Contribution(ContributionFault::BadAttestation(Bip340Error::Invalid)) }) if signer.get() == 3),
         "{e:?}"
@@ -256,13 +232,7 @@ fn a_package_that_differs_from_the_replies_is_refused() {
     let session = SessionId::random(&mut OsRng);
     let req = request(session, &chosen, 9);
     let replies = round1(&nodes, &req, &chosen);
-    let mut r2 = round2_request(
-        session,
-        &replies,
-        req.intent
-            .signed_digest::<circuits::bn254::Bn254>()
-            .as_bytes(),
-    );
+    let mut r2 = round2_for(&req, &replies);
     r2.replies.pop();
     assert!(matches!(
         nodes[0].round2(&r2, &mut OsRng),
@@ -311,7 +281,7 @@ fn coordinator_state_machine_excludes_the_silent_and_refuses_replies_out_of_orde
     let public = shares[0].public_key_package().clone();
     let (_, roster) =
         signer::local::session_signers(shares, &sample::policy(), groth16(), &mut OsRng);
-    let coord = Coordinator::new(public, roster, groth16()).unwrap();
+    let coord = Coordinator::new(public, roster, groth16().as_ref()).unwrap();
     let ids: Vec<SignerId> = (1..=5).map(|i| SignerId::new(i).unwrap()).collect();
     let (mut session, action) = SignSession::start(
         &coord,

@@ -15,6 +15,7 @@ use anyhow::{ensure, Context, Result};
 use circuits::public::PublicInputs;
 use circuits::{sample, Backend, Binding, PolicyViolation};
 use clap::Args;
+use frost_core::SigningPackage;
 use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::{ProofSystem, ProveError};
@@ -51,19 +52,32 @@ fn sign(shares: &Shares, subset: &[usize], message: &[u8]) -> Result<[u8; 64]> {
         .map(|s| Ok((s.share().id(), s.round1(session, &mut OsRng)?)))
         .collect::<Result<BTreeMap<_, _>>>()?;
     let package = signing::signing_package(&commitments, message);
-    let sig_shares = signers
-        .iter()
-        .map(|s| Ok((s.share().id(), s.round2(session, &package)?)))
-        .collect::<Result<BTreeMap<_, _>>>()?;
-    let public = shares[0].public_key_package();
-    let sig = taproot::signature_bytes(&signing::aggregate(&package, &sig_shares, public)?)?;
-    verifier::verify_bip340(&taproot::x_only_key(public)?, message, &sig)
-        .context("final signature must verify as BIP-340")?;
+    let sig = round2_and_verify(&signers, session, &package, shares, message)?;
     // A second round 2 in the same session must be refused.
     ensure!(matches!(
         signers[0].round2(session, &package),
         Err(SignerError::NonceAlreadyUsed(_))
     ));
+    Ok(sig)
+}
+
+/// Round 2 of `signers` on `package`, aggregated, and checked as plain BIP-340 over
+/// `message` under the group key of `shares`.
+fn round2_and_verify(
+    signers: &[Signer<Taproot, MemoryNonceStore<Taproot>>],
+    session: SessionId,
+    package: &SigningPackage<Taproot>,
+    shares: &Shares,
+    message: &[u8],
+) -> Result<[u8; 64]> {
+    let sig_shares = signers
+        .iter()
+        .map(|s| Ok((s.share().id(), s.round2(session, package)?)))
+        .collect::<Result<BTreeMap<_, _>>>()?;
+    let public = shares[0].public_key_package();
+    let sig = taproot::signature_bytes(&signing::aggregate(package, &sig_shares, public)?)?;
+    verifier::verify_bip340(&taproot::x_only_key(public)?, message, &sig)
+        .context("final signature must verify as BIP-340")?;
     Ok(sig)
 }
 
@@ -144,13 +158,7 @@ fn proof_carrying_signature<S: ProofSystem>(shares: &Shares, name: &str) -> Resu
         .verify_batch(&items)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let package = signing::signing_package(&commitments, digest.as_bytes());
-    let sig_shares = signers
-        .iter()
-        .map(|s| Ok((s.share().id(), s.round2(session, &package)?)))
-        .collect::<Result<BTreeMap<_, _>>>()?;
-    let public = shares[0].public_key_package();
-    let sig = taproot::signature_bytes(&signing::aggregate(&package, &sig_shares, public)?)?;
-    verifier::verify_bip340(&taproot::x_only_key(public)?, digest.as_bytes(), &sig)?;
+    round2_and_verify(&signers, session, &package, shares, digest.as_bytes())?;
     println!(
         "6. {name}: setup {setup:.0?}, {t} proofs in {proving:.0?} ({} B each), batch-verified; digest {}… signed",
         proofs[0].0.proof.len(),

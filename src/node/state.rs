@@ -20,19 +20,7 @@ use crate::net::api::ApiError;
 use crate::net::dkg_seal::HpkeKey;
 use crate::node::store::{NodeStore, SqliteNonceStore};
 
-/// Pins one clone of the shared proof system for the rest of the process and borrows it.
-///
-/// [`SessionSigner`] borrows its proof system for its whole life, and a node keeps its
-/// session signers (with their open sessions) as long as it runs, so the borrow must be
-/// `'static`. The system itself is shared with the other servers of the process, not
-/// copied; what stays allocated is one `Arc`. This goes away once the session signer holds
-/// an `Arc` of its proof system.
-fn pin<P: ProofSystem + 'static>(system: Arc<P>) -> &'static P {
-    let pinned: &'static Arc<P> = Box::leak(Box::new(system));
-    pinned
-}
-
-pub(super) type NodeSigner<P> = SessionSigner<'static, Taproot, SqliteNonceStore<Taproot>, P>;
+pub(super) type NodeSigner<P> = SessionSigner<Taproot, SqliteNonceStore<Taproot>, P>;
 
 /// Where a DKG of one key stands on this node, between two of the coordinator's calls.
 pub(super) enum DkgState {
@@ -49,8 +37,8 @@ pub struct NodeState<P: ProofSystem + 'static> {
     pub(super) store: Arc<NodeStore>,
     pub(super) identity: Identity,
     pub(super) hpke: HpkeKey,
-    /// The proof system, pinned for the process (see [`pin`]).
-    pub(super) system: &'static P,
+    /// The proof system, shared with the session signers and the other servers of the process.
+    pub(super) system: Arc<P>,
     pub(super) max_skew: u64,
     /// The active policy and its version, as the signers below were given it.
     policy: Mutex<Option<(u64, Policy)>>,
@@ -95,7 +83,7 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             store,
             identity,
             hpke,
-            system: pin(system),
+            system,
             max_skew: config.max_clock_skew_secs,
             policy: Mutex::new(None),
             signers: RwLock::new(HashMap::new()),
@@ -189,7 +177,7 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             policy,
             identity,
             self.cluster.roster(),
-            self.system,
+            Arc::clone(&self.system),
         ));
         let mut signers = self.signers.write().unwrap_or_else(|e| e.into_inner());
         Ok(signers.entry(key_id.clone()).or_insert(signer).clone())

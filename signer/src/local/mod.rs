@@ -12,6 +12,8 @@ pub mod session;
 
 pub use session::Endpoint;
 
+use std::sync::Arc;
+
 use frost_core::Ciphersuite;
 use rand_core::{CryptoRng, RngCore};
 
@@ -169,12 +171,12 @@ pub fn reshare<C: Ciphersuite, R: RngCore + CryptoRng>(
 /// Session signers for every share, each with a fresh identity key and the same `policy`,
 /// plus the roster of their identities (what every node and the coordinator are configured
 /// with).
-pub fn session_signers<'p, C, P, R>(
+pub fn session_signers<C, P, R>(
     shares: Vec<KeyShare<C>>,
     policy: &circuits::Policy,
-    system: &'p P,
+    system: &Arc<P>,
     rng: &mut R,
-) -> (Vec<SessionSigner<'p, C, MemoryNonceStore<C>, P>>, Roster)
+) -> (Vec<SessionSigner<C, MemoryNonceStore<C>, P>>, Roster)
 where
     C: Ciphersuite,
     P: prover::ProofSystem,
@@ -195,7 +197,7 @@ where
                 policy.clone(),
                 i,
                 roster.clone(),
-                system,
+                Arc::clone(system),
             )
         })
         .collect();

@@ -26,7 +26,7 @@ pub trait Endpoint<C: Ciphersuite>: Sync {
     fn round2(&self, req: &Round2Request<C>) -> Result<Round2Reply<C>, Refusal>;
 }
 
-impl<C, S, P> Endpoint<C> for SessionSigner<'_, C, S, P>
+impl<C, S, P> Endpoint<C> for SessionSigner<C, S, P>
 where
     C: Ciphersuite,
     S: NonceStore<C> + Sync,

@@ -15,7 +15,7 @@
 //! returned, itself signed with the identity key.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use circuits::public::PublicInputs;
 use circuits::{Backend, Policy, PolicyViolation, SignedDigest};
@@ -93,25 +93,26 @@ struct Proven {
 pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// One signer node's session logic: its key share and nonce store, its policy, its identity,
-/// the roster of the other participants' identities, and the proof system of the key.
-pub struct SessionSigner<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> {
+/// the roster of the other participants' identities, and the proof system of the key (shared:
+/// a node's signers for one key all use the one loaded [`ProofSystem`]).
+pub struct SessionSigner<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> {
     signer: Signer<C, S>,
     policy: std::sync::RwLock<Policy>,
     identity: Identity,
     roster: Roster,
-    system: &'p P,
+    system: Arc<P>,
     open: Mutex<HashMap<SessionId, Proven>>,
     ttl: std::time::Duration,
 }
 
-impl<'p, C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<'p, C, S, P> {
+impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
     /// A session signer.
     pub fn new(
         signer: Signer<C, S>,
         policy: Policy,
         identity: Identity,
         roster: Roster,
-        system: &'p P,
+        system: Arc<P>,
     ) -> Self {
         Self {
             signer,

@@ -123,16 +123,8 @@ impl NodeStore {
                 )
                 .map_err(StoreError::sql("reading nonces"))?;
             let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                })
+                // rusqlite reads a row into a tuple of its columns, in order.
+                .query_map([], |r| Row::try_from(r))
                 .map_err(StoreError::sql("reading nonces"))?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(StoreError::sql("reading nonces"))?;

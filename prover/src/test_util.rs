@@ -1,0 +1,26 @@
+//! Fixtures for tests and benches (feature `test-util`): one proof system per backend, set
+//! up once per process and shared.
+//!
+//! A setup takes seconds (Groth16 keygen, halo2 parameters and keys), so every test of a
+//! binary shares one. Each is an `Arc` because a session signer keeps its own handle on its
+//! system; `.as_ref()` gives the plain reference.
+
+use std::sync::{Arc, OnceLock};
+
+use rand::rngs::OsRng;
+
+use crate::groth16::Groth16System;
+use crate::halo2::Halo2System;
+use crate::ProofSystem;
+
+/// The Groth16/BN254 system of this process (a fresh single-party setup).
+pub fn groth16() -> &'static Arc<Groth16System> {
+    static S: OnceLock<Arc<Groth16System>> = OnceLock::new();
+    S.get_or_init(|| Arc::new(Groth16System::setup(&mut OsRng).expect("groth16 setup")))
+}
+
+/// The halo2/IPA system of this process (transparent parameters).
+pub fn halo2() -> &'static Arc<Halo2System> {
+    static S: OnceLock<Arc<Halo2System>> = OnceLock::new();
+    S.get_or_init(|| Arc::new(Halo2System::setup(&mut OsRng).expect("halo2 setup")))
+}
