@@ -30,7 +30,9 @@ use verifier::{Bip340Error, ProofError};
 
 type Node<P> = SessionSigner<Taproot, MemoryNonceStore<Taproot>, P>;
 
-fn cluster<P: ProofSystem>(system: &Arc<P>) -> (Vec<Node<P>>, Coordinator<'_, Taproot, P>) {
+fn cluster<P: ProofSystem>(
+    system: &Arc<P>,
+) -> (Vec<Node<P>>, Coordinator<'_, Taproot, P::Verifier>) {
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
     let public = shares[0].public_key_package().clone();
@@ -38,7 +40,7 @@ fn cluster<P: ProofSystem>(system: &Arc<P>) -> (Vec<Node<P>>, Coordinator<'_, Ta
         signer::local::session_signers(shares, &sample::policy(), system, &mut OsRng);
     (
         nodes,
-        Coordinator::new(public, roster, system.as_ref()).unwrap(),
+        Coordinator::new(public, roster, system.verifier()).unwrap(),
     )
 }
 

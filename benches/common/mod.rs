@@ -21,12 +21,12 @@ pub fn cluster<P: ProofSystem>(
     system: &Arc<P>,
     t: u16,
     n: u16,
-) -> (Vec<Node<P>>, Coordinator<'_, Taproot, P>) {
+) -> (Vec<Node<P>>, Coordinator<'_, Taproot, P::Verifier>) {
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(t, n).unwrap(), &mut OsRng).unwrap();
     let public = shares[0].public_key_package().clone();
     let (nodes, roster) =
         signer::local::session_signers(shares, &sample::policy(), system, &mut OsRng);
-    let coord = Coordinator::new(public, roster, system.as_ref()).unwrap();
+    let coord = Coordinator::new(public, roster, system.verifier()).unwrap();
     (nodes, coord)
 }

@@ -281,7 +281,7 @@ fn coordinator_state_machine_excludes_the_silent_and_refuses_replies_out_of_orde
     let public = shares[0].public_key_package().clone();
     let (_, roster) =
         signer::local::session_signers(shares, &sample::policy(), groth16(), &mut OsRng);
-    let coord = Coordinator::new(public, roster, groth16().as_ref()).unwrap();
+    let coord = Coordinator::new(public, roster, groth16().verifier()).unwrap();
     let ids: Vec<SignerId> = (1..=5).map(|i| SignerId::new(i).unwrap()).collect();
     let (mut session, action) = SignSession::start(
         &coord,

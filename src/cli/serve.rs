@@ -10,6 +10,7 @@ use clap::Args;
 use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
 use prover::ProofSystem;
+use verifier::{Groth16VerifyingKey, Halo2VerifyingKey, StatementVerifier};
 use zkquorum::cluster;
 use zkquorum::cluster::config::{CoordinatorConfig, NodeConfig};
 
@@ -112,20 +113,23 @@ pub fn coordinator(args: &ServeArgs) -> Result<()> {
     runtime()?.block_on(async move {
         let ready = match cluster.backend {
             BackendId::Groth16Bn254 => {
-                prepare_coordinator::<Groth16System>(config, cluster).await?
+                prepare_coordinator::<Groth16VerifyingKey>(config, cluster).await?
             }
-            BackendId::Halo2Pasta => prepare_coordinator::<Halo2System>(config, cluster).await?,
+            BackendId::Halo2Pasta => {
+                prepare_coordinator::<Halo2VerifyingKey>(config, cluster).await?
+            }
         };
         bind_and_serve(addr, args.ready_file.as_deref(), ready).await
     })
 }
 
-async fn prepare_coordinator<P: ProofSystem + 'static>(
+/// The coordinator only verifies: it loads the verifying key, never the proving key.
+async fn prepare_coordinator<V: StatementVerifier + 'static>(
     config: CoordinatorConfig,
     cluster: zkquorum::cluster::config::ClusterConfig,
 ) -> Result<(std::sync::Arc<rustls::ServerConfig>, axum::Router)> {
-    let system = cluster::load_system::<P>(&cluster)?;
-    zkquorum::coordinator::prepare(config, cluster, system)
+    let verifier = cluster::load_verifier::<V>(&cluster)?;
+    zkquorum::coordinator::prepare(config, cluster, verifier)
         .await
         .map_err(|e| anyhow::anyhow!(e))
 }

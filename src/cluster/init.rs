@@ -23,6 +23,7 @@ use rand::rngs::OsRng;
 use rand_core::RngCore;
 use signer::session::Identity;
 use signer::{KdfParams, SignerId};
+use verifier::StatementVerifier;
 
 use crate::cluster::config::{
     write_atomic, write_toml, ClientConfig, ClusterConfig, CoordinatorConfig, NodeConfig, NodeEntry,
@@ -308,4 +309,17 @@ pub fn load_system<P: ProofSystem>(cluster: &ClusterConfig) -> Result<Arc<P>, In
         ))
     })?;
     Ok(Arc::new(system))
+}
+
+/// Loads only the cluster's statement verifier from `keys_dir` (the verifying key, checked
+/// against the key directory's manifest; never the proving key): what the coordinator,
+/// which only verifies, holds.
+pub fn load_verifier<V: StatementVerifier>(cluster: &ClusterConfig) -> Result<Arc<V>, InitError> {
+    let verifier = V::load_dir(&cluster.keys_dir).map_err(|e| {
+        InitError::ProofSystem(format!(
+            "loading the verifying key from {}: {e}",
+            cluster.keys_dir.display()
+        ))
+    })?;
+    Ok(Arc::new(verifier))
 }

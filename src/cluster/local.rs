@@ -97,10 +97,16 @@ impl LocalCluster {
         let system: Arc<P> = tokio::task::spawn_blocking(move || cluster::load_system::<P>(&c2))
             .await
             .map_err(|e| LocalClusterError::Task(e.to_string()))??;
+        // The coordinator loads its verifier as a separate coordinator process would.
+        let c3 = cluster_cfg.clone();
+        let verifier =
+            tokio::task::spawn_blocking(move || cluster::load_verifier::<P::Verifier>(&c3))
+                .await
+                .map_err(|e| LocalClusterError::Task(e.to_string()))??;
 
         let (config, cluster) = CoordinatorConfig::load(&layout.coordinator())?;
         let coordinator_db = config.db.clone();
-        let mut ready = vec![crate::coordinator::prepare(config, cluster, system.clone())
+        let mut ready = vec![crate::coordinator::prepare(config, cluster, verifier)
             .await
             .map_err(|e| LocalClusterError::Coordinator(e.to_string()))?];
         for id in 1..=n {

@@ -10,4 +10,7 @@ pub mod config;
 pub mod init;
 pub mod local;
 
-pub use init::{example_intent, example_policy, init, load_system, InitError, InitOptions, Layout};
+pub use init::{
+    example_intent, example_policy, init, load_system, load_verifier, InitError, InitOptions,
+    Layout,
+};

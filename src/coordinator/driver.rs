@@ -10,7 +10,6 @@
 //! proving runs on their own blocking pools.
 
 use futures_util::future::join_all;
-use prover::ProofSystem;
 use rand::rngs::OsRng;
 use signer::session::coordinator::{Action, Coordinator, CoordinatorError, SignSession, Signed};
 use signer::taproot::Taproot;
@@ -20,8 +19,8 @@ use crate::net::client::NodeClient;
 
 /// Runs one signing session of `key` over `nodes` (candidates in this order) until `t` of
 /// them produce a verified signature over `intent`'s digest, or too few remain.
-pub async fn sign<P: ProofSystem>(
-    key: &Coordinator<'_, Taproot, P>,
+pub async fn sign<V: verifier::StatementVerifier>(
+    key: &Coordinator<'_, Taproot, V>,
     nodes: &[NodeClient],
     intent: &circuits::Intent,
     now: u64,

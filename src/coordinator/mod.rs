@@ -1,7 +1,7 @@
 //! The coordinator service: the client API over mutual TLS, the DKG and signing sessions
 //! driven across the signer nodes, and the audit log in the coordinator's database.
 //!
-//! - [`state`]: [`CoordinatorState`] (configuration, database, proof system, node client);
+//! - [`state`]: [`CoordinatorState`] (configuration, database, statement verifier, node client);
 //! - [`routes`]: the router and the key and status routes; [`sign`]: `POST /v1/sign`;
 //! - [`dkg`]: the DKG driver, an async function that runs a key generation across every
 //!   node at once;
@@ -35,7 +35,7 @@ pub mod store;
 use std::sync::Arc;
 
 use axum::Router;
-use prover::ProofSystem;
+use verifier::StatementVerifier;
 
 pub use signer::session::coordinator::{
     Coordinator, CoordinatorError, Excluded, Refusal, ReplyFault, Signed,
@@ -46,14 +46,14 @@ use crate::cluster::config::{ClusterConfig, CoordinatorConfig};
 
 /// Opens the coordinator (database, TLS) before the caller binds its port, so an open
 /// port means a ready coordinator. Returns its TLS configuration and router.
-pub async fn prepare<P: ProofSystem + 'static>(
+pub async fn prepare<V: StatementVerifier + 'static>(
     config: CoordinatorConfig,
     cluster: ClusterConfig,
-    system: Arc<P>,
+    verifier: Arc<V>,
 ) -> Result<(Arc<rustls::ServerConfig>, Router), Box<dyn std::error::Error + Send + Sync>> {
     let tls = crate::net::tls::server_config(&config.tls_cert, &config.tls_key, &cluster.ca)?;
     let state =
-        tokio::task::spawn_blocking(move || CoordinatorState::open(&config, cluster, system))
+        tokio::task::spawn_blocking(move || CoordinatorState::open(&config, cluster, verifier))
             .await??;
     tracing::info!("coordinator ready");
     Ok((tls, Arc::new(state).router()))

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use prover::ProofSystem;
+use verifier::StatementVerifier;
 
 use super::dkg::{run_dkg, DkgError};
 use super::sign::sign;
@@ -18,7 +18,7 @@ use crate::net::api::{
     blocking, ApiError, ApiJson, CreateKey, KeyInfo, SessionStatus, MAX_BODY_BYTES,
 };
 
-impl<P: ProofSystem + 'static> CoordinatorState<P> {
+impl<V: StatementVerifier + 'static> CoordinatorState<V> {
     /// The client API router.
     pub fn router(self: Arc<Self>) -> Router {
         let timeout = self.request_timeout;
@@ -27,10 +27,10 @@ impl<P: ProofSystem + 'static> CoordinatorState<P> {
                 "/v1/health",
                 get(|| async { Json(serde_json::json!({"status": "ok"})) }),
             )
-            .route("/v1/keys", post(create_key::<P>).get(list_keys::<P>))
-            .route("/v1/keys/{key_id}", get(get_key::<P>))
-            .route("/v1/sign", post(sign::<P>))
-            .route("/v1/sessions/{request_id}", get(session_status::<P>))
+            .route("/v1/keys", post(create_key::<V>).get(list_keys::<V>))
+            .route("/v1/keys/{key_id}", get(get_key::<V>))
+            .route("/v1/sign", post(sign::<V>))
+            .route("/v1/sessions/{request_id}", get(session_status::<V>))
             .fallback(|| async {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
             })
@@ -43,8 +43,8 @@ impl<P: ProofSystem + 'static> CoordinatorState<P> {
     }
 }
 
-async fn list_keys<P: ProofSystem + 'static>(
-    State(c): State<Arc<CoordinatorState<P>>>,
+async fn list_keys<V: StatementVerifier + 'static>(
+    State(c): State<Arc<CoordinatorState<V>>>,
 ) -> Result<Json<Vec<KeyInfo>>, ApiError> {
     blocking(move || {
         let recs = c
@@ -56,8 +56,8 @@ async fn list_keys<P: ProofSystem + 'static>(
     .await
 }
 
-async fn get_key<P: ProofSystem + 'static>(
-    State(c): State<Arc<CoordinatorState<P>>>,
+async fn get_key<V: StatementVerifier + 'static>(
+    State(c): State<Arc<CoordinatorState<V>>>,
     Path(key_id): Path<String>,
 ) -> Result<Json<KeyInfo>, ApiError> {
     let key_id = KeyId::new(&key_id).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -77,8 +77,8 @@ fn dkg_error(e: DkgError) -> ApiError {
     }
 }
 
-async fn create_key<P: ProofSystem + 'static>(
-    State(c): State<Arc<CoordinatorState<P>>>,
+async fn create_key<V: StatementVerifier + 'static>(
+    State(c): State<Arc<CoordinatorState<V>>>,
     ApiJson(req): ApiJson<CreateKey>,
 ) -> Result<(StatusCode, Json<KeyInfo>), ApiError> {
     let key_id = req.key_id;
@@ -135,8 +135,8 @@ fn status_name(s: RequestStatus) -> &'static str {
     }
 }
 
-async fn session_status<P: ProofSystem + 'static>(
-    State(c): State<Arc<CoordinatorState<P>>>,
+async fn session_status<V: StatementVerifier + 'static>(
+    State(c): State<Arc<CoordinatorState<V>>>,
     Path(request_id): Path<String>,
 ) -> Result<Json<SessionStatus>, ApiError> {
     let id = RequestId::new(&request_id).map_err(|e| ApiError::bad_request(e.to_string()))?;

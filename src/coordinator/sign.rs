@@ -11,8 +11,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use circuits::Rule;
-use prover::ProofSystem;
 use signer::taproot::{self, Taproot};
+use verifier::StatementVerifier;
 
 use super::driver;
 use super::state::CoordinatorState;
@@ -104,8 +104,8 @@ fn coordinator_error(e: CoordinatorError) -> (RequestStatus, ApiError) {
 /// The session runs as its own task: a client that disconnects, or the route's timeout,
 /// does not cut a session short between the nodes' rounds — it still reaches its outcome
 /// and its audit record, which a retry with the same `request_id` then gets.
-pub(super) async fn sign<P: ProofSystem + 'static>(
-    State(c): State<Arc<CoordinatorState<P>>>,
+pub(super) async fn sign<V: StatementVerifier + 'static>(
+    State(c): State<Arc<CoordinatorState<V>>>,
     ApiJson(req): ApiJson<SignRequest>,
 ) -> Result<Json<SignResponse>, ApiError> {
     tokio::spawn(run(c, req))
@@ -113,8 +113,8 @@ pub(super) async fn sign<P: ProofSystem + 'static>(
         .map_err(|e| ApiError::internal("signing task", e))?
 }
 
-async fn run<P: ProofSystem + 'static>(
-    c: Arc<CoordinatorState<P>>,
+async fn run<V: StatementVerifier + 'static>(
+    c: Arc<CoordinatorState<V>>,
     req: SignRequest,
 ) -> Result<Json<SignResponse>, ApiError> {
     let request_id = req.request_id.clone().unwrap_or_else(RequestId::random);
@@ -134,7 +134,7 @@ async fn run<P: ProofSystem + 'static>(
     if let Some(existing) = existing {
         return replay(existing);
     }
-    let coord = Coordinator::new((*public).clone(), c.cluster.roster(), &*c.system)
+    let coord = Coordinator::new((*public).clone(), c.cluster.roster(), &*c.verifier)
         .map_err(|e| ApiError::internal("coordinator", e))?;
     let nodes: Vec<NodeClient> = c
         .cluster
@@ -172,9 +172,9 @@ async fn run<P: ProofSystem + 'static>(
 
 /// Appends the audit record of a signed session and finishes the request, in one
 /// transaction: a signature the client is told about is always in the log, and vice versa.
-async fn record<P: ProofSystem + 'static>(
-    c: &Arc<CoordinatorState<P>>,
-    coord: &Coordinator<'_, Taproot, P>,
+async fn record<V: StatementVerifier + 'static>(
+    c: &Arc<CoordinatorState<V>>,
+    coord: &Coordinator<'_, Taproot, V>,
     signed: Signed<Taproot>,
     req: &SignRequest,
     request_id: &RequestId,

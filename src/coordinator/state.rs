@@ -1,13 +1,13 @@
-//! A running coordinator's state: the cluster, its database, the proof system (shared,
-//! `Arc`), the mutual-TLS client towards the nodes, and each key's public key package.
+//! A running coordinator's state: the cluster, its database, the statement verifier
+//! (verifying keys only, shared `Arc`), the mutual-TLS client towards the nodes, and each key's public key package.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use frost_core::keys::PublicKeyPackage;
-use prover::ProofSystem;
 use signer::taproot::{self, Taproot};
+use verifier::StatementVerifier;
 
 use super::store::{CoordinatorStore, KeyRecord};
 use crate::cluster::config::{ClusterConfig, CoordinatorConfig};
@@ -16,23 +16,23 @@ use crate::net::api::{ApiError, KeyInfo};
 use crate::net::client::HttpClient;
 
 /// A running coordinator's state.
-pub struct CoordinatorState<P: ProofSystem + 'static> {
+pub struct CoordinatorState<V: StatementVerifier + 'static> {
     pub(super) cluster: ClusterConfig,
     pub(super) store: CoordinatorStore,
-    pub(super) system: Arc<P>,
+    pub(super) verifier: Arc<V>,
     pub(super) http: HttpClient,
     pub(super) request_timeout: Duration,
     /// Each key's public key package, parsed on first use.
     pub(super) public_keys: RwLock<HashMap<KeyId, Arc<PublicKeyPackage<Taproot>>>>,
 }
 
-impl<P: ProofSystem + 'static> CoordinatorState<P> {
+impl<V: StatementVerifier + 'static> CoordinatorState<V> {
     /// Opens the coordinator's database (requests interrupted by a crash are marked failed)
     /// and its mutual-TLS client towards the nodes.
     pub fn open(
         config: &CoordinatorConfig,
         cluster: ClusterConfig,
-        system: Arc<P>,
+        verifier: Arc<V>,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let store = CoordinatorStore::open(&config.db)?;
         let interrupted = store.fail_interrupted()?;
@@ -48,7 +48,7 @@ impl<P: ProofSystem + 'static> CoordinatorState<P> {
         Ok(Self {
             cluster,
             store,
-            system,
+            verifier,
             http,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
             public_keys: RwLock::new(HashMap::new()),

@@ -72,7 +72,7 @@ fn deliver<C: Ciphersuite, T: Send>(
     chosen.iter().map(|e| e.id()).zip(results).collect()
 }
 
-impl<C: Ciphersuite, P: ProofSystem> Coordinator<'_, C, P> {
+impl<C: Ciphersuite, V: verifier::StatementVerifier> Coordinator<'_, C, V> {
     /// Runs a [`SignSession`] over `endpoints` (candidates in this order) until `t` of them
     /// produce a verified signature over `intent`'s digest, or too few remain.
     pub fn sign(

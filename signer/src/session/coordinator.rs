@@ -25,12 +25,12 @@ use circuits::public::PublicInputs;
 use circuits::{Backend, Intent};
 use frost_core::keys::PublicKeyPackage;
 use frost_core::Ciphersuite;
-use prover::ProofSystem;
 use rand_core::{CryptoRng, RngCore};
 use verifier::audit::{AuditRecord, SignerEntry, AUDIT_VERSION};
 use verifier::contribution::{
     check_contribution, verify_contribution_proofs, Contribution, Expected,
 };
+use verifier::StatementVerifier;
 
 use super::messages::{Roster, Round1Reply, Round1Request, Round2Reply, Round2Request};
 pub use super::outcome::{CoordinatorError, Excluded, Refusal, ReplyFault, Signed};
@@ -64,20 +64,22 @@ pub enum Action<C: Ciphersuite> {
 }
 
 /// One key as its coordinator knows it: the group public key package, the participants'
-/// identity keys and the key's proof system.
-pub struct Coordinator<'p, C: Ciphersuite, P: ProofSystem> {
+/// identity keys and the key's statement verifier (verifying keys only: the coordinator
+/// never proves, so it never holds a proving key).
+pub struct Coordinator<'p, C: Ciphersuite, V: StatementVerifier> {
     public: PublicKeyPackage<C>,
     group_key: Vec<u8>,
     roster: Roster,
-    system: &'p P,
+    verifier: &'p V,
 }
 
-impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
-    /// A coordinator for the key `public`, its participants' identities and proof system.
+impl<'p, C: Ciphersuite, V: StatementVerifier> Coordinator<'p, C, V> {
+    /// A coordinator for the key `public`, its participants' identities and the key's
+    /// statement verifier.
     pub fn new(
         public: PublicKeyPackage<C>,
         roster: Roster,
-        system: &'p P,
+        verifier: &'p V,
     ) -> Result<Self, SignerError> {
         let group_key = public
             .verifying_key()
@@ -87,7 +89,7 @@ impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
             public,
             group_key,
             roster,
-            system,
+            verifier,
         })
     }
 
@@ -147,8 +149,8 @@ impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
             group_key,
             threshold: self.public.min_signers().unwrap_or(2),
             digest: signed.digest,
-            backend: <P::Backend as Backend>::ID.as_u8(),
-            vk_fingerprint: *self.system.fingerprint().as_bytes(),
+            backend: <V::Backend as Backend>::ID.as_u8(),
+            vk_fingerprint: *self.verifier.fingerprint().as_bytes(),
             signers,
             signature,
             time,
@@ -157,18 +159,18 @@ impl<'p, C: Ciphersuite, P: ProofSystem> Coordinator<'p, C, P> {
     }
 }
 
-type Public<P> = PublicInputs<<<P as ProofSystem>::Backend as Backend>::F>;
+type Public<V> = PublicInputs<<<V as StatementVerifier>::Backend as Backend>::F>;
 
 /// Checks one round-1 reply with the one contribution check every verifier runs
 /// ([`verifier::contribution`]): identity attestation, envelope, public inputs, intent and
 /// time, binding. (The proof itself is verified with the others' in one batch.)
-fn check_reply<C: Ciphersuite, P: ProofSystem>(
-    key: &Coordinator<'_, C, P>,
+fn check_reply<C: Ciphersuite, V: StatementVerifier>(
+    key: &Coordinator<'_, C, V>,
     session: &SessionId,
     intent_commitment: &[u8; 32],
     now: u64,
     r: &Round1Reply<C>,
-) -> Result<Public<P>, ReplyFault> {
+) -> Result<Public<V>, ReplyFault> {
     let commitments = r
         .commitments
         .serialize()
@@ -187,15 +189,15 @@ fn check_reply<C: Ciphersuite, P: ProofSystem>(
         group_key: &key.group_key,
         intent_commitment,
         now,
-        vk_fingerprint: key.system.fingerprint(),
+        vk_fingerprint: key.verifier.fingerprint(),
     };
-    check_contribution::<P::Backend>(&contribution, &expected)
+    check_contribution::<V::Backend>(&contribution, &expected)
         .map(|checked| checked.public)
         .map_err(|e| ReplyFault::Contribution(e.fault))
 }
 
 /// Where a session stands.
-enum State<C: Ciphersuite, P: ProofSystem> {
+enum State<C: Ciphersuite, V: StatementVerifier> {
     Round1 {
         request: Round1Request,
         /// Candidates of this attempt not asked yet, in order.
@@ -203,7 +205,7 @@ enum State<C: Ciphersuite, P: ProofSystem> {
         /// Asked in the fan-out in flight.
         asked: Vec<SignerId>,
         /// Replies that passed [`check_reply`], with their public inputs.
-        good: Vec<(Round1Reply<C>, Public<P>)>,
+        good: Vec<(Round1Reply<C>, Public<V>)>,
         /// How many of `good` are batch-verified.
         verified: usize,
     },
@@ -216,22 +218,22 @@ enum State<C: Ciphersuite, P: ProofSystem> {
 
 /// One signing session of a [`Coordinator`]'s key, from the first round 1 to a verified
 /// signature (or a failure), across the restarts a round-2 refusal or a bad share causes.
-pub struct SignSession<'k, C: Ciphersuite, P: ProofSystem> {
-    key: &'k Coordinator<'k, C, P>,
+pub struct SignSession<'k, C: Ciphersuite, V: StatementVerifier> {
+    key: &'k Coordinator<'k, C, V>,
     intent: Intent,
     now: u64,
     digest: [u8; 32],
     intent_commitment: [u8; 32],
     candidates: Vec<SignerId>,
     excluded: Vec<Excluded>,
-    state: State<C, P>,
+    state: State<C, V>,
 }
 
-impl<'k, C: Ciphersuite, P: ProofSystem> SignSession<'k, C, P> {
+impl<'k, C: Ciphersuite, V: StatementVerifier> SignSession<'k, C, V> {
     /// Starts a session signing `intent`'s digest, evaluated at `now`, with signers drawn
     /// from `candidates` in order; returns the session and the first round 1 to send.
     pub fn start<R: RngCore + CryptoRng>(
-        key: &'k Coordinator<'k, C, P>,
+        key: &'k Coordinator<'k, C, V>,
         intent: Intent,
         now: u64,
         candidates: Vec<SignerId>,
@@ -239,8 +241,8 @@ impl<'k, C: Ciphersuite, P: ProofSystem> SignSession<'k, C, P> {
     ) -> (Self, Action<C>) {
         let mut session = Self {
             key,
-            digest: *intent.signed_digest::<P::Backend>().as_bytes(),
-            intent_commitment: intent.commitment::<P::Backend>().to_le_bytes(),
+            digest: *intent.signed_digest::<V::Backend>().as_bytes(),
+            intent_commitment: intent.commitment::<V::Backend>().to_le_bytes(),
             intent,
             now,
             candidates,
@@ -434,7 +436,7 @@ impl<'k, C: Ciphersuite, P: ProofSystem> SignSession<'k, C, P> {
                 .iter()
                 .map(|(r, p)| (r.signer.get(), &r.proof, p))
                 .collect();
-            match verify_contribution_proofs(self.key.system.verifier(), &items) {
+            match verify_contribution_proofs(self.key.verifier, &items) {
                 Ok(()) => break,
                 Err(mut failures) => {
                     // Remove from the back so the earlier indices stay valid.
