@@ -9,7 +9,6 @@ use circuits::BackendId;
 use clap::Args;
 use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
-use prover::ProofSystem;
 use verifier::{Groth16VerifyingKey, Halo2VerifyingKey, StatementVerifier};
 use zkquorum::cluster;
 use zkquorum::cluster::config::{CoordinatorConfig, NodeConfig};

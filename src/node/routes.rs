@@ -113,7 +113,16 @@ async fn round1<P: ProofSystem + 'static>(
     State(node): State<Arc<NodeState<P>>>,
     ApiJson(req): ApiJson<SignRound1>,
 ) -> Result<Json<Round1ReplyWire>, ApiError> {
+    // Proving runs on the blocking pool, bounded by the node's prover permits; the permit
+    // moves into the task, so it is held until the proof is done even if the caller left.
+    let permit = node
+        .provers
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::internal("prover permits", e))?;
     blocking(move || {
+        let _permit = permit;
         let clock = crate::clock::unix_now();
         if req.now.abs_diff(clock) > node.max_skew {
             return Err(ApiError::bad_request(format!(

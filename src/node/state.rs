@@ -40,6 +40,9 @@ pub struct NodeState<P: ProofSystem + 'static> {
     /// The proof system, shared with the session signers and the other servers of the process.
     pub(super) system: Arc<P>,
     pub(super) max_skew: u64,
+    /// Round-1 proofs run at once: one per core. Each proof already uses every core, so
+    /// more would only thrash; requests beyond it wait for a permit, off the blocking pool.
+    pub(super) provers: Arc<tokio::sync::Semaphore>,
     /// The active policy and its version, as the signers below were given it.
     policy: Mutex<Option<(u64, Policy)>>,
     pub(super) signers: RwLock<HashMap<KeyId, Arc<NodeSigner<P>>>>,
@@ -85,6 +88,9 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             hpke,
             system,
             max_skew: config.max_clock_skew_secs,
+            provers: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
             policy: Mutex::new(None),
             signers: RwLock::new(HashMap::new()),
             dkg: Mutex::new(HashMap::new()),
