@@ -26,12 +26,7 @@ fn start(t: u16, n: u16) -> Run {
 }
 
 fn others(bcasts: &[DkgRound1Message<C>], me: usize) -> Vec<DkgRound1Message<C>> {
-    bcasts
-        .iter()
-        .enumerate()
-        .filter(|(j, _)| *j != me)
-        .map(|(_, m)| m.clone())
-        .collect()
+    signer::local::others(bcasts, me)
 }
 
 fn to_round2(run: &mut Run) -> (Vec<Option<DkgRound2<C>>>, Vec<DkgRound2Message<C>>) {

@@ -28,8 +28,11 @@ use crate::round::nonce::MemoryNonceStore;
 use crate::round::signing::Signer;
 use crate::session::{Identity, Roster, SessionSigner};
 
-/// Everyone's broadcast except the one at `me`.
-fn others<C: Ciphersuite>(bcasts: &[DkgRound1Message<C>], me: usize) -> Vec<DkgRound1Message<C>> {
+/// Everyone's DKG round-1 broadcast except the one at `me` (what participant `me` takes in).
+pub fn others<C: Ciphersuite>(
+    bcasts: &[DkgRound1Message<C>],
+    me: usize,
+) -> Vec<DkgRound1Message<C>> {
     bcasts
         .iter()
         .enumerate()

@@ -31,16 +31,9 @@ pub struct KeyRecord {
 
 pub(super) type KeyRow = (String, u16, u16, String, String, String, u64);
 
+/// One `keys` row, in the column order of the queries.
 pub(super) fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-    ))
+    KeyRow::try_from(r)
 }
 
 pub(super) fn key_record(row: KeyRow) -> Result<KeyRecord, StoreError> {

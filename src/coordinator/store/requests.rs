@@ -70,15 +70,9 @@ pub(super) type RequestRow = (String, String, String, Option<String>, u64, Optio
 pub(super) const REQUEST_COLUMNS: &str =
     "SELECT request_id, key_id, status, result, created_at, finished_at FROM requests";
 
+/// One `requests` row, in the order of [`REQUEST_COLUMNS`].
 pub(super) fn request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-    ))
+    RequestRow::try_from(r)
 }
 
 pub(super) fn request_record(row: RequestRow) -> Result<RequestRecord, StoreError> {
