@@ -83,8 +83,10 @@ fn session_error(e: SessionError) -> ApiError {
         }
         SessionError::Signer(_) => (StatusCode::BAD_REQUEST, "signing_refused"),
     };
-    let mut err = ApiError::new(status, code, e.to_string());
+    let mut err = ApiError::new(status, code, e.public_message());
     if let SessionError::Policy(v) = &e {
+        // The values stay on this node: the answer names the rule only.
+        tracing::info!(rule = %v.rule(), detail = %v, "round 1 refused by the policy");
         err.rule = Some(v.rule());
     }
     err

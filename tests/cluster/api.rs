@@ -208,6 +208,15 @@ async fn policy_changes_apply_at_the_next_round_1_and_nodes_refuse_clock_skew() 
         assert!(!s["reason"].as_str().unwrap().is_empty(), "{s}");
     }
     assert!(err["request_id"].as_str().is_some(), "{err}");
+    // Refusals name the rule, never the values: neither the amount asked (250 000) nor the
+    // limit (100 000) reaches the client or the coordinator's stored outcome.
+    let stored = c.stored_outcomes();
+    for text in [err.to_string(), stored] {
+        assert!(
+            !text.contains("250000") && !text.contains("100000"),
+            "policy values leaked: {text}"
+        );
+    }
 
     // Loosened again: the next request is signed.
     let loose = policy_with_max(&c, 1_000_000);

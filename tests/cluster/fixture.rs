@@ -373,6 +373,22 @@ impl Cluster {
     }
 
     /// The number of records in a log that verifies.
+    /// Every request outcome the coordinator stored (its `requests.result` column), joined.
+    pub fn stored_outcomes(&self) -> String {
+        let db = rusqlite::Connection::open_with_flags(
+            self.dir.join("coordinator/coordinator.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut stmt = db.prepare("SELECT result FROM requests").unwrap();
+        let rows = stmt
+            .query_map([], |r| r.get::<_, Option<String>>(0))
+            .unwrap();
+        rows.map(|r| r.unwrap().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     pub fn audit_records(&self) -> u64 {
         let (good, report) = self.audit_verify();
         assert!(good, "{report}");

@@ -44,7 +44,7 @@ impl From<SessionError> for Refusal {
                 SessionError::Policy(v) => Some(v.rule()),
                 _ => None,
             },
-            reason: e.to_string(),
+            reason: e.public_message(),
         }
     }
 }

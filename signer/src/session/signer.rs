@@ -76,6 +76,18 @@ pub enum SessionError {
     Signer(#[from] SignerError),
 }
 
+impl SessionError {
+    /// What may leave the signer: a policy refusal names only the broken rule — never the
+    /// limit, the allowlist, the time lock or the amount compared (the policy is private;
+    /// the signer logs the detail locally). Other errors carry no policy data.
+    pub fn public_message(&self) -> String {
+        match self {
+            SessionError::Policy(v) => format!("policy refused: {}", v.rule()),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// What round 1 remembers for round 2.
 struct Proven {
     digest: SignedDigest,
