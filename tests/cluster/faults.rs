@@ -90,6 +90,22 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
     let lines =
         zkquorum::coordinator::store::read_audit_lines(&c.dir.join("coordinator/coordinator.db"))
             .unwrap();
+    // `sign --record-out` wrote each signed record exactly as the log stores it: the file
+    // is the log, byte for byte, and verifies as one.
+    let recorded = std::fs::read_to_string(c.dir.join("records.jsonl")).unwrap();
+    assert_eq!(recorded, lines.join("\n") + "\n");
+    let out = zkq(&[
+        "audit",
+        "verify",
+        &c.path("records.jsonl"),
+        "--keys",
+        &c.path("keys"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let sig = third.audit_record["signature"].as_str().unwrap();
     let mut flipped = sig.to_string();
     flipped.replace_range(0..1, if &sig[0..1] == "0" { "1" } else { "0" });

@@ -332,6 +332,7 @@ impl Cluster {
         .unwrap()
     }
 
+    /// `zkquorum sign`, appending each signed record to `records.jsonl` (`--record-out`).
     pub fn sign(&self, key: &str, intent: &Path) -> Output {
         zkq(&[
             "sign",
@@ -339,6 +340,8 @@ impl Cluster {
             &self.path("client/client.toml"),
             "--key-id",
             key,
+            "--record-out",
+            &self.path("records.jsonl"),
             intent.to_str().unwrap(),
         ])
     }

@@ -75,7 +75,8 @@ pub struct SignResponse {
     pub x_only_key: [u8; 32],
     /// Position of the audit record in the coordinator's log.
     pub audit_index: u64,
-    /// The audit record (as written to the log).
+    /// The audit record, as written to the log (its keys in the log line's order:
+    /// serialized compactly it is the stored line, byte for byte).
     pub audit_record: serde_json::Value,
     /// Signers left out along the way, and why.
     pub excluded: Vec<Excluded>,
