@@ -63,7 +63,8 @@ pub struct SignArgs {
     /// Idempotency id: resubmitting with the same id returns the first outcome.
     #[arg(long)]
     pub request_id: Option<RequestId>,
-    /// Also append the audit record to this JSON Lines file.
+    /// Also append the audit record to this JSON Lines file, byte for byte as the log
+    /// stores it.
     #[arg(long)]
     pub record_out: Option<PathBuf>,
 }
