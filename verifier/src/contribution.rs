@@ -243,17 +243,15 @@ pub fn check_contribution<B: Backend>(
     c: &Contribution,
     e: &Expected,
 ) -> Result<Checked<B::F>, ContributionError> {
-    let refuse = |fault| ContributionError {
-        signer_id: c.signer_id,
-        fault,
-    };
-    match contribution_faults::<B>(c, e) {
-        (_, faults) if !faults.is_empty() => {
-            Err(refuse(faults.into_iter().next().expect("not empty")))
-        }
-        (Some(checked), _) => Ok(checked),
-        // Both decode whenever there is no fault.
-        (None, _) => unreachable!("a contribution that does not decode has a fault"),
+    let (checked, faults) = contribution_faults::<B>(c, e);
+    match (faults.into_iter().next(), checked) {
+        (Some(fault), _) => Err(ContributionError {
+            signer_id: c.signer_id,
+            fault,
+        }),
+        (None, Some(checked)) => Ok(checked),
+        // contribution_faults reports a fault whenever the proof or the inputs do not decode.
+        (None, None) => unreachable!("an undecodable contribution has a fault"),
     }
 }
 

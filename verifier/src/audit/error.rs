@@ -120,7 +120,7 @@ pub struct AuditFailure {
     pub reason: AuditError,
 }
 
-/// What [`verify_log`] found.
+/// What [`verify_log`](super::verify_log) found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditReport {
     /// Lines read.
@@ -131,7 +131,7 @@ pub struct AuditReport {
     pub signers: usize,
     /// Records per backend id.
     pub backends: BTreeMap<u8, u64>,
-    /// [`chain_hash`] of the last line: compare it with a head published elsewhere to
+    /// [`chain_hash`](super::chain_hash) of the last line: compare it with a head published elsewhere to
     /// detect a truncated or rewritten tail (the chain alone cannot).
     pub head: Option<[u8; 32]>,
     /// Every failure, by record index.
