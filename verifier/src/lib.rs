@@ -26,6 +26,7 @@ pub mod fingerprint;
 pub mod groth16;
 pub mod halo2;
 pub mod keys;
+pub mod registered;
 pub mod statement;
 
 pub use bip340::{verify_bip340, Bip340Error, XOnlyPublicKey};
@@ -35,4 +36,5 @@ pub use fingerprint::VkFingerprint;
 pub use groth16::Groth16VerifyingKey;
 pub use halo2::Halo2VerifyingKey;
 pub use keys::KeyStoreError;
+pub use registered::RegisteredPolicies;
 pub use statement::{PublicOf, StatementVerifier};

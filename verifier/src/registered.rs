@@ -1,0 +1,54 @@
+//! The policy commitments `P` the signers of one session are registered under: what the
+//! coordinator (round 1), every co-signer (round 2) and the auditor compare each proof's
+//! public input `P` with (see [`crate::contribution`]).
+//!
+//! It is a plain per-signer map, filled from the governance registry for the session's
+//! key and time (`verifier::governance::Registry::policies`): the check itself does not
+//! care how the registry was kept, only that every verifier filled the map from its own
+//! copy, never from the coordinator's word.
+
+use std::collections::BTreeMap;
+
+/// Per signer id, the `P` (canonical little-endian bytes of the backend's field element)
+/// in force for one key at one time. A signer without an entry has no registered policy:
+/// its contributions are refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegisteredPolicies(BTreeMap<u16, [u8; 32]>);
+
+impl RegisteredPolicies {
+    /// No signer registered.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `commitment` for `signer` (replacing an earlier entry).
+    pub fn insert(&mut self, signer: u16, commitment: [u8; 32]) {
+        self.0.insert(signer, commitment);
+    }
+
+    /// The `P` registered for `signer`, if any.
+    pub fn get(&self, signer: u16) -> Option<&[u8; 32]> {
+        self.0.get(&signer)
+    }
+
+    /// Every `(signer, P)`, by signer id.
+    pub fn iter(&self) -> impl Iterator<Item = (u16, &[u8; 32])> {
+        self.0.iter().map(|(s, p)| (*s, p))
+    }
+
+    /// Number of registered signers.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no signer is registered.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(u16, [u8; 32])> for RegisteredPolicies {
+    fn from_iter<I: IntoIterator<Item = (u16, [u8; 32])>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
