@@ -21,20 +21,22 @@ use zkquorum::coordinator::store::CoordinatorStore;
 
 fn make_log(n: u64) -> (Vec<u8>, AuditKeys) {
     let system = Arc::new(Groth16System::setup(&mut OsRng).unwrap());
-    let (nodes, coord) = common::cluster(&system, 2, 3);
+    let (nodes, coord, policies) = common::cluster(&system, 2, 3);
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let dir = tempfile::tempdir().unwrap();
     let log = CoordinatorStore::open(&dir.path().join("coordinator.db")).unwrap();
     for i in 0..n {
-        let signed = coord.sign(&eps, &sample::intent(i), sample::NOW).unwrap();
+        let signed = coord
+            .sign(&eps, &sample::intent(i), sample::NOW, &policies)
+            .unwrap();
         let mut record = coord
             .audit_record(&signed, "bench", 1_700_000_000 + i)
             .unwrap();
         log.append_audit(&mut record).unwrap();
     }
     let bytes = log.audit_lines().unwrap().join("\n").into_bytes();
-    let mut keys = AuditKeys::new();
+    let mut keys = AuditKeys::new().with_registry(Arc::new(policies));
     keys.add_groth16(system.verifying_key().clone());
     (bytes, keys)
 }

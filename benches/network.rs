@@ -32,14 +32,16 @@ fn bench(c: &mut Criterion) {
 
     // In process.
     let system = Arc::new(Groth16System::setup(&mut OsRng).unwrap());
-    let (nodes, coord) = common::cluster(&system, 3, 5);
+    let (nodes, coord, policies) = common::cluster(&system, 3, 5);
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let mut n = 0u64;
     g.bench_function("in-process", |b| {
         b.iter(|| {
             n += 1;
-            coord.sign(&eps, &sample::intent(n), sample::NOW).unwrap()
+            coord
+                .sign(&eps, &sample::intent(n), sample::NOW, &policies)
+                .unwrap()
         })
     });
 

@@ -19,7 +19,7 @@ use signer::taproot::Taproot;
 
 fn bench_backend<P: ProofSystem>(c: &mut Criterion, name: &str) {
     let system = Arc::new(P::setup(&mut OsRng).unwrap());
-    let (nodes, coord) = common::cluster(&system, 3, 5);
+    let (nodes, coord, policies) = common::cluster(&system, 3, 5);
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let mut g = c.benchmark_group(format!("session/{name}"));
@@ -28,7 +28,9 @@ fn bench_backend<P: ProofSystem>(c: &mut Criterion, name: &str) {
     g.bench_function("full-3-of-5", |b| {
         b.iter(|| {
             n += 1;
-            coord.sign(&eps, &sample::intent(n), sample::NOW).unwrap()
+            coord
+                .sign(&eps, &sample::intent(n), sample::NOW, &policies)
+                .unwrap()
         })
     });
     let witnesses: Vec<Witness<P::Backend>> = (0..3).map(sample::witness).collect();

@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use circuits::public::PublicInputs;
 use circuits::{sample, Backend, Binding};
@@ -32,7 +32,10 @@ const RECORDS: usize = 5;
 fn keys() -> &'static AuditKeys {
     static K: OnceLock<AuditKeys> = OnceLock::new();
     K.get_or_init(|| {
-        let mut k = AuditKeys::new().with_transparent_halo2().unwrap();
+        let mut k = AuditKeys::new()
+            .with_transparent_halo2()
+            .unwrap()
+            .with_registry(prover::test_util::sample_registry());
         k.add_groth16(groth16().verifier().clone());
         k
     })
@@ -562,9 +565,51 @@ fn other_record_checks() {
 }
 
 #[test]
+fn a_policy_commitment_other_than_the_registered_one_is_named() {
+    // The registry holds another P for signer 2 (e.g. the governed policy, while signer 2
+    // proved under one it set itself): every record signer 2 contributed to fails, naming
+    // signer 2; the others pass.
+    let sample = sample::policy()
+        .commitment::<circuits::bn254::Bn254>()
+        .to_le_bytes();
+    let mut registered: verifier::RegisteredPolicies = (1..=3).map(|s| (s, sample)).collect();
+    registered.insert(2, [9; 32]);
+    let mut k = AuditKeys::new().with_registry(Arc::new(registered));
+    k.add_groth16(groth16().verifier().clone());
+    let lines = &groth16_log().lines;
+    let report = verify_log(text(lines).as_bytes(), &k);
+    let with_2: Vec<u64> = lines
+        .iter()
+        .map(|l| parse(l))
+        .filter(|r| r.signers.iter().any(|s| s.signer_id == 2))
+        .map(|r| r.index)
+        .collect();
+    assert!(!with_2.is_empty() && with_2.len() < RECORDS);
+    assert_eq!(failing(&report), with_2);
+    for f in &report.failures {
+        assert!(
+            matches!(
+                fault(&f.reason),
+                Some((2, ContributionFault::UnregisteredPolicy { registered: Some(r), .. }))
+                    if *r == hex::encode([9u8; 32])
+            ),
+            "{f:?}"
+        );
+    }
+    // No registry at all: nothing is registered, every record fails.
+    let mut bare = AuditKeys::new();
+    bare.add_groth16(groth16().verifier().clone());
+    let report = verify_log(text(lines).as_bytes(), &bare);
+    assert_eq!(failing(&report), (0..RECORDS as u64).collect::<Vec<_>>());
+}
+
+#[test]
 fn unknown_fingerprint_is_named() {
     // Keys without the Groth16 key: every Groth16 record fails with UnknownVerifyingKey.
-    let halo2_only = AuditKeys::new().with_transparent_halo2().unwrap();
+    let halo2_only = AuditKeys::new()
+        .with_transparent_halo2()
+        .unwrap()
+        .with_registry(prover::test_util::sample_registry());
     let report = verify_log(text(&groth16_log().lines).as_bytes(), &halo2_only);
     assert_eq!(failing(&report), (0..RECORDS as u64).collect::<Vec<_>>());
     assert!(report

@@ -26,21 +26,26 @@ use signer::taproot::{self, Taproot};
 use signer::{MemoryNonceStore, SignerId, Threshold};
 use verifier::audit::AuditError;
 use verifier::contribution::ContributionFault;
-use verifier::{Bip340Error, ProofError};
+use verifier::{Bip340Error, ProofError, RegisteredPolicies};
 
 type Node<P> = SessionSigner<Taproot, MemoryNonceStore<Taproot>, P>;
 
 fn cluster<P: ProofSystem>(
     system: &Arc<P>,
-) -> (Vec<Node<P>>, Coordinator<'_, Taproot, P::Verifier>) {
+) -> (
+    Vec<Node<P>>,
+    Coordinator<'_, Taproot, P::Verifier>,
+    RegisteredPolicies,
+) {
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
     let public = shares[0].public_key_package().clone();
-    let (nodes, roster) =
+    let (nodes, roster, policies) =
         signer::local::session_signers(shares, &sample::policy(), system, &mut OsRng);
     (
         nodes,
         Coordinator::new(public, roster, system.verifier()).unwrap(),
+        policies,
     )
 }
 
@@ -132,11 +137,11 @@ fn verify_k256(coord_key: &[u8; 32], signed: &Signed<Taproot>) {
 }
 
 fn full_session<P: ProofSystem>(system: &Arc<P>) {
-    let (nodes, coord) = cluster(system);
+    let (nodes, coord, policies) = cluster(system);
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let intent = sample::intent(1);
-    let signed = coord.sign(&eps, &intent, sample::NOW).unwrap();
+    let signed = coord.sign(&eps, &intent, sample::NOW, &policies).unwrap();
     assert_eq!(signed.replies.len(), 3);
     assert!(signed.excluded.is_empty());
     assert_eq!(
@@ -159,10 +164,12 @@ fn full_3_of_5_session_halo2() {
 
 #[test]
 fn signer_with_invalid_proof_is_excluded_and_replaced() {
-    let (nodes, coord) = cluster(groth16());
+    let (nodes, coord, policies) = cluster(groth16());
     let bad = BadProof(&nodes[1]);
     let eps: Vec<&dyn Endpoint<Taproot>> = vec![&nodes[0], &bad, &nodes[2], &nodes[3], &nodes[4]];
-    let signed = coord.sign(&eps, &sample::intent(2), sample::NOW).unwrap();
+    let signed = coord
+        .sign(&eps, &sample::intent(2), sample::NOW, &policies)
+        .unwrap();
     // The attestation covers the proof bytes: a proof altered after signing fails there.
     assert_eq!(
         signed.excluded,
@@ -180,10 +187,12 @@ fn signer_with_invalid_proof_is_excluded_and_replaced() {
 
 #[test]
 fn signer_attesting_an_invalid_proof_fails_batch_verification_and_is_replaced() {
-    let (nodes, coord) = cluster(groth16());
+    let (nodes, coord, policies) = cluster(groth16());
     let bad = SignedBadProof(&nodes[1]);
     let eps: Vec<&dyn Endpoint<Taproot>> = vec![&nodes[0], &bad, &nodes[2], &nodes[3], &nodes[4]];
-    let signed = coord.sign(&eps, &sample::intent(6), sample::NOW).unwrap();
+    let signed = coord
+        .sign(&eps, &sample::intent(6), sample::NOW, &policies)
+        .unwrap();
     assert_eq!(signed.excluded.len(), 1);
     let x = &signed.excluded[0];
     assert_eq!(x.signer.get(), 2);
@@ -204,10 +213,12 @@ fn signer_attesting_an_invalid_proof_fails_batch_verification_and_is_replaced() 
 
 #[test]
 fn round2_refusal_restarts_the_session_without_that_signer() {
-    let (nodes, coord) = cluster(groth16());
+    let (nodes, coord, policies) = cluster(groth16());
     let bad = RefusesRound2(&nodes[2]);
     let eps: Vec<&dyn Endpoint<Taproot>> = vec![&nodes[0], &nodes[1], &bad, &nodes[3], &nodes[4]];
-    let signed = coord.sign(&eps, &sample::intent(7), sample::NOW).unwrap();
+    let signed = coord
+        .sign(&eps, &sample::intent(7), sample::NOW, &policies)
+        .unwrap();
     assert_eq!(
         signed.excluded,
         vec![Excluded {
@@ -224,10 +235,10 @@ fn round2_refusal_restarts_the_session_without_that_signer() {
 
 #[test]
 fn with_only_t_signers_and_one_bad_the_session_fails_cleanly() {
-    let (nodes, coord) = cluster(groth16());
+    let (nodes, coord, policies) = cluster(groth16());
     let bad = BadProof(&nodes[1]);
     let eps: Vec<&dyn Endpoint<Taproot>> = vec![&nodes[0], &bad, &nodes[2]];
-    match coord.sign(&eps, &sample::intent(3), sample::NOW) {
+    match coord.sign(&eps, &sample::intent(3), sample::NOW, &policies) {
         Err(CoordinatorError::TooFewSigners {
             need: 3,
             usable: 2,
@@ -248,10 +259,12 @@ fn with_only_t_signers_and_one_bad_the_session_fails_cleanly() {
 
 #[test]
 fn wrong_share_names_the_culprit_and_the_retry_succeeds() {
-    let (nodes, coord) = cluster(groth16());
+    let (nodes, coord, policies) = cluster(groth16());
     let bad = BadShare(&nodes[0]);
     let eps: Vec<&dyn Endpoint<Taproot>> = vec![&bad, &nodes[1], &nodes[2], &nodes[3], &nodes[4]];
-    let signed = coord.sign(&eps, &sample::intent(4), sample::NOW).unwrap();
+    let signed = coord
+        .sign(&eps, &sample::intent(4), sample::NOW, &policies)
+        .unwrap();
     assert_eq!(
         signed.excluded,
         vec![Excluded {
@@ -267,12 +280,12 @@ fn wrong_share_names_the_culprit_and_the_retry_succeeds() {
 
 #[test]
 fn policy_refusals_exclude_signers_and_are_listed() {
-    let (nodes, coord) = cluster(groth16());
+    let (nodes, coord, policies) = cluster(groth16());
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let mut intent = sample::intent(5);
     intent.recipient = sample::recipient(42);
-    match coord.sign(&eps, &intent, sample::NOW) {
+    match coord.sign(&eps, &intent, sample::NOW, &policies) {
         Err(CoordinatorError::TooFewSigners {
             need: 3,
             usable: 0,
@@ -298,14 +311,14 @@ fn coordinated_sessions_are_appended_and_the_log_verifies() {
     use verifier::audit::{verify_log, AuditKeys};
     use zkquorum::coordinator::store::CoordinatorStore;
 
-    let (nodes, coord) = cluster(groth16());
+    let (nodes, coord, policies) = cluster(groth16());
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("coordinator.db");
     for n in 0..3 {
         let signed = coord
-            .sign(&eps, &sample::intent(10 + n), sample::NOW)
+            .sign(&eps, &sample::intent(10 + n), sample::NOW, &policies)
             .unwrap();
         let mut record = coord
             .audit_record(&signed, "treasury", 1_700_000_000 + n)
@@ -320,7 +333,7 @@ fn coordinated_sessions_are_appended_and_the_log_verifies() {
     let path = dir.path().join("audit.jsonl");
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
 
-    let mut keys = AuditKeys::new();
+    let mut keys = AuditKeys::new().with_registry(Arc::new(policies.clone()));
     keys.add_groth16(groth16().verifying_key().clone());
     let report = verify_log(BufReader::new(std::fs::File::open(&path).unwrap()), &keys);
     assert!(report.is_ok(), "{:?}", report.failures);
@@ -328,7 +341,7 @@ fn coordinated_sessions_are_appended_and_the_log_verifies() {
     // Without the Groth16 key the auditor cannot check the proofs, and says so.
     let report = verify_log(
         BufReader::new(std::fs::File::open(&path).unwrap()),
-        &AuditKeys::new(),
+        &AuditKeys::new().with_registry(Arc::new(policies.clone())),
     );
     let fingerprint = groth16().fingerprint();
     assert_eq!(report.failures.len(), 3, "{:?}", report.failures);

@@ -16,17 +16,21 @@ use zkquorum::coordinator::Coordinator;
 pub type Node<P> = SessionSigner<Taproot, MemoryNonceStore<Taproot>, P>;
 
 /// A `t`-of-`n` trusted-dealer key on `system`: its session signers (all with
-/// [`sample::policy`]) and its coordinator.
+/// [`sample::policy`]), its coordinator and the registered policies.
 pub fn cluster<P: ProofSystem>(
     system: &Arc<P>,
     t: u16,
     n: u16,
-) -> (Vec<Node<P>>, Coordinator<'_, Taproot, P::Verifier>) {
+) -> (
+    Vec<Node<P>>,
+    Coordinator<'_, Taproot, P::Verifier>,
+    verifier::RegisteredPolicies,
+) {
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(t, n).unwrap(), &mut OsRng).unwrap();
     let public = shares[0].public_key_package().clone();
-    let (nodes, roster) =
+    let (nodes, roster, policies) =
         signer::local::session_signers(shares, &sample::policy(), system, &mut OsRng);
     let coord = Coordinator::new(public, roster, system.verifier()).unwrap();
-    (nodes, coord)
+    (nodes, coord, policies)
 }

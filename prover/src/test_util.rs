@@ -24,3 +24,32 @@ pub fn halo2() -> &'static Arc<Halo2System> {
     static S: OnceLock<Arc<Halo2System>> = OnceLock::new();
     S.get_or_init(|| Arc::new(Halo2System::setup(&mut OsRng).expect("halo2 setup")))
 }
+
+/// A policy registry in which signers 1..=16 of every key are registered under the sample
+/// policy ([`circuits::sample::policy`]) on either backend, at any time: what the tests and
+/// benches that sign the sample scenario give their auditors.
+pub fn sample_registry() -> Arc<dyn verifier::PolicyRegistry> {
+    Arc::new(SampleRegistry)
+}
+
+struct SampleRegistry;
+
+impl verifier::PolicyRegistry for SampleRegistry {
+    fn policies(
+        &self,
+        _key_id: &str,
+        backend: circuits::BackendId,
+        _now: u64,
+    ) -> verifier::RegisteredPolicies {
+        let policy = circuits::sample::policy();
+        let p = match backend {
+            circuits::BackendId::Groth16Bn254 => {
+                policy.commitment::<circuits::bn254::Bn254>().to_le_bytes()
+            }
+            circuits::BackendId::Halo2Pasta => {
+                policy.commitment::<circuits::pasta::Pasta>().to_le_bytes()
+            }
+        };
+        (1..=16).map(|s| (s, p)).collect()
+    }
+}

@@ -130,6 +130,136 @@ fn violation_is_named_in_round_1() {
     ));
 }
 
+/// The sample policy with its limit raised to `max` (same salt: only the limit differs).
+fn looser(max: u64) -> circuits::Policy {
+    let text = sample::policy().to_toml_string().unwrap();
+    let edited: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("max_amount") {
+                format!("max_amount = {max}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    let p = circuits::Policy::from_toml_str(&edited.join("\n")).unwrap();
+    assert_eq!(p.max_amount(), max);
+    p
+}
+
+#[test]
+fn only_the_registered_policy_is_proved() {
+    let nodes = nodes(groth16());
+    // A looser policy set locally after the registered one (no admin quorum): the signer
+    // still proves under the registered one, so an over-limit intent is refused by it.
+    nodes[0].set_policies(vec![sample::policy(), looser(10u64.pow(12))]);
+    let mut req = request(SessionId::random(&mut OsRng), &[0, 1, 2], 21);
+    req.intent.amount = 2_000_000;
+    match nodes[0].round1(&req, &mut OsRng) {
+        Err(SessionError::Policy(v)) => assert_eq!(v.rule(), "amount_above_limit"),
+        other => panic!("expected the registered policy's refusal, got {other:?}"),
+    }
+    // With the registered policy gone (rows deleted), nothing is proved at all.
+    nodes[0].set_policies(vec![looser(10u64.pow(12))]);
+    let registered = hex::encode(
+        sample::policy()
+            .commitment::<circuits::bn254::Bn254>()
+            .to_le_bytes(),
+    );
+    match nodes[0].round1(
+        &request(SessionId::random(&mut OsRng), &[0, 1, 2], 22),
+        &mut OsRng,
+    ) {
+        Err(e @ SessionError::PolicyNotRegistered { .. }) => {
+            assert!(
+                matches!(&e, SessionError::PolicyNotRegistered { registered: Some(p) } if *p == registered)
+            );
+            assert!(e.to_string().contains(&registered), "{e}");
+        }
+        other => panic!("expected no registered policy held, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_reply_proved_under_an_unregistered_policy_is_refused_by_cosigners_and_coordinator() {
+    use signer::session::coordinator::{Action, Coordinator, CoordinatorError, SignSession};
+    use signer::session::{Identity, Registered};
+    let shares =
+        dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
+    let public = shares[0].public_key_package().clone();
+    let (honest, roster, policies) =
+        signer::local::session_signers(shares, &sample::policy(), groth16(), &mut OsRng);
+    // Signer 1 runs modified code: it registers its own looser policy with itself and proves
+    // a 10^12 transfer under it, with its real share and identity key.
+    let fake = looser(10u64.pow(12));
+    let fake_p = fake.commitment::<circuits::bn254::Bn254>().to_le_bytes();
+    let mut lie = policies.clone();
+    lie.insert(1, fake_p);
+    let liar = SessionSigner::new(
+        signer::Signer::new(honest[0].signer().share().clone(), MemoryNonceStore::new()),
+        vec![fake],
+        Identity::from_bytes(&honest[0].identity().to_bytes()).unwrap(),
+        roster.clone(),
+        Arc::clone(groth16()),
+        Registered {
+            key_id: "local".into(),
+            registry: Arc::new(lie),
+        },
+    );
+    let chosen = [0, 1, 2];
+    let mut req = request(SessionId::random(&mut OsRng), &chosen, 23);
+    req.intent.amount = 10u64.pow(12);
+    // The proof itself verifies: only the registry tells it is the wrong policy.
+    let fault = ContributionFault::UnregisteredPolicy {
+        registered: Some(hex::encode(policies.get(1).unwrap())),
+        found: hex::encode(fake_p),
+    };
+    // The coordinator refuses it in round 1, naming signer 1 and the fault.
+    let coord = Coordinator::new(public, roster, groth16().verifier()).unwrap();
+    let ids: Vec<SignerId> = (1..=3).map(|i| SignerId::new(i).unwrap()).collect();
+    let (mut session, action) = SignSession::start(
+        &coord,
+        req.intent.clone(),
+        sample::NOW,
+        ids.clone(),
+        policies,
+        &mut OsRng,
+    );
+    let first = match action {
+        Action::Round1 { request, .. } => request,
+        other => panic!("expected round 1, got {other:?}"),
+    };
+    let forged = liar.round1(&first, &mut OsRng).unwrap();
+    match session.on_round1(vec![(ids[0], Ok(forged))]) {
+        Action::Failed(CoordinatorError::TooFewSigners { excluded, .. }) => {
+            let one = excluded.iter().find(|e| e.signer == ids[0]).unwrap();
+            assert_eq!(one.fault, Some(ReplyFault::Contribution(fault.clone())));
+            assert!(
+                one.refusal.reason.contains("not the registered one"),
+                "{one:?}"
+            );
+        }
+        other => panic!("expected the session to fail with the fault, got {other:?}"),
+    }
+    // A co-signer refuses it in round 2: here the liar proves the same compliant intent as
+    // the honest signers, under its own policy.
+    let honest_req = request(SessionId::random(&mut OsRng), &chosen, 24);
+    let replies = vec![
+        liar.round1(&honest_req, &mut OsRng).unwrap(),
+        honest[1].round1(&honest_req, &mut OsRng).unwrap(),
+        honest[2].round1(&honest_req, &mut OsRng).unwrap(),
+    ];
+    let r2 = round2_for(&honest_req, &replies);
+    match honest[1].round2(&r2, &mut OsRng) {
+        Err(SessionError::BadReply { signer, fault: f }) => {
+            assert_eq!(signer.get(), 1);
+            assert_eq!(f, ReplyFault::Contribution(fault));
+        }
+        other => panic!("expected signer 1's reply refused, got {other:?}"),
+    }
+}
+
 #[test]
 fn different_digests_to_different_signers_are_refused_and_no_share_leaks() {
     let nodes = nodes(groth16());
@@ -279,7 +409,7 @@ fn coordinator_state_machine_excludes_the_silent_and_refuses_replies_out_of_orde
     let shares =
         dealer::trusted_dealer::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).unwrap();
     let public = shares[0].public_key_package().clone();
-    let (_, roster) =
+    let (_, roster, policies) =
         signer::local::session_signers(shares, &sample::policy(), groth16(), &mut OsRng);
     let coord = Coordinator::new(public, roster, groth16().verifier()).unwrap();
     let ids: Vec<SignerId> = (1..=5).map(|i| SignerId::new(i).unwrap()).collect();
@@ -288,6 +418,7 @@ fn coordinator_state_machine_excludes_the_silent_and_refuses_replies_out_of_orde
         sample::intent(11),
         sample::NOW,
         ids.clone(),
+        policies,
         &mut OsRng,
     );
     let request = match action {

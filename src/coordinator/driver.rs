@@ -18,16 +18,18 @@ use signer::SignerId;
 use crate::net::client::NodeClient;
 
 /// Runs one signing session of `key` over `nodes` (candidates in this order) until `t` of
-/// them produce a verified signature over `intent`'s digest, or too few remain.
+/// them produce a verified signature over `intent`'s digest, or too few remain; a reply
+/// proving another policy commitment than `policies` registers for its signer is refused.
 pub async fn sign<V: verifier::StatementVerifier>(
     key: &Coordinator<'_, Taproot, V>,
     nodes: &[NodeClient],
     intent: &circuits::Intent,
     now: u64,
+    policies: verifier::RegisteredPolicies,
 ) -> Result<Signed<Taproot>, CoordinatorError> {
     let candidates = nodes.iter().map(NodeClient::id).collect();
     let (mut session, mut action) =
-        SignSession::start(key, intent.clone(), now, candidates, &mut OsRng);
+        SignSession::start(key, intent.clone(), now, candidates, policies, &mut OsRng);
     loop {
         action = match action {
             Action::Round1 { to, request } => {

@@ -52,9 +52,12 @@ pub async fn prepare<V: StatementVerifier + 'static>(
     verifier: Arc<V>,
 ) -> Result<(Arc<rustls::ServerConfig>, Router), Box<dyn std::error::Error + Send + Sync>> {
     let tls = crate::net::tls::server_config(&config.tls_cert, &config.tls_key, &cluster.ca)?;
-    let state =
-        tokio::task::spawn_blocking(move || CoordinatorState::open(&config, cluster, verifier))
-            .await??;
+    let state = tokio::task::spawn_blocking(move || {
+        // Until the governance registry is wired in, no policy is registered.
+        let registry = Arc::new(verifier::RegisteredPolicies::new());
+        CoordinatorState::open(&config, cluster, verifier, registry)
+    })
+    .await??;
     tracing::info!("coordinator ready");
     Ok((tls, Arc::new(state).router()))
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use circuits::Rule;
+use circuits::{Backend, Rule};
 use signer::taproot::{self, Taproot};
 use verifier::StatementVerifier;
 
@@ -143,7 +143,10 @@ async fn run<V: StatementVerifier + 'static>(
         .map(|n| NodeClient::new(n.id, &n.url, req.key_id.clone(), c.http.clone()))
         .collect();
     let now = crate::clock::unix_now();
-    let outcome = match driver::sign(&coord, &nodes, &req.intent, now).await {
+    let policies = c
+        .registry
+        .policies(req.key_id.as_str(), V::Backend::ID, now);
+    let outcome = match driver::sign(&coord, &nodes, &req.intent, now, policies).await {
         Ok(signed) => record(&c, &coord, signed, &req, &request_id, now).await,
         Err(e) => Err(coordinator_error(e)),
     };

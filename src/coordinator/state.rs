@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use frost_core::keys::PublicKeyPackage;
 use signer::taproot::{self, Taproot};
-use verifier::StatementVerifier;
+use verifier::{PolicyRegistry, StatementVerifier};
 
 use super::store::{CoordinatorStore, KeyRecord};
 use crate::cluster::config::{ClusterConfig, CoordinatorConfig};
@@ -22,6 +22,9 @@ pub struct CoordinatorState<V: StatementVerifier + 'static> {
     pub(super) verifier: Arc<V>,
     pub(super) http: HttpClient,
     pub(super) request_timeout: Duration,
+    /// The coordinator's own copy of the governance registry: the `P` each signer must
+    /// prove under (round-1 replies proving another are refused).
+    pub(super) registry: Arc<dyn PolicyRegistry>,
     /// Each key's public key package, parsed on first use.
     pub(super) public_keys: RwLock<HashMap<KeyId, Arc<PublicKeyPackage<Taproot>>>>,
 }
@@ -33,6 +36,7 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
         config: &CoordinatorConfig,
         cluster: ClusterConfig,
         verifier: Arc<V>,
+        registry: Arc<dyn PolicyRegistry>,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let store = CoordinatorStore::open(&config.db)?;
         let interrupted = store.fail_interrupted()?;
@@ -51,6 +55,7 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             verifier,
             http,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
+            registry,
             public_keys: RwLock::new(HashMap::new()),
         })
     }

@@ -80,7 +80,9 @@ pub async fn prepare<P: ProofSystem + 'static>(
         crate::net::tls::fingerprint(&crate::net::tls::load_certs(&cluster.coordinator_cert)?[0]);
     // Argon2id and SQLite: off the async workers.
     let state = tokio::task::spawn_blocking(move || {
-        NodeState::open(&config, cluster, passphrase.as_bytes(), system)
+        // Until the governance registry is wired in, no policy is registered.
+        let registry = Arc::new(verifier::RegisteredPolicies::new());
+        NodeState::open(&config, cluster, passphrase.as_bytes(), system, registry)
     })
     .await
     .map_err(|e| NodeError::Identity(e.to_string()))??;

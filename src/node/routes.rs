@@ -63,6 +63,7 @@ async fn only_coordinator(pin: [u8; 32], req: Request, next: Next) -> Response {
 fn session_error(e: SessionError) -> ApiError {
     let (status, code) = match &e {
         SessionError::Policy(_) => (StatusCode::UNPROCESSABLE_ENTITY, "policy_violation"),
+        SessionError::PolicyNotRegistered { .. } => (StatusCode::CONFLICT, "policy_not_registered"),
         SessionError::NotSelected(_) => (StatusCode::BAD_REQUEST, "not_selected"),
         SessionError::UnknownSession(_) => (StatusCode::CONFLICT, "unknown_session"),
         SessionError::Expired { .. } => (StatusCode::CONFLICT, "session_expired"),
@@ -134,9 +135,9 @@ async fn round1<P: ProofSystem + 'static>(
                 node.max_skew
             )));
         }
-        let policy = node.current_policy()?;
         let key_id = req.key_id.clone();
-        let signer = node.signer(&key_id, policy)?;
+        let signer = node.signer(&key_id)?;
+        node.refresh_policies(&signer)?;
         let reply = signer
             .round1(&req.decode(), &mut OsRng)
             .map_err(session_error)?;

@@ -1,14 +1,14 @@
-//! A running node's state: its identity, its database, the proof system, the active
-//! policy, a session signer per key, and the DKGs under way.
+//! A running node's state: its identity, its database, the proof system, the policies it
+//! holds and the registry that says which one is in force, a session signer per key, and
+//! the DKGs under way.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use axum::http::StatusCode;
 use circuits::Policy;
 use prover::ProofSystem;
 use signer::keys::dkg::{DkgRound1, DkgRound2};
-use signer::session::{Identity, SessionSigner};
+use signer::session::{Identity, Registered, SessionSigner};
 use signer::taproot::Taproot;
 use signer::{Signer, SignerId};
 
@@ -18,7 +18,8 @@ use crate::cluster::config::{ClusterConfig, NodeConfig};
 use crate::ids::KeyId;
 use crate::net::api::ApiError;
 use crate::net::dkg_seal::HpkeKey;
-use crate::node::store::{NodeStore, SqliteNonceStore};
+use crate::node::store::{NodeStore, PolicyHistoryState, SqliteNonceStore};
+use verifier::PolicyRegistry;
 
 pub(super) type NodeSigner<P> = SessionSigner<Taproot, SqliteNonceStore<Taproot>, P>;
 
@@ -43,8 +44,12 @@ pub struct NodeState<P: ProofSystem + 'static> {
     /// Round-1 proofs run at once: one per core. Each proof already uses every core, so
     /// more would only thrash; requests beyond it wait for a permit, off the blocking pool.
     pub(super) provers: Arc<tokio::sync::Semaphore>,
-    /// The active policy and its version, as the signers below were given it.
-    policy: Mutex<Option<(u64, Policy)>>,
+    /// The node's own copy of the governance registry: which policy is in force for each
+    /// key and time (the signers prove under no other).
+    pub(super) registry: Arc<dyn PolicyRegistry>,
+    /// The policy history as last read (its state and the policies), as the signers below
+    /// were given it.
+    policies: Mutex<Option<(PolicyHistoryState, Vec<Policy>)>>,
     pub(super) signers: RwLock<HashMap<KeyId, Arc<NodeSigner<P>>>>,
     pub(super) dkg: Mutex<HashMap<KeyId, DkgState>>,
 }
@@ -57,6 +62,7 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         cluster: ClusterConfig,
         passphrase: &[u8],
         system: Arc<P>,
+        registry: Arc<dyn PolicyRegistry>,
     ) -> Result<Self, NodeError> {
         let store = Arc::new(NodeStore::open(&config.db, passphrase)?);
         let secrets = store.identity()?;
@@ -91,53 +97,51 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             provers: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
-            policy: Mutex::new(None),
+            registry,
+            policies: Mutex::new(None),
             signers: RwLock::new(HashMap::new()),
             dkg: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The active policy. Its version is read from the database at every call (so a
-    /// `zkquorum policy set` on the running node takes effect at the next round 1); the
-    /// policy itself is decrypted and handed to the signers only when the version moved.
-    pub(super) fn current_policy(&self) -> Result<Policy, ApiError> {
-        let no_policy = || {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "no_policy",
-                format!(
-                    "signer {} has no policy; run `zkquorum policy set`",
-                    self.id
-                ),
-            )
-        };
-        let version = self
+    /// Hands `signer` the node's policy history when it changed. The history's state (row
+    /// count and newest version) is read from the database at every call, so a `zkquorum
+    /// policy set` on the running node takes effect at the next round 1, and a deleted row
+    /// is noticed too; the policies are decrypted only when the state moved. Which of them
+    /// is proved is the registry's decision ([`SessionSigner::registered_policy`]).
+    pub(super) fn refresh_policies(&self, signer: &NodeSigner<P>) -> Result<(), ApiError> {
+        let state = self
             .store
-            .active_policy_version()
-            .map_err(|e| ApiError::internal("reading the policy version", e))?
-            .ok_or_else(no_policy)?;
-        let mut active = self.policy.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((v, p)) = active.as_ref() {
-            if *v == version {
-                return Ok(p.clone());
+            .policy_history_state()
+            .map_err(|e| ApiError::internal("reading the policy history", e))?;
+        let mut cached = self.policies.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = match cached.as_ref() {
+            Some((s, _)) if *s == state => false,
+            _ => {
+                let policies = self
+                    .store
+                    .all_policies()
+                    .map_err(|e| ApiError::internal("reading the policies", e))?;
+                let policies: Vec<Policy> = policies.into_iter().map(|(_, p)| p).collect();
+                tracing::info!(count = policies.len(), "policy history loaded");
+                *cached = Some((state, policies));
+                true
+            }
+        };
+        let policies = cached.as_ref().map(|(_, p)| p.clone()).unwrap_or_default();
+        drop(cached);
+        if fresh {
+            for s in self
+                .signers
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .values()
+            {
+                s.set_policies(policies.clone());
             }
         }
-        let (version, policy) = self
-            .store
-            .policy()
-            .map_err(|e| ApiError::internal("reading the policy", e))?
-            .ok_or_else(no_policy)?;
-        for s in self
-            .signers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-        {
-            s.set_policy(policy.clone());
-        }
-        *active = Some((version, policy.clone()));
-        tracing::info!(version, "policy loaded");
-        Ok(policy)
+        signer.set_policies(policies);
+        Ok(())
     }
 
     /// Takes the DKG state of `key_id` if `want` accepts it (the step `step` expects);
@@ -157,11 +161,7 @@ impl<P: ProofSystem + 'static> NodeState<P> {
     }
 
     /// The session signer of `key_id`, built from the stored share on first use.
-    pub(super) fn signer(
-        &self,
-        key_id: &KeyId,
-        policy: Policy,
-    ) -> Result<Arc<NodeSigner<P>>, ApiError> {
+    pub(super) fn signer(&self, key_id: &KeyId) -> Result<Arc<NodeSigner<P>>, ApiError> {
         if let Some(s) = self
             .signers
             .read()
@@ -180,10 +180,14 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             .map_err(|e| ApiError::internal("identity key", e))?;
         let signer = Arc::new(SessionSigner::new(
             Signer::new(share, nonces),
-            policy,
+            Vec::new(),
             identity,
             self.cluster.roster(),
             Arc::clone(&self.system),
+            Registered {
+                key_id: key_id.as_str().to_string(),
+                registry: Arc::clone(&self.registry),
+            },
         ));
         let mut signers = self.signers.write().unwrap_or_else(|e| e.into_inner());
         Ok(signers.entry(key_id.clone()).or_insert(signer).clone())

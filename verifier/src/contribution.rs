@@ -9,7 +9,10 @@
 //!    re-randomised by anyone, so this signature, not the proof, says who attested;
 //! 2. the proof envelope decodes and names the expected backend and verifying key;
 //! 3. the public inputs are canonical field elements of the backend;
-//! 4. `C` and `now` are the session's ([`Expected`]);
+//! 4. `C` and `now` are the session's ([`Expected`]), and `P` is the policy commitment
+//!    the signer is registered under for this key at `now` ([`Expected::policies`], filled
+//!    by each verifier from its own copy of the governance registry): a proof against any
+//!    other policy — a fabricated, looser one, or an older one rolled back — is refused;
 //! 5. `binding` is `Binding::derive(session, signer id LE, group key, commitments)`, so the
 //!    proof cannot be moved to another signer, session or set of commitments;
 //! 6. the proof verifies — done for many contributions at once by
@@ -28,6 +31,7 @@ use crate::bip340::{verify_bip340, Bip340Error};
 use crate::envelope::ProofEnvelope;
 use crate::error::{EnvelopeError, ProofError};
 use crate::fingerprint::VkFingerprint;
+use crate::registered::RegisteredPolicies;
 use crate::statement::{PublicOf, StatementVerifier};
 
 /// One signer's round-1 contribution, as received (or as recorded in the audit log).
@@ -61,6 +65,8 @@ pub struct Expected<'a> {
     pub now: u64,
     /// The verifying key every proof must name (the backend is the check's `B`).
     pub vk_fingerprint: VkFingerprint,
+    /// The policy commitment each signer is registered under for this key at `now`.
+    pub policies: &'a RegisteredPolicies,
 }
 
 /// A contribution that passed the cheap checks: the decoded proof and public inputs, ready
@@ -135,6 +141,15 @@ pub enum ContributionFault {
         /// The proved `now` (its low 64 bits).
         found: u64,
     },
+    /// The proved policy commitment `P` is not the one the governance registry holds for
+    /// this signer, key and time (or the signer has none registered).
+    #[error("proved policy commitment {found} is not the registered one ({})", registered.as_deref().unwrap_or("none registered"))]
+    UnregisteredPolicy {
+        /// The registered `P`, hex, if any.
+        registered: Option<String>,
+        /// The proved `P`, hex.
+        found: String,
+    },
     /// The binding is not derived from this session, signer, group key and commitments.
     #[error("binding {found} is not {expected} (derived from session, signer, group key and commitments)")]
     BindingMismatch {
@@ -206,6 +221,13 @@ pub fn contribution_faults<B: Backend>(
         faults.push(ContributionFault::NowMismatch {
             expected: e.now,
             found: u64::from_le_bytes(low),
+        });
+    }
+    let registered = e.policies.get(c.signer_id);
+    if registered != Some(&c.public_inputs[1]) {
+        faults.push(ContributionFault::UnregisteredPolicy {
+            registered: registered.map(hex::encode),
+            found: hex::encode(c.public_inputs[1]),
         });
     }
     let public = match PublicInputs::<B::F>::from_le_bytes(c.public_inputs) {

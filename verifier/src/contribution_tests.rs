@@ -81,6 +81,12 @@ impl Owned {
     }
 }
 
+/// Signers 1..=8 registered under `P = [6; 32]` (the policy input of [`Owned::valid`]).
+fn registered() -> &'static RegisteredPolicies {
+    static REGISTERED: std::sync::OnceLock<RegisteredPolicies> = std::sync::OnceLock::new();
+    REGISTERED.get_or_init(|| (1..=8).map(|s| (s, [6u8; 32])).collect())
+}
+
 fn expected() -> Expected<'static> {
     Expected {
         session_id: &SESSION,
@@ -88,6 +94,7 @@ fn expected() -> Expected<'static> {
         intent_commitment: &[5; 32],
         now: NOW,
         vk_fingerprint: FP,
+        policies: registered(),
     }
 }
 
@@ -183,12 +190,12 @@ fn envelope_undecodable_or_for_another_key() {
 #[test]
 fn non_canonical_public_inputs() {
     let mut c = Owned::valid(3);
-    c.public_inputs[1] = [0xff; 32];
+    c.public_inputs[3] = [0xff; 32];
     c.sign();
     assert_eq!(
         faults(&c),
         vec![ContributionFault::PublicInputs(
-            PublicInputsError::NonCanonical { index: 1 }
+            PublicInputsError::NonCanonical { index: 3 }
         )]
     );
     let (checked, _) = contribution_faults::<Bn254>(&c.view(), &expected());
@@ -217,6 +224,38 @@ fn another_intent_or_time() {
             found: NOW + 1
         }]
     );
+}
+
+#[test]
+fn policy_not_registered() {
+    // A proof against another policy (a fabricated, looser one) than the registered P.
+    let mut c = Owned::valid(3);
+    c.public_inputs[1][0] ^= 1;
+    c.sign();
+    assert_eq!(
+        faults(&c),
+        vec![ContributionFault::UnregisteredPolicy {
+            registered: Some(hex::encode([6u8; 32])),
+            found: hex::encode(c.public_inputs[1]),
+        }]
+    );
+    // A signer with no registered policy at all, even proving the others' P.
+    let c = Owned::valid(3);
+    let only_others: RegisteredPolicies = [(1, [6u8; 32]), (2, [6u8; 32])].into_iter().collect();
+    let e = Expected {
+        policies: &only_others,
+        ..expected()
+    };
+    let err = check_contribution::<Bn254>(&c.view(), &e).unwrap_err();
+    assert_eq!(err.signer_id, 3);
+    assert_eq!(
+        err.fault,
+        ContributionFault::UnregisteredPolicy {
+            registered: None,
+            found: hex::encode([6u8; 32]),
+        }
+    );
+    assert!(err.to_string().contains("none registered"), "{err}");
 }
 
 #[test]

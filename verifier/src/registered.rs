@@ -9,6 +9,8 @@
 
 use std::collections::BTreeMap;
 
+use circuits::BackendId;
+
 /// Per signer id, the `P` (canonical little-endian bytes of the backend's field element)
 /// in force for one key at one time. A signer without an entry has no registered policy:
 /// its contributions are refused.
@@ -50,5 +52,20 @@ impl RegisteredPolicies {
 impl FromIterator<(u16, [u8; 32])> for RegisteredPolicies {
     fn from_iter<I: IntoIterator<Item = (u16, [u8; 32])>>(iter: I) -> Self {
         Self(iter.into_iter().collect())
+    }
+}
+
+/// A source of registered policies: the governance registry a party keeps itself (the
+/// node's, the coordinator's, the auditor's copy), answering for one key, one backend and
+/// one time. A fixed [`RegisteredPolicies`] answers the same for every key and time (tests,
+/// single-process tools).
+pub trait PolicyRegistry: Send + Sync {
+    /// The `P` each signer is registered under for `key_id` on `backend` at `now`.
+    fn policies(&self, key_id: &str, backend: BackendId, now: u64) -> RegisteredPolicies;
+}
+
+impl PolicyRegistry for RegisteredPolicies {
+    fn policies(&self, _key_id: &str, _backend: BackendId, _now: u64) -> RegisteredPolicies {
+        self.clone()
     }
 }

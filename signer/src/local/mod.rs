@@ -173,13 +173,18 @@ pub fn reshare<C: Ciphersuite, R: RngCore + CryptoRng>(
 
 /// Session signers for every share, each with a fresh identity key and the same `policy`,
 /// plus the roster of their identities (what every node and the coordinator are configured
-/// with).
+/// with) and the registered policies (every signer registered under `policy`'s `P`: what
+/// a governance registry would hold, as the signers and the coordinator look it up).
 pub fn session_signers<C, P, R>(
     shares: Vec<KeyShare<C>>,
     policy: &circuits::Policy,
     system: &Arc<P>,
     rng: &mut R,
-) -> (Vec<SessionSigner<C, MemoryNonceStore<C>, P>>, Roster)
+) -> (
+    Vec<SessionSigner<C, MemoryNonceStore<C>, P>>,
+    Roster,
+    verifier::RegisteredPolicies,
+)
 where
     C: Ciphersuite,
     P: prover::ProofSystem,
@@ -191,18 +196,25 @@ where
         .zip(&identities)
         .map(|(s, i)| (s.id(), i.public_key()))
         .collect();
+    let p = policy.commitment::<P::Backend>().to_le_bytes();
+    let policies: verifier::RegisteredPolicies = shares.iter().map(|s| (s.id().get(), p)).collect();
+    let registered = crate::session::Registered {
+        key_id: "local".into(),
+        registry: Arc::new(policies.clone()),
+    };
     let nodes = shares
         .into_iter()
         .zip(identities)
         .map(|(s, i)| {
             SessionSigner::new(
                 Signer::new(s, MemoryNonceStore::new()),
-                policy.clone(),
+                vec![policy.clone()],
                 i,
                 roster.clone(),
                 Arc::clone(system),
+                registered.clone(),
             )
         })
         .collect();
-    (nodes, roster)
+    (nodes, roster, policies)
 }

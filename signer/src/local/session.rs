@@ -74,16 +74,24 @@ fn deliver<C: Ciphersuite, T: Send>(
 
 impl<C: Ciphersuite, V: verifier::StatementVerifier> Coordinator<'_, C, V> {
     /// Runs a [`SignSession`] over `endpoints` (candidates in this order) until `t` of them
-    /// produce a verified signature over `intent`'s digest, or too few remain.
+    /// produce a verified signature over `intent`'s digest, or too few remain; `policies`
+    /// are the signers' registered policy commitments (the coordinator's registry).
     pub fn sign(
         &self,
         endpoints: &[&dyn Endpoint<C>],
         intent: &circuits::Intent,
         now: u64,
+        policies: &verifier::RegisteredPolicies,
     ) -> Result<Signed<C>, CoordinatorError> {
         let candidates = endpoints.iter().map(|e| e.id()).collect();
-        let (mut session, mut action) =
-            SignSession::start(self, intent.clone(), now, candidates, &mut OsRng);
+        let (mut session, mut action) = SignSession::start(
+            self,
+            intent.clone(),
+            now,
+            candidates,
+            policies.clone(),
+            &mut OsRng,
+        );
         loop {
             action = match action {
                 Action::Round1 { to, request } => {

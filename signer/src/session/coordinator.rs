@@ -6,7 +6,8 @@
 //!
 //! 1. [`SignSession::start`] asks `t` of the candidates for round 1. Every reply is checked —
 //!    its identity attestation, that its proof is bound to its own commitments in this
-//!    session and proves the requested intent and time ([`ReplyFault`]) — and the proofs
+//!    session and proves the requested intent and time under the signer's registered policy
+//!    commitment ([`ReplyFault`]) — and the proofs
 //!    are verified as one batch. A signer that fails (its own refusal, e.g. its policy, or a
 //!    fault found here) is excluded with its reason and another candidate is asked, while
 //!    enough remain;
@@ -30,7 +31,7 @@ use verifier::audit::{AuditRecord, SignerEntry, AUDIT_VERSION};
 use verifier::contribution::{
     check_contribution, verify_contribution_proofs, Contribution, Expected,
 };
-use verifier::StatementVerifier;
+use verifier::{RegisteredPolicies, StatementVerifier};
 
 use super::messages::{Roster, Round1Reply, Round1Request, Round2Reply, Round2Request};
 pub use super::outcome::{CoordinatorError, Excluded, Refusal, ReplyFault, Signed};
@@ -169,6 +170,7 @@ fn check_reply<C: Ciphersuite, V: StatementVerifier>(
     session: &SessionId,
     intent_commitment: &[u8; 32],
     now: u64,
+    policies: &RegisteredPolicies,
     r: &Round1Reply<C>,
 ) -> Result<Public<V>, ReplyFault> {
     let commitments = r
@@ -190,6 +192,7 @@ fn check_reply<C: Ciphersuite, V: StatementVerifier>(
         intent_commitment,
         now,
         vk_fingerprint: key.verifier.fingerprint(),
+        policies,
     };
     check_contribution::<V::Backend>(&contribution, &expected)
         .map(|checked| checked.public)
@@ -224,6 +227,7 @@ pub struct SignSession<'k, C: Ciphersuite, V: StatementVerifier> {
     now: u64,
     digest: [u8; 32],
     intent_commitment: [u8; 32],
+    policies: RegisteredPolicies,
     candidates: Vec<SignerId>,
     excluded: Vec<Excluded>,
     state: State<C, V>,
@@ -232,15 +236,19 @@ pub struct SignSession<'k, C: Ciphersuite, V: StatementVerifier> {
 impl<'k, C: Ciphersuite, V: StatementVerifier> SignSession<'k, C, V> {
     /// Starts a session signing `intent`'s digest, evaluated at `now`, with signers drawn
     /// from `candidates` in order; returns the session and the first round 1 to send.
+    /// `policies` are the policy commitments the coordinator's own registry holds for this
+    /// key at `now`: a reply proving another `P` is refused like any other fault.
     pub fn start<R: RngCore + CryptoRng>(
         key: &'k Coordinator<'k, C, V>,
         intent: Intent,
         now: u64,
         candidates: Vec<SignerId>,
+        policies: RegisteredPolicies,
         rng: &mut R,
     ) -> (Self, Action<C>) {
         let mut session = Self {
             key,
+            policies,
             digest: *intent.signed_digest::<V::Backend>().as_bytes(),
             intent_commitment: intent.commitment::<V::Backend>().to_le_bytes(),
             intent,
@@ -282,8 +290,8 @@ impl<'k, C: Ciphersuite, V: StatementVerifier> SignSession<'k, C, V> {
                     .excluded
                     .push(Excluded::fault(id, ReplyFault::WrongSignerOrSession)),
                 Some(Ok(r)) => {
-                    match check_reply(key, &request.session, &self.intent_commitment, self.now, &r)
-                    {
+                    let (c, now, policies) = (&self.intent_commitment, self.now, &self.policies);
+                    match check_reply(key, &request.session, c, now, policies, &r) {
                         Ok(p) => good.push((r, p)),
                         Err(f) => self.excluded.push(Excluded::fault(id, f)),
                     }

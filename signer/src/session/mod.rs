@@ -14,4 +14,4 @@ pub use messages::{
     Round1Request, Round2Reply, Round2Request,
 };
 pub use outcome::{CoordinatorError, Excluded, Refusal, ReplyFault, Signed};
-pub use signer::{SessionError, SessionSigner, SESSION_TTL};
+pub use signer::{Registered, SessionError, SessionSigner, SESSION_TTL};

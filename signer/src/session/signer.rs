@@ -1,7 +1,10 @@
 //! Proof-carrying signing sessions, the signer's side (transport-agnostic).
 //!
-//! Round 1 ([`SessionSigner::round1`]): the signer checks the intent against its policy
-//! natively (a violation names the rule), stores fresh single-use nonces, proves the policy
+//! Round 1 ([`SessionSigner::round1`]): the signer refuses unless the policy it holds is
+//! the one the governance registry (its own copy) registers for it, this key and the
+//! session's time — so a policy changed locally without the admin quorum, or rolled back,
+//! is never proved — then checks the intent against it natively (a violation names the
+//! rule), stores fresh single-use nonces, proves the policy
 //! statement with a `binding` derived from the session, its id, the group key and *its own
 //! round-1 commitments*, and signs the whole reply with its node identity key (BIP-340):
 //! Groth16 proofs can be re-randomised by anyone, so the signature — not the proof — says
@@ -10,7 +13,7 @@
 //! Round 2 ([`SessionSigner::round2`]) is refused unless the package signs the digest this
 //! signer proved, holds its own commitments, and every other included signer's reply is
 //! consistent with the package (same commitments, same intent commitment and time, binding
-//! derived from its own commitments), carries a valid attestation from that signer's
+//! derived from its own commitments, `P` the one registered for that signer), carries a valid attestation from that signer's
 //! identity key, and a proof that verifies. Only then are the nonces consumed and the share
 //! returned, itself signed with the identity key.
 
@@ -25,6 +28,7 @@ use rand_core::{CryptoRng, RngCore};
 use verifier::contribution::{
     check_contribution, verify_contribution_proofs, Contribution, Expected,
 };
+use verifier::{PolicyRegistry, RegisteredPolicies};
 
 use super::messages::{
     binding_for, commitments_bytes, round1_attestation, round2_attestation, Identity, Roster,
@@ -42,6 +46,14 @@ pub enum SessionError {
     /// The intent breaks this signer's policy.
     #[error("policy violated: {0}")]
     Policy(#[from] PolicyViolation),
+    /// This signer holds no policy registered for it, this key and the session's time
+    /// (none is registered, or the registered `P` is not among the policies it holds): it
+    /// proves under no other.
+    #[error("no registered policy held: the registry has {} for this signer and key", match registered { Some(p) => format!("P = {p}"), None => "no policy".into() })]
+    PolicyNotRegistered {
+        /// The registered `P`, hex, if any.
+        registered: Option<String>,
+    },
     /// This signer is not among the session's signers.
     #[error("signer {0} was not chosen for this session")]
     NotSelected(SignerId),
@@ -88,6 +100,16 @@ impl SessionError {
     }
 }
 
+fn with_commitments<B: Backend>(policies: Vec<Policy>) -> Vec<(Policy, [u8; 32])> {
+    policies
+        .into_iter()
+        .map(|p| {
+            let c = p.commitment::<B>().to_le_bytes();
+            (p, c)
+        })
+        .collect()
+}
+
 /// What round 1 remembers for round 2.
 struct Proven {
     digest: SignedDigest,
@@ -105,33 +127,56 @@ struct Proven {
 pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// One signer node's session logic: its key share and nonce store, its policy, its identity,
-/// the roster of the other participants' identities, and the proof system of the key (shared:
-/// a node's signers for one key all use the one loaded [`ProofSystem`]).
+/// the roster of the other participants' identities, the proof system of the key (shared:
+/// a node's signers for one key all use the one loaded [`ProofSystem`]) and the key's
+/// registered policies ([`Registered`]).
 pub struct SessionSigner<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> {
     signer: Signer<C, S>,
-    policy: std::sync::RwLock<Policy>,
+    /// The held policies, each with its `P` on this backend (computed once: the allowlist
+    /// tree of a large policy is costly).
+    policies: std::sync::RwLock<Vec<(Policy, [u8; 32])>>,
     identity: Identity,
     roster: Roster,
     system: Arc<P>,
+    registered: Registered,
     open: Mutex<HashMap<SessionId, Proven>>,
     ttl: std::time::Duration,
 }
 
+/// Where a [`SessionSigner`] looks up the policies registered for its key: the key's id and
+/// the node's own copy of the governance registry.
+#[derive(Clone)]
+pub struct Registered {
+    /// The key's id, as the registry names it.
+    pub key_id: String,
+    /// The registry.
+    pub registry: Arc<dyn PolicyRegistry>,
+}
+
+impl Registered {
+    /// The `P` of every signer of this key on backend `B` at `now`.
+    fn at<B: Backend>(&self, now: u64) -> RegisteredPolicies {
+        self.registry.policies(&self.key_id, B::ID, now)
+    }
+}
+
 impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
-    /// A session signer.
+    /// A session signer holding `policies` (see [`SessionSigner::set_policies`]).
     pub fn new(
         signer: Signer<C, S>,
-        policy: Policy,
+        policies: Vec<Policy>,
         identity: Identity,
         roster: Roster,
         system: Arc<P>,
+        registered: Registered,
     ) -> Self {
         Self {
             signer,
-            policy: std::sync::RwLock::new(policy),
+            policies: std::sync::RwLock::new(with_commitments::<P::Backend>(policies)),
             identity,
             roster,
             system,
+            registered,
             open: Mutex::new(HashMap::new()),
             ttl: SESSION_TTL,
         }
@@ -153,19 +198,29 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
         self.signer.share().id()
     }
 
-    /// Replaces the policy checked and proved by later round-1 requests (an operator's
-    /// `policy set`); sessions already past round 1 are unaffected.
-    pub fn set_policy(&self, policy: Policy) {
-        // A poisoned lock only means a panic elsewhere; the policy value is still whole.
-        *self.policy.write().unwrap_or_else(|e| e.into_inner()) = policy;
+    /// Replaces the policies this signer holds (an operator's `policy set` adds one; the
+    /// node hands over its whole sealed history): later round-1 requests prove under the
+    /// one whose `P` the registry registers; sessions already past round 1 are unaffected.
+    pub fn set_policies(&self, policies: Vec<Policy>) {
+        // A poisoned lock only means a panic elsewhere; the value is still whole.
+        let policies = with_commitments::<P::Backend>(policies);
+        *self.policies.write().unwrap_or_else(|e| e.into_inner()) = policies;
     }
 
-    /// The policy round 1 checks and proves now.
-    pub fn policy(&self) -> Policy {
-        self.policy
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// The held policy registered for this signer on this key at `now`: the registry
+    /// decides which policy is in force, never the order in which policies were set, so a
+    /// policy set locally without the admin quorum is never proved, and deleting newer
+    /// policies cannot bring an older one back.
+    pub fn registered_policy(&self, now: u64) -> Result<Policy, SessionError> {
+        let me = self.id().get();
+        let registered = self.registered.at::<P::Backend>(now);
+        let want = registered.get(me);
+        let held = self.policies.read().unwrap_or_else(|e| e.into_inner());
+        want.and_then(|p| held.iter().rev().find(|(_, c)| c == p))
+            .map(|(policy, _)| policy.clone())
+            .ok_or_else(|| SessionError::PolicyNotRegistered {
+                registered: want.map(hex::encode),
+            })
     }
 
     /// The underlying signer (key share and nonce store).
@@ -183,8 +238,8 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
         if !req.signers.contains(&me) {
             return Err(SessionError::NotSelected(me));
         }
-        let policy = self.policy();
-        // Native check first: a violation is named before any nonce or proof is made.
+        let policy = self.registered_policy(req.now)?;
+        // Native check next: a violation is named before any nonce or proof is made.
         circuits::check(&req.intent, &policy, req.now)?;
         let commitments = self.signer.round1(req.session, rng)?;
         let c_bytes = commitments_bytes(&commitments)?;
@@ -251,6 +306,7 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
         &self,
         req: &Round2Request<C>,
         proven: &Proven,
+        policies: &RegisteredPolicies,
         reply: &Round1Reply<C>,
     ) -> Result<PublicInputs<<P::Backend as Backend>::F>, SessionError> {
         let who = reply.signer;
@@ -277,6 +333,7 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
             intent_commitment: &proven.intent_commitment,
             now: proven.now,
             vk_fingerprint: self.system.fingerprint(),
+            policies,
         };
         check_contribution::<P::Backend>(&contribution, &expected)
             .map(|checked| checked.public)
@@ -307,6 +364,7 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
         if req.package.message() != proven.digest.as_bytes() {
             return Err(SessionError::DigestMismatch);
         }
+        let policies = self.registered.at::<P::Backend>(proven.now);
         let mut seen = Vec::new();
         let mut publics = Vec::new();
         for reply in &req.replies {
@@ -318,7 +376,7 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
             }
             seen.push(reply.signer);
             if reply.signer != me {
-                publics.push((reply, self.check_reply(req, &proven, reply)?));
+                publics.push((reply, self.check_reply(req, &proven, &policies, reply)?));
             }
         }
         if req

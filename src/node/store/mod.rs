@@ -34,6 +34,7 @@ pub mod shares;
 use identity::identity_aad;
 pub use identity::IdentitySecrets;
 pub use nonces::{NonceRecord, NonceState, SqliteNonceStore, NONCE_TTL};
+pub use policies::PolicyHistoryState;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};

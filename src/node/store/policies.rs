@@ -1,5 +1,8 @@
 //! The policy history in `policies`: every policy ever set, sealed (a policy is private),
-//! with its public per-backend commitments in clear; the highest version is active.
+//! with its public per-backend commitments in clear. Which one is proved is not decided
+//! here: the governance registry names the `P` in force, and the node proves under the held
+//! policy with that commitment (so neither a policy set without the admin quorum nor
+//! deleted rows change what is proved).
 
 use circuits::bn254::Bn254;
 use circuits::pasta::Pasta;
@@ -16,6 +19,14 @@ pub(super) fn policy_aad(version: u64, bn254: &str, pasta: &str) -> Vec<u8> {
         "policies",
         &[&version.to_le_bytes(), bn254.as_bytes(), pasta.as_bytes()],
     )
+}
+
+/// The policy history's row count and newest version, see
+/// [`NodeStore::policy_history_state`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyHistoryState {
+    count: i64,
+    newest: Option<i64>,
 }
 
 impl NodeStore {
@@ -70,6 +81,43 @@ impl NodeStore {
         tx.commit()
             .map_err(StoreError::sql("committing into policies"))?;
         Ok(version)
+    }
+
+    /// Every policy of the history with its version, oldest first.
+    pub fn all_policies(&self) -> Result<Vec<(u64, Policy)>, StoreError> {
+        let versions: Vec<i64> = {
+            let conn = self.lock();
+            let mut stmt = conn
+                .prepare("SELECT version FROM policies ORDER BY version")
+                .map_err(StoreError::sql("reading policies"))?;
+            let rows = stmt
+                .query_map([], |r| r.get(0))
+                .map_err(StoreError::sql("reading policies"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(StoreError::sql("reading policies"))?
+        };
+        let mut out = Vec::with_capacity(versions.len());
+        for v in versions {
+            let v = u64::try_from(v)
+                .map_err(|_| StoreError::corrupt("policies.version", format!("{v}")))?;
+            if let Some(p) = self.read_policy(Some(v))? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The history's state: row count and newest version — one indexed read, no
+    /// decryption (a running node compares it at every round 1 and reloads the history
+    /// only when it moved, including when a row was deleted).
+    pub fn policy_history_state(&self) -> Result<PolicyHistoryState, StoreError> {
+        let (count, newest): (i64, Option<i64>) = self
+            .lock()
+            .query_row("SELECT count(*), max(version) FROM policies", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(StoreError::sql("reading policies"))?;
+        Ok(PolicyHistoryState { count, newest })
     }
 
     /// The active (latest) policy and its version, if any was set.

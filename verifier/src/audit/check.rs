@@ -151,12 +151,15 @@ fn check_record(index: u64, rec: &AuditRecord, keys: &AuditKeys) -> (Vec<AuditFa
     }
     let mut now = [0u8; 8];
     now.copy_from_slice(&first.public_inputs[2][..8]);
+    let now = u64::from_le_bytes(now);
+    let policies = keys.registered_policies(&rec.key_id, backend, now);
     let session = Expected {
         session_id: &rec.session_id,
         group_key: &rec.group_key,
         intent_commitment: &c,
-        now: u64::from_le_bytes(now),
+        now,
         vk_fingerprint: fingerprint,
+        policies: &policies,
     };
     let errors = match backend {
         BackendId::Groth16Bn254 => {

@@ -3,12 +3,14 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::ProofError;
 use crate::fingerprint::VkFingerprint;
 use crate::groth16::Groth16VerifyingKey;
 use crate::halo2::Halo2VerifyingKey;
 use crate::keys::{manifest_path, KeyStoreError, GROTH16_NAME, HALO2_NAME};
+use crate::registered::{PolicyRegistry, RegisteredPolicies};
 
 /// A key directory that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -29,14 +31,19 @@ pub enum AuditKeysError {
     Transparent(ProofError),
 }
 
-/// Verifying keys by fingerprint: Groth16/BN254 keys and halo2/IPA keys.
+/// What the auditor checks records against: verifying keys by fingerprint (Groth16/BN254
+/// and halo2/IPA) and the policy registry (the `P` each signer is registered under).
 ///
 /// A proof whose record names a fingerprint not held here fails with
-/// [`AuditError::UnknownVerifyingKey`](super::AuditError::UnknownVerifyingKey).
+/// [`AuditError::UnknownVerifyingKey`](super::AuditError::UnknownVerifyingKey); without a
+/// registry ([`AuditKeys::with_registry`]) no policy is registered, so every contribution
+/// fails with
+/// [`ContributionFault::UnregisteredPolicy`](crate::contribution::ContributionFault::UnregisteredPolicy).
 #[derive(Clone, Default)]
 pub struct AuditKeys {
     groth16: HashMap<VkFingerprint, Groth16VerifyingKey>,
     halo2: HashMap<VkFingerprint, Halo2VerifyingKey>,
+    registry: Option<Arc<dyn PolicyRegistry>>,
 }
 
 impl core::fmt::Debug for AuditKeys {
@@ -44,6 +51,7 @@ impl core::fmt::Debug for AuditKeys {
         f.debug_struct("AuditKeys")
             .field("groth16", &self.groth16.keys().collect::<Vec<_>>())
             .field("halo2", &self.halo2.keys().collect::<Vec<_>>())
+            .field("registry", &self.registry.is_some())
             .finish()
     }
 }
@@ -52,6 +60,27 @@ impl AuditKeys {
     /// No keys.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Checks every signer's `P` against `registry` (the auditor's own copy of the
+    /// governance registry, verified against its trust root).
+    pub fn with_registry(mut self, registry: Arc<dyn PolicyRegistry>) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// The `P` each signer of `key_id` is registered under on `backend` at `now` (none
+    /// without a registry).
+    pub fn registered_policies(
+        &self,
+        key_id: &str,
+        backend: circuits::BackendId,
+        now: u64,
+    ) -> RegisteredPolicies {
+        self.registry
+            .as_ref()
+            .map(|r| r.policies(key_id, backend, now))
+            .unwrap_or_default()
     }
 
     /// Adds a Groth16 key.
