@@ -31,7 +31,7 @@ fn make_log(n: u64) -> (Vec<u8>, AuditKeys) {
             .sign(&eps, &sample::intent(i), sample::NOW, &policies)
             .unwrap();
         let mut record = coord
-            .audit_record(&signed, "bench", 1_700_000_000 + i)
+            .audit_record(&signed, "bench", sample::NOW + i % 100)
             .unwrap();
         log.append_audit(&mut record).unwrap();
     }

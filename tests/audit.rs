@@ -57,6 +57,16 @@ fn sign_attestation(key: &SigningKey, msg: &[u8; 32]) -> [u8; 64] {
 /// record 1 signed by all three), each appended to a hash-chained log. The group key's
 /// SEC1 prefix is `prefix` (0x02 even y, 0x03 odd y: frost-secp256k1-tr keeps either).
 fn make_log<S: ProofSystem>(system: &S, records: usize, prefix: u8) -> Log {
+    make_log_of(system, records, prefix, |i| i as u64)
+}
+
+/// [`make_log`] with record `i` signing `sample::intent(nonce(i))`.
+fn make_log_of<S: ProofSystem>(
+    system: &S,
+    records: usize,
+    prefix: u8,
+    nonce: impl Fn(usize) -> u64,
+) -> Log {
     let shares = loop {
         let shares =
             dealer::trusted_dealer::<Taproot, _>(Threshold::new(2, 3).unwrap(), &mut OsRng)
@@ -83,7 +93,7 @@ fn make_log<S: ProofSystem>(system: &S, records: usize, prefix: u8) -> Log {
         } else {
             vec![i % 3, (i + 1) % 3]
         };
-        let intent = sample::intent(i as u64);
+        let intent = sample::intent(nonce(i));
         let digest = intent.signed_digest::<S::Backend>();
         let session = SessionId::random(&mut OsRng);
         let mut commitments = BTreeMap::new();
@@ -344,7 +354,8 @@ fn removed_inserted_and_swapped_records_are_named() {
                 found: 2
             },
             AuditError::BrokenChain { .. },
-            AuditError::DuplicateSession { first: 2, .. }
+            AuditError::DuplicateSession { first: 2, .. },
+            AuditError::RepeatedDigest { first: 2, .. }
         ]
     ));
     for i in [4, 5] {
@@ -604,6 +615,39 @@ fn a_policy_commitment_other_than_the_registered_one_is_named() {
 }
 
 #[test]
+fn a_replayed_intent_and_a_skewed_time_are_named() {
+    // Record 2 signs record 0's intent again, in a new session: a valid signature and
+    // valid proofs, but the same digest under the same key.
+    let log = make_log_of(groth16().as_ref(), 3, 0x02, |i| {
+        if i == 2 {
+            0
+        } else {
+            i as u64
+        }
+    });
+    let report = verify(&log.lines);
+    assert_eq!(failing(&report), vec![2], "{:?}", report.failures);
+    assert!(matches!(
+        reasons_at(&report, 2)[..],
+        [AuditError::RepeatedDigest { first: 0, .. }]
+    ));
+    // A record whose append time is far from its session time (the proofs' `now`).
+    let late = sample::NOW + verifier::audit::DEFAULT_MAX_SKEW_SECS + 1;
+    let report = verify(&tamper(&groth16_log().lines, 1, |r| r.time = late));
+    assert_eq!(failing(&report), vec![1]);
+    assert!(matches!(
+        reasons_at(&report, 1)[..],
+        [AuditError::TimeSkew { now: sample::NOW, time, max: verifier::audit::DEFAULT_MAX_SKEW_SECS }] if *time == late
+    ));
+    // Within the allowed skew it passes; a stricter auditor refuses it.
+    let ok = tamper(&groth16_log().lines, 1, |r| r.time = sample::NOW + 100);
+    assert!(verify(&ok).is_ok());
+    let strict = keys().clone().with_max_skew(30);
+    let report = verify_log(text(&ok).as_bytes(), &strict);
+    assert_eq!(failing(&report), vec![1]);
+}
+
+#[test]
 fn unknown_fingerprint_is_named() {
     // Keys without the Groth16 key: every Groth16 record fails with UnknownVerifyingKey.
     let halo2_only = AuditKeys::new()
@@ -709,7 +753,12 @@ fn long_logs_are_verified_across_chunks() {
     let other: Vec<_> = report
         .failures
         .iter()
-        .filter(|f| !matches!(f.reason, AuditError::DuplicateSession { .. }))
+        .filter(|f| {
+            !matches!(
+                f.reason,
+                AuditError::DuplicateSession { .. } | AuditError::RepeatedDigest { .. }
+            )
+        })
         .collect();
     assert_eq!(other.len(), 1, "{other:?}");
     assert_eq!(other[0].index, n as u64 - 3);
@@ -721,6 +770,13 @@ fn long_logs_are_verified_across_chunks() {
         .map(|f| f.index)
         .collect();
     assert_eq!(replays, (RECORDS as u64..n as u64).collect::<Vec<_>>());
+    let repeated: Vec<u64> = report
+        .failures
+        .iter()
+        .filter(|f| matches!(f.reason, AuditError::RepeatedDigest { .. }))
+        .map(|f| f.index)
+        .collect();
+    assert_eq!(repeated, replays);
 }
 
 fn temp_dir(name: &str) -> PathBuf {

@@ -321,7 +321,7 @@ fn coordinated_sessions_are_appended_and_the_log_verifies() {
             .sign(&eps, &sample::intent(10 + n), sample::NOW, &policies)
             .unwrap();
         let mut record = coord
-            .audit_record(&signed, "treasury", 1_700_000_000 + n)
+            .audit_record(&signed, "treasury", sample::NOW + n)
             .unwrap();
         // Reopening between appends recovers the index and the chain head.
         let log = CoordinatorStore::open(&db).unwrap();

@@ -261,6 +261,44 @@ fn a_reply_proved_under_an_unregistered_policy_is_refused_by_cosigners_and_coord
 }
 
 #[test]
+fn an_intent_is_signed_at_most_once_per_key() {
+    let nodes = nodes(groth16());
+    let chosen = [0, 1, 2];
+    // Two sessions of the same intent (nonce 31) both pass round 1 ...
+    let a = request(SessionId::random(&mut OsRng), &chosen, 31);
+    let b = Round1Request {
+        session: SessionId::random(&mut OsRng),
+        ..a.clone()
+    };
+    let ra = round1(&nodes, &a, &chosen);
+    let rb = round1(&nodes, &b, &chosen);
+    // ... the first to reach round 2 is signed ...
+    let r2 = round2_for(&a, &ra);
+    for &i in &chosen {
+        nodes[i].round2(&r2, &mut OsRng).unwrap();
+    }
+    // ... and the other is refused at round 2 by every signer, before any share.
+    let r2 = round2_for(&b, &rb);
+    for &i in &chosen {
+        match nodes[i].round2(&r2, &mut OsRng) {
+            Err(SessionError::Replayed(signer::session::LedgerError::AlreadySigned {
+                nonce: 31,
+                ..
+            })) => {}
+            other => panic!("expected the replay refused, got {other:?}"),
+        }
+    }
+    // A third session of it is refused already at round 1; another nonce is fine.
+    let c = request(SessionId::random(&mut OsRng), &chosen, 31);
+    assert!(matches!(
+        nodes[0].round1(&c, &mut OsRng),
+        Err(SessionError::Replayed(_))
+    ));
+    let d = request(SessionId::random(&mut OsRng), &chosen, 32);
+    nodes[0].round1(&d, &mut OsRng).unwrap();
+}
+
+#[test]
 fn different_digests_to_different_signers_are_refused_and_no_share_leaks() {
     let nodes = nodes(groth16());
     let chosen = [0, 1, 2];

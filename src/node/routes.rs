@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use prover::ProofSystem;
 use rand::rngs::OsRng;
-use signer::session::SessionError;
+use signer::session::{LedgerError, SessionError};
 use signer::SignerError;
 
 use super::dkg::{check_new_key, dkg_finish, dkg_round2, dkg_start};
@@ -64,6 +64,12 @@ fn session_error(e: SessionError) -> ApiError {
     let (status, code) = match &e {
         SessionError::Policy(_) => (StatusCode::UNPROCESSABLE_ENTITY, "policy_violation"),
         SessionError::PolicyNotRegistered { .. } => (StatusCode::CONFLICT, "policy_not_registered"),
+        SessionError::Replayed(LedgerError::AlreadySigned { .. }) => {
+            (StatusCode::CONFLICT, "intent_replayed")
+        }
+        SessionError::Replayed(LedgerError::Storage(_)) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "intent_ledger")
+        }
         SessionError::NotSelected(_) => (StatusCode::BAD_REQUEST, "not_selected"),
         SessionError::UnknownSession(_) => (StatusCode::CONFLICT, "unknown_session"),
         SessionError::Expired { .. } => (StatusCode::CONFLICT, "session_expired"),

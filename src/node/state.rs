@@ -18,7 +18,7 @@ use crate::cluster::config::{ClusterConfig, NodeConfig};
 use crate::ids::KeyId;
 use crate::net::api::ApiError;
 use crate::net::dkg_seal::HpkeKey;
-use crate::node::store::{NodeStore, PolicyHistoryState, SqliteNonceStore};
+use crate::node::store::{NodeStore, PolicyHistoryState, SqliteIntentLedger, SqliteNonceStore};
 use verifier::PolicyRegistry;
 
 pub(super) type NodeSigner<P> = SessionSigner<Taproot, SqliteNonceStore<Taproot>, P>;
@@ -178,17 +178,23 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         let nonces = self.store.nonce_store::<Taproot>(key_id.clone());
         let identity = Identity::from_bytes(&self.identity.to_bytes())
             .map_err(|e| ApiError::internal("identity key", e))?;
-        let signer = Arc::new(SessionSigner::new(
-            Signer::new(share, nonces),
-            Vec::new(),
-            identity,
-            self.cluster.roster(),
-            Arc::clone(&self.system),
-            Registered {
-                key_id: key_id.as_str().to_string(),
-                registry: Arc::clone(&self.registry),
-            },
-        ));
+        let signer = Arc::new(
+            SessionSigner::new(
+                Signer::new(share, nonces),
+                Vec::new(),
+                identity,
+                self.cluster.roster(),
+                Arc::clone(&self.system),
+                Registered {
+                    key_id: key_id.as_str().to_string(),
+                    registry: Arc::clone(&self.registry),
+                },
+            )
+            .with_intent_ledger(Arc::new(SqliteIntentLedger::new(
+                Arc::clone(&self.store),
+                key_id.clone(),
+            ))),
+        );
         let mut signers = self.signers.write().unwrap_or_else(|e| e.into_inner());
         Ok(signers.entry(key_id.clone()).or_insert(signer).clone())
     }

@@ -119,10 +119,11 @@ pub(crate) fn migrate(
     migrations: &[Migration],
 ) -> Result<(), StoreError> {
     let current = user_version(conn)?;
-    check_not_newer(current, migrations)?;
+    // The role first: another kind of database is named as such, whatever its version.
     if current > 0 {
         check_role(conn, path, role)?;
     }
+    check_not_newer(current, migrations)?;
     for m in migrations.iter().filter(|m| m.version > current) {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -4,11 +4,13 @@
 //! whom to send what, and consumes the replies).
 
 pub mod coordinator;
+pub mod ledger;
 pub mod messages;
 pub mod outcome;
 pub mod signer;
 
 pub use coordinator::{Action, Coordinator, SignSession};
+pub use ledger::{IntentLedger, LedgerError, MemoryIntentLedger};
 pub use messages::{
     binding_for, round1_attestation, round2_attestation, Identity, Roster, Round1Reply,
     Round1Request, Round2Reply, Round2Request,

@@ -15,7 +15,8 @@
 //! consistent with the package (same commitments, same intent commitment and time, binding
 //! derived from its own commitments, `P` the one registered for that signer), carries a valid attestation from that signer's
 //! identity key, and a proof that verifies. Only then are the nonces consumed and the share
-//! returned, itself signed with the identity key.
+//! returned, itself signed with the identity key. Each intent is signed at most once per key
+//! ([`super::ledger`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,7 @@ use verifier::contribution::{
 };
 use verifier::{PolicyRegistry, RegisteredPolicies};
 
+use super::ledger::{IntentLedger, LedgerError, MemoryIntentLedger};
 use super::messages::{
     binding_for, commitments_bytes, round1_attestation, round2_attestation, Identity, Roster,
     Round1Reply, Round1Request, Round2Reply, Round2Request,
@@ -54,6 +56,9 @@ pub enum SessionError {
         /// The registered `P`, hex, if any.
         registered: Option<String>,
     },
+    /// The intent was signed before under this key (or the ledger failed).
+    #[error(transparent)]
+    Replayed(#[from] LedgerError),
     /// This signer is not among the session's signers.
     #[error("signer {0} was not chosen for this session")]
     NotSelected(SignerId),
@@ -113,6 +118,7 @@ fn with_commitments<B: Backend>(policies: Vec<Policy>) -> Vec<(Policy, [u8; 32])
 /// What round 1 remembers for round 2.
 struct Proven {
     digest: SignedDigest,
+    intent_nonce: u64,
     intent_commitment: [u8; 32],
     now: u64,
     at: std::time::Instant,
@@ -139,6 +145,7 @@ pub struct SessionSigner<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> {
     roster: Roster,
     system: Arc<P>,
     registered: Registered,
+    ledger: Arc<dyn IntentLedger>,
     open: Mutex<HashMap<SessionId, Proven>>,
     ttl: std::time::Duration,
 }
@@ -177,9 +184,17 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
             roster,
             system,
             registered,
+            ledger: Arc::new(MemoryIntentLedger::new()),
             open: Mutex::new(HashMap::new()),
             ttl: SESSION_TTL,
         }
+    }
+
+    /// The same signer recording the intents it signs in `ledger` instead of the default
+    /// in-memory one (a node passes its database's, so a replay is refused across restarts).
+    pub fn with_intent_ledger(mut self, ledger: Arc<dyn IntentLedger>) -> Self {
+        self.ledger = ledger;
+        self
     }
 
     /// The same signer with round 2 refused `ttl` after round 1 instead of [`SESSION_TTL`].
@@ -239,6 +254,7 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
             return Err(SessionError::NotSelected(me));
         }
         let policy = self.registered_policy(req.now)?;
+        self.ledger.check(req.intent.nonce)?;
         // Native check next: a violation is named before any nonce or proof is made.
         circuits::check(&req.intent, &policy, req.now)?;
         let commitments = self.signer.round1(req.session, rng)?;
@@ -282,6 +298,7 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
             req.session,
             Proven {
                 digest: req.intent.signed_digest::<P::Backend>(),
+                intent_nonce: req.intent.nonce,
                 intent_commitment: public_inputs[0],
                 now: req.now,
                 at: std::time::Instant::now(),
@@ -401,6 +418,12 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
                 fault: ReplyFault::Contribution(e.fault.clone()),
             }
         })?;
+        // The commit point: from here on this intent counts as signed under this key.
+        self.ledger.record(
+            proven.intent_nonce,
+            &proven.intent_commitment,
+            req.session.as_bytes(),
+        )?;
         let share = self.signer.round2(req.session, &req.package)?;
         let attestation = self.identity.sign(
             &round2_attestation(&req.session, me, &share.serialize()),

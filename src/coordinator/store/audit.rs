@@ -104,8 +104,8 @@ pub fn read_audit_lines(path: &Path) -> Result<Vec<String>, StoreError> {
     .map_err(open_err)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(open_err)?;
-    check_not_newer(user_version(&conn)?, COORDINATOR_MIGRATIONS)?;
     check_role(&conn, path, COORDINATOR_ROLE)?;
+    check_not_newer(user_version(&conn)?, COORDINATOR_MIGRATIONS)?;
     select_audit_lines(&conn)
 }
 

@@ -27,12 +27,14 @@
 //! [`policies`] and [`nonces`] (which also holds [`SqliteNonceStore`]).
 
 pub mod identity;
+pub mod intents;
 pub mod nonces;
 pub mod policies;
 pub mod shares;
 
 use identity::identity_aad;
 pub use identity::IdentitySecrets;
+pub use intents::SqliteIntentLedger;
 pub use nonces::{NonceRecord, NonceState, SqliteNonceStore, NONCE_TTL};
 pub use policies::PolicyHistoryState;
 
@@ -54,9 +56,10 @@ use crate::store::{open_db, StoreError};
 pub const NODE_ROLE: &str = "node";
 
 /// The node schema, one entry per version.
-pub const NODE_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: "
+pub const NODE_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "
         CREATE TABLE meta (
             key TEXT PRIMARY KEY,
             value BLOB NOT NULL
@@ -85,7 +88,21 @@ pub const NODE_MIGRATIONS: &[Migration] = &[Migration {
         );
         CREATE INDEX nonces_fresh ON nonces (state) WHERE state = 'fresh';
     ",
-}];
+    },
+    Migration {
+        version: 2,
+        sql: "
+        CREATE TABLE signed_intents (
+            key_id TEXT NOT NULL,
+            nonce BLOB NOT NULL CHECK (length(nonce) = 8),
+            commitment BLOB NOT NULL CHECK (length(commitment) = 32),
+            session BLOB NOT NULL CHECK (length(session) = 32),
+            signed_at INTEGER NOT NULL,
+            PRIMARY KEY (key_id, nonce)
+        );
+    ",
+    },
+];
 
 /// A signer node's database, opened with its passphrase.
 ///
@@ -337,6 +354,35 @@ mod tests {
 
     fn raw(path: &Path) -> Connection {
         Connection::open(path).unwrap()
+    }
+
+    #[test]
+    fn signed_intents_are_refused_again_across_reopen_and_per_key() {
+        use signer::session::{IntentLedger, LedgerError};
+        let dir = tempfile::tempdir().unwrap();
+        let (path, store) = new_store(dir.path(), 1);
+        let key = KeyId::new("treasury").unwrap();
+        let ledger = SqliteIntentLedger::new(Arc::clone(&store), key.clone());
+        ledger.check(7).unwrap();
+        ledger.record(7, &[1; 32], &[2; 32]).unwrap();
+        // u64 nonces are stored exactly (no i64 wrap-around collisions).
+        ledger.record(u64::MAX, &[1; 32], &[3; 32]).unwrap();
+        ledger.record(u64::MAX >> 1, &[1; 32], &[4; 32]).unwrap();
+        drop((ledger, store));
+        let store = Arc::new(NodeStore::open(&path, b"pass").unwrap());
+        let ledger = SqliteIntentLedger::new(Arc::clone(&store), key);
+        let replay = ledger.record(7, &[1; 32], &[5; 32]).unwrap_err();
+        assert!(matches!(
+            &replay,
+            LedgerError::AlreadySigned { nonce: 7, session: Some(s) } if *s == hex::encode([2u8; 32])
+        ));
+        assert!(matches!(
+            ledger.check(u64::MAX),
+            Err(LedgerError::AlreadySigned { .. })
+        ));
+        // Another key's ledger is separate.
+        let other = SqliteIntentLedger::new(store, KeyId::new("ops").unwrap());
+        other.record(7, &[1; 32], &[6; 32]).unwrap();
     }
 
     #[test]

@@ -152,6 +152,13 @@ fn check_record(index: u64, rec: &AuditRecord, keys: &AuditKeys) -> (Vec<AuditFa
     let mut now = [0u8; 8];
     now.copy_from_slice(&first.public_inputs[2][..8]);
     let now = u64::from_le_bytes(now);
+    if now.abs_diff(rec.time) > keys.max_skew() {
+        fail(AuditError::TimeSkew {
+            now,
+            time: rec.time,
+            max: keys.max_skew(),
+        });
+    }
     let policies = keys.registered_policies(&rec.key_id, backend, now);
     let session = Expected {
         session_id: &rec.session_id,

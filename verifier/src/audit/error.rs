@@ -50,6 +50,26 @@ pub enum AuditError {
         /// The earlier record.
         first: u64,
     },
+    /// The same digest was signed under the same group key by an earlier record (the same
+    /// intent signed twice).
+    #[error("digest {digest} under this group key was already signed at record {first} (a replayed intent)")]
+    RepeatedDigest {
+        /// The digest, hex.
+        digest: String,
+        /// The record that signed it first.
+        first: u64,
+    },
+    /// The session's time (`now`, the proofs' public input) is further from the record's
+    /// append `time` than the allowed skew.
+    #[error("session time {now} is {} s from the record time {time} (at most {max} s allowed)", now.abs_diff(*time))]
+    TimeSkew {
+        /// The proved `now`.
+        now: u64,
+        /// The record's `time`.
+        time: u64,
+        /// The allowed difference.
+        max: u64,
+    },
     /// The record's backend id is unknown.
     #[error("unknown backend id {0}")]
     UnknownBackend(u8),

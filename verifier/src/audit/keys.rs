@@ -44,7 +44,13 @@ pub struct AuditKeys {
     groth16: HashMap<VkFingerprint, Groth16VerifyingKey>,
     halo2: HashMap<VkFingerprint, Halo2VerifyingKey>,
     registry: Option<Arc<dyn PolicyRegistry>>,
+    max_skew: Option<u64>,
 }
+
+/// The default largest accepted difference between a record's session time (`now`) and its
+/// append `time`, in seconds: the nodes' clock skew (30 s by default) plus the longest a
+/// session may run before it is recorded (the coordinator's request timeout, 120 s).
+pub const DEFAULT_MAX_SKEW_SECS: u64 = 150;
 
 impl core::fmt::Debug for AuditKeys {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -67,6 +73,18 @@ impl AuditKeys {
     pub fn with_registry(mut self, registry: Arc<dyn PolicyRegistry>) -> Self {
         self.registry = Some(registry);
         self
+    }
+
+    /// Accepts records whose session time is at most `secs` from their append time
+    /// (default [`DEFAULT_MAX_SKEW_SECS`]).
+    pub fn with_max_skew(mut self, secs: u64) -> Self {
+        self.max_skew = Some(secs);
+        self
+    }
+
+    /// The largest accepted difference between a record's `now` and `time`.
+    pub fn max_skew(&self) -> u64 {
+        self.max_skew.unwrap_or(DEFAULT_MAX_SKEW_SECS)
     }
 
     /// The `P` each signer of `key_id` is registered under on `backend` at `now` (none

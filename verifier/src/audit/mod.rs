@@ -88,7 +88,7 @@ mod verify;
 
 pub use crate::keys::HALO2_PARAMS_FILE;
 pub use error::{AuditError, AuditFailure, AuditReport};
-pub use keys::{AuditKeys, AuditKeysError};
+pub use keys::{AuditKeys, AuditKeysError, DEFAULT_MAX_SKEW_SECS};
 pub use record::{
     attestation_message, chain_hash, AuditRecord, SignerEntry, ATTEST_TAG, AUDIT_VERSION, CHAIN_TAG,
 };

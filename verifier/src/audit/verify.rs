@@ -81,6 +81,7 @@ pub fn verify_log(mut reader: impl BufRead, keys: &AuditKeys) -> AuditReport {
     let mut group_keys: HashSet<[u8; 33]> = HashSet::new();
     let mut identities: HashMap<([u8; 33], u16), [u8; 32]> = HashMap::new();
     let mut sessions: HashMap<[u8; 32], u64> = HashMap::new();
+    let mut digests: HashMap<([u8; 33], [u8; 32]), u64> = HashMap::new();
     let mut index = 0u64;
     let mut line = Vec::new();
     loop {
@@ -115,6 +116,16 @@ pub fn verify_log(mut reader: impl BufRead, keys: &AuditKeys) -> AuditReport {
                         index,
                         reason: AuditError::DuplicateSession {
                             session_id: hex::encode(rec.session_id),
+                            first,
+                        },
+                    });
+                }
+                let first = *digests.entry((rec.group_key, rec.digest)).or_insert(index);
+                if first != index {
+                    report.failures.push(AuditFailure {
+                        index,
+                        reason: AuditError::RepeatedDigest {
+                            digest: hex::encode(rec.digest),
                             first,
                         },
                     });
