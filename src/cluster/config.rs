@@ -159,6 +159,11 @@ impl ClusterConfig {
     }
 }
 
+/// The default largest accepted difference between the coordinator's session time and a
+/// node's clock (the auditor allows this plus the request timeout between a record's session
+/// time and its append time, see `verifier::audit::DEFAULT_MAX_SKEW_SECS`).
+pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 30;
+
 /// `node.toml`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -184,7 +189,7 @@ pub struct NodeConfig {
 }
 
 fn default_skew() -> u64 {
-    120
+    DEFAULT_CLOCK_SKEW_SECS
 }
 
 /// `coordinator.toml`.

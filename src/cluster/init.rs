@@ -227,7 +227,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
             tls_key: "tls.key".into(),
             passphrase_file: Some("passphrase".into()),
             cluster: "../cluster.toml".into(),
-            max_clock_skew_secs: 120,
+            max_clock_skew_secs: crate::cluster::config::DEFAULT_CLOCK_SKEW_SECS,
         };
         write_config(&root.join(&sub).join("node.toml"), &node)?;
         entries.push(NodeEntry {
