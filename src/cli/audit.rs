@@ -1,4 +1,6 @@
-//! `zkquorum audit verify`: re-verify an audit log offline.
+//! `zkquorum audit verify`: re-verify an audit log offline; `zkquorum audit export`: fetch
+//! it (from the coordinator's API as an auditor, or from its database file) as JSON Lines,
+//! each stored line verbatim.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -19,6 +21,28 @@ pub enum AuditCommand {
     /// need the verifying key (`groth16-bn254.vk`) from `--keys DIR`; without it every
     /// Groth16 record fails with "no verifying key" (UnknownVerifyingKey).
     Verify(VerifyArgs),
+    /// Export the audit log as JSON Lines, every record's stored bytes verbatim (so the
+    /// file verifies and chains exactly as stored): from the coordinator's API
+    /// (`--config client.toml`, `GET /v1/audit`) or from its database file (`--db`).
+    Export(ExportArgs),
+}
+
+/// Options of `zkquorum audit export`.
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["config", "db"])))]
+pub struct ExportArgs {
+    /// The client configuration of an auditor (its certificate), to fetch over the API.
+    #[arg(long, env = "ZKQUORUM_CLIENT_CONFIG")]
+    config: Option<PathBuf>,
+    /// The coordinator's database file, read directly (read-only).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Export from this record index on (an auditor appending to what it has).
+    #[arg(long, default_value_t = 0)]
+    from: u64,
+    /// The output file (written atomically); `-` for standard output.
+    #[arg(long, short)]
+    out: PathBuf,
 }
 
 /// Options of `zkquorum audit verify`.
@@ -38,7 +62,45 @@ pub struct VerifyArgs {
 pub fn run(cmd: &AuditCommand) -> Result<()> {
     match cmd {
         AuditCommand::Verify(args) => verify(args),
+        AuditCommand::Export(args) => export(args),
     }
+}
+
+fn export(args: &ExportArgs) -> Result<()> {
+    let lines = match (&args.config, &args.db) {
+        (_, Some(db)) => {
+            let lines = zkquorum::coordinator::store::read_audit_lines(db)
+                .with_context(|| format!("read the audit log in {}", db.display()))?;
+            let from = usize::try_from(args.from).unwrap_or(usize::MAX);
+            lines.into_iter().skip(from).collect::<Vec<_>>()
+        }
+        (Some(config), None) => {
+            let client = super::client::api_client(&super::client::ClientArgs {
+                config: config.clone(),
+                coordinator_url: None,
+            })?;
+            super::runtime()?.block_on(client.audit_from(args.from))?
+        }
+        (None, None) => bail!("give --config (over the API) or --db (a database file)"),
+    };
+    let mut text = String::new();
+    for l in &lines {
+        text.push_str(l);
+        text.push('\n');
+    }
+    if args.out.as_os_str() == "-" {
+        print!("{text}");
+    } else {
+        zkquorum::cluster::config::write_atomic(&args.out, text.as_bytes(), false)
+            .with_context(|| format!("write {}", args.out.display()))?;
+        eprintln!(
+            "exported {} record(s) from index {} to {}",
+            lines.len(),
+            args.from,
+            args.out.display()
+        );
+    }
+    Ok(())
 }
 
 fn verify(args: &VerifyArgs) -> Result<()> {

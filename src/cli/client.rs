@@ -24,7 +24,7 @@ pub struct ClientArgs {
     pub coordinator_url: Option<String>,
 }
 
-fn api_client(args: &ClientArgs) -> Result<ApiClient> {
+pub(crate) fn api_client(args: &ClientArgs) -> Result<ApiClient> {
     let mut c = ClientConfig::load(&args.config)?;
     if let Some(u) = &args.coordinator_url {
         c.coordinator_url = u.clone();

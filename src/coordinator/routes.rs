@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,7 +16,8 @@ use super::state::{key_info, CoordinatorState};
 use super::store::{KeyRecord, RequestStatus};
 use crate::ids::{KeyId, RequestId};
 use crate::net::api::{
-    blocking, ApiError, ApiJson, CreateKey, KeyInfo, SessionStatus, MAX_BODY_BYTES,
+    blocking, ApiError, ApiJson, AuditPage, AuditQuery, CreateKey, KeyInfo, SessionStatus,
+    MAX_AUDIT_PAGE, MAX_BODY_BYTES,
 };
 
 impl<V: StatementVerifier + 'static> CoordinatorState<V> {
@@ -31,6 +33,7 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             .route("/v1/keys/{key_id}", get(get_key::<V>))
             .route("/v1/sign", post(sign::<V>))
             .route("/v1/sessions/{request_id}", get(session_status::<V>))
+            .route("/v1/audit", get(audit_page::<V>))
             .fallback(|| async {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
             })
@@ -41,6 +44,35 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             ))
             .with_state(self)
     }
+}
+
+/// `GET /v1/audit?from=N&limit=M`: the stored lines verbatim, for auditors.
+async fn audit_page<V: StatementVerifier + 'static>(
+    State(c): State<Arc<CoordinatorState<V>>>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let limit = match q.limit {
+        None => MAX_AUDIT_PAGE,
+        Some(l) if (1..=MAX_AUDIT_PAGE).contains(&l) => l,
+        Some(l) => {
+            return Err(ApiError::bad_request(format!(
+                "limit {l} is not within 1..={MAX_AUDIT_PAGE}"
+            )))
+        }
+    };
+    blocking(move || {
+        let (size, lines) = c
+            .store
+            .audit_page(q.from, limit)
+            .map_err(|e| ApiError::internal("reading the audit log", e))?;
+        Ok(Json(AuditPage {
+            from: q.from,
+            size,
+            lines,
+        }))
+    })
+    .await
 }
 
 async fn list_keys<V: StatementVerifier + 'static>(

@@ -14,8 +14,8 @@ use signer::SignerId;
 use crate::coordinator::Refusal;
 use crate::ids::{KeyId, RequestId};
 use crate::net::api::{
-    ApiError, CreateKey, KeyInfo, Round1ReplyWire, Round2ReplyWire, SessionStatus, SignRequest,
-    SignResponse, SignRound1, SignRound2,
+    ApiError, AuditPage, CreateKey, KeyInfo, Round1ReplyWire, Round2ReplyWire, SessionStatus,
+    SignRequest, SignResponse, SignRound1, SignRound2,
 };
 
 /// Why a call failed.
@@ -311,6 +311,34 @@ impl ApiClient {
     /// `POST /v1/sign`.
     pub async fn sign(&self, req: &SignRequest) -> Result<SignResponse, ClientError> {
         self.http.post(&format!("{}/v1/sign", self.base), req).await
+    }
+
+    /// `GET /v1/audit?from=N`: one page of the audit log (at most
+    /// [`crate::net::api::MAX_AUDIT_PAGE`] lines).
+    pub async fn audit_page(&self, from: u64) -> Result<AuditPage, ClientError> {
+        self.http
+            .get(&format!("{}/v1/audit?from={from}", self.base))
+            .await
+    }
+
+    /// The audit log from record `from` to its end, page by page, lines verbatim.
+    pub async fn audit_from(&self, from: u64) -> Result<Vec<String>, ClientError> {
+        let mut lines = Vec::new();
+        loop {
+            let at = from + lines.len() as u64;
+            let page = self.audit_page(at).await?;
+            if page.from != at {
+                return Err(ClientError::Decode {
+                    url: format!("{}/v1/audit?from={at}", self.base),
+                    reason: format!("page starts at {}, asked for {at}", page.from),
+                });
+            }
+            let done = page.lines.is_empty() || at + page.lines.len() as u64 >= page.size;
+            lines.extend(page.lines);
+            if done {
+                return Ok(lines);
+            }
+        }
     }
 
     /// `GET /v1/sessions/{request_id}`.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use zkquorum::node::store::NonceState;
 
-use crate::fixture::{expect_error, zkq, zkq_env, Cluster};
+use crate::fixture::{expect_error, ok, zkq, zkq_env, Cluster};
 
 #[test]
 fn processes_sign_refuse_survive_restarts_and_audit() {
@@ -94,6 +94,41 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
     // is the log, byte for byte, and verifies as one.
     let recorded = std::fs::read_to_string(c.dir.join("records.jsonl")).unwrap();
     assert_eq!(recorded, lines.join("\n") + "\n");
+    // An auditor exports the same bytes over the API (`GET /v1/audit`), whole or from an
+    // index on, and from the database file.
+    let client = c.path("client/client.toml");
+    ok(&[
+        "audit",
+        "export",
+        "--config",
+        &client,
+        "--out",
+        &c.path("api.jsonl"),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(c.dir.join("api.jsonl")).unwrap(),
+        recorded
+    );
+    ok(&[
+        "audit",
+        "export",
+        "--config",
+        &client,
+        "--from",
+        "1",
+        "--out",
+        &c.path("tail.jsonl"),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(c.dir.join("tail.jsonl")).unwrap(),
+        lines[1..].join("\n") + "\n"
+    );
+    let db = c.path("coordinator/coordinator.db");
+    ok(&["audit", "export", "--db", &db, "--out", &c.path("db.jsonl")]);
+    assert_eq!(
+        std::fs::read_to_string(c.dir.join("db.jsonl")).unwrap(),
+        recorded
+    );
     let out = zkq(&[
         "audit",
         "verify",

@@ -59,6 +59,24 @@ impl CoordinatorStore {
             .map_err(StoreError::sql("counting audit"))
     }
 
+    /// The number of records and the lines from index `from` on, at most `limit` of them,
+    /// verbatim (a page of `GET /v1/audit`).
+    pub fn audit_page(&self, from: u64, limit: u32) -> Result<(u64, Vec<String>), StoreError> {
+        let conn = self.lock();
+        let size: u64 = conn
+            .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+            .map_err(StoreError::sql("counting audit"))?;
+        let mut stmt = conn
+            .prepare("SELECT line FROM audit WHERE idx >= ?1 ORDER BY idx LIMIT ?2")
+            .map_err(StoreError::sql("reading audit"))?;
+        let lines = stmt
+            .query_map(params![to_i64("audit index", from)?, limit], |r| r.get(0))
+            .map_err(StoreError::sql("reading audit"))?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(StoreError::sql("reading audit"))?;
+        Ok((size, lines))
+    }
+
     /// Every audit line in index order (for `audit verify` and export).
     pub fn audit_lines(&self) -> Result<Vec<String>, StoreError> {
         select_audit_lines(&self.lock())

@@ -98,3 +98,30 @@ pub struct SessionStatus {
     /// The [`SignResponse`] when signed, the [`ApiError`] body otherwise.
     pub result: Option<serde_json::Value>,
 }
+
+/// The largest page `GET /v1/audit` returns.
+pub const MAX_AUDIT_PAGE: u32 = 1000;
+
+/// `GET /v1/audit?from=N&limit=M`: the query.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// The first record's index (default 0).
+    #[serde(default)]
+    pub from: u64,
+    /// At most this many records (default and maximum [`MAX_AUDIT_PAGE`]).
+    pub limit: Option<u32>,
+}
+
+/// `GET /v1/audit`: a page of the audit log, each record's stored line verbatim (a JSON
+/// string decodes to exactly the stored bytes, so the exported log verifies and chains as
+/// stored).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuditPage {
+    /// The index of the first line.
+    pub from: u64,
+    /// The number of records in the log now.
+    pub size: u64,
+    /// The lines, in index order.
+    pub lines: Vec<String>,
+}

@@ -17,7 +17,10 @@ pub mod client;
 pub mod error;
 pub mod node;
 
-pub use client::{CreateKey, KeyInfo, SessionStatus, SignRequest, SignResponse};
+pub use client::{
+    AuditPage, AuditQuery, CreateKey, KeyInfo, SessionStatus, SignRequest, SignResponse,
+    MAX_AUDIT_PAGE,
+};
 pub(crate) use error::blocking;
 pub use error::{ApiError, ApiJson};
 pub use node::{
