@@ -435,13 +435,57 @@ fn proof_swapped_between_signers_is_caught() {
 
 #[test]
 fn altered_signature_is_caught() {
-    let tampered = tamper(&groth16_log().lines, 3, |r| r.signature[5] ^= 1);
+    // In s: the signature no longer verifies.
+    let tampered = tamper(&groth16_log().lines, 3, |r| r.signature[40] ^= 1);
     let report = verify(&tampered);
     assert_eq!(failing(&report), vec![3]);
     assert!(matches!(
         reasons_at(&report, 3)[..],
         [AuditError::InvalidSignature(_)]
     ));
+    // In R: nor is it the R of the listed commitments.
+    let tampered = tamper(&groth16_log().lines, 3, |r| r.signature[5] ^= 1);
+    let report = verify(&tampered);
+    assert_eq!(failing(&report), vec![3]);
+    assert!(matches!(
+        reasons_at(&report, 3)[..],
+        [
+            AuditError::InvalidSignature(_),
+            AuditError::CommitmentMismatch { .. }
+        ]
+    ));
+}
+
+#[test]
+fn listed_signers_must_be_the_ones_who_signed() {
+    let lines = &groth16_log().lines;
+    // Record 1 was signed by all three signers of the 2-of-3 key. A coordinator that drops
+    // one from the list leaves a record that still meets the threshold, with valid proofs
+    // and a valid signature, but the remaining commitments do not give the signature's R.
+    let dropped = tamper(lines, 1, |r| {
+        assert_eq!(r.signers.len(), 3);
+        r.signers.pop();
+    });
+    let report = verify(&dropped);
+    assert_eq!(failing(&report), vec![1]);
+    assert!(matches!(
+        reasons_at(&report, 1)[..],
+        [AuditError::CommitmentMismatch { .. }]
+    ));
+    // Another record's signer list (valid proofs for another session) under this signature.
+    let moved = tamper(lines, 2, |r| r.signers = parse(&lines[0]).signers);
+    let reasons = reasons_at(&verify(&moved), 2)
+        .into_iter()
+        .cloned()
+        .collect::<Vec<_>>();
+    assert!(reasons
+        .iter()
+        .any(|r| matches!(r, AuditError::CommitmentMismatch { .. })));
+    // Commitments that do not decode are named, never a panic.
+    let garbled = tamper(lines, 0, |r| r.signers[0].commitments = vec![1, 2, 3]);
+    assert!(reasons_at(&verify(&garbled), 0)
+        .iter()
+        .any(|r| matches!(r, AuditError::GroupCommitment(_))));
 }
 
 #[test]
@@ -760,9 +804,13 @@ fn long_logs_are_verified_across_chunks() {
             )
         })
         .collect();
-    assert_eq!(other.len(), 1, "{other:?}");
-    assert_eq!(other[0].index, n as u64 - 3);
+    assert_eq!(other.len(), 2, "{other:?}");
+    assert!(other.iter().all(|f| f.index == n as u64 - 3));
     assert!(matches!(other[0].reason, AuditError::InvalidSignature(_)));
+    assert!(matches!(
+        other[1].reason,
+        AuditError::CommitmentMismatch { .. }
+    ));
     let replays: Vec<u64> = report
         .failures
         .iter()

@@ -171,6 +171,9 @@ pub fn reshare<C: Ciphersuite, R: RngCore + CryptoRng>(
         .collect()
 }
 
+/// In-memory session signers, one per share ([`session_signers`]).
+pub type LocalSigners<C, P> = Vec<SessionSigner<C, MemoryNonceStore<C>, P>>;
+
 /// Session signers for every share, each with a fresh identity key and the same `policy`,
 /// plus the roster of their identities (what every node and the coordinator are configured
 /// with) and the registered policies (every signer registered under `policy`'s `P`: what
@@ -180,11 +183,7 @@ pub fn session_signers<C, P, R>(
     policy: &circuits::Policy,
     system: &Arc<P>,
     rng: &mut R,
-) -> (
-    Vec<SessionSigner<C, MemoryNonceStore<C>, P>>,
-    Roster,
-    verifier::RegisteredPolicies,
-)
+) -> (LocalSigners<C, P>, Roster, verifier::RegisteredPolicies)
 where
     C: Ciphersuite,
     P: prover::ProofSystem,

@@ -10,6 +10,7 @@ use circuits::pasta::Pasta;
 use circuits::{Backend, BackendId, SignedDigest};
 use rayon::prelude::*;
 
+use super::commitment::group_commitment_x;
 use super::error::{AuditError, AuditFailure};
 use super::keys::AuditKeys;
 use super::record::{AuditRecord, AUDIT_VERSION};
@@ -125,6 +126,20 @@ fn check_record(index: u64, rec: &AuditRecord, keys: &AuditKeys) -> (Vec<AuditFa
         fail(AuditError::NoSigners);
         return (out, proofs);
     };
+    // The listed commitments must be the ones that made the signature's R.
+    let listed: Vec<(u16, &[u8])> = rec
+        .signers
+        .iter()
+        .map(|s| (s.signer_id, s.commitments.as_slice()))
+        .collect();
+    match group_commitment_x(&rec.group_key, &rec.digest, &listed) {
+        Ok(x) if x[..] == rec.signature[..32] => {}
+        Ok(x) => fail(AuditError::CommitmentMismatch {
+            recomputed: hex::encode(x),
+            signature: hex::encode(&rec.signature[..32]),
+        }),
+        Err(e) => fail(AuditError::GroupCommitment(e)),
+    }
     let Ok(backend) = BackendId::try_from(rec.backend) else {
         fail(AuditError::UnknownBackend(rec.backend));
         return (out, proofs);

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use circuits::BackendId;
 
+use super::commitment::CommitmentError;
 use super::record::AUDIT_VERSION;
 use crate::bip340::Bip340Error;
 use crate::contribution::ContributionError;
@@ -70,6 +71,18 @@ pub enum AuditError {
         /// The allowed difference.
         max: u64,
     },
+    /// The listed round-1 commitments do not produce the signature's `R`: the listed
+    /// signers are not the ones who signed.
+    #[error("the listed commitments give R with x = {recomputed}, the signature's R has x = {signature}")]
+    CommitmentMismatch {
+        /// `x(R)` recomputed from the listed commitments, hex.
+        recomputed: String,
+        /// The signature's first 32 bytes, hex.
+        signature: String,
+    },
+    /// `R` could not be recomputed from the listed commitments.
+    #[error("{0}")]
+    GroupCommitment(CommitmentError),
     /// The record's backend id is unknown.
     #[error("unknown backend id {0}")]
     UnknownBackend(u8),

@@ -81,12 +81,14 @@
 //! ```
 
 mod check;
+mod commitment;
 mod error;
 mod keys;
 mod record;
 mod verify;
 
 pub use crate::keys::HALO2_PARAMS_FILE;
+pub use commitment::{group_commitment_x, CommitmentError};
 pub use error::{AuditError, AuditFailure, AuditReport};
 pub use keys::{AuditKeys, AuditKeysError, DEFAULT_MAX_SKEW_SECS};
 pub use record::{
