@@ -23,15 +23,38 @@ pub struct InitArgs {
     /// Proof backend (`groth16` or `halo2`).
     #[arg(long, default_value = "groth16")]
     pub backend: BackendId,
-    /// Host (IP or DNS name) for URLs and certificates.
+    /// Host (IP or localhost) for URLs and certificates.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+    /// A node on its own host: `ID=HOST` (IP or DNS name; repeat for several hosts of one
+    /// node, the first is its URL's). Its certificate carries its hosts, not --host; it
+    /// listens on HOST if HOST is an IP address, else on 0.0.0.0.
+    #[arg(long = "node-host", value_parser = parse_node_host)]
+    pub node_hosts: Vec<(u16, String)>,
+    /// An existing CA directory (`zkquorum ca init`) to issue from; by default a
+    /// throw-away CA whose key is not written.
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
     /// The coordinator listens on this port, node i on port + i.
     #[arg(long, default_value_t = 7700)]
     pub base_port: u16,
     /// Cluster name.
     #[arg(long, default_value = "local")]
     pub name: String,
+}
+
+fn parse_node_host(s: &str) -> Result<(u16, String), String> {
+    let (id, host) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected ID=HOST, e.g. 2=10.0.0.2"))?;
+    let id = id
+        .trim()
+        .parse::<u16>()
+        .map_err(|e| format!("{s:?}: node id: {e}"))?;
+    if host.trim().is_empty() {
+        return Err(format!("{s:?}: empty host"));
+    }
+    Ok((id, host.trim().to_string()))
 }
 
 /// `zkquorum init`.
@@ -51,12 +74,29 @@ pub fn init(args: &InitArgs) -> Result<()> {
             .with_context(|| format!("--base-port {} + {i} is not a port", args.base_port))?;
         Ok(SocketAddr::new(ip, p))
     };
-    let nodes = (1..=args.nodes).map(port).collect::<Result<Vec<_>>>()?;
+    let mut node_hosts = std::collections::BTreeMap::<u16, Vec<String>>::new();
+    for (id, host) in &args.node_hosts {
+        if *id == 0 || *id > args.nodes {
+            anyhow::bail!("--node-host {id}={host}: there is no node {id} of {}", args.nodes);
+        }
+        node_hosts.entry(*id).or_default().push(host.clone());
+    }
+    let nodes = (1..=args.nodes)
+        .map(|i| {
+            let mut addr = port(i)?;
+            if let Some(first) = node_hosts.get(&i).and_then(|h| h.first()) {
+                addr.set_ip(first.parse().unwrap_or([0, 0, 0, 0].into()));
+            }
+            Ok(addr)
+        })
+        .collect::<Result<Vec<_>>>()?;
     let opts = InitOptions {
         name: args.name.clone(),
         threshold: args.threshold,
         backend: args.backend,
         host: args.host.clone(),
+        node_hosts,
+        ca: args.ca.clone(),
         coordinator: port(0)?,
         nodes,
         kdf: signer::KdfParams::RECOMMENDED,
@@ -78,7 +118,12 @@ pub fn init(args: &InitArgs) -> Result<()> {
         "  coordinator:  zkquorum coordinator --config {}",
         layout.coordinator().display()
     );
-    println!("  client:       {}", layout.client().display());
+    println!(
+        "  clients:      {} (operator, every key), {} (admin), {} (auditor)",
+        layout.client().display(),
+        layout.client_of(zkquorum::net::roles::Role::Admin).display(),
+        layout.client_of(zkquorum::net::roles::Role::Auditor).display()
+    );
     println!(
         "  examples:     {} {}",
         layout.example_policy().display(),

@@ -1,6 +1,8 @@
 //! The command line: the clap definitions and one module per command group.
 //!
 //! - [`init`]: `zkquorum init`, which writes a cluster;
+//! - [`node_init`]: `zkquorum node init`, a node making its own secrets (enrollment);
+//! - [`ca`]: `zkquorum ca init|issue|revoke` and `zkquorum csr`: certificates and roles;
 //! - [`serve`]: the two servers, `node` and `coordinator`;
 //! - [`client`]: the client-API commands `keygen` and `sign`;
 //! - [`policy`]: `policy set|show` on a node's database;
@@ -11,10 +13,12 @@
 
 pub mod audit;
 pub mod bench;
+pub mod ca;
 pub mod client;
 pub mod demo;
 pub mod init;
 pub mod lifecycle;
+pub mod node_init;
 pub mod policy;
 pub mod serve;
 
@@ -37,10 +41,15 @@ pub enum Command {
     /// Write a local cluster: CA and certificates, node databases and identity keys,
     /// proof-system keys, configuration files, example policy and intent.
     Init(init::InitArgs),
-    /// Run a signer node.
-    Node(serve::ServeArgs),
+    /// Run a signer node (`node --config node.toml`), or make one (`node init`).
+    Node(node_init::NodeArgs),
     /// Run the coordinator (client API and session driver).
     Coordinator(serve::ServeArgs),
+    /// The cluster CA: create it, issue and renew certificates with a role, revoke.
+    #[command(subcommand)]
+    Ca(ca::CaCommand),
+    /// Make a private key and a certificate signing request (for `ca issue`) here.
+    Csr(ca::CsrArgs),
     /// Create a threshold key by DKG across the running nodes.
     Keygen(client::KeygenArgs),
     /// A signer node's policy.
@@ -64,7 +73,13 @@ impl Command {
         match self {
             Command::Demo(args) => demo::run(&args),
             Command::Init(args) => init::init(&args),
-            Command::Node(args) => serve::node(&args),
+            Command::Node(args) => match (&args.command, &args.serve) {
+                (Some(node_init::NodeCommand::Init(init)), _) => node_init::init(init),
+                (None, Some(serve)) => serve::node(serve),
+                (None, None) => anyhow::bail!("zkquorum node needs --config (or `node init`)"),
+            },
+            Command::Ca(cmd) => ca::run(&cmd),
+            Command::Csr(args) => ca::csr(&args),
             Command::Coordinator(args) => serve::coordinator(&args),
             Command::Keygen(args) => client::keygen(&args),
             Command::Policy(cmd) => policy::policy(&cmd),

@@ -67,7 +67,7 @@ async fn shutdown_signal() {
 async fn bind_and_serve(
     addr: SocketAddr,
     ready_file: Option<&std::path::Path>,
-    (tls, app): (std::sync::Arc<rustls::ServerConfig>, axum::Router),
+    (tls, app): (zkquorum::net::serve::ServerTls, axum::Router),
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -126,7 +126,7 @@ pub fn coordinator(args: &ServeArgs) -> Result<()> {
 async fn prepare_coordinator<V: StatementVerifier + 'static>(
     config: CoordinatorConfig,
     cluster: zkquorum::cluster::config::ClusterConfig,
-) -> Result<(std::sync::Arc<rustls::ServerConfig>, axum::Router)> {
+) -> Result<(zkquorum::net::serve::ServerTls, axum::Router)> {
     let verifier = cluster::load_verifier::<V>(&cluster)?;
     zkquorum::coordinator::prepare(config, cluster, verifier)
         .await

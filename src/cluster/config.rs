@@ -92,6 +92,12 @@ pub struct NodeEntry {
     /// Its X25519 key, to which DKG secret shares for it are encrypted (HPKE).
     #[serde_as(as = "Hex")]
     pub hpke_key: [u8; 32],
+    /// The fingerprint of its TLS key ([`crate::net::tls::key_fingerprint`]: BLAKE3 of the
+    /// certificate's SubjectPublicKeyInfo). The coordinator talks to this node only if the
+    /// server at `url` presents a node certificate with this key; a certificate renewed from
+    /// the node's request keeps it.
+    #[serde_as(as = "Hex")]
+    pub tls_fingerprint: [u8; 32],
 }
 
 /// `cluster.toml`.
@@ -109,10 +115,20 @@ pub struct ClusterConfig {
     pub keys_dir: PathBuf,
     /// The cluster CA certificate (PEM).
     pub ca: PathBuf,
-    /// The coordinator's certificate: nodes serve only requests authenticated with it.
+    /// The coordinator's certificate: nodes serve only requests authenticated with a
+    /// coordinator certificate of its key.
     pub coordinator_cert: PathBuf,
+    /// The revocation list every server enforces and reloads when it changes
+    /// ([`crate::net::revocation`]); `revoked.txt` next to this file unless set. A missing
+    /// file revokes nothing.
+    #[serde(default = "default_revoked")]
+    pub revoked: PathBuf,
     /// Every node, ordered by id.
     pub nodes: Vec<NodeEntry>,
+}
+
+fn default_revoked() -> PathBuf {
+    crate::net::revocation::REVOKED_FILE.into()
 }
 
 impl ClusterConfig {
@@ -152,6 +168,13 @@ impl ClusterConfig {
                 return Err(invalid(format!(
                     "node {} url {:?} is not https",
                     node.id, node.url
+                )));
+            }
+            // The coordinator picks the pinned client for a call by its URL.
+            if let Some(other) = self.nodes[..i].iter().find(|o| o.url == node.url) {
+                return Err(invalid(format!(
+                    "nodes {} and {} share the url {:?}",
+                    other.id, node.id, node.url
                 )));
             }
         }
@@ -287,7 +310,12 @@ impl ClusterConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let mut c: Self = read(path)?;
         let base = dir_of(path);
-        for p in [&mut c.keys_dir, &mut c.ca, &mut c.coordinator_cert] {
+        for p in [
+            &mut c.keys_dir,
+            &mut c.ca,
+            &mut c.coordinator_cert,
+            &mut c.revoked,
+        ] {
             resolve(&base, p);
         }
         c.validate(path)?;
@@ -367,6 +395,23 @@ impl ClientConfig {
 pub fn write_toml<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     let text = toml::to_string_pretty(value).map_err(std::io::Error::other)?;
     write_atomic(path, text.as_bytes(), false)
+}
+
+/// Creates the directory `path` (its parents as needed) with mode 0700 on Unix: directories
+/// holding a node's or a person's secrets are readable by their owner only.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)?;
+    // `mode` is filtered by the umask and not applied to a directory that existed.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` atomically; `secret` files get mode 0600.

@@ -2,10 +2,26 @@
 //! fresh identity keys, the proof system's keys, every configuration file, and example
 //! policy and intent files.
 //!
+//! Every node is provisioned through the multi-host path, on this one machine: the node
+//! makes its secrets in its own directory ([`crate::cluster::enroll::node_init`]: sealed
+//! database, TLS key, certificate request, `enrollment.json`), the CA issues its
+//! certificate from the request ([`ClusterCa::issue`], role `node`, the node's own hosts),
+//! and the roster entry is the enrollment's. The coordinator and three people get their
+//! certificates the same way (a key and request made in their directory, then issued):
+//! `client/` is an operator granted every key (`*`), `client-admin/` a policy admin,
+//! `client-auditor/` an auditor, each with a `client.toml`.
+//!
 //! Everything is written into a temporary sibling directory that is renamed into place at
-//! the end, so an interrupted `init` leaves nothing half-made. Each node's database
-//! passphrase is a random 256-bit value in `node-<i>/passphrase` (mode 0600); operators
-//! who keep it elsewhere delete the file and set `ZKQUORUM_PASSPHRASE`.
+//! the end, so an interrupted `init` leaves nothing half-made. Directories are 0700 and
+//! secret files 0600. The CA is either an existing CA directory (`--ca`, made by
+//! `zkquorum ca init` and kept offline by the admins) or a throw-away CA made in memory
+//! whose key is never written: such a cluster cannot issue, renew or revoke by grant
+//! change later (it can still revoke: the list needs no CA key).
+//!
+//! Demo convenience: each node's database passphrase is a random 256-bit value in
+//! `node-<i>/passphrase` (mode 0600), next to its database, so that one machine can start
+//! every node. A real node never has it there: `zkquorum node init` takes the passphrase
+//! from `ZKQUORUM_PASSPHRASE` or a file outside the node directory, and never writes it.
 //!
 //! The Groth16 setup run here is a single-party setup: whoever runs `init` could forge
 //! proofs. It suits a demo or a test cluster; production keys come from a multi-party
@@ -21,16 +37,15 @@ use prover::halo2::Halo2System;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
 use rand_core::RngCore;
-use signer::session::Identity;
 use signer::{KdfParams, SignerId};
 use verifier::StatementVerifier;
 
 use crate::cluster::config::{
-    write_atomic, write_toml, ClientConfig, ClusterConfig, CoordinatorConfig, NodeConfig, NodeEntry,
+    create_private_dir, write_atomic, write_toml, ClientConfig, ClusterConfig, CoordinatorConfig,
 };
-use crate::net::dkg_seal::HpkeKey;
-use crate::net::tls::ClusterCa;
-use crate::node::store::{IdentitySecrets, NodeStore};
+use crate::cluster::enroll::{node_init, EnrollError, NodeInitOptions};
+use crate::net::roles::{KeyScope, Role};
+use crate::net::tls::{CertRequest, ClusterCa, Grant};
 
 /// What `init` makes.
 #[derive(Clone, Debug)]
@@ -41,8 +56,14 @@ pub struct InitOptions {
     pub threshold: u16,
     /// The proof system.
     pub backend: BackendId,
-    /// Host name or IP the certificates are issued for and URLs use.
+    /// Host name or IP the certificates are issued for and URLs use (with `localhost`).
     pub host: String,
+    /// Node `i`'s own hosts (its URL uses the first), for nodes not on `host`: a
+    /// multi-host cluster. A node not listed uses `host`.
+    pub node_hosts: std::collections::BTreeMap<u16, Vec<String>>,
+    /// An existing CA directory (`zkquorum ca init`) to issue from; `None`: a throw-away
+    /// CA in memory, its key never written.
+    pub ca: Option<PathBuf>,
     /// The coordinator's client-API address.
     pub coordinator: SocketAddr,
     /// One listen address per node (`n` = its length).
@@ -71,9 +92,20 @@ impl Layout {
     pub fn coordinator(&self) -> PathBuf {
         self.dir.join("coordinator").join("coordinator.toml")
     }
-    /// `client/client.toml`.
+    /// `client/client.toml`: the operator (every key).
     pub fn client(&self) -> PathBuf {
         self.dir.join("client").join("client.toml")
+    }
+    /// `client-<role>/client.toml`: the admin's or the auditor's client (the operator's is
+    /// [`Self::client`]).
+    pub fn client_of(&self, role: Role) -> PathBuf {
+        match role {
+            Role::Operator => self.client(),
+            other => self
+                .dir
+                .join(format!("client-{other}"))
+                .join("client.toml"),
+        }
     }
     /// `policy.example.toml`.
     pub fn example_policy(&self) -> PathBuf {
@@ -129,14 +161,9 @@ pub enum InitError {
     /// Certificates could not be made.
     #[error(transparent)]
     Tls(#[from] crate::net::tls::TlsError),
-    /// A node database could not be created.
-    #[error("node {id} database: {source}")]
-    Store {
-        /// The node.
-        id: u16,
-        /// The store error.
-        source: crate::store::StoreError,
-    },
+    /// A node could not be provisioned.
+    #[error(transparent)]
+    Enroll(#[from] EnrollError),
     /// The proof system's setup or key files failed.
     #[error("proof system: {0}")]
     ProofSystem(String),
@@ -150,7 +177,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> InitError + '_ {
 }
 
 fn mkdir(p: &Path) -> Result<(), InitError> {
-    std::fs::create_dir_all(p).map_err(io_err(p))
+    create_private_dir(p).map_err(io_err(p))
 }
 
 fn write(path: &Path, bytes: &[u8], secret: bool) -> Result<(), InitError> {
@@ -173,71 +200,102 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    mkdir(parent)?;
+    // The parent is the caller's: created if missing, its mode left alone.
+    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
     let staging = tempfile::Builder::new()
         .prefix(".zkquorum-init-")
         .tempdir_in(parent)
         .map_err(io_err(parent))?;
     let root = staging.path();
 
-    let ca = ClusterCa::generate(&opts.name)?;
+    let ca = match &opts.ca {
+        Some(dir) => ClusterCa::load_dir(dir)?,
+        None => ClusterCa::generate(&opts.name)?,
+    };
     write(&root.join("ca.pem"), ca.cert_pem().as_bytes(), false)?;
-    let hosts = vec![opts.host.clone(), "localhost".to_string()];
-    let write_cert = |sub: &str, cn: &str| -> Result<(), InitError> {
+    let with_localhost = |host: &str| {
+        let mut hosts = vec![host.to_string()];
+        if host != "localhost" {
+            hosts.push("localhost".into());
+        }
+        hosts
+    };
+    // A key and request made in the principal's directory, the certificate issued from it.
+    let provision = |sub: &str, grant: &Grant, hosts: &[String]| -> Result<(), InitError> {
         let d = root.join(sub);
         mkdir(&d)?;
-        let c = ca.issue(cn, &hosts)?;
-        write(&d.join("tls.pem"), c.cert_pem.as_bytes(), false)?;
-        write(&d.join("tls.key"), c.key_pem.as_bytes(), true)?;
+        let req = CertRequest::generate(&grant.name, hosts)?;
+        write(&d.join("tls.key"), req.key_pem.as_bytes(), true)?;
+        write(
+            &d.join("tls.pem"),
+            ca.issue(&req.csr_pem, grant)?.as_bytes(),
+            false,
+        )?;
         Ok(())
     };
-    write_cert("coordinator", &format!("{} coordinator", opts.name))?;
-    write_cert("client", &format!("{} client", opts.name))?;
+    provision(
+        "coordinator",
+        &Grant::new(Role::Coordinator, "coordinator"),
+        &with_localhost(&opts.host),
+    )?;
+    let coordinator_url = format!("https://{}:{}", opts.host, opts.coordinator.port());
+    for (role, sub) in [
+        (Role::Operator, "client"),
+        (Role::Admin, "client-admin"),
+        (Role::Auditor, "client-auditor"),
+    ] {
+        let mut grant = Grant::new(role, role.as_str());
+        if role == Role::Operator {
+            grant = grant.with_scope(KeyScope::All);
+        }
+        provision(sub, &grant, &[])?;
+        write_config(
+            &root.join(sub).join("client.toml"),
+            &ClientConfig {
+                coordinator_url: coordinator_url.clone(),
+                ca: "../ca.pem".into(),
+                tls_cert: "tls.pem".into(),
+                tls_key: "tls.key".into(),
+            },
+        )?;
+    }
 
     let mut entries = Vec::new();
     for (i, addr) in opts.nodes.iter().enumerate() {
         let id = SignerId::new(i as u16 + 1).map_err(|e| InitError::Invalid(e.to_string()))?;
-        let sub = format!("node-{}", id.get());
-        write_cert(&sub, &format!("{} node {id}", opts.name))?;
-        let identity = Identity::random(&mut OsRng);
-        let hpke = HpkeKey::generate(&mut OsRng);
+        let hosts = match opts.node_hosts.get(&id.get()) {
+            Some(h) if !h.is_empty() => h.clone(),
+            Some(_) => return Err(InitError::Invalid(format!("node {id}: no host"))),
+            None => with_localhost(&opts.host),
+        };
+        let sub = root.join(format!("node-{}", id.get()));
         let mut pass = [0u8; 32];
         OsRng.fill_bytes(&mut pass);
         let pass = zeroize::Zeroizing::new(hex::encode(pass));
-        write(&root.join(&sub).join("passphrase"), pass.as_bytes(), true)?;
-        NodeStore::create(
-            &root.join(&sub).join("node.db"),
-            id,
-            pass.as_bytes(),
-            opts.kdf,
-            &IdentitySecrets {
-                signing: identity.to_bytes(),
-                hpke: hpke.secret_bytes(),
+        let enrollment = node_init(
+            &sub,
+            &NodeInitOptions {
+                id,
+                url: format!("https://{}:{}", url_host(&hosts[0]), addr.port()),
+                hosts,
+                listen: *addr,
+                cluster: "../cluster.toml".into(),
+                passphrase_file: Some("passphrase".into()),
+                kdf: opts.kdf,
             },
-        )
-        .map_err(|source| InitError::Store {
-            id: id.get(),
-            source,
-        })?;
-        let node = NodeConfig {
-            id,
-            listen: *addr,
-            db: "node.db".into(),
-            tls_cert: "tls.pem".into(),
-            tls_key: "tls.key".into(),
-            passphrase_file: Some("passphrase".into()),
-            cluster: "../cluster.toml".into(),
-            max_clock_skew_secs: crate::cluster::config::DEFAULT_CLOCK_SKEW_SECS,
-        };
-        write_config(&root.join(&sub).join("node.toml"), &node)?;
-        entries.push(NodeEntry {
-            id,
-            url: format!("https://{}:{}", opts.host, addr.port()),
-            identity_key: identity.public_key(),
-            hpke_key: hpke.public_bytes(),
-        });
+            pass.as_bytes(),
+        )?;
+        // The demo convenience (see the module documentation).
+        write(&sub.join("passphrase"), pass.as_bytes(), true)?;
+        let cert = ca.issue(
+            &enrollment.csr,
+            &Grant::new(Role::Node, &format!("node-{}", id.get())),
+        )?;
+        write(&sub.join("tls.pem"), cert.as_bytes(), false)?;
+        entries.push(enrollment.node_entry());
     }
 
+    mkdir(&root.join("keys"))?;
     match opts.backend {
         BackendId::Groth16Bn254 => setup_keys::<Groth16System>(&root.join("keys"))?,
         BackendId::Halo2Pasta => setup_keys::<Halo2System>(&root.join("keys"))?,
@@ -250,6 +308,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
         keys_dir: "keys".into(),
         ca: "ca.pem".into(),
         coordinator_cert: "coordinator/tls.pem".into(),
+        revoked: crate::net::revocation::REVOKED_FILE.into(),
         nodes: entries,
     };
     write_config(&root.join("cluster.toml"), &cluster)?;
@@ -264,15 +323,6 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
             signer_timeout_secs: 30,
             request_timeout_secs: 120,
             max_reply_bytes: crate::net::client::DEFAULT_REPLY_LIMIT,
-        },
-    )?;
-    write_config(
-        &root.join("client").join("client.toml"),
-        &ClientConfig {
-            coordinator_url: format!("https://{}:{}", opts.host, opts.coordinator.port()),
-            ca: "../ca.pem".into(),
-            tls_cert: "tls.pem".into(),
-            tls_key: "tls.key".into(),
         },
     )?;
     let now = crate::clock::unix_now();
@@ -290,6 +340,15 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
     Ok(Layout {
         dir: dir.to_path_buf(),
     })
+}
+
+/// A host as a URL writes it: an IPv6 address in brackets.
+fn url_host(host: &str) -> String {
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
 }
 
 fn setup_keys<P: ProofSystem>(dir: &Path) -> Result<(), InitError> {

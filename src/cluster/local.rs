@@ -84,6 +84,8 @@ impl LocalCluster {
             threshold: t,
             backend,
             host: "127.0.0.1".into(),
+            node_hosts: Default::default(),
+            ca: None,
             coordinator: addrs[0],
             nodes: addrs[1..].to_vec(),
             kdf,

@@ -2,11 +2,15 @@
 //!
 //! - [`config`]: the TOML configuration files (`cluster.toml`, `node.toml`,
 //!   `coordinator.toml`, `client.toml`) and their loading;
+//! - [`enroll`]: `zkquorum node init`, a node making its own secrets and the public
+//!   enrollment the admins issue its certificate and roster entry from;
 //! - [`init`]: `zkquorum init`, which writes a whole cluster (CA and certificates, node
-//!   databases, proof-system keys, configurations, example policy and intent);
+//!   databases, proof-system keys, configurations, example policy and intent), every node
+//!   through [`enroll`];
 //! - [`local`]: a whole cluster running in one process on loopback (the demo, benches).
 
 pub mod config;
+pub mod enroll;
 pub mod init;
 pub mod local;
 

@@ -19,6 +19,11 @@
 //! | `POST /v1/sign` `{"key_id","intent","request_id"?}` | sign → 200 [`SignResponse`](crate::net::api::SignResponse); 422 `policy_violation` when the signers' policies refuse (each signer's rule listed), 503 `too_few_signers` when too few are reachable |
 //! | `GET /v1/sessions/{request_id}` | a request's status and outcome |
 //!
+//! Each route admits only some roles (see [`routes`]): operators create keys and sign with
+//! the keys their certificate grants, auditors read. The coordinator's own calls go only to
+//! rostered nodes, each verified as that node before anything is sent
+//! ([`crate::net::client::HttpClient::for_nodes`]).
+//!
 //! A signing request is recorded as running before its session starts; its audit record
 //! and its outcome are committed in one transaction before the answer goes out, so a
 //! signature a client has seen is always in the log, and a record always has its outcome.
@@ -45,13 +50,17 @@ pub use state::CoordinatorState;
 use crate::cluster::config::{ClusterConfig, CoordinatorConfig};
 
 /// Opens the coordinator (database, TLS) before the caller binds its port, so an open
-/// port means a ready coordinator. Returns its TLS configuration and router.
+/// port means a ready coordinator. Returns its TLS (configuration and revocation list) and
+/// router.
 pub async fn prepare<V: StatementVerifier + 'static>(
     config: CoordinatorConfig,
     cluster: ClusterConfig,
     verifier: Arc<V>,
-) -> Result<(Arc<rustls::ServerConfig>, Router), Box<dyn std::error::Error + Send + Sync>> {
-    let tls = crate::net::tls::server_config(&config.tls_cert, &config.tls_key, &cluster.ca)?;
+) -> Result<(crate::net::serve::ServerTls, Router), Box<dyn std::error::Error + Send + Sync>> {
+    let tls = crate::net::serve::ServerTls::new(
+        crate::net::tls::server_config(&config.tls_cert, &config.tls_key, &cluster.ca)?,
+        Arc::new(crate::net::revocation::Revocations::new(&cluster.revoked)),
+    );
     let state = tokio::task::spawn_blocking(move || {
         // Until the governance registry is wired in, no policy is registered.
         let registry = Arc::new(verifier::RegisteredPolicies::new());

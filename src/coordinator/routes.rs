@@ -1,5 +1,19 @@
-//! The client API's routes: the router (body limit, request timeout), keys (created by
-//! the [DKG driver](super::dkg)), and a request's status. Signing is in [`super::sign`].
+//! The client API's routes: the router (body limit, request timeout, who may call what),
+//! keys (created by the [DKG driver](super::dkg)), and a request's status. Signing is in
+//! [`super::sign`].
+//!
+//! Who may call what (the caller's [`Peer`] comes from its certificate, see
+//! [`crate::net::roles`]; a revoked or grant-less certificate never reaches the router):
+//!
+//! | route | roles |
+//! |---|---|
+//! | `GET /v1/health` | any role (liveness, it tells nothing) |
+//! | `POST /v1/keys`, `POST /v1/sign` | operator granted the key id (403 `key_not_granted` otherwise) |
+//! | `GET /v1/keys` | operator (the keys it is granted) or auditor (all) |
+//! | `GET /v1/keys/{key_id}`, `GET /v1/sessions/{request_id}` | operator granted the key, or auditor |
+//! | `GET /v1/audit` | auditor |
+//!
+//! Any other role is answered 403 `forbidden`, naming the roles the route needs.
 
 use std::sync::Arc;
 
@@ -17,8 +31,9 @@ use super::store::{KeyRecord, RequestStatus};
 use crate::ids::{KeyId, RequestId};
 use crate::net::api::{
     blocking, ApiError, ApiJson, AuditPage, AuditQuery, CreateKey, KeyInfo, SessionStatus,
-    MAX_AUDIT_PAGE, MAX_BODY_BYTES,
+    SignRequest, SignResponse, MAX_AUDIT_PAGE, MAX_BODY_BYTES,
 };
+use crate::net::roles::{require, Peer, Role};
 
 impl<V: StatementVerifier + 'static> CoordinatorState<V> {
     /// The client API router.
@@ -29,11 +44,28 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
                 "/v1/health",
                 get(|| async { Json(serde_json::json!({"status": "ok"})) }),
             )
-            .route("/v1/keys", post(create_key::<V>).get(list_keys::<V>))
-            .route("/v1/keys/{key_id}", get(get_key::<V>))
-            .route("/v1/sign", post(sign::<V>))
-            .route("/v1/sessions/{request_id}", get(session_status::<V>))
-            .route("/v1/audit", get(audit_page::<V>))
+            .route(
+                "/v1/keys",
+                post(create_key::<V>)
+                    .route_layer(require(OPERATOR))
+                    .merge(get(list_keys::<V>).route_layer(require(READERS))),
+            )
+            .route(
+                "/v1/keys/{key_id}",
+                get(get_key::<V>).route_layer(require(READERS)),
+            )
+            .route(
+                "/v1/sign",
+                post(sign_granted::<V>).route_layer(require(OPERATOR)),
+            )
+            .route(
+                "/v1/sessions/{request_id}",
+                get(session_status::<V>).route_layer(require(READERS)),
+            )
+            .route(
+                "/v1/audit",
+                get(audit_page::<V>).route_layer(require(AUDITOR)),
+            )
             .fallback(|| async {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
             })
@@ -44,6 +76,23 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             ))
             .with_state(self)
     }
+}
+
+/// Operators only (their key scope is checked in the handler, where the key id is known).
+const OPERATOR: &[Role] = &[Role::Operator];
+/// Who may read key information and request outcomes.
+const READERS: &[Role] = &[Role::Operator, Role::Auditor];
+/// Auditors only.
+const AUDITOR: &[Role] = &[Role::Auditor];
+
+/// `POST /v1/sign` for an operator granted the request's key.
+async fn sign_granted<V: StatementVerifier + 'static>(
+    peer: Peer,
+    state: State<Arc<CoordinatorState<V>>>,
+    ApiJson(req): ApiJson<SignRequest>,
+) -> Result<Json<SignResponse>, ApiError> {
+    peer.require_key(&req.key_id)?;
+    sign(state, ApiJson(req)).await
 }
 
 /// `GET /v1/audit?from=N&limit=M`: the stored lines verbatim, for auditors.
@@ -75,7 +124,9 @@ async fn audit_page<V: StatementVerifier + 'static>(
     .await
 }
 
+/// Every key an auditor may read, the granted ones for an operator.
 async fn list_keys<V: StatementVerifier + 'static>(
+    peer: Peer,
     State(c): State<Arc<CoordinatorState<V>>>,
 ) -> Result<Json<Vec<KeyInfo>>, ApiError> {
     blocking(move || {
@@ -83,16 +134,24 @@ async fn list_keys<V: StatementVerifier + 'static>(
             .store
             .keys()
             .map_err(|e| ApiError::internal("reading keys", e))?;
-        Ok(Json(recs.iter().map(key_info).collect::<Result<_, _>>()?))
+        Ok(Json(
+            recs.iter()
+                .filter(|r| peer.may_read(&r.key_id))
+                .map(key_info)
+                .collect::<Result<_, _>>()?,
+        ))
     })
     .await
 }
 
 async fn get_key<V: StatementVerifier + 'static>(
+    peer: Peer,
     State(c): State<Arc<CoordinatorState<V>>>,
     Path(key_id): Path<String>,
 ) -> Result<Json<KeyInfo>, ApiError> {
     let key_id = KeyId::new(&key_id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    // Before the lookup: an operator learns nothing about keys it is not granted.
+    peer.require_read(&key_id)?;
     blocking(move || Ok(Json(key_info(&c.key_record(&key_id)?)?))).await
 }
 
@@ -110,10 +169,12 @@ fn dkg_error(e: DkgError) -> ApiError {
 }
 
 async fn create_key<V: StatementVerifier + 'static>(
+    peer: Peer,
     State(c): State<Arc<CoordinatorState<V>>>,
     ApiJson(req): ApiJson<CreateKey>,
 ) -> Result<(StatusCode, Json<KeyInfo>), ApiError> {
     let key_id = req.key_id;
+    peer.require_key(&key_id)?;
     if c.store
         .key(&key_id)
         .map_err(|e| ApiError::internal("reading keys", e))?
@@ -168,6 +229,7 @@ fn status_name(s: RequestStatus) -> &'static str {
 }
 
 async fn session_status<V: StatementVerifier + 'static>(
+    peer: Peer,
     State(c): State<Arc<CoordinatorState<V>>>,
     Path(request_id): Path<String>,
 ) -> Result<Json<SessionStatus>, ApiError> {
@@ -184,6 +246,7 @@ async fn session_status<V: StatementVerifier + 'static>(
                     format!("no request {id}"),
                 )
             })?;
+        peer.require_read(&rec.key_id)?;
         Ok(Json(SessionStatus {
             request_id: rec.request_id,
             key_id: rec.key_id,

@@ -46,9 +46,20 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
                 "requests interrupted by a restart marked failed"
             );
         }
-        let tls = crate::net::tls::client_config(&config.tls_cert, &config.tls_key, &cluster.ca)?;
-        let http =
-            HttpClient::new(tls, config.signer_timeout())?.with_reply_limit(config.max_reply_bytes);
+        // One pinned client per rostered node; the coordinator calls nothing else.
+        let identity = Arc::new(crate::net::tls::ReloadingCert::load(
+            &config.tls_cert,
+            &config.tls_key,
+        )?);
+        let revocations = Arc::new(crate::net::revocation::Revocations::new(&cluster.revoked));
+        let http = HttpClient::for_nodes(
+            &cluster.nodes,
+            identity,
+            &cluster.ca,
+            Some(revocations),
+            config.signer_timeout(),
+        )?
+        .with_reply_limit(config.max_reply_bytes);
         Ok(Self {
             cluster,
             store,

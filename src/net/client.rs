@@ -2,6 +2,8 @@
 //! nodes ([`NodeClient`]) and the client API's client ([`ApiClient`], used
 //! by the CLI, the demo and the tests).
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -11,12 +13,15 @@ use signer::session::{Round1Reply, Round1Request, Round2Reply, Round2Request};
 use signer::taproot::Taproot;
 use signer::SignerId;
 
+use crate::cluster::config::NodeEntry;
 use crate::coordinator::Refusal;
 use crate::ids::{KeyId, RequestId};
 use crate::net::api::{
     ApiError, AuditPage, CreateKey, KeyInfo, Round1ReplyWire, Round2ReplyWire, SessionStatus,
     SignRequest, SignResponse, SignRound1, SignRound2,
 };
+use crate::net::revocation::Revocations;
+use crate::net::tls::{client_config_expecting, ExpectedServer, ReloadingCert};
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +45,12 @@ pub enum ClientError {
         /// The client's reply limit, bytes.
         limit: usize,
     },
+    /// The URL is not a rostered node's: the coordinator's node client calls nothing else.
+    #[error("{url}: not the URL of a rostered node")]
+    NotRostered {
+        /// The URL refused.
+        url: String,
+    },
     /// The answer is not what the API promises.
     #[error("{url}: unexpected answer: {reason}")]
     Decode {
@@ -57,29 +68,107 @@ pub const DEFAULT_REPLY_LIMIT: usize = 4 * 1024 * 1024;
 
 /// An HTTPS client with the cluster's CA and a client certificate, reading every reply
 /// body under a size limit (cheap to clone: clones share connections).
+///
+/// The coordinator's client towards the nodes ([`HttpClient::for_nodes`]) holds one
+/// connection pool per rostered node, each verifying that the server is that very node
+/// ([`crate::net::tls::RoleServerVerifier`]); a URL that is not a rostered node's is
+/// refused without a connection ([`ClientError::NotRostered`]).
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    http: reqwest::Client,
+    pools: Pools,
     reply_limit: usize,
+}
+
+#[derive(Clone, Debug)]
+enum Pools {
+    /// One pool for any URL (the client API's client, tests).
+    One(reqwest::Client),
+    /// One pool per origin (`https://host:port`), each pinned to its node.
+    PerOrigin(Arc<Vec<(Origin, reqwest::Client)>>),
+}
+
+/// Scheme, host and port of a URL: what one pinned pool serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Origin(String, String, Option<u16>);
+
+impl Origin {
+    fn of(url: &str) -> Option<Self> {
+        let u = reqwest::Url::parse(url).ok()?;
+        Some(Origin(
+            u.scheme().to_string(),
+            u.host_str()?.to_ascii_lowercase(),
+            u.port_or_known_default(),
+        ))
+    }
+}
+
+fn build(tls: rustls::ClientConfig, timeout: Duration) -> Result<reqwest::Client, ClientError> {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| ClientError::Transport {
+            url: String::new(),
+            reason: e.to_string(),
+        })
 }
 
 impl HttpClient {
     /// A client authenticating with `tls`, giving up on a call after `timeout`, reading
     /// replies up to [`DEFAULT_REPLY_LIMIT`].
     pub fn new(tls: rustls::ClientConfig, timeout: Duration) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| ClientError::Transport {
-                url: String::new(),
-                reason: e.to_string(),
-            })?;
         Ok(Self {
-            http,
+            pools: Pools::One(build(tls, timeout)?),
             reply_limit: DEFAULT_REPLY_LIMIT,
         })
+    }
+
+    /// The coordinator's client towards `nodes`: authenticating with `identity`, one pool per
+    /// node that accepts only a node certificate of the CA in `ca` with the node's rostered
+    /// `tls_fingerprint`, not revoked.
+    pub fn for_nodes(
+        nodes: &[NodeEntry],
+        identity: Arc<ReloadingCert>,
+        ca: &Path,
+        revocations: Option<Arc<Revocations>>,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
+        let mut pools = Vec::new();
+        for n in nodes {
+            let refused = |reason: String| ClientError::Transport {
+                url: n.url.clone(),
+                reason,
+            };
+            let origin = Origin::of(&n.url)
+                .ok_or_else(|| refused(format!("node {}: not a URL", n.id)))?;
+            let tls = client_config_expecting(
+                identity.clone(),
+                ca,
+                ExpectedServer::node(n.id, n.tls_fingerprint),
+                revocations.clone(),
+            )
+            .map_err(|e| refused(e.to_string()))?;
+            pools.push((origin, build(tls, timeout)?));
+        }
+        Ok(Self {
+            pools: Pools::PerOrigin(Arc::new(pools)),
+            reply_limit: DEFAULT_REPLY_LIMIT,
+        })
+    }
+
+    fn pool(&self, url: &str) -> Result<&reqwest::Client, ClientError> {
+        match &self.pools {
+            Pools::One(c) => Ok(c),
+            Pools::PerOrigin(pools) => {
+                let origin = Origin::of(url);
+                pools
+                    .iter()
+                    .find(|(o, _)| Some(o) == origin.as_ref())
+                    .map(|(_, c)| c)
+                    .ok_or_else(|| ClientError::NotRostered { url: url.into() })
+            }
+        }
     }
 
     /// The same client reading replies up to `limit` bytes.
@@ -100,7 +189,7 @@ impl HttpClient {
         body: &B,
     ) -> Result<T, ClientError> {
         let resp = self
-            .http
+            .pool(url)?
             .post(url)
             .json(body)
             .send()
@@ -112,7 +201,7 @@ impl HttpClient {
     /// `GET`s `url` and decodes the JSON answer.
     pub async fn get<T: DeserializeOwned>(&self, url: &str) -> Result<T, ClientError> {
         let resp = self
-            .http
+            .pool(url)?
             .get(url)
             .send()
             .await
@@ -171,12 +260,28 @@ async fn read_limited(
 }
 
 fn transport(url: &str, e: reqwest::Error) -> ClientError {
+    // reqwest's own message is generic ("error sending request"); the cause (a refused
+    // certificate naming the node, a refused connection) is down the source chain.
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !causes.contains(&text) {
+            causes.push(text);
+        }
+        source = s.source();
+    }
+    let detail = if causes.is_empty() {
+        e.to_string()
+    } else {
+        format!("{e}: {}", causes.join(": "))
+    };
     let reason = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
-        format!("cannot connect ({e})")
+        format!("cannot connect ({detail})")
     } else {
-        e.to_string()
+        detail
     };
     ClientError::Transport {
         url: url.into(),
@@ -280,14 +385,16 @@ impl ApiClient {
         self
     }
 
-    /// A client configured by `client.toml`.
+    /// A client configured by `client.toml`: it talks only to a server presenting a
+    /// coordinator certificate of the cluster CA.
     pub fn from_config(c: &crate::cluster::config::ClientConfig) -> Result<Self, ClientError> {
-        let tls = crate::net::tls::client_config(&c.tls_cert, &c.tls_key, &c.ca).map_err(|e| {
-            ClientError::Transport {
-                url: c.coordinator_url.clone(),
-                reason: e.to_string(),
-            }
-        })?;
+        let err = |e: crate::net::tls::TlsError| ClientError::Transport {
+            url: c.coordinator_url.clone(),
+            reason: e.to_string(),
+        };
+        let identity = Arc::new(ReloadingCert::load(&c.tls_cert, &c.tls_key).map_err(err)?);
+        let tls = client_config_expecting(identity, &c.ca, ExpectedServer::coordinator(), None)
+            .map_err(err)?;
         Self::new(&c.coordinator_url, tls, Duration::from_secs(300))
     }
 
@@ -367,7 +474,8 @@ mod tests {
     use tokio::net::TcpListener;
 
     use super::*;
-    use crate::net::tls::{client_config, server_config, ClusterCa};
+    use crate::net::roles::Role;
+    use crate::net::tls::{client_config, server_config, ClusterCa, Grant};
 
     /// Mutual-TLS configurations from a fresh CA (one certificate serves both sides).
     fn tls() -> (
@@ -378,7 +486,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ca = ClusterCa::generate("test").unwrap();
         let leaf = ca
-            .issue("fake-node", &["localhost".into(), "127.0.0.1".into()])
+            .issue_with_new_key(
+                &Grant::new(Role::Node, "fake-node"),
+                &["localhost".into(), "127.0.0.1".into()],
+            )
             .unwrap();
         let p = |n: &str| dir.path().join(n);
         std::fs::write(p("ca.pem"), ca.cert_pem()).unwrap();

@@ -19,8 +19,9 @@
 //! | `POST /v1/sign/round1` | policy check, fresh nonces (recorded before they leave), bound proof |
 //! | `POST /v1/sign/round2` | every check of round 2, nonces marked used in a committed transaction, then the share |
 //!
-//! Requests must come over a connection authenticated with the coordinator's certificate
-//! (pinned by fingerprint); anything else is 403. Proving and database work run on the
+//! Requests must come over a connection authenticated with a `coordinator` certificate of
+//! the pinned coordinator key (see [`routes`]); anything else is 403, and a revoked
+//! certificate is 403 `revoked` ([`crate::net::serve`]). Proving and database work run on the
 //! blocking pool, so slow proofs never stall the accept loop.
 //!
 //! The policy is read from the database at every round 1, so `zkquorum policy set` on a
@@ -64,8 +65,8 @@ pub enum NodeError {
     },
 }
 
-/// A node ready to serve: its TLS configuration and router.
-pub type Ready = (Arc<rustls::ServerConfig>, Router);
+/// A node ready to serve: its TLS (configuration and revocation list) and router.
+pub type Ready = (crate::net::serve::ServerTls, Router);
 
 /// Opens the node (database, keys, TLS): everything that can fail or take time happens
 /// here, before the caller binds its port, so an open port means a ready node.
@@ -75,9 +76,13 @@ pub async fn prepare<P: ProofSystem + 'static>(
     passphrase: zeroize::Zeroizing<String>,
     system: Arc<P>,
 ) -> Result<Ready, NodeError> {
-    let tls = crate::net::tls::server_config(&config.tls_cert, &config.tls_key, &cluster.ca)?;
-    let pin =
-        crate::net::tls::fingerprint(&crate::net::tls::load_certs(&cluster.coordinator_cert)?[0]);
+    let tls = crate::net::serve::ServerTls::new(
+        crate::net::tls::server_config(&config.tls_cert, &config.tls_key, &cluster.ca)?,
+        Arc::new(crate::net::revocation::Revocations::new(&cluster.revoked)),
+    );
+    // The coordinator's key, not its certificate: a renewed coordinator certificate (same
+    // request, same key) is still the pinned coordinator.
+    let pin = crate::net::tls::key_fingerprint_of_file(&cluster.coordinator_cert)?;
     // Argon2id and SQLite: off the async workers.
     let state = tokio::task::spawn_blocking(move || {
         // Until the governance registry is wired in, no policy is registered.

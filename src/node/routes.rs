@@ -21,10 +21,14 @@ use crate::net::api::{
     blocking, ApiError, ApiJson, NodeStatus, Round1ReplyWire, Round2ReplyWire, SignRound1,
     SignRound2, MAX_BODY_BYTES,
 };
-use crate::net::serve::PeerCert;
+use crate::net::roles::{Peer, Role};
 
 impl<P: ProofSystem + 'static> NodeState<P> {
     /// The node's router (to be served over mutual TLS by [`crate::net::serve::serve`]).
+    /// Every route answers only the coordinator: a request whose certificate is not a
+    /// `coordinator` one with the key `coordinator_pin` (the key fingerprint of
+    /// `cluster.toml`'s `coordinator_cert`, see [`crate::net::tls::key_fingerprint`]) is
+    /// answered 403 `forbidden`, whatever route it asks for.
     pub fn router(self: Arc<Self>, coordinator_pin: [u8; 32]) -> Router {
         Router::new()
             .route("/v1/status", get(status::<P>))
@@ -48,15 +52,26 @@ impl<P: ProofSystem + 'static> NodeState<P> {
     }
 }
 
+/// The node's guard: the role `coordinator` and the pinned key, both. The role alone would
+/// let any certificate the CA ever issued to a coordinator in; the pin alone would accept
+/// the coordinator's key in a certificate granting another role.
 async fn only_coordinator(pin: [u8; 32], req: Request, next: Next) -> Response {
-    match req.extensions().get::<PeerCert>() {
-        Some(PeerCert(fp)) if *fp == pin => next.run(req).await,
-        _ => ApiError::new(
+    let refuse = |who: String| {
+        ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            "signer nodes serve only the cluster's coordinator",
+            format!("signer nodes serve only the cluster's coordinator; {who}"),
         )
-        .into_response(),
+        .into_response()
+    };
+    match req.extensions().get::<Peer>() {
+        Some(p) if p.role == Role::Coordinator && p.key_fingerprint == pin => next.run(req).await,
+        Some(p) if p.role == Role::Coordinator => refuse(format!(
+            "the coordinator certificate {:?} is not of the pinned coordinator key",
+            p.name
+        )),
+        Some(p) => refuse(format!("this certificate is {} {:?}", p.role, p.name)),
+        None => refuse("the connection carries no client certificate".into()),
     }
 }
 
