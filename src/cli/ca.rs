@@ -159,11 +159,13 @@ fn issue(args: &IssueArgs) -> Result<()> {
     } else {
         None
     };
-    let csr = enrollment.as_ref().map_or(text.as_str(), |e| e.csr.as_str());
+    let csr = enrollment
+        .as_ref()
+        .map_or(text.as_str(), |e| e.csr.as_str());
     let info = read_csr(csr).with_context(|| format!("{}", args.csr.display()))?;
     let name = match (&args.name, &enrollment) {
         (Some(n), _) => n.clone(),
-        (None, Some(e)) => format!("node-{}", e.id),
+        (None, Some(e)) => format!("node-{}", e.id.get()),
         (None, None) => bail!("--name is needed (the principal the certificate names)"),
     };
     let mut grant = Grant::new(role, &name);
@@ -173,7 +175,9 @@ fn issue(args: &IssueArgs) -> Result<()> {
             grant = grant.with_scope(scope);
         }
         (None, Role::Operator) => bail!("an operator needs --keys (key ids, or * for every key)"),
-        (Some(_), other) => bail!("--keys is for operators; a {other} certificate has no key scope"),
+        (Some(_), other) => {
+            bail!("--keys is for operators; a {other} certificate has no key scope")
+        }
         (None, _) => {}
     }
     if let Some(days) = args.days {

@@ -77,7 +77,10 @@ pub fn init(args: &InitArgs) -> Result<()> {
     let mut node_hosts = std::collections::BTreeMap::<u16, Vec<String>>::new();
     for (id, host) in &args.node_hosts {
         if *id == 0 || *id > args.nodes {
-            anyhow::bail!("--node-host {id}={host}: there is no node {id} of {}", args.nodes);
+            anyhow::bail!(
+                "--node-host {id}={host}: there is no node {id} of {}",
+                args.nodes
+            );
         }
         node_hosts.entry(*id).or_default().push(host.clone());
     }
@@ -121,8 +124,12 @@ pub fn init(args: &InitArgs) -> Result<()> {
     println!(
         "  clients:      {} (operator, every key), {} (admin), {} (auditor)",
         layout.client().display(),
-        layout.client_of(zkquorum::net::roles::Role::Admin).display(),
-        layout.client_of(zkquorum::net::roles::Role::Auditor).display()
+        layout
+            .client_of(zkquorum::net::roles::Role::Admin)
+            .display(),
+        layout
+            .client_of(zkquorum::net::roles::Role::Auditor)
+            .display()
     );
     println!(
         "  examples:     {} {}",

@@ -73,7 +73,8 @@ pub fn init(args: &NodeInitArgs) -> Result<()> {
     let listen = match args.listen {
         Some(l) => l,
         None => {
-            let url = reqwest::Url::parse(&args.url).with_context(|| format!("--url {}", args.url))?;
+            let url =
+                reqwest::Url::parse(&args.url).with_context(|| format!("--url {}", args.url))?;
             let port = url
                 .port_or_known_default()
                 .with_context(|| format!("--url {} has no port", args.url))?;
@@ -98,7 +99,7 @@ pub fn init(args: &NodeInitArgs) -> Result<()> {
     eprintln!(
         "node {} made in {} (identity {}, hosts {}); send {} to the admins \
          (zkquorum ca issue --role node --csr enrollment.json --out tls.pem)",
-        enrollment.id,
+        enrollment.id.get(),
         args.dir.display(),
         hex::encode(enrollment.identity_key),
         enrollment.hosts.join(" "),
@@ -126,7 +127,9 @@ fn passphrase(args: &NodeInitArgs) -> Result<(zeroize::Zeroizing<String>, Option
     }
     match std::env::var("ZKQUORUM_PASSPHRASE") {
         Ok(p) if !p.is_empty() => Ok((zeroize::Zeroizing::new(p), None)),
-        _ => bail!("no passphrase: set ZKQUORUM_PASSPHRASE or give --passphrase-file (outside --dir)"),
+        _ => bail!(
+            "no passphrase: set ZKQUORUM_PASSPHRASE or give --passphrase-file (outside --dir)"
+        ),
     }
 }
 

@@ -258,7 +258,7 @@ pub fn node_init(
         source,
     })?;
 
-    let request = CertRequest::generate(&format!("node-{}", opts.id), &hosts)?;
+    let request = CertRequest::generate(&format!("node-{}", opts.id.get()), &hosts)?;
     let key = dir.join(TLS_KEY_FILE);
     write_atomic(&key, request.key_pem.as_bytes(), true).map_err(io_err(&key))?;
     let csr = dir.join(TLS_CSR_FILE);
@@ -340,10 +340,18 @@ mod tests {
         // for, a url outside the hosts.
         let mut bad = e.clone();
         bad.tls_fingerprint[0] ^= 1;
-        assert!(bad.check().unwrap_err().to_string().contains("tls_fingerprint"));
+        assert!(bad
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("tls_fingerprint"));
         let mut bad = e.clone();
         bad.hosts.push("evil.example".into());
-        assert!(bad.check().unwrap_err().to_string().contains("asks for hosts"));
+        assert!(bad
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("asks for hosts"));
         let mut bad = e.clone();
         bad.url = "https://10.9.9.9:7701".into();
         assert!(bad.check().unwrap_err().to_string().contains("not among"));

@@ -101,10 +101,7 @@ impl Layout {
     pub fn client_of(&self, role: Role) -> PathBuf {
         match role {
             Role::Operator => self.client(),
-            other => self
-                .dir
-                .join(format!("client-{other}"))
-                .join("client.toml"),
+            other => self.dir.join(format!("client-{other}")).join("client.toml"),
         }
     }
     /// `policy.example.toml`.
@@ -207,6 +204,8 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
         .tempdir_in(parent)
         .map_err(io_err(parent))?;
     let root = staging.path();
+    // The cluster directory is the owner's alone, like every directory inside it.
+    mkdir(root)?;
 
     let ca = match &opts.ca {
         Some(dir) => ClusterCa::load_dir(dir)?,

@@ -140,12 +140,12 @@ impl HttpClient {
                 url: n.url.clone(),
                 reason,
             };
-            let origin = Origin::of(&n.url)
-                .ok_or_else(|| refused(format!("node {}: not a URL", n.id)))?;
+            let origin =
+                Origin::of(&n.url).ok_or_else(|| refused(format!("node {}: not a URL", n.id)))?;
             let tls = client_config_expecting(
                 identity.clone(),
                 ca,
-                ExpectedServer::node(n.id, n.tls_fingerprint),
+                ExpectedServer::node(n.id.get(), n.tls_fingerprint),
                 revocations.clone(),
             )
             .map_err(|e| refused(e.to_string()))?;

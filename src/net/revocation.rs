@@ -128,19 +128,12 @@ impl RevocationList {
             let kind = words.next().unwrap_or_default();
             let fp = words.next().unwrap_or_default();
             let mut bytes = [0u8; 32];
-            hex::decode_to_slice(fp, &mut bytes).map_err(|_| {
-                invalid(format!(
-                    "{fp:?} is not a fingerprint (64 hex characters)"
-                ))
-            })?;
+            hex::decode_to_slice(fp, &mut bytes)
+                .map_err(|_| invalid(format!("{fp:?} is not a fingerprint (64 hex characters)")))?;
             match kind {
                 "cert" => list.certs.insert(bytes),
                 "key" => list.keys.insert(bytes),
-                other => {
-                    return Err(invalid(format!(
-                        "{other:?} is neither `cert` nor `key`"
-                    )))
-                }
+                other => return Err(invalid(format!("{other:?} is neither `cert` nor `key`"))),
             };
         }
         Ok(list)
@@ -245,8 +238,7 @@ impl Revocations {
 
     /// `Ok` if `peer`'s certificate and key are not revoked (and the list is usable).
     pub fn check(&self, peer: &Peer) -> Result<(), RevocationError> {
-        self.list()?
-            .check(&peer.fingerprint, &peer.key_fingerprint)
+        self.list()?.check(&peer.fingerprint, &peer.key_fingerprint)
     }
 }
 
@@ -328,7 +320,9 @@ mod tests {
 
     fn operator(ca: &ClusterCa, name: &str) -> CertificateDer<'static> {
         let req = CertRequest::generate(name, &[]).unwrap();
-        let pem = ca.issue(&req.csr_pem, &Grant::new(Role::Operator, name)).unwrap();
+        let pem = ca
+            .issue(&req.csr_pem, &Grant::new(Role::Operator, name))
+            .unwrap();
         CertificateDer::from_pem_slice(pem.as_bytes()).unwrap()
     }
 
@@ -346,7 +340,10 @@ mod tests {
         list.check(&peer(&alice)).unwrap();
 
         let line = revoke(&path, &alice, RevokedKind::Cert, 7).unwrap();
-        assert!(line.starts_with("cert ") && line.contains("name=\"alice\""), "{line}");
+        assert!(
+            line.starts_with("cert ") && line.contains("name=\"alice\""),
+            "{line}"
+        );
         match list.check(&peer(&alice)) {
             Err(RevocationError::Revoked { kind, fingerprint }) => {
                 assert_eq!(kind, RevokedKind::Cert);
@@ -403,10 +400,15 @@ mod tests {
     fn unknown_kinds_and_short_fingerprints_are_named() {
         for (text, needle) in [
             ("serial 00\n", "not a fingerprint"),
-            (&format!("serial {}\n", "ab".repeat(32)), "neither `cert` nor `key`"),
+            (
+                &format!("serial {}\n", "ab".repeat(32)),
+                "neither `cert` nor `key`",
+            ),
             ("# c\n\ncert abcd\n", "line 3"),
         ] {
-            let err = RevocationList::parse(text, "r.txt").unwrap_err().to_string();
+            let err = RevocationList::parse(text, "r.txt")
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(needle) && err.contains("r.txt"), "{err}");
         }
         let ok = RevocationList::parse(

@@ -203,7 +203,9 @@ pub enum CertRoleError {
     #[error("certificate cannot be parsed: {0}")]
     Unparsable(String),
     /// No organizational unit: a certificate from before roles, or not made by `ca issue`.
-    #[error("certificate carries no role (subject OU); re-issue it with `zkquorum ca issue --role`")]
+    #[error(
+        "certificate carries no role (subject OU); re-issue it with `zkquorum ca issue --role`"
+    )]
     NoRole,
     /// More than one organizational unit.
     #[error("certificate carries several roles ({0}); exactly one is allowed")]

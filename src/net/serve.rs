@@ -135,8 +135,8 @@ async fn connection(
         )),
     };
     let grant = Arc::new(grant);
-    let service =
-        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+    let service = hyper::service::service_fn(
+        move |mut req: hyper::Request<hyper::body::Incoming>| {
             let verdict = match &*grant {
                 Ok(peer) => match &revocations {
                     Some(r) => r.check(peer).map_err(|e| {
@@ -155,7 +155,8 @@ async fn connection(
                 }
                 Err(e) => Either::Right(std::future::ready(Ok(e.into_response()))),
             }
-        });
+        },
+    );
     let mut builder = hyper::server::conn::http1::Builder::new();
     // A client that trickles its headers is cut off (slowloris).
     builder

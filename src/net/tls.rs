@@ -44,8 +44,8 @@ use rustls::pki_types::{ServerName, UnixTime};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore,
-    ServerConfig, SignatureScheme,
+    CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore, ServerConfig,
+    SignatureScheme,
 };
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -140,18 +140,23 @@ impl Grant {
 
     fn check(&self) -> Result<(), TlsError> {
         let bad = |m: String| Err(TlsError::Grant(m));
-        if self.name.is_empty() || self.name.len() > 64 || self.name.chars().any(char::is_control)
-        {
+        if self.name.is_empty() || self.name.len() > 64 || self.name.chars().any(char::is_control) {
             return bad(format!(
                 "name {:?} must be 1 to 64 printable characters",
                 self.name
             ));
         }
         if self.role != Role::Operator && self.scope != KeyScope::None {
-            return bad(format!("a {} certificate cannot carry a key scope", self.role));
+            return bad(format!(
+                "a {} certificate cannot carry a key scope",
+                self.role
+            ));
         }
         if self.days == 0 || self.days > 3650 {
-            return bad(format!("validity {} days is not within 1..=3650", self.days));
+            return bad(format!(
+                "validity {} days is not within 1..=3650",
+                self.days
+            ));
         }
         Ok(())
     }
@@ -313,9 +318,8 @@ impl ClusterCa {
         let cert_path = dir.join(CA_CERT_FILE);
         let key_path = dir.join(CA_KEY_FILE);
         let cert_pem = std::fs::read_to_string(&cert_path).map_err(io_err(&cert_path))?;
-        let key_pem = zeroize::Zeroizing::new(
-            std::fs::read_to_string(&key_path).map_err(io_err(&key_path))?,
-        );
+        let key_pem =
+            zeroize::Zeroizing::new(std::fs::read_to_string(&key_path).map_err(io_err(&key_path))?);
         let key = KeyPair::from_pem(&key_pem).map_err(|e| pem_err(&key_path, e))?;
         let params =
             CertificateParams::from_ca_cert_pem(&cert_pem).map_err(|e| pem_err(&cert_path, e))?;
@@ -626,14 +630,22 @@ impl ExpectedServer {
     }
 }
 
-/// Why a server's certificate was refused after its chain verified.
-#[derive(Debug, thiserror::Error)]
+/// Why a server's certificate was refused.
+#[derive(thiserror::Error)]
 #[error("{label}: {reason}")]
 pub struct ServerRefused {
     /// The server expected.
     pub label: String,
     /// What was wrong.
     pub reason: String,
+}
+
+/// As its message: rustls shows a refusal with `Debug` in its own error text, which ends up
+/// in the client's error.
+impl fmt::Debug for ServerRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 /// A `ServerCertVerifier` that runs webpki (the cluster CA's chain, validity, host name),
@@ -673,7 +685,7 @@ impl RoleServerVerifier {
         let peer = Peer::from_der(end_entity).map_err(|e| refuse(e.to_string()))?;
         if peer.role != self.expect.role {
             return Err(refuse(format!(
-                "presented a {} certificate ({:?}), not a {} one",
+                "presented the {} certificate {:?}, not a {} one",
                 peer.role, peer.name, self.expect.role
             )));
         }
@@ -704,12 +716,21 @@ impl ServerCertVerifier for RoleServerVerifier {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?;
-        self.check(end_entity).map_err(|e| {
+        let refused = |e: ServerRefused| {
             tracing::warn!(error = %e, "server certificate refused");
             rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(e))))
-        })?;
+        };
+        // webpki's refusals (another CA, expired, wrong host, a certificate not for server
+        // authentication, as a person's is) get the expected server's name too.
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            .map_err(|e| {
+                refused(ServerRefused {
+                    label: self.expect.label.clone(),
+                    reason: e.to_string(),
+                })
+            })?;
+        self.check(end_entity).map_err(refused)?;
         Ok(ServerCertVerified::assertion())
     }
 

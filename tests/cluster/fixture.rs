@@ -56,15 +56,23 @@ pub fn ok(args: &[&str]) -> String {
 
 /// `zkquorum init` of an `n`-node, threshold-`t` cluster at `dir`.
 pub fn init(dir: &Path, n: u16, t: u16) {
-    ok(&[
+    init_with(dir, n, t, &[]);
+}
+
+/// `zkquorum init` of an `n`-node, threshold-`t` cluster at `dir` with `extra` arguments.
+pub fn init_with(dir: &Path, n: u16, t: u16, extra: &[&str]) {
+    let (n, t) = (n.to_string(), t.to_string());
+    let mut args = vec![
         "init",
         "--dir",
         dir.to_str().unwrap(),
         "--nodes",
-        &n.to_string(),
+        &n,
         "--threshold",
-        &t.to_string(),
-    ]);
+        &t,
+    ];
+    args.extend_from_slice(extra);
+    ok(&args);
 }
 
 /// A process killed (SIGKILL) when dropped.
@@ -175,9 +183,14 @@ pub struct Cluster {
 impl Cluster {
     /// `init` of a 3-of-5 cluster; nothing running.
     pub fn new() -> Self {
+        Self::new_with(&[])
+    }
+
+    /// `init` of a 3-of-5 cluster with `extra` arguments; nothing running.
+    pub fn new_with(extra: &[&str]) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("c");
-        init(&dir, N, 3);
+        init_with(&dir, N, 3, extra);
         Cluster {
             _tmp: tmp,
             dir,
@@ -278,9 +291,12 @@ impl Cluster {
         let config = self.dir.join("coordinator/coordinator.toml");
         let mut p = spawn_server("coordinator", &config, &log, any_port(), &ready, false, &[]);
         let addr = wait_ready(&ready, &log, &mut p.0);
-        edit_toml(&self.dir.join("client/client.toml"), |t| {
-            t.insert("coordinator_url".into(), format!("https://{addr}").into());
-        });
+        // The operator's, the admin's and the auditor's clients.
+        for client in ["client", "client-admin", "client-auditor"] {
+            edit_toml(&self.dir.join(client).join("client.toml"), |t| {
+                t.insert("coordinator_url".into(), format!("https://{addr}").into());
+            });
+        }
         self.api_addr = Some(addr);
         self.coordinator = Some(p);
     }

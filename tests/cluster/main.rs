@@ -2,7 +2,8 @@
 //! `zkquorum coordinator`, then `keygen`, `policy set`, `sign` and `audit verify` through
 //! the real binary; faults (SIGKILL of a node mid-session and of the coordinator, nodes down
 //! or hung), hostile inputs on both ports, every documented error body, a DKG split view,
-//! `init`'s files, configuration errors and overrides, and a bounded concurrent load.
+//! `init`'s files, configuration errors and overrides, a bounded concurrent load, and roles:
+//! each role's certificate on each route, revocation, enrollment of nodes on their own hosts.
 //!
 //! Each test runs its own cluster, so the tests run in parallel; the two whose outcome could
 //! depend on CPU time (a signer timeout, the load) take [`fixture::TIMING`] in turn.
@@ -12,4 +13,5 @@ mod dkg;
 mod faults;
 mod fixture;
 mod load;
+mod roles;
 mod setup;

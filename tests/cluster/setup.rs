@@ -41,6 +41,8 @@ fn init_writes_secrets_0600_and_never_the_ca_key() {
     for sub in [
         "coordinator",
         "client",
+        "client-admin",
+        "client-auditor",
         "keys",
         "node-1",
         "node-2",
@@ -48,18 +50,49 @@ fn init_writes_secrets_0600_and_never_the_ca_key() {
     ] {
         assert!(dir.join(sub).is_dir(), "{sub}");
     }
-    let mut secrets = vec![dir.join("coordinator/tls.key"), dir.join("client/tls.key")];
+    // Every directory is the owner's alone (finding 5: they were 0755).
+    let mut dirs = vec![dir.clone()];
+    while let Some(d) = dirs.pop() {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            }
+        }
+    }
+    let mut secrets = vec![
+        dir.join("coordinator/tls.key"),
+        dir.join("client/tls.key"),
+        dir.join("client-admin/tls.key"),
+        dir.join("client-auditor/tls.key"),
+    ];
     for id in 1..=3 {
         secrets.push(dir.join(format!("node-{id}/tls.key")));
         secrets.push(dir.join(format!("node-{id}/passphrase")));
+        secrets.push(dir.join(format!("node-{id}/node.db")));
     }
     for s in &secrets {
         assert_eq!(mode(s), 0o600, "{}", s.display());
     }
+    // Each node was provisioned through enrollment: its request and public enrollment are
+    // beside its key, and its certificate is a node's with the key of that request.
+    for id in 1..=3 {
+        let e = zkquorum::cluster::enroll::Enrollment::load(
+            &dir.join(format!("node-{id}/enrollment.json")),
+        )
+        .unwrap();
+        let cert =
+            &zkquorum::net::tls::load_certs(&dir.join(format!("node-{id}/tls.pem"))).unwrap()[0];
+        let peer = zkquorum::net::roles::Peer::from_der(cert).unwrap();
+        assert_eq!(peer.role, zkquorum::net::roles::Role::Node);
+        assert_eq!(peer.name, format!("node-{id}"));
+        assert_eq!(peer.key_fingerprint, e.tls_fingerprint);
+    }
     let passphrase = std::fs::read_to_string(dir.join("node-1/passphrase")).unwrap();
     assert_eq!(passphrase.trim().len(), 64, "256 random bits, hex");
 
-    // Private keys are in the five tls.key files and nowhere else.
+    // Private keys are in the tls.key files and nowhere else.
     let mut all = Vec::new();
     files(&dir, &mut all);
     let with_key: Vec<&PathBuf> = all
