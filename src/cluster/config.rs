@@ -1,12 +1,14 @@
 //! Configuration files (TOML) of a cluster, as `zkquorum init` writes them.
 //!
 //! - `cluster.toml`, shared: threshold, backend, proving-key directory, CA, the
-//!   coordinator's certificate (pinned by the nodes) and every node's id, URL, identity key
-//!   and DKG encryption key;
+//!   coordinator's certificate (its key pinned by the nodes), the revocation list's path, and
+//!   every node's id, URL, identity key, DKG encryption key and TLS key fingerprint (pinned
+//!   by the coordinator);
 //! - `node-<i>/node.toml`: a signer node's listen address, database, TLS files, passphrase;
 //! - `coordinator/coordinator.toml`: the coordinator's listen address, database, TLS files,
 //!   timeouts;
-//! - `client/client.toml`: how the CLI reaches the coordinator's client API.
+//! - `client/client.toml` (and `client-admin/`, `client-auditor/`): how the CLI reaches the
+//!   coordinator's client API, with which certificate (role).
 //!
 //! Relative paths are relative to the file that names them. Unknown fields are refused, so
 //! a misspelt setting is an error rather than a silent default. The CLI overrides the

@@ -395,13 +395,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
 /// the caller's) unless the request's [`Peer`] has one of `roles`. One line per route:
 ///
 /// ```ignore
-/// .route("/v1/governance", post(submit).route_layer(require(&[Role::Admin])))
 /// .route("/v1/audit", get(audit).route_layer(require(&[Role::Auditor])))
 /// ```
 ///
-/// On a `MethodRouter` a `route_layer` covers the methods added before it, so give each
-/// method its own: `post(submit.layer(require(ADMIN))).get(show.layer(require(READERS)))`
-/// (`Handler::layer`) works as well.
+/// A `route_layer` on a `MethodRouter` covers the methods added before it, so two methods
+/// with different roles are guarded each on its own and merged:
+///
+/// ```ignore
+/// .route(
+///     "/v1/governance",
+///     post(submit)
+///         .route_layer(require(&[Role::Admin]))
+///         .merge(get(show).route_layer(require(&[Role::Admin, Role::Auditor]))),
+/// )
+/// ```
+///
+/// A handler that needs the caller (an operator's key scope) takes [`Peer`] as an argument.
 pub fn require(roles: &'static [Role]) -> Require {
     Require { roles }
 }

@@ -6,7 +6,7 @@
 //! closes that connection only; the server keeps serving.
 //!
 //! The client certificate's grant is read once per connection into a
-//! [`Peer`](crate::net::roles::Peer), which every request of the connection carries in its
+//! [`Peer`], which every request of the connection carries in its
 //! extensions for the routes' role checks ([`crate::net::roles::require`]). Before the
 //! router sees a request, this loop answers it itself:
 //!
