@@ -86,17 +86,19 @@ impl Layout {
 }
 
 /// The example policy: asset 7, at most 1 000 000 units, not before an hour ago, the
-/// sample scenario's five recipients.
+/// sample scenario's five recipients, and a fresh random salt (each call gives another, so
+/// policies made from it are not linkable by their commitment).
 pub fn example_policy(now: u64) -> Policy {
-    let mut p = circuits::sample::policy();
-    p = Policy::new(
+    let p = circuits::sample::policy();
+    let salt = circuits::PolicySalt::random(&mut OsRng);
+    Policy::new(
         p.asset(),
         p.max_amount(),
         now.saturating_sub(3600),
         p.allowlist().to_vec(),
+        salt.clone(),
     )
-    .unwrap_or(p);
-    p
+    .unwrap_or_else(|_| p.with_salt(salt))
 }
 
 /// An example intent that the example policy allows: 250 000 units of asset 7 to the
