@@ -364,7 +364,13 @@ impl Policy {
             allowlist.push(r);
         }
         let salt = PolicySalt::from_hex(&file.salt).map_err(PolicyFileError::BadSalt)?;
-        Policy::new(file.asset, file.max_amount, file.not_before, allowlist, salt)
+        Policy::new(
+            file.asset,
+            file.max_amount,
+            file.not_before,
+            allowlist,
+            salt,
+        )
     }
 
     /// Reads and validates a TOML policy file.

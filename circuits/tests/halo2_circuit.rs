@@ -389,7 +389,10 @@ fn witness_with_another_salt_fails() {
     assert!(run_values(&v).is_err());
     let mut v = values();
     v.policy.salt_hi += Fp::ONE;
-    let f = format!("{:?}", run_values(&v).expect_err("changed salt_hi accepted"));
+    let f = format!(
+        "{:?}",
+        run_values(&v).expect_err("changed salt_hi accepted")
+    );
     assert!(f.contains("Permutation"), "{f}");
 
     let resalted = resalted_witness().values();

@@ -10,8 +10,9 @@ use circuits::merkle::{empty_roots, leaf_hash, node_hash, MerkleError, MAX_LEAVE
 use circuits::public::{PublicInputsError, BINDING_TAG};
 use circuits::{
     check, Binding, Intent, IntentFields, IntentParseError, Policy, PolicyFields, PolicyFileError,
-    PolicySalt, PolicySaltParseError, PolicyViolation, PublicInputs, Recipient, Rule, Salt, SignedDigest, StatementField, Witness,
-    DOMAIN_INTENT, DOMAIN_LEAF, DOMAIN_NODE, DOMAIN_POLICY, TREE_DEPTH,
+    PolicySalt, PolicySaltParseError, PolicyViolation, PublicInputs, Recipient, Rule, Salt,
+    SignedDigest, StatementField, Witness, DOMAIN_INTENT, DOMAIN_LEAF, DOMAIN_NODE, DOMAIN_POLICY,
+    TREE_DEPTH,
 };
 use common::*;
 use proptest::prelude::*;
@@ -313,7 +314,9 @@ fn policy_files_without_a_valid_salt_are_refused() {
     let empty = good.replace(SALT, "");
     assert!(matches!(
         Policy::from_toml_str(&empty),
-        Err(PolicyFileError::BadSalt(PolicySaltParseError::WrongLength { chars: 0 }))
+        Err(PolicyFileError::BadSalt(
+            PolicySaltParseError::WrongLength { chars: 0 }
+        ))
     ));
     // Not a string at all: refused by the TOML layer, which names the key.
     let number = good.replace(&format!("\"{SALT}\""), "5");
@@ -733,8 +736,22 @@ fn empty_and_full_trees() {
         Err(MerkleError::TooManyLeaves { .. })
     ));
     // Order matters: the policy root commits to the list order.
-    let a = Policy::new(1, 1, 0, vec![recipient(1, 0), recipient(1, 1)], policy_salt(1)).unwrap();
-    let b = Policy::new(1, 1, 0, vec![recipient(1, 1), recipient(1, 0)], policy_salt(1)).unwrap();
+    let a = Policy::new(
+        1,
+        1,
+        0,
+        vec![recipient(1, 0), recipient(1, 1)],
+        policy_salt(1),
+    )
+    .unwrap();
+    let b = Policy::new(
+        1,
+        1,
+        0,
+        vec![recipient(1, 1), recipient(1, 0)],
+        policy_salt(1),
+    )
+    .unwrap();
     assert_ne!(a.allowlist_root::<Bn254>(), b.allowlist_root::<Bn254>());
     assert_ne!(a.commitment::<Bn254>(), b.commitment::<Bn254>());
 }

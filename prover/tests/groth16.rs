@@ -135,12 +135,18 @@ fn proof_for_another_policy_fails() {
 fn proof_with_another_salt_fails() {
     let (_, public) = valid();
     let resalted = sample::policy().with_salt(circuits::PolicySalt::from_bytes([0x5c; 32]));
-    let w = Witness::<B>::new(sample::intent(1), resalted, sample::NOW, sample::binding(1))
-        .unwrap();
+    let w =
+        Witness::<B>::new(sample::intent(1), resalted, sample::NOW, sample::binding(1)).unwrap();
     let env = system().prove(&w, &mut OsRng).unwrap();
     assert_eq!(system().verifier().verify(&env, &w.public_inputs()), Ok(()));
-    assert_eq!(w.public_inputs().intent_commitment, public.intent_commitment);
-    assert_ne!(w.public_inputs().policy_commitment, public.policy_commitment);
+    assert_eq!(
+        w.public_inputs().intent_commitment,
+        public.intent_commitment
+    );
+    assert_ne!(
+        w.public_inputs().policy_commitment,
+        public.policy_commitment
+    );
     let mut claimed = w.public_inputs();
     claimed.policy_commitment = public.policy_commitment;
     assert_eq!(
