@@ -331,14 +331,13 @@ impl Policy {
 
     /// Parses and validates a TOML policy.
     pub fn from_toml_str(s: &str) -> Result<Self, PolicyFileError> {
-        let table: toml::Table =
-            toml::from_str(s).map_err(|e| PolicyFileError::Toml(e.to_string()))?;
+        let table: toml::Table = toml::from_str(s).map_err(|e| syntax_error(s, &e))?;
         if let Some(field) = table.keys().find(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
             return Err(PolicyFileError::UnknownField {
                 field: field.clone(),
             });
         }
-        if let Some(field) = KNOWN_FIELDS.iter().find(|k| !table.contains_key(**k)) {
+        if let Some(field) = KNOWN_FIELDS.into_iter().find(|k| !table.contains_key(*k)) {
             return Err(PolicyFileError::MissingField { field });
         }
         let file: PolicyFile = table
@@ -477,6 +476,24 @@ impl Policy {
     /// `P = H(DOMAIN_POLICY, fields...)`.
     pub fn commitment<B: Backend>(&self) -> PolicyCommitment<B::F> {
         PolicyCommitment(commit_policy_fields::<B>(&self.fields::<B>()))
+    }
+}
+
+/// A TOML syntax error as its line and message only: the parser's full rendering quotes
+/// the offending line, which may hold the secret salt or a limit, and such errors reach
+/// logs.
+fn syntax_error(text: &str, e: &toml::de::Error) -> PolicyFileError {
+    match e.span() {
+        Some(span) => {
+            let line = 1 + text
+                .as_bytes()
+                .iter()
+                .take(span.start)
+                .filter(|b| **b == b'\n')
+                .count();
+            PolicyFileError::Toml(format!("line {line}: {}", e.message()))
+        }
+        None => PolicyFileError::Toml(e.message().to_string()),
     }
 }
 

@@ -318,6 +318,15 @@ fn policy_files_without_a_valid_salt_are_refused() {
             PolicySaltParseError::WrongLength { chars: 0 }
         ))
     ));
+    // A syntax error on the salt's line names the line but does not quote it.
+    let unterminated = good.replace(&format!("\"{SALT}\""), &format!("\"{SALT}"));
+    match Policy::from_toml_str(&unterminated) {
+        Err(PolicyFileError::Toml(m)) => {
+            assert!(m.starts_with("line 5: "), "{m}");
+            assert!(!m.contains(&SALT[..16]), "the salt is not echoed: {m}");
+        }
+        other => panic!("expected a TOML error, got {other:?}"),
+    }
     // Not a string at all: refused by the TOML layer, which names the key.
     let number = good.replace(&format!("\"{SALT}\""), "5");
     match Policy::from_toml_str(&number) {
