@@ -325,3 +325,26 @@ pub fn load_verifier<V: StatementVerifier>(cluster: &ClusterConfig) -> Result<Ar
     })?;
     Ok(Arc::new(verifier))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use circuits::bn254::Bn254;
+
+    /// Issue 10: the generated example policy carries a fresh random salt (so policies
+    /// made from it are not linkable by `P`), written into its TOML and read back.
+    #[test]
+    fn example_policy_has_a_fresh_salt_that_round_trips() {
+        let (a, b) = (example_policy(1_700_000_000), example_policy(1_700_000_000));
+        assert_eq!(
+            (a.asset(), a.max_amount(), a.not_before(), a.allowlist()),
+            (b.asset(), b.max_amount(), b.not_before(), b.allowlist())
+        );
+        assert_ne!(a.salt(), b.salt());
+        assert_ne!(a.salt(), circuits::sample::policy().salt());
+        assert_ne!(a.commitment::<Bn254>(), b.commitment::<Bn254>());
+        let text = a.to_toml_string().unwrap();
+        assert!(text.contains(&format!("salt = \"{}\"", a.salt().to_hex().as_str())));
+        assert_eq!(Policy::from_toml_str(&text).unwrap(), a);
+    }
+}
