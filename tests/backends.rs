@@ -4,7 +4,7 @@
 mod common;
 
 use circuits::public::Witness;
-use circuits::{sample, Intent, Policy, PolicyViolation};
+use circuits::{sample, Intent, Policy, PolicySalt, PolicyViolation};
 use common::{groth16, halo2};
 use prover::{ProofSystem, ProveError};
 use rand::rngs::OsRng;
@@ -105,6 +105,7 @@ fn every_violation_is_refused_identically_by_both_backends() {
                 1_000_000,
                 sample::NOW + 1,
                 (0..5).map(sample::recipient).collect(),
+                PolicySalt::from_bytes(sample::POLICY_SALT),
             )
             .unwrap(),
         ),

@@ -12,12 +12,13 @@
 //! Public: the instance `[C, P, now, binding]`. Private: the intent fields `(version,
 //! network, asset, amount, recipient_hi, recipient_lo, valid_after, valid_before, nonce,
 //! salt)` ([`crate::IntentFields`]), the policy fields `(asset, max_amount, not_before,
-//! allowlist_root)` ([`crate::PolicyFields`]) and a depth-16 Merkle path (16 siblings and
-//! 16 direction bits). `H_d` is the backend's Poseidon under domain tag `d`.
+//! allowlist_root, salt_lo, salt_hi)` ([`crate::PolicyFields`]) and a depth-16 Merkle path
+//! (16 siblings and 16 direction bits). `H_d` is the backend's Poseidon under domain tag
+//! `d`.
 //!
 //! 1. `C = H_INTENT(version, network, asset, amount, recipient_hi, recipient_lo,
 //!    valid_after, valid_before, nonce, salt)`.
-//! 2. `P = H_POLICY(asset, max_amount, not_before, allowlist_root)`.
+//! 2. `P = H_POLICY(asset, max_amount, not_before, allowlist_root, salt_lo, salt_hi)`.
 //! 3. `version == 1`.
 //! 4. `intent.asset == policy.asset`.
 //! 5. `amount`, `valid_after`, `valid_before`, `nonce`, `max_amount`, `not_before` and
@@ -44,7 +45,11 @@
 //!   reason.
 //! - Not range-checked: `recipient_hi` and `recipient_lo` hash to an allowlisted leaf (8),
 //!   so by collision resistance they are the limbs of an allowlisted recipient (each below
-//!   2^128); `salt` only blinds `C` and no rule reads it; `binding` is public and every
+//!   2^128); `salt` only blinds `C`, and `salt_lo`, `salt_hi` only blind `P`: no rule
+//!   reads them, and a prover who witnesses limbs of 2^128 or more still has to open the
+//!   public `C` or `P`, which (collision resistance, over any field elements) only the
+//!   committed values do — so an out-of-range limb buys nothing (see [`crate::policy`] for
+//!   why the salted `P` hides the policy); `binding` is public and every
 //!   verifier decodes it with [`crate::PublicInputs::from_field_elements`] (`binding <
 //!   2^248`, and `now < 2^64` as well, on top of 5) before verifying.
 //! - The domain tags and `version`'s 1 are constants of the circuit, not prover choices.
@@ -187,6 +192,8 @@ mod tests {
             max_amount: 11,
             not_before: 12,
             allowlist_root: 13,
+            salt_lo: 15,
+            salt_hi: 16,
         };
         let now = 14u8;
         let checks = range_checks(&intent, &policy, &now);

@@ -5,8 +5,9 @@
 //! supplies its field and its native Poseidon instance through [`Backend`]. This keeps the
 //! witness encoding identical on Groth16/BN254 and halo2/Pasta ("the same logic lives once").
 //!
-//! All values that enter the statement are below 2^248 (u64s, u128 limbs, 31-byte salts and
-//! bindings), so they are canonical in both BN254 Fr (~2^254) and Pasta Fp (~2^254).
+//! All values that enter the statement are below 2^248 (u64s, u128 limbs — recipients and
+//! the policy salt —, 31-byte intent salts and bindings), so they are canonical in both
+//! BN254 Fr (~2^254) and Pasta Fp (~2^254).
 
 use core::fmt::Debug;
 
@@ -136,7 +137,7 @@ pub trait Backend: Send + Sync + 'static {
     /// Both the domain tag and the input length are bound: BN254 puts
     /// `domain·2^64 + length` in the sponge's capacity element; Pasta hashes
     /// `[domain, inputs..]` with halo2's `ConstantLength`, whose capacity holds the length.
-    /// Every domain is used with one arity (intent 10, policy 4, leaf 2, node 2).
+    /// Every domain is used with one arity (intent 10, policy 6, leaf 2, node 2).
     fn hash(domain: u64, inputs: &[Self::F]) -> Self::F;
 }
 

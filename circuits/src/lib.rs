@@ -10,7 +10,8 @@
 //! field name ([`IntentFields`], [`PolicyFields`]; `IntentVar` / `PolicyVar` in each
 //! backend).
 //!
-//! Public inputs, in order: `C = H_INTENT(intent...)`, `P = H_POLICY(policy...)`, `now`,
+//! Public inputs, in order: `C = H_INTENT(intent...)`, `P = H_POLICY(policy..., salt)`
+//! (hiding: the policy's 256-bit salt enters as two private limbs), `now`,
 //! `binding`, where `H_d` is the backend's domain-separated Poseidon ([`Backend::hash`]).
 //! The threshold signature signs [`SignedDigest`] = tagged SHA-256 of `C`, computed natively by everyone.
 
@@ -38,6 +39,8 @@ pub use intent::{
     Intent, IntentCommitment, IntentFields, IntentParseError, Recipient, Salt, INTENT_VERSION,
 };
 pub use merkle::{MerkleError, MerklePath, MerkleTree, TREE_DEPTH};
-pub use policy::{Policy, PolicyCommitment, PolicyFields, PolicyFileError};
+pub use policy::{
+    Policy, PolicyCommitment, PolicyFields, PolicyFileError, PolicySalt, PolicySaltParseError,
+};
 pub use public::{Binding, PublicInputs, PublicInputsError, Witness, WitnessValues};
 pub use rules::{check, PolicyViolation, Rule, UnknownRule};

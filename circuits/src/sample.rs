@@ -2,12 +2,12 @@
 //! `zkquorum demo`, the benches and the tests, so every run proves the same statement.
 //!
 //! Policy: asset 7, at most 1 000 000 units, not before `now - 100`, five allowlisted
-//! recipients. The intent pays 250 000 units to the fourth recipient, valid
-//! `now ± 50` seconds.
+//! recipients, salt [`POLICY_SALT`]. The intent pays 250 000 units to the fourth
+//! recipient, valid `now ± 50` seconds.
 
 use crate::field::Backend;
 use crate::intent::{Intent, Recipient, Salt, INTENT_VERSION};
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicySalt};
 use crate::public::{Binding, Witness};
 
 /// The reference time of the scenario (unix seconds).
@@ -20,10 +20,21 @@ pub fn recipient(i: u8) -> Recipient {
     Recipient(r)
 }
 
+/// The sample policy's salt: the fixed bytes `0x5b` × 32, so the embedded scenario (its
+/// `P`, the benches, the tests' expected values) is the same in every run. It is public,
+/// so the sample `P` hides nothing: real policies take [`PolicySalt::random`].
+pub const POLICY_SALT: [u8; 32] = [0x5b; 32];
+
 /// The sample policy.
 pub fn policy() -> Policy {
-    Policy::new(7, 1_000_000, NOW - 100, (0..5).map(recipient).collect())
-        .expect("the sample policy is valid")
+    Policy::new(
+        7,
+        1_000_000,
+        NOW - 100,
+        (0..5).map(recipient).collect(),
+        PolicySalt::from_bytes(POLICY_SALT),
+    )
+    .expect("the sample policy is valid")
 }
 
 /// A compliant intent; `nonce` makes otherwise equal intents distinct.

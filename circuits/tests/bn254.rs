@@ -14,9 +14,10 @@ use circuits::bn254::{
     poseidon_config, poseidon_hash, poseidon_hash_var, Bn254, Fr, IntentVar, PolicyCircuit,
     PolicyVar, NUM_PUBLIC_INPUTS,
 };
-use circuits::field::{DOMAIN_INTENT, DOMAIN_LEAF, DOMAIN_NODE};
+use circuits::field::{DOMAIN_INTENT, DOMAIN_LEAF, DOMAIN_NODE, DOMAIN_POLICY};
 use circuits::{
-    check, Intent, Policy, PolicyViolation, Rule, StatementField, Witness, WitnessValues,
+    check, Intent, Policy, PolicySalt, PolicyViolation, Rule, StatementField, Witness,
+    WitnessValues,
 };
 use common::*;
 
@@ -43,6 +44,8 @@ const REF_2: &str = "0e7ae82e40091e63cbd4f16a6d16310b3729d4b6e138fcf54110e286704
 // encoding on top of the reference permutation.
 const KAT_LEAF_1_2: &str = "e48486e304535d8e459fbb867b486df9d0ed09c51e24315fc2560014048dc024";
 const KAT_INTENT_0_TO_9: &str = "546ced41ccc3624ad2b78794b3e45e44e0eec6ee35b49018380755fe1dc87608";
+/// `H_POLICY(0, 1, 2, 3, 4, 5)`: the salted policy arity (four fields, two salt limbs).
+const KAT_POLICY_0_TO_5: &str = "c8eb711398ccf789696cb003a800224119eefd6dcfe49a624bdd34a7f3a7661c";
 
 fn fr_be(hex_be: &str) -> Fr {
     let mut bytes: [u8; 32] = hex::decode(hex_be).unwrap().try_into().unwrap();
@@ -83,6 +86,11 @@ fn poseidon_known_answers_and_separation() {
         poseidon_hash(DOMAIN_INTENT, &ten),
         fr_hex(KAT_INTENT_0_TO_9)
     );
+    let six: Vec<Fr> = (0..6u64).map(Fr::from).collect();
+    assert_eq!(
+        poseidon_hash(DOMAIN_POLICY, &six),
+        fr_hex(KAT_POLICY_0_TO_5)
+    );
     // Domain, order and length all change the hash.
     assert_ne!(
         poseidon_hash(DOMAIN_NODE, &one_two),
@@ -101,7 +109,7 @@ fn poseidon_known_answers_and_separation() {
 
 #[test]
 fn poseidon_gadget_matches_native() {
-    for n in [0usize, 1, 2, 3, 5, 11] {
+    for n in [0usize, 1, 2, 3, 5, 6, 10, 11] {
         let inputs: Vec<Fr> = (0..n as u64).map(|i| Fr::from(i * 7 + 3)).collect();
         let cs = ConstraintSystem::<Fr>::new_ref();
         let vars: Vec<FpVar<Fr>> = inputs
@@ -131,7 +139,7 @@ fn constraint_count_and_public_inputs() {
     let n = PolicyCircuit::num_constraints().unwrap();
     println!("PolicyCircuit: {n} R1CS constraints");
     assert_eq!(
-        n, 6_594,
+        n, 6_837,
         "constraint count changed: update docs and this pin"
     );
 
@@ -155,7 +163,14 @@ fn valid_witness_satisfies() {
 #[test]
 fn edge_values_satisfy() {
     // amount == max, now == valid_after == not_before, and the last/first leaves.
-    let p = Policy::new(7, 500, NOW, (0..3).map(|i| recipient(1, i)).collect()).unwrap();
+    let p = Policy::new(
+        7,
+        500,
+        NOW,
+        (0..3).map(|i| recipient(1, i)).collect(),
+        policy_salt(1),
+    )
+    .unwrap();
     for idx in 0..3 {
         let i = Intent {
             amount: 500,
@@ -168,7 +183,15 @@ fn edge_values_satisfy() {
         assert!(satisfied(PolicyCircuit::new(&w)), "leaf {idx}");
     }
     // Extreme u64 values.
-    let p = Policy::new(7, u64::MAX, 0, vec![recipient(2, 2)]).unwrap();
+    // The largest salt: both limbs 2^128 - 1.
+    let p = Policy::new(
+        7,
+        u64::MAX,
+        0,
+        vec![recipient(2, 2)],
+        PolicySalt::from_bytes([0xff; 32]),
+    )
+    .unwrap();
     let i = Intent {
         amount: u64::MAX,
         valid_after: 0,
@@ -218,7 +241,14 @@ fn each_broken_rule_is_unsatisfied() {
         (
             Rule::TimeLocked,
             intent(),
-            Policy::new(7, 1_000_000, NOW + 1, policy().allowlist().to_vec()).unwrap(),
+            Policy::new(
+                7,
+                1_000_000,
+                NOW + 1,
+                policy().allowlist().to_vec(),
+                policy().salt().clone(),
+            )
+            .unwrap(),
             NOW,
         ),
         (
@@ -283,6 +313,47 @@ fn changing_any_public_input_is_unsatisfied() {
             "public input {i} is unconstrained"
         );
     }
+}
+
+/// Issue 10: the salt is part of the opening of `P`. A witness whose salt limbs are not
+/// the committed ones — another salt, one limb changed, or the honest witness of a policy
+/// with equal parameters and another salt checked against the first policy's `P` — is
+/// unsatisfied.
+#[test]
+fn witness_with_another_salt_is_unsatisfied() {
+    let other: (Fr, Fr) = policy_salt(0x5c).limbs();
+    let mut v = valid_witness().values();
+    (v.policy.salt_lo, v.policy.salt_hi) = other;
+    assert!(!satisfied(PolicyCircuit::from_values(v)));
+    let mut v = valid_witness().values();
+    v.policy.salt_lo += Fr::from(1u64);
+    assert!(!satisfied(PolicyCircuit::from_values(v)));
+    let mut v = valid_witness().values();
+    v.policy.salt_hi -= Fr::from(1u64);
+    assert!(!satisfied(PolicyCircuit::from_values(v)));
+
+    let resalted = Witness::<Bn254>::new(
+        intent(),
+        policy().with_salt(policy_salt(0x5c)),
+        NOW,
+        binding(),
+    )
+    .unwrap();
+    assert!(satisfied(PolicyCircuit::new(&resalted)));
+    let mut v = resalted.values();
+    v.public[circuits::public::PUBLIC_P] = policy().commitment::<Bn254>().0;
+    assert!(!satisfied(PolicyCircuit::from_values(v)));
+}
+
+/// The salt limbs are deliberately not range-checked (see `circuits::policy`): a limb of
+/// 2^128 or more satisfies the circuit when `P` is recomputed over it, because only the
+/// opening of `P` constrains the limbs, and opening a *registered* `P` with other limbs
+/// is a Poseidon collision.
+#[test]
+fn salt_limbs_are_bound_only_by_the_commitment() {
+    let two128 = Fr::from(u128::MAX) + Fr::from(1u64);
+    assert!(satisfied(forced(|v| v.policy.salt_lo = two128)));
+    assert!(satisfied(forced(|v| v.policy.salt_hi = -Fr::from(1u64))));
 }
 
 /// A commitment recomputed over a changed field (so C itself is consistent).
@@ -424,6 +495,29 @@ fn groth16_round_trip() {
     let mut bad = public;
     bad[3] = other.to_field();
     assert!(!Groth16::<Pairing>::verify(vk, &bad, &proof).unwrap());
+}
+
+/// Issue 10: a proof made with another salt than the committed one does not verify
+/// against the committed `P`, though the two policies have equal parameters.
+#[test]
+fn groth16_proof_with_another_salt_does_not_verify() {
+    let (pk, vk) = keys();
+    let committed = valid_witness();
+    let resalted = Witness::<Bn254>::new(
+        intent(),
+        policy().with_salt(policy_salt(0x5c)),
+        NOW,
+        binding(),
+    )
+    .unwrap();
+    let mut rng = StdRng::seed_from_u64(4);
+    let proof = Groth16::<Pairing>::prove(pk, PolicyCircuit::new(&resalted), &mut rng).unwrap();
+    let own = resalted.public_inputs().to_field_elements();
+    assert!(Groth16::<Pairing>::verify(vk, &own, &proof).unwrap());
+    let mut against_committed = own;
+    against_committed[circuits::public::PUBLIC_P] = committed.public_inputs().policy_commitment.0;
+    assert_ne!(own, against_committed);
+    assert!(!Groth16::<Pairing>::verify(vk, &against_committed, &proof).unwrap());
 }
 
 #[test]

@@ -9,11 +9,12 @@ use std::sync::OnceLock;
 
 use circuits::pasta::{
     instance_column, instance_from_slice, poseidon, Assignment, InstanceError, Pasta,
-    PolicyCircuit, K,
+    PolicyCircuit, K, ROW_P,
 };
 use circuits::public::NUM_PUBLIC_INPUTS;
 use circuits::{
-    Binding, Intent, Policy, PublicInputs, Recipient, Salt, StatementField, Witness, WitnessValues,
+    Binding, Intent, Policy, PolicySalt, PublicInputs, Recipient, Salt, StatementField, Witness,
+    WitnessValues,
 };
 use ff::{Field, PrimeField};
 use halo2_proofs::dev::{CircuitCost, MockProver, VerifyFailure};
@@ -30,6 +31,8 @@ const ASSET: u32 = 7;
 const MAX_AMOUNT: u64 = 1_000_000;
 /// Index of the intent's recipient in the allowlist (binary 1011 → mixed path bits).
 const RECIPIENT_INDEX: usize = 11;
+/// The policy's salt (fixed, so the test statement is deterministic).
+const POLICY_SALT: [u8; 32] = [0x9e; 32];
 
 fn recipient(i: u8) -> Recipient {
     let mut b = [0u8; 32];
@@ -41,7 +44,14 @@ fn recipient(i: u8) -> Recipient {
 
 fn witness() -> Witness<Pasta> {
     let allowlist: Vec<Recipient> = (0..13).map(recipient).collect();
-    let policy = Policy::new(ASSET, MAX_AMOUNT, NOW - 86_400, allowlist).expect("valid policy");
+    let policy = Policy::new(
+        ASSET,
+        MAX_AMOUNT,
+        NOW - 86_400,
+        allowlist,
+        PolicySalt::from_bytes(POLICY_SALT),
+    )
+    .expect("valid policy");
     let intent = Intent {
         version: 1,
         network: 0xdead_beef,
@@ -137,7 +147,7 @@ fn circuit_fits_k_and_not_k_minus_1() {
         .and_then(|n| n.parse().ok())
         .expect("CircuitCost prints max_rows");
     assert_eq!(
-        rows, 1763,
+        rows, 1804,
         "row count changed: update the module docs and this pin"
     );
 }
@@ -151,7 +161,7 @@ fn verifying_key_is_pinned() {
     let pinned = format!("{:?}", vk.pinned());
     assert_eq!(
         blake3::hash(pinned.as_bytes()).to_hex().as_str(),
-        "fadcd00adf369b300009faedeb96a559ab5e1b36cffba27eca4a7102529c3ab3",
+        "8e9b1f17e28b50d2bb2baabb730196831d91cadac76aaa28197d6b3941da21a9",
         "the halo2 verifying key changed"
     );
 }
@@ -354,6 +364,57 @@ fn missing_public_input_fails() {
     assert_eq!(instance_from_slice(&v.public), Ok(v.public));
 }
 
+/// The witness of the same statement under a policy with equal parameters and salt
+/// `0x9f` × 32 instead of [`POLICY_SALT`].
+fn resalted_witness() -> Witness<Pasta> {
+    let w = witness();
+    Witness::new(
+        w.intent().clone(),
+        w.policy().with_salt(PolicySalt::from_bytes([0x9f; 32])),
+        NOW,
+        w.binding(),
+    )
+    .expect("compliant intent")
+}
+
+/// Issue 10: the salt is part of the opening of `P`. A witness whose salt limbs are not
+/// the committed ones — another salt, one limb changed, or the honest witness of a policy
+/// with equal parameters and another salt checked against the first policy's `P` — fails
+/// the commitment's copy constraint.
+#[test]
+fn witness_with_another_salt_fails() {
+    let other: (Fp, Fp) = PolicySalt::from_bytes([0x9f; 32]).limbs();
+    let mut v = values();
+    (v.policy.salt_lo, v.policy.salt_hi) = other;
+    assert!(run_values(&v).is_err());
+    let mut v = values();
+    v.policy.salt_hi += Fp::ONE;
+    let f = format!(
+        "{:?}",
+        run_values(&v).expect_err("changed salt_hi accepted")
+    );
+    assert!(f.contains("Permutation"), "{f}");
+
+    let resalted = resalted_witness().values();
+    assert_eq!(run_values(&resalted), Ok(()));
+    assert_ne!(resalted.public[ROW_P], values().public[ROW_P]);
+    let mut v = resalted;
+    v.public[ROW_P] = values().public[ROW_P];
+    assert!(run_values(&v).is_err());
+}
+
+/// The salt limbs are deliberately not range-checked (see `circuits::policy`): with `P`
+/// recomputed over them, limbs of 2^128 or more satisfy the circuit; only the opening of
+/// `P` binds them.
+#[test]
+fn salt_limbs_are_bound_only_by_the_commitment() {
+    let mut v = values();
+    v.policy.salt_lo = <Fp as PrimeField>::from_u128(u128::MAX) + Fp::ONE;
+    v.policy.salt_hi = -Fp::ONE;
+    v.recommit::<Pasta>();
+    assert_eq!(run_values(&v), Ok(()));
+}
+
 #[test]
 fn native_hash_agrees_with_shared_code() {
     // The shared Merkle code (generic over Backend) and the circuit's hash are one function.
@@ -470,6 +531,20 @@ fn real_proof_round_trip_and_public_input_tampering() {
     let mid = bad.len() / 2;
     bad[mid] ^= 1;
     assert!(!verify(&bad, &v.public));
+}
+
+/// Issue 10: a real proof made with another salt than the committed one verifies for its
+/// own `P` only, not for the committed `P` of a policy with equal parameters.
+#[test]
+fn real_proof_with_another_salt_does_not_verify() {
+    let committed = values();
+    let resalted = resalted_witness().values();
+    let proof = prove(PolicyCircuit::new(&resalted), &resalted.public);
+    assert!(verify(&proof, &resalted.public), "honest proof rejected");
+    let mut instance = resalted.public;
+    instance[ROW_P] = committed.public[ROW_P];
+    assert_ne!(instance, resalted.public);
+    assert!(!verify(&proof, &instance));
 }
 
 #[test]

@@ -10,8 +10,9 @@ use circuits::merkle::{empty_roots, leaf_hash, node_hash, MerkleError, MAX_LEAVE
 use circuits::public::{PublicInputsError, BINDING_TAG};
 use circuits::{
     check, Binding, Intent, IntentFields, IntentParseError, Policy, PolicyFields, PolicyFileError,
-    PolicyViolation, PublicInputs, Recipient, Rule, Salt, SignedDigest, StatementField, Witness,
-    DOMAIN_INTENT, DOMAIN_LEAF, DOMAIN_NODE, DOMAIN_POLICY, TREE_DEPTH,
+    PolicySalt, PolicySaltParseError, PolicyViolation, PublicInputs, Recipient, Rule, Salt,
+    SignedDigest, StatementField, Witness, DOMAIN_INTENT, DOMAIN_LEAF, DOMAIN_NODE, DOMAIN_POLICY,
+    TREE_DEPTH,
 };
 use common::*;
 use proptest::prelude::*;
@@ -132,7 +133,7 @@ fn each_violation_names_rule_and_values() {
 
 #[test]
 fn boundaries_are_inclusive() {
-    let p = Policy::new(7, 100, 10, vec![recipient(1, 0)]).unwrap();
+    let p = Policy::new(7, 100, 10, vec![recipient(1, 0)], policy_salt(1)).unwrap();
     let i = Intent {
         amount: 100,
         valid_after: 10,
@@ -189,8 +190,10 @@ proptest! {
         n in 1u8..6,
         pick in 0u8..8,
     ) {
-        let p = Policy::new(p_asset, max, not_before, (0..n).map(|k| recipient(3, k)).collect())
-            .unwrap();
+        let p = Policy::new(
+            p_asset, max, not_before, (0..n).map(|k| recipient(3, k)).collect(), policy_salt(3),
+        )
+        .unwrap();
         let i = Intent {
             version, asset, amount, valid_after, valid_before,
             recipient: recipient(3, pick),
@@ -232,8 +235,12 @@ fn witness_new_runs_check() {
 const R0: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const R1: &str = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
 
+const SALT: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
 fn policy_toml(allowlist: &str) -> String {
-    format!("asset = 7\nmax_amount = 1000\nnot_before = 5\nallowlist = [{allowlist}]\n")
+    format!(
+        "asset = 7\nmax_amount = 1000\nnot_before = 5\nallowlist = [{allowlist}]\nsalt = \"{SALT}\"\n"
+    )
 }
 
 #[test]
@@ -246,8 +253,86 @@ fn policy_file_parses_and_round_trips() {
     assert_eq!(p.allowlist()[0].to_hex(), R0);
     assert_eq!(p.index_of(&R1.parse().unwrap()), Some(1));
     assert_eq!(p.index_of(&recipient(9, 9)), None);
-    let again = Policy::from_toml_str(&p.to_toml_string().unwrap()).unwrap();
+    assert_eq!(p.salt().to_hex().as_str(), SALT);
+    let written = p.to_toml_string().unwrap();
+    assert!(written.contains(&format!("salt = \"{SALT}\"")), "{written}");
+    let again = Policy::from_toml_str(&written).unwrap();
     assert_eq!(again, p);
+    assert_eq!(again.salt(), p.salt());
+    assert_eq!(again.commitment::<Bn254>(), p.commitment::<Bn254>());
+    // A random salt round-trips too.
+    let r = p.with_salt(PolicySalt::random(&mut rand::thread_rng()));
+    let back = Policy::from_toml_str(&r.to_toml_string().unwrap()).unwrap();
+    assert_eq!(back.salt(), r.salt());
+    assert_eq!(
+        back.commitment::<circuits::pasta::Pasta>(),
+        r.commitment::<circuits::pasta::Pasta>()
+    );
+}
+
+/// Issue 10: `salt` is required, and a salt that is not 64 hex characters is refused with
+/// an error naming the field and the problem.
+#[test]
+fn policy_files_without_a_valid_salt_are_refused() {
+    let good = policy_toml(&format!("\"{R0}\""));
+    let without: String = good
+        .lines()
+        .filter(|l| !l.starts_with("salt"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let err = Policy::from_toml_str(&without).unwrap_err();
+    assert!(
+        matches!(err, PolicyFileError::MissingField { field: "salt" }),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "policy field `salt` is missing");
+
+    let short = good.replace(SALT, &SALT[..40]);
+    let err = Policy::from_toml_str(&short).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PolicyFileError::BadSalt(PolicySaltParseError::WrongLength { chars: 40 })
+        ),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("`salt`") && msg.contains("64 hex"), "{msg}");
+    assert!(!msg.contains(&SALT[..40]), "the salt is not echoed: {msg}");
+
+    let non_hex = good.replace(SALT, &format!("{}zz", &SALT[..62]));
+    let err = Policy::from_toml_str(&non_hex).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PolicyFileError::BadSalt(PolicySaltParseError::NotHex { index: 62 })
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("`salt`"), "{err}");
+
+    let empty = good.replace(SALT, "");
+    assert!(matches!(
+        Policy::from_toml_str(&empty),
+        Err(PolicyFileError::BadSalt(
+            PolicySaltParseError::WrongLength { chars: 0 }
+        ))
+    ));
+    // A syntax error on the salt's line names the line but does not quote it.
+    let unterminated = good.replace(&format!("\"{SALT}\""), &format!("\"{SALT}"));
+    match Policy::from_toml_str(&unterminated) {
+        Err(PolicyFileError::Toml(m)) => {
+            assert!(m.starts_with("line 5: "), "{m}");
+            assert!(!m.contains(&SALT[..16]), "the salt is not echoed: {m}");
+        }
+        other => panic!("expected a TOML error, got {other:?}"),
+    }
+    // Not a string at all: refused by the TOML layer, which names the key.
+    let number = good.replace(&format!("\"{SALT}\""), "5");
+    match Policy::from_toml_str(&number) {
+        Err(PolicyFileError::Toml(m)) => assert!(m.contains("salt"), "{m}"),
+        other => panic!("expected a TOML error, got {other:?}"),
+    }
 }
 
 #[test]
@@ -279,9 +364,11 @@ fn bad_policy_files_are_rejected_with_typed_errors() {
     }
     assert!(matches!(
         Policy::from_toml_str(&format!(
-            "asset = 7\nmax_amount = 1\nallowlist = [\"{R0}\"]"
+            "asset = 7\nmax_amount = 1\nallowlist = [\"{R0}\"]\nsalt = \"{SALT}\""
         )),
-        Err(PolicyFileError::Toml(_))
+        Err(PolicyFileError::MissingField {
+            field: "not_before"
+        })
     ));
     assert!(matches!(
         Policy::from_toml_str(&policy_toml(&format!("\"{R0}\"")).replace("= 7", "= -7")),
@@ -451,6 +538,8 @@ fn intent_encoding_and_commitment() {
     let p = policy();
     let root = p.allowlist_root::<Bn254>();
     let pf = p.fields::<Bn254>();
+    // Salt 0x5b × 32: each limb is the u128 0x5b5b...5b.
+    let limb = Fr::from(u128::from_le_bytes([0x5b; 16]));
     assert_eq!(
         pf,
         PolicyFields {
@@ -458,8 +547,11 @@ fn intent_encoding_and_commitment() {
             max_amount: Fr::from(1_000_000u64),
             not_before: Fr::from(NOW - 100),
             allowlist_root: root,
+            salt_lo: limb,
+            salt_hi: limb,
         }
     );
+    assert_eq!(format!("{pf:?}"), "PolicyFields(<redacted>)");
     let got: Vec<Fr> = PolicyFields::getters()
         .to_array()
         .iter()
@@ -474,10 +566,117 @@ fn intent_encoding_and_commitment() {
                 Fr::from(7u64),
                 Fr::from(1_000_000u64),
                 Fr::from(NOW - 100),
-                root
+                root,
+                limb,
+                limb
             ]
         )
     );
+}
+
+#[test]
+fn salt_limbs_are_the_little_endian_halves() {
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = i as u8 + 1;
+    }
+    let salt = PolicySalt::from_bytes(bytes);
+    let (lo, hi): (Fr, Fr) = salt.limbs();
+    let mut want_lo = [0u8; 16];
+    want_lo.copy_from_slice(&bytes[..16]);
+    let mut want_hi = [0u8; 16];
+    want_hi.copy_from_slice(&bytes[16..]);
+    assert_eq!(lo, Fr::from(u128::from_le_bytes(want_lo)));
+    assert_eq!(hi, Fr::from(u128::from_le_bytes(want_hi)));
+    // The same integers in the Pasta field.
+    let (plo, phi): (circuits::pasta::Fp, circuits::pasta::Fp) = salt.limbs();
+    assert_eq!(plo.to_le_bytes32()[..16], bytes[..16]);
+    assert_eq!(phi.to_le_bytes32()[..16], bytes[16..]);
+    assert_eq!(plo.to_le_bytes32()[16..], [0u8; 16]);
+    // The largest salt stays below 2^128 per limb (no reduction).
+    let (lo, hi): (Fr, Fr) = PolicySalt::from_bytes([0xff; 32]).limbs();
+    assert_eq!(lo, Fr::from(u128::MAX));
+    assert_eq!(hi, Fr::from(u128::MAX));
+}
+
+/// Issue 10: two policies with equal parameters and different salts have different `P`,
+/// on both backends; the same salt gives the same `P`.
+#[test]
+fn equal_policies_with_different_salts_have_different_commitments() {
+    let a = policy();
+    let b = a.with_salt(policy_salt(0x5c));
+    assert_eq!(
+        (a.asset(), a.max_amount(), a.not_before(), a.allowlist()),
+        (b.asset(), b.max_amount(), b.not_before(), b.allowlist())
+    );
+    assert_ne!(a, b);
+    assert_ne!(a.commitment::<Bn254>(), b.commitment::<Bn254>());
+    assert_ne!(
+        a.commitment::<circuits::pasta::Pasta>(),
+        b.commitment::<circuits::pasta::Pasta>()
+    );
+    // One bit of the salt's high half is enough.
+    let mut bytes = [0x5b; 32];
+    bytes[31] ^= 1;
+    let c = a.with_salt(PolicySalt::from_bytes(bytes));
+    assert_ne!(a.commitment::<Bn254>(), c.commitment::<Bn254>());
+    assert_ne!(
+        a.commitment::<circuits::pasta::Pasta>(),
+        c.commitment::<circuits::pasta::Pasta>()
+    );
+    // Random salts (what `init` and the demo use) differ, and so do their commitments.
+    let mut rng = rand::thread_rng();
+    let r1 = a.with_salt(PolicySalt::random(&mut rng));
+    let r2 = a.with_salt(PolicySalt::random(&mut rng));
+    assert_ne!(r1.salt(), r2.salt());
+    assert_ne!(r1.commitment::<Bn254>(), r2.commitment::<Bn254>());
+    // Deterministic: the same salt, the same P.
+    assert_eq!(
+        a.commitment::<Bn254>(),
+        policy().with_salt(policy_salt(0x5b)).commitment::<Bn254>()
+    );
+}
+
+#[test]
+fn policy_salt_is_redacted_and_parsed_strictly() {
+    let hex64 = "00112233445566778899aabbccddeeffFFEEDDCCBBAA99887766554433221100";
+    let salt: PolicySalt = hex64.parse().unwrap();
+    assert_eq!(salt.to_hex().as_str(), hex64.to_lowercase());
+    assert_eq!(salt.as_bytes()[0], 0x00);
+    assert_eq!(salt.as_bytes()[16], 0xff);
+    assert_eq!(format!("{salt:?}"), "PolicySalt(<redacted>)");
+    // The policy's Debug shows the rules but not the salt.
+    let p = policy().with_salt(salt);
+    let dbg = format!("{p:?}");
+    assert!(dbg.contains("PolicySalt(<redacted>)"), "{dbg}");
+    assert!(!dbg.to_lowercase().contains("ffeeddcc"), "{dbg}");
+    assert_eq!(
+        PolicySalt::from_hex(&hex64[..62]),
+        Err(PolicySaltParseError::WrongLength { chars: 62 })
+    );
+    assert_eq!(
+        PolicySalt::from_hex(&format!("{hex64}00")),
+        Err(PolicySaltParseError::WrongLength { chars: 66 })
+    );
+    assert_eq!(
+        PolicySalt::from_hex(&format!("0x{}", &hex64[2..])),
+        Err(PolicySaltParseError::NotHex { index: 1 })
+    );
+    assert_eq!(
+        PolicySalt::from_hex(&format!("{}g", &hex64[..63])),
+        Err(PolicySaltParseError::NotHex { index: 63 })
+    );
+    // A multi-byte character counts as one character, and is not hex.
+    assert_eq!(
+        PolicySalt::from_hex(&format!("é{}", &hex64[1..])),
+        Err(PolicySaltParseError::NotHex { index: 0 })
+    );
+    // The message names the problem but never repeats the text.
+    let msg = PolicySalt::from_hex(&format!("{}g", &hex64[..63]))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("character 63"), "{msg}");
+    assert!(!msg.contains("0011"), "{msg}");
 }
 
 // ---------------------------------------------------------------- merkle
@@ -546,8 +745,22 @@ fn empty_and_full_trees() {
         Err(MerkleError::TooManyLeaves { .. })
     ));
     // Order matters: the policy root commits to the list order.
-    let a = Policy::new(1, 1, 0, vec![recipient(1, 0), recipient(1, 1)]).unwrap();
-    let b = Policy::new(1, 1, 0, vec![recipient(1, 1), recipient(1, 0)]).unwrap();
+    let a = Policy::new(
+        1,
+        1,
+        0,
+        vec![recipient(1, 0), recipient(1, 1)],
+        policy_salt(1),
+    )
+    .unwrap();
+    let b = Policy::new(
+        1,
+        1,
+        0,
+        vec![recipient(1, 1), recipient(1, 0)],
+        policy_salt(1),
+    )
+    .unwrap();
     assert_ne!(a.allowlist_root::<Bn254>(), b.allowlist_root::<Bn254>());
     assert_ne!(a.commitment::<Bn254>(), b.commitment::<Bn254>());
 }

@@ -113,12 +113,44 @@ fn values_at_or_above_two_to_the_64_are_not_valid_public_inputs() {
 #[test]
 fn proof_for_another_policy_fails() {
     let (env, public) = valid();
-    let other =
-        circuits::Policy::new(7, 2_000_000, sample::NOW - 100, vec![sample::recipient(3)]).unwrap();
+    let other = circuits::Policy::new(
+        7,
+        2_000_000,
+        sample::NOW - 100,
+        vec![sample::recipient(3)],
+        circuits::PolicySalt::from_bytes(sample::POLICY_SALT),
+    )
+    .unwrap();
     let mut p = *public;
     p.policy_commitment = other.commitment::<B>();
     assert_eq!(
         system().verifier().verify(env, &p),
+        Err(ProofError::Invalid)
+    );
+}
+
+/// Issue 10: a proof whose witness uses another salt than the committed one (equal policy
+/// parameters) verifies for its own `P` only, never for the committed `P`.
+#[test]
+fn proof_with_another_salt_fails() {
+    let (_, public) = valid();
+    let resalted = sample::policy().with_salt(circuits::PolicySalt::from_bytes([0x5c; 32]));
+    let w =
+        Witness::<B>::new(sample::intent(1), resalted, sample::NOW, sample::binding(1)).unwrap();
+    let env = system().prove(&w, &mut OsRng).unwrap();
+    assert_eq!(system().verifier().verify(&env, &w.public_inputs()), Ok(()));
+    assert_eq!(
+        w.public_inputs().intent_commitment,
+        public.intent_commitment
+    );
+    assert_ne!(
+        w.public_inputs().policy_commitment,
+        public.policy_commitment
+    );
+    let mut claimed = w.public_inputs();
+    claimed.policy_commitment = public.policy_commitment;
+    assert_eq!(
+        system().verifier().verify(&env, &claimed),
         Err(ProofError::Invalid)
     );
 }

@@ -13,7 +13,8 @@ use std::time::Instant;
 use circuits::pasta::{Pasta, K};
 use circuits::public::NUM_PUBLIC_INPUTS;
 use circuits::{
-    BackendId, Binding, Intent, Policy, PublicInputs, Recipient, Salt, Witness, INTENT_VERSION,
+    BackendId, Binding, Intent, Policy, PolicySalt, PublicInputs, Recipient, Salt, Witness,
+    INTENT_VERSION,
 };
 use pasta_curves::group::ff::Field;
 use pasta_curves::Fp;
@@ -33,7 +34,14 @@ fn recipient(i: u8) -> Recipient {
 
 /// Asset 7, max 1_000_000, not_before NOW - 100, 5 recipients.
 fn policy_with_max(max_amount: u64) -> Policy {
-    Policy::new(7, max_amount, NOW - 100, (0..5).map(recipient).collect()).expect("policy")
+    Policy::new(
+        7,
+        max_amount,
+        NOW - 100,
+        (0..5).map(recipient).collect(),
+        PolicySalt::from_bytes([0x3c; 32]),
+    )
+    .expect("policy")
 }
 
 fn policy() -> Policy {
@@ -184,6 +192,35 @@ fn proof_for_another_policy_fails() {
         public.policy_commitment
     );
     let mut claimed = other.public_inputs();
+    claimed.policy_commitment = public.policy_commitment;
+    assert_eq!(
+        system().verifier().verify(&env, &claimed),
+        Err(ProofError::Invalid)
+    );
+}
+
+/// Issue 10: a proof whose witness uses another salt than the committed one (equal policy
+/// parameters) verifies for its own `P` only, never for the committed `P`.
+#[test]
+fn proof_with_another_salt_fails() {
+    let resalted = Witness::<Pasta>::new(
+        intent(250_000),
+        policy().with_salt(PolicySalt::from_bytes([0x3d; 32])),
+        NOW,
+        binding(b"signer-1"),
+    )
+    .expect("compliant");
+    let env = system().prove(&resalted, &mut OsRng).expect("prove");
+    assert_eq!(
+        system().verifier().verify(&env, &resalted.public_inputs()),
+        Ok(())
+    );
+    let (_, public) = honest();
+    assert_ne!(
+        resalted.public_inputs().policy_commitment,
+        public.policy_commitment
+    );
+    let mut claimed = resalted.public_inputs();
     claimed.policy_commitment = public.policy_commitment;
     assert_eq!(
         system().verifier().verify(&env, &claimed),

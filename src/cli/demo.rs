@@ -111,6 +111,7 @@ fn policy_for(id: u16, now: u64) -> Result<Policy> {
         limit,
         not_before,
         base.allowlist().to_vec(),
+        circuits::PolicySalt::random(&mut rand::rngs::OsRng),
     )?)
 }
 

@@ -115,17 +115,19 @@ impl Layout {
 }
 
 /// The example policy: asset 7, at most 1 000 000 units, not before an hour ago, the
-/// sample scenario's five recipients.
+/// sample scenario's five recipients, and a fresh random salt (each call gives another, so
+/// policies made from it are not linkable by their commitment).
 pub fn example_policy(now: u64) -> Policy {
-    let mut p = circuits::sample::policy();
-    p = Policy::new(
+    let p = circuits::sample::policy();
+    let salt = circuits::PolicySalt::random(&mut OsRng);
+    Policy::new(
         p.asset(),
         p.max_amount(),
         now.saturating_sub(3600),
         p.allowlist().to_vec(),
+        salt.clone(),
     )
-    .unwrap_or(p);
-    p
+    .unwrap_or_else(|_| p.with_salt(salt))
 }
 
 /// An example intent that the example policy allows: 250 000 units of asset 7 to the
@@ -380,4 +382,27 @@ pub fn load_verifier<V: StatementVerifier>(cluster: &ClusterConfig) -> Result<Ar
         ))
     })?;
     Ok(Arc::new(verifier))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use circuits::bn254::Bn254;
+
+    /// Issue 10: the generated example policy carries a fresh random salt (so policies
+    /// made from it are not linkable by `P`), written into its TOML and read back.
+    #[test]
+    fn example_policy_has_a_fresh_salt_that_round_trips() {
+        let (a, b) = (example_policy(1_700_000_000), example_policy(1_700_000_000));
+        assert_eq!(
+            (a.asset(), a.max_amount(), a.not_before(), a.allowlist()),
+            (b.asset(), b.max_amount(), b.not_before(), b.allowlist())
+        );
+        assert_ne!(a.salt(), b.salt());
+        assert_ne!(a.salt(), circuits::sample::policy().salt());
+        assert_ne!(a.commitment::<Bn254>(), b.commitment::<Bn254>());
+        let text = a.to_toml_string().unwrap();
+        assert!(text.contains(&format!("salt = \"{}\"", a.salt().to_hex().as_str())));
+        assert_eq!(Policy::from_toml_str(&text).unwrap(), a);
+    }
 }

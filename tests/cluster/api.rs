@@ -158,7 +158,8 @@ async fn hostile_inputs_get_clear_errors_and_servers_stay_up() {
     assert_eq!(tokio::task::block_in_place(|| c.audit_records()), 1);
 }
 
-/// The example policy with `max_amount` replaced.
+/// The example policy with `max_amount` replaced, under a fresh salt (as an operator
+/// writing a new policy would).
 fn policy_with_max(c: &Cluster, max_amount: u64) -> std::path::PathBuf {
     let example = std::fs::read_to_string(c.dir.join("policy.example.toml")).unwrap();
     let p = Policy::from_toml_str(&example).unwrap();
@@ -167,6 +168,7 @@ fn policy_with_max(c: &Cluster, max_amount: u64) -> std::path::PathBuf {
         max_amount,
         p.not_before(),
         p.allowlist().to_vec(),
+        circuits::PolicySalt::random(&mut rand::rngs::OsRng),
     )
     .unwrap();
     let path = c.dir.join(format!("policy-{max_amount}.toml"));

@@ -11,12 +11,13 @@
 //! Public: the instance `[C, P, now, binding]`. Private: the intent fields `(version,
 //! network, asset, amount, recipient_hi, recipient_lo, valid_after, valid_before, nonce,
 //! salt)` ([`crate::IntentFields`]), the policy fields `(asset, max_amount, not_before,
-//! allowlist_root)` ([`crate::PolicyFields`]) and a depth-16 Merkle path (16 siblings and
-//! 16 direction bits). `H_d` is the backend's Poseidon under domain tag `d`.
+//! allowlist_root, salt_lo, salt_hi)` ([`crate::PolicyFields`]) and a depth-16 Merkle path
+//! (16 siblings and 16 direction bits). `H_d` is the backend's Poseidon under domain tag
+//! `d`.
 //!
 //! 1. `C = H_INTENT(version, network, asset, amount, recipient_hi, recipient_lo,
 //!    valid_after, valid_before, nonce, salt)`.
-//! 2. `P = H_POLICY(asset, max_amount, not_before, allowlist_root)`.
+//! 2. `P = H_POLICY(asset, max_amount, not_before, allowlist_root, salt_lo, salt_hi)`.
 //! 3. `version == 1`.
 //! 4. `intent.asset == policy.asset`.
 //! 5. `amount`, `valid_after`, `valid_before`, `nonce`, `max_amount`, `not_before` and
@@ -33,7 +34,8 @@
 //!
 //! - 1, 2: `H_d` is the domain-separated Poseidon of [`super::poseidon`] (domain and length
 //!   in the capacity element), computed by [`IntentVar::commitment`] and
-//!   [`PolicyVar::commitment`] and equated to the public `C` and `P`.
+//!   [`PolicyVar::commitment`] and equated to the public `C` and `P`. The salt limbs are
+//!   allocated with the other policy fields ([`PolicyVar`]) and enter only this hash.
 //! - 3, 4: linear equalities (`version` against the constant 1).
 //! - 5, 6: `x` is decomposed into `bits` boolean witnesses `b_i` with `x = Σ b_i 2^i`;
 //!   the sum is an integer below `2^bits < p`, so the decomposition exists exactly when
@@ -47,9 +49,11 @@
 //!
 //! # Size
 //!
-//! 6 594 constraints — 24 Poseidon permutations (intent 5, policy 2, leaf 1, path 16;
+//! 6 837 constraints — 25 Poseidon permutations (intent 5, policy 3, leaf 1, path 16;
 //! ~243 each), 11 range checks of 65 (7 u64 values, 4 differences), 2 of 33 (the u32
-//! values) and the path's direction bits and swaps (pinned by a test).
+//! values) and the path's direction bits and swaps (pinned by a test). The policy salt
+//! (issue 10) costs one permutation: its two limbs are the third block the policy sponge
+//! absorbs (6 594 constraints before); the limbs themselves are not range-checked.
 //!
 //! Key generation runs on [`PolicyCircuit::blank`] (no witness; arkworks does not evaluate
 //! assignments in setup mode); proving on [`PolicyCircuit::new`].

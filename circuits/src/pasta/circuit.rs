@@ -10,12 +10,13 @@
 //! Public: the instance `[C, P, now, binding]`. Private: the intent fields `(version,
 //! network, asset, amount, recipient_hi, recipient_lo, valid_after, valid_before, nonce,
 //! salt)` ([`crate::IntentFields`]), the policy fields `(asset, max_amount, not_before,
-//! allowlist_root)` ([`crate::PolicyFields`]) and a depth-16 Merkle path (16 siblings and
-//! 16 direction bits). `H_d` is the backend's Poseidon under domain tag `d`.
+//! allowlist_root, salt_lo, salt_hi)` ([`crate::PolicyFields`]) and a depth-16 Merkle path
+//! (16 siblings and 16 direction bits). `H_d` is the backend's Poseidon under domain tag
+//! `d`.
 //!
 //! 1. `C = H_INTENT(version, network, asset, amount, recipient_hi, recipient_lo,
 //!    valid_after, valid_before, nonce, salt)`.
-//! 2. `P = H_POLICY(asset, max_amount, not_before, allowlist_root)`.
+//! 2. `P = H_POLICY(asset, max_amount, not_before, allowlist_root, salt_lo, salt_hi)`.
 //! 3. `version == 1`.
 //! 4. `intent.asset == policy.asset`.
 //! 5. `amount`, `valid_after`, `valid_before`, `nonce`, `max_amount`, `not_before` and
@@ -32,7 +33,8 @@
 //!
 //! - 1, 2: `H_d(x...)` is `Poseidon(d, x...)` with `P128Pow5T3` and `ConstantLength<n + 1>`
 //!   (`Pow5Chip`; [`IntentVar::commitment`], [`PolicyVar::commitment`]), its output cell
-//!   copy-constrained to instance rows 0 and 1.
+//!   copy-constrained to instance rows 0 and 1. The salt limbs are witness cells loaded
+//!   with the other policy fields ([`PolicyVar`]) and enter only this hash.
 //! - 3, 4: copy constraints in the witness region (`version` to the constant 1,
 //!   `intent.asset` to `policy.asset`).
 //! - 5, 6: the exact lookup range checks of [`super::range`] (10-bit words and a short
@@ -52,7 +54,7 @@
 //! # Chips and columns
 //!
 //! - `Pow5Chip<Fp, 3, 2>` (`P128Pow5T3`): 3 state + 1 partial-S-box advice columns, 6 fixed
-//!   round-constant columns; 19 hashes (11 + 5 inputs + 17 × 3 inputs) = 43 permutations.
+//!   round-constant columns; 19 hashes (11 + 7 inputs + 17 × 3 inputs) = 44 permutations.
 //! - `LookupRangeCheckConfig<Fp, 10>`: 1 running-sum advice column, a 1024-row table; 13
 //!   range checks (7 u64 values, 4 differences, 2 u32 values).
 //! - Two small custom gates on the Poseidon advice columns plus one extra advice column
@@ -65,8 +67,9 @@
 //! # Size
 //!
 //! [`K`] = 11 (2048 rows, of which `2048 - (blinding factors + 1)` are usable). The
-//! layout uses 1763 rows (measured with `halo2_proofs::dev::CircuitCost` and pinned by the
-//! `circuit_fits_k_and_not_k_minus_1` test): the Poseidon columns are the longest — 43
+//! layout uses 1804 rows (measured with `halo2_proofs::dev::CircuitCost` and pinned by the
+//! `circuit_fits_k_and_not_k_minus_1` test; 1763 before the policy salt of issue 10, which
+//! adds one permutation and its absorb rows): the Poseidon columns are the longest — 44
 //! permutations of 37 rows plus the absorb and initial-state rows — and the range checks
 //! run beside them in their own column; the 1024-row table lives in its own table column.
 //! 11 is also the minimum for *any* circuit using the 10-bit lookup table: its 1024 rows

@@ -5,8 +5,8 @@
 //! (the Orchard instance, ~128-bit security), with the constant-length domain (capacity
 //! element `L * 2^64`, input zero-padded to a multiple of the rate).
 //!
-//! The statement only hashes inputs of length 3 (Merkle leaves and nodes), 5 (the policy
-//! commitment) and 11 (the intent commitment); [`hash`] dispatches those lengths to the
+//! The statement only hashes inputs of length 3 (Merkle leaves and nodes), 7 (the policy
+//! commitment: domain, four policy fields, two salt limbs) and 11 (the intent commitment); [`hash`] dispatches those lengths to the
 //! library's const-generic [`hash_fixed`]. Any other length goes through
 //! [`hash_any_length`], a re-implementation of the same constant-length sponge over the
 //! library's published round constants, so the backend trait's infallible `hash` never
@@ -28,12 +28,12 @@ pub fn hash_fixed<const L: usize>(message: [Fp; L]) -> Fp {
 
 /// Native hash of a slice: the constant-length Poseidon of `inputs.len()` elements.
 ///
-/// Lengths 3, 5 and 11 (the only ones the statement uses) call [`hash_fixed`]; other
+/// Lengths 3, 7 and 11 (the only ones the statement uses) call [`hash_fixed`]; other
 /// lengths call [`hash_any_length`], which computes the same function.
 pub fn hash(inputs: &[Fp]) -> Fp {
     if let Ok(m) = <[Fp; 3]>::try_from(inputs) {
         hash_fixed(m)
-    } else if let Ok(m) = <[Fp; 5]>::try_from(inputs) {
+    } else if let Ok(m) = <[Fp; 7]>::try_from(inputs) {
         hash_fixed(m)
     } else if let Ok(m) = <[Fp; 11]>::try_from(inputs) {
         hash_fixed(m)
@@ -106,10 +106,15 @@ mod tests {
     fn known_answers() {
         // Leaf / node shape: [DOMAIN_LEAF, 1, 2].
         assert_eq!(hex_le(hash(&[fp(3), fp(1), fp(2)])), KAT_3);
-        // Policy shape: [DOMAIN_POLICY, 7, 1000, 0, 42].
+        // The unsalted policy shape of before 2026-12: [DOMAIN_POLICY, 7, 1000, 0, 42].
         assert_eq!(
             hex_le(hash(&[fp(2), fp(7), fp(1000), fp(0), fp(42)])),
             KAT_5
+        );
+        // Policy shape: [DOMAIN_POLICY, 7, 1000, 0, 42, salt_lo 5, salt_hi 6].
+        assert_eq!(
+            hex_le(hash(&[fp(2), fp(7), fp(1000), fp(0), fp(42), fp(5), fp(6)])),
+            KAT_7
         );
         // Intent shape: [DOMAIN_INTENT, 1, 2, ..., 10].
         let intent: Vec<Fp> = core::iter::once(fp(1)).chain((1..=10).map(fp)).collect();
@@ -118,6 +123,7 @@ mod tests {
 
     const KAT_3: &str = "923bb1338eba0f2888139d1dff74db8a5da52505a04359984aa090ce7a44961c";
     const KAT_5: &str = "5dd835eeee3609692044288f06c8b0a50c75b0dcd5b8e2a961eccd9cdce2e30a";
+    const KAT_7: &str = "031ca5e9243a955a697fb5fb17c4c45c1bbd8300c2e4c5454ea25c01f65cbc17";
     const KAT_11: &str = "d1f0a7c941f840ab81987dddfd5f8c5520130c3bc18c11a4958a11bf5ec12604";
 
     macro_rules! check_len {

@@ -40,7 +40,7 @@ impl IntentVar {
 }
 
 impl PolicyVar {
-    /// `P = Poseidon(DOMAIN_POLICY, fields...)` (`ConstantLength<5>`) in-circuit: the same
+    /// `P = Poseidon(DOMAIN_POLICY, fields...)` (`ConstantLength<7>`: the domain, four fields, two salt limbs) in-circuit: the same
     /// function as [`crate::Policy::commitment`]. `domain` is the cell holding the constant
     /// [`crate::DOMAIN_POLICY`].
     pub fn commitment(

@@ -1,7 +1,7 @@
 //! Shared fixtures for the integration tests.
 #![allow(dead_code)]
 
-use circuits::{Binding, Intent, Policy, Recipient, Salt, INTENT_VERSION};
+use circuits::{Binding, Intent, Policy, PolicySalt, Recipient, Salt, INTENT_VERSION};
 
 /// A recipient whose bytes are all `b`, except the last one which is `i`.
 pub fn recipient(b: u8, i: u8) -> Recipient {
@@ -12,13 +12,19 @@ pub fn recipient(b: u8, i: u8) -> Recipient {
 
 pub const NOW: u64 = 1_700_000_500;
 
-/// Policy: asset 7, max 1_000_000, not_before NOW-100, 5 recipients.
+/// A fixed test salt: 32 bytes `b`.
+pub fn policy_salt(b: u8) -> PolicySalt {
+    PolicySalt::from_bytes([b; 32])
+}
+
+/// Policy: asset 7, max 1_000_000, not_before NOW-100, 5 recipients, salt `0x5b` × 32.
 pub fn policy() -> Policy {
     Policy::new(
         7,
         1_000_000,
         NOW - 100,
         (0..5).map(|i| recipient(0xab, i)).collect(),
+        policy_salt(0x5b),
     )
     .expect("valid policy")
 }

@@ -740,6 +740,7 @@ mod tests {
             p1.max_amount() / 2,
             p1.not_before(),
             p1.allowlist().to_vec(),
+            circuits::PolicySalt::from_bytes([0x21; 32]),
         )
         .unwrap();
         assert_eq!(db.set_policy(&p1).unwrap(), 1);
