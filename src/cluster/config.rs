@@ -1,8 +1,8 @@
 //! Configuration files (TOML) of a cluster, as `zkquorum init` writes them.
 //!
 //! - `cluster.toml`, shared: threshold, backend, proving-key directory, CA, the
-//!   coordinator's certificate (pinned by the nodes) and every node's id, URL, identity key
-//!   and DKG encryption key;
+//!   coordinator's certificate (pinned by the nodes), the admins' trust root and every
+//!   node's id, URL, identity key and DKG encryption key;
 //! - `node-<i>/node.toml`: a signer node's listen address, database, TLS files, passphrase;
 //! - `coordinator/coordinator.toml`: the coordinator's listen address, database, TLS files,
 //!   timeouts;
@@ -111,8 +111,17 @@ pub struct ClusterConfig {
     pub ca: PathBuf,
     /// The coordinator's certificate: nodes serve only requests authenticated with it.
     pub coordinator_cert: PathBuf,
+    /// The policy admins' trust root (JSON, see `verifier::governance::TrustRoot`): the
+    /// keys and threshold every governance record is checked against. Defaults to
+    /// `trust-root.json` next to this file.
+    #[serde(default = "default_trust_root")]
+    pub trust_root: PathBuf,
     /// Every node, ordered by id.
     pub nodes: Vec<NodeEntry>,
+}
+
+fn default_trust_root() -> PathBuf {
+    verifier::governance::trust::TRUST_ROOT_FILE.into()
 }
 
 impl ClusterConfig {
@@ -282,7 +291,12 @@ impl ClusterConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let mut c: Self = read(path)?;
         let base = dir_of(path);
-        for p in [&mut c.keys_dir, &mut c.ca, &mut c.coordinator_cert] {
+        for p in [
+            &mut c.keys_dir,
+            &mut c.ca,
+            &mut c.coordinator_cert,
+            &mut c.trust_root,
+        ] {
             resolve(&base, p);
         }
         c.validate(path)?;

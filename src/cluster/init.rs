@@ -1,6 +1,7 @@
 //! `zkquorum init`: writes a local cluster — CA and certificates, node databases with
-//! fresh identity keys, the proof system's keys, every configuration file, and example
-//! policy and intent files.
+//! fresh identity keys, the proof system's keys, every configuration file, example
+//! policy and intent files, and its governance (admin keys, `trust-root.json`, the
+//! genesis roster in every database: [`crate::governance::bootstrap`]).
 //!
 //! Everything is written into a temporary sibling directory that is renamed into place at
 //! the end, so an interrupted `init` leaves nothing half-made. Each node's database
@@ -49,6 +50,8 @@ pub struct InitOptions {
     pub nodes: Vec<SocketAddr>,
     /// Argon2id cost of the node databases' passphrases.
     pub kdf: KdfParams,
+    /// The policy admins and their threshold (see [`crate::governance::bootstrap`]).
+    pub admins: crate::governance::AdminOptions,
 }
 
 /// Where the files went.
@@ -140,6 +143,9 @@ pub enum InitError {
     /// The proof system's setup or key files failed.
     #[error("proof system: {0}")]
     ProofSystem(String),
+    /// The admins, trust root or genesis roster could not be made.
+    #[error("governance: {0}")]
+    Governance(#[from] crate::governance::AdminError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> InitError + '_ {
@@ -250,6 +256,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
         keys_dir: "keys".into(),
         ca: "ca.pem".into(),
         coordinator_cert: "coordinator/tls.pem".into(),
+        trust_root: verifier::governance::trust::TRUST_ROOT_FILE.into(),
         nodes: entries,
     };
     write_config(&root.join("cluster.toml"), &cluster)?;
@@ -285,6 +292,8 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
         example_intent(now, 1).to_json_string().as_bytes(),
         false,
     )?;
+    // Last: the genesis roster describes the files written above.
+    crate::governance::bootstrap(root, opts.kdf, &opts.admins)?;
     let staging = staging.keep();
     std::fs::rename(&staging, dir).map_err(io_err(dir))?;
     Ok(Layout {

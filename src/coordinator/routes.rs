@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use verifier::StatementVerifier;
 
 use super::dkg::{run_dkg, DkgError};
+use super::governance;
 use super::sign::sign;
 use super::state::{key_info, CoordinatorState};
 use super::store::{KeyRecord, RequestStatus};
@@ -31,6 +32,10 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             .route("/v1/keys/{key_id}", get(get_key::<V>))
             .route("/v1/sign", post(sign::<V>))
             .route("/v1/sessions/{request_id}", get(session_status::<V>))
+            .route(
+                "/v1/governance",
+                post(governance::submit::<V>).get(governance::list::<V>),
+            )
             .fallback(|| async {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
             })

@@ -6,7 +6,8 @@
 //!   signer per key, DKGs under way);
 //! - [`routes`]: the router, the status route and the two signing rounds;
 //! - [`dkg`]: the node's side of a DKG (three routes the coordinator's driver calls);
-//! - [`store`]: the node's database (identity, sealed shares, policies, nonce records).
+//! - [`store`]: the node's database (identity, sealed shares, policies, nonce records,
+//!   governance records and their sealed high-water mark).
 //!
 //! Routes (all `POST` bodies JSON, see [`crate::net::api`]):
 //!
@@ -18,6 +19,7 @@
 //! | `POST /v1/dkg/finish` | the sealed shares for this node in; the share is stored encrypted; the public key package out, signed |
 //! | `POST /v1/sign/round1` | policy check, fresh nonces (recorded before they leave), bound proof |
 //! | `POST /v1/sign/round2` | every check of round 2, nonces marked used in a committed transaction, then the share |
+//! | `POST /v1/node/governance` | governance records from some version on: each checked against the node's own registry, appended with the sealed high-water mark, applied; a version held is accepted only byte-identical; answers the head |
 //!
 //! Requests must come over a connection authenticated with the coordinator's certificate
 //! (pinned by fingerprint); anything else is 403. Proving and database work run on the
@@ -56,6 +58,9 @@ pub enum NodeError {
     /// TLS files are unusable.
     #[error(transparent)]
     Tls(#[from] crate::net::tls::TlsError),
+    /// The trust root cannot be used.
+    #[error("governance trust root: {0}")]
+    Governance(#[from] verifier::governance::GovernanceError),
     /// The stored identity does not match the cluster file.
     #[error("node {id}: stored identity key does not match cluster.toml")]
     IdentityMismatch {

@@ -1,5 +1,5 @@
 //! A running node's state: its identity, its database, the proof system, the active
-//! policy, a session signer per key, and the DKGs under way.
+//! policy, the governance registry, a session signer per key, and the DKGs under way.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -11,6 +11,7 @@ use signer::keys::dkg::{DkgRound1, DkgRound2};
 use signer::session::{Identity, SessionSigner};
 use signer::taproot::Taproot;
 use signer::{Signer, SignerId};
+use verifier::governance::{Registry, TrustRoot};
 
 use super::dkg::no_dkg;
 use super::NodeError;
@@ -47,11 +48,18 @@ pub struct NodeState<P: ProofSystem + 'static> {
     policy: Mutex<Option<(u64, Policy)>>,
     pub(super) signers: RwLock<HashMap<KeyId, Arc<NodeSigner<P>>>>,
     pub(super) dkg: Mutex<HashMap<KeyId, DkgState>>,
+    /// The governance registry, rebuilt and re-verified from the database at start and
+    /// extended by `POST /v1/node/governance` (each record checked here, then appended to
+    /// the database, then applied, under the write lock). Sessions read it for the roster
+    /// and the registered policies (`registry.policies(key, backend, now)`).
+    pub(crate) governance: Arc<RwLock<Registry>>,
 }
 
 impl<P: ProofSystem + 'static> NodeState<P> {
-    /// Opens the node's database with `passphrase` and prepares its state. Fresh nonces left
-    /// by a previous run are marked abandoned (they lived only in that process's memory).
+    /// Opens the node's database with `passphrase` and prepares its state: the governance
+    /// registry is rebuilt from the stored records and checked against the cluster's trust
+    /// root (a rolled-back or edited table is refused). Fresh nonces left by a previous run
+    /// are marked abandoned (they lived only in that process's memory).
     pub fn open(
         config: &NodeConfig,
         cluster: ClusterConfig,
@@ -73,6 +81,9 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         {
             return Err(NodeError::IdentityMismatch { id: config.id });
         }
+        let trust = TrustRoot::load(&cluster.trust_root)?;
+        let registry = store.load_registry(trust)?;
+        tracing::info!(head = registry.head(), "governance registry verified");
         let abandoned = store.abandon_fresh_nonces()?;
         if abandoned > 0 {
             tracing::warn!(
@@ -94,7 +105,13 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             policy: Mutex::new(None),
             signers: RwLock::new(HashMap::new()),
             dkg: Mutex::new(HashMap::new()),
+            governance: Arc::new(RwLock::new(registry)),
         })
+    }
+
+    /// The governance registry (read lock; never held across an await).
+    pub fn registry(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
+        self.governance.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The active policy. Its version is read from the database at every call (so a
