@@ -1,7 +1,7 @@
 //! `zkquorum init`: writes a local cluster — CA and certificates, node databases with
 //! fresh identity keys, the proof system's keys, every configuration file, example
 //! policy and intent files, and its governance (admin keys, `trust-root.json`, the
-//! genesis roster in every database: [`crate::governance::bootstrap`]).
+//! genesis roster in every database: [`crate::governance::bootstrap()`]).
 //!
 //! Everything is written into a temporary sibling directory that is renamed into place at
 //! the end, so an interrupted `init` leaves nothing half-made. Each node's database
@@ -50,7 +50,7 @@ pub struct InitOptions {
     pub nodes: Vec<SocketAddr>,
     /// Argon2id cost of the node databases' passphrases.
     pub kdf: KdfParams,
-    /// The policy admins and their threshold (see [`crate::governance::bootstrap`]).
+    /// The policy admins and their threshold (see [`crate::governance::bootstrap()`]).
     pub admins: crate::governance::AdminOptions,
 }
 

@@ -1,6 +1,6 @@
 //! Governance tools for people: the policy admins' key files, proposal files, building a
 //! roster or policy record from the cluster's files, and the genesis that `zkquorum init`
-//! runs ([`bootstrap`]).
+//! runs ([`bootstrap()`]).
 //!
 //! The records, their checks and the registry are in [`verifier::governance`] (the
 //! auditor's library); the tables that keep them are in the node's and the coordinator's
@@ -14,10 +14,11 @@
 //! ([`approve_file`]), then submitted to the coordinator, which checks it against its own
 //! registry, keeps it and hands it to every node; each node checks it again itself.
 //!
-//! - [`admin_key`]: [`AdminKey`] and its file format;
-//! - [`proposal`]: proposal files and the records they propose;
-//! - [`bootstrap`](mod@bootstrap): the admins, trust root and genesis roster of a new cluster;
-//! - [`error`]: [`AdminError`].
+//! - [`admin_key`] holds [`AdminKey`] and its file format;
+//! - [`proposal`] holds proposal files and the records they propose;
+//! - [`bootstrap`](mod@bootstrap) makes the admins, trust root and genesis roster of a new
+//!   cluster;
+//! - [`error`] holds [`AdminError`].
 
 pub mod admin_key;
 pub mod bootstrap;

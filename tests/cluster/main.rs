@@ -2,6 +2,7 @@
 //! `zkquorum coordinator`, then `keygen`, `policy set`, `sign` and `audit verify` through
 //! the real binary; faults (SIGKILL of a node mid-session and of the coordinator, nodes down
 //! or hung), hostile inputs on both ports, every documented error body, a DKG split view,
+//! governance by the admin quorum (refusals, distribution, a rolled-back node),
 //! `init`'s files, configuration errors and overrides, and a bounded concurrent load.
 //!
 //! Each test runs its own cluster, so the tests run in parallel; the two whose outcome could
@@ -11,5 +12,6 @@ mod api;
 mod dkg;
 mod faults;
 mod fixture;
+mod governance;
 mod load;
 mod setup;
