@@ -159,3 +159,59 @@ pub fn accept_records(
     }
     Ok(GovernanceHead::of(registry))
 }
+
+#[cfg(test)]
+mod tests {
+    use verifier::governance::Registry;
+
+    use super::*;
+    use crate::governance::testing::Admins;
+
+    #[test]
+    fn held_versions_must_be_identical_and_new_ones_are_checked_before_kept() {
+        let a = Admins::new();
+        let mut registry = Registry::new(a.trust.clone());
+        let mut kept = Vec::new();
+        let (genesis, v2) = (a.genesis(), a.policy(2, 1));
+        let head = accept_records(&mut registry, vec![genesis.clone(), v2.clone()], |s| {
+            kept.push(s.record.version);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(head, GovernanceHead::of(&registry));
+        assert_eq!(head.head, 2);
+        assert_eq!(kept, vec![1, 2]);
+
+        // The same records again: nothing kept, same head (a re-push is harmless).
+        let again = accept_records(&mut registry, vec![genesis, v2.clone()], |_| {
+            panic!("nothing new to keep")
+        })
+        .unwrap();
+        assert_eq!(again.head, 2);
+
+        // Version 2 with other approvals (a third admin added): a conflict, not a swap.
+        let mut other = v2;
+        other.add_approval(a.keys[2].approve(&other.record).unwrap());
+        let err = accept_records(&mut registry, vec![other], |_| Ok(())).unwrap_err();
+        assert_eq!(
+            (err.status, err.error.as_str()),
+            (409, "governance_conflict")
+        );
+
+        // A record with too few approvals is refused before the caller keeps it.
+        let weak = a.record(3, a.policy(3, 2).record.content, 1);
+        let err =
+            accept_records(&mut registry, vec![weak], |_| panic!("must not be kept")).unwrap_err();
+        assert_eq!(
+            (err.status, err.error.as_str()),
+            (422, "governance_too_few_approvals")
+        );
+        // A skipped version.
+        let err = accept_records(&mut registry, vec![a.policy(4, 2)], |_| Ok(())).unwrap_err();
+        assert_eq!(
+            (err.status, err.error.as_str()),
+            (409, "governance_out_of_order")
+        );
+        assert_eq!(registry.head(), 2);
+    }
+}
