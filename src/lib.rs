@@ -12,6 +12,8 @@
 //! - [`store`]: the SQLite plumbing both databases share (open, schema migrations, the
 //!   passphrase sealer);
 //! - [`cluster`]: configuration files, `zkquorum init`, and a whole cluster in one process;
+//! - [`governance`]: the policy admins' tools — admin key files, proposal files, the
+//!   genesis `init` makes (records and registry: `verifier::governance`);
 //! - [`ids`]: key and request ids; [`clock`]: the wall clock.
 //!
 //! The binary (`src/main.rs`, `src/cli/`) adds the command line, the demo, the lifecycle
@@ -26,6 +28,7 @@ pub mod cluster;
 // The session driver (`src/coordinator.rs`) is mounted inside this module as `driver`.
 #[path = "coordinator/mod.rs"]
 pub mod coordinator;
+pub mod governance;
 pub mod ids;
 pub mod net;
 pub mod node;

@@ -41,6 +41,13 @@ pub struct InitArgs {
     /// Cluster name.
     #[arg(long, default_value = "local")]
     pub name: String,
+    /// Policy admin keys to make (`m`), into `<dir>/admins/`. In production each admin
+    /// makes their own with `zkquorum admin keygen`; these are for test and demo clusters.
+    #[arg(long, default_value_t = 3)]
+    pub admins: u16,
+    /// Admin approvals a governance record needs (`k`).
+    #[arg(long, default_value_t = 2)]
+    pub admin_threshold: u16,
 }
 
 fn parse_node_host(s: &str) -> Result<(u16, String), String> {
@@ -103,6 +110,15 @@ pub fn init(args: &InitArgs) -> Result<()> {
         coordinator: port(0)?,
         nodes,
         kdf: signer::KdfParams::RECOMMENDED,
+        admins: zkquorum::governance::AdminOptions {
+            admins: args.admins,
+            threshold: args.admin_threshold,
+            // One passphrase for every admin key if given; else a random one per key.
+            passphrase: std::env::var("ZKQUORUM_ADMIN_PASSPHRASE")
+                .ok()
+                .map(zeroize::Zeroizing::new),
+            initial_policy: None,
+        },
     };
     eprintln!(
         "writing a {}-of-{} {} cluster into {} (proof-system setup takes a few seconds)",
@@ -135,6 +151,15 @@ pub fn init(args: &InitArgs) -> Result<()> {
         "  examples:     {} {}",
         layout.example_policy().display(),
         layout.example_intent().display()
+    );
+    println!(
+        "  admins:       {} of {} must approve a governance record; keys in {} (for tests and \
+         demos: in production each admin runs `zkquorum admin keygen` and only public keys \
+         go into {})",
+        args.admin_threshold,
+        args.admins,
+        layout.dir.join("admins").display(),
+        layout.dir.join("trust-root.json").display()
     );
     Ok(())
 }

@@ -9,8 +9,10 @@
 //! - [`demo`]: a whole cluster in one process, end to end;
 //! - [`lifecycle`]: the key lifecycle offline;
 //! - [`bench`]: the proof-backend comparison;
-//! - [`audit`]: `zkquorum audit verify`.
+//! - [`audit`]: `zkquorum audit verify`;
+//! - [`admin`]: the policy admins' `admin keygen|propose|approve|submit|show`.
 
+pub mod admin;
 pub mod audit;
 pub mod bench;
 pub mod ca;
@@ -60,6 +62,9 @@ pub enum Command {
     /// Audit-log tools.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Governance by the policy admins: keys, proposals, approvals, the registry.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Tour the threshold key lifecycle in one process, without the network: DKG, signing,
     /// nonce-reuse refusal, refresh, repair, reshare, proof-carrying signatures.
     Lifecycle(lifecycle::LifecycleArgs),
@@ -85,6 +90,7 @@ impl Command {
             Command::Policy(cmd) => policy::policy(&cmd),
             Command::Sign(args) => client::sign(&args),
             Command::Audit(cmd) => audit::run(&cmd),
+            Command::Admin(cmd) => admin::run(&cmd),
             Command::Lifecycle(args) => lifecycle::run(&args),
             Command::BenchBackends(args) => bench::run(&args),
         }

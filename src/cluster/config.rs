@@ -1,9 +1,9 @@
 //! Configuration files (TOML) of a cluster, as `zkquorum init` writes them.
 //!
 //! - `cluster.toml`, shared: threshold, backend, proving-key directory, CA, the
-//!   coordinator's certificate (its key pinned by the nodes), the revocation list's path, and
-//!   every node's id, URL, identity key, DKG encryption key and TLS key fingerprint (pinned
-//!   by the coordinator);
+//!   coordinator's certificate (its key pinned by the nodes), the revocation list's path, the
+//!   admins' trust root, and every node's id, URL, identity key, DKG encryption key and TLS
+//!   key fingerprint (pinned by the coordinator);
 //! - `node-<i>/node.toml`: a signer node's listen address, database, TLS files, passphrase;
 //! - `coordinator/coordinator.toml`: the coordinator's listen address, database, TLS files,
 //!   timeouts;
@@ -125,12 +125,21 @@ pub struct ClusterConfig {
     /// file revokes nothing.
     #[serde(default = "default_revoked")]
     pub revoked: PathBuf,
+    /// The policy admins' trust root (JSON, see `verifier::governance::TrustRoot`): the
+    /// keys and threshold every governance record is checked against. Defaults to
+    /// `trust-root.json` next to this file.
+    #[serde(default = "default_trust_root")]
+    pub trust_root: PathBuf,
     /// Every node, ordered by id.
     pub nodes: Vec<NodeEntry>,
 }
 
 fn default_revoked() -> PathBuf {
     crate::net::revocation::REVOKED_FILE.into()
+}
+
+fn default_trust_root() -> PathBuf {
+    verifier::governance::trust::TRUST_ROOT_FILE.into()
 }
 
 impl ClusterConfig {
@@ -317,6 +326,7 @@ impl ClusterConfig {
             &mut c.ca,
             &mut c.coordinator_cert,
             &mut c.revoked,
+            &mut c.trust_root,
         ] {
             resolve(&base, p);
         }

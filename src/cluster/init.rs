@@ -1,6 +1,7 @@
 //! `zkquorum init`: writes a local cluster — CA and certificates, node databases with
-//! fresh identity keys, the proof system's keys, every configuration file, and example
-//! policy and intent files.
+//! fresh identity keys, the proof system's keys, every configuration file, example
+//! policy and intent files, and its governance (admin keys, `trust-root.json`, the
+//! genesis roster in every database: [`crate::governance::bootstrap()`]).
 //!
 //! Every node is provisioned through the multi-host path, on this one machine: the node
 //! makes its secrets in its own directory ([`crate::cluster::enroll::node_init`]: sealed
@@ -70,6 +71,8 @@ pub struct InitOptions {
     pub nodes: Vec<SocketAddr>,
     /// Argon2id cost of the node databases' passphrases.
     pub kdf: KdfParams,
+    /// The policy admins and their threshold (see [`crate::governance::bootstrap()`]).
+    pub admins: crate::governance::AdminOptions,
 }
 
 /// Where the files went.
@@ -166,6 +169,9 @@ pub enum InitError {
     /// The proof system's setup or key files failed.
     #[error("proof system: {0}")]
     ProofSystem(String),
+    /// The admins, trust root or genesis roster could not be made.
+    #[error("governance: {0}")]
+    Governance(#[from] crate::governance::AdminError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> InitError + '_ {
@@ -310,6 +316,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
         ca: "ca.pem".into(),
         coordinator_cert: "coordinator/tls.pem".into(),
         revoked: crate::net::revocation::REVOKED_FILE.into(),
+        trust_root: verifier::governance::trust::TRUST_ROOT_FILE.into(),
         nodes: entries,
     };
     write_config(&root.join("cluster.toml"), &cluster)?;
@@ -336,6 +343,15 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
         example_intent(now, 1).to_json_string().as_bytes(),
         false,
     )?;
+    // Last: the genesis roster describes the files written above.
+    // The example policy is registered (version 2) for every signer and key unless the
+    // caller names another: a fresh cluster signs what its policy files allow, and every
+    // later policy change goes through the admin quorum.
+    let mut admins = opts.admins.clone();
+    admins
+        .initial_policy
+        .get_or_insert_with(|| root.join("policy.example.toml"));
+    crate::governance::bootstrap(root, opts.kdf, &admins)?;
     let staging = staging.keep();
     std::fs::rename(&staging, dir).map_err(io_err(dir))?;
     Ok(Layout {

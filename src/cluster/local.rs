@@ -89,6 +89,7 @@ impl LocalCluster {
             coordinator: addrs[0],
             nodes: addrs[1..].to_vec(),
             kdf,
+            admins: crate::governance::AdminOptions::default(),
         };
         let target = dir.to_path_buf();
         let layout = tokio::task::spawn_blocking(move || cluster::init(&target, &opts))

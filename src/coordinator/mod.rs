@@ -5,6 +5,7 @@
 //! - [`routes`]: the router and the key and status routes; [`sign`]: `POST /v1/sign`;
 //! - [`dkg`]: the DKG driver, an async function that runs a key generation across every
 //!   node at once;
+//! - [`governance`]: the governance routes and the push of records to the nodes;
 //! - [`driver`]: the async signing driver, which runs the sans-IO session state machine
 //!   ([`signer::session::coordinator`]) over the nodes;
 //! - [`store`]: the coordinator's database (keys, requests, the hash-chained audit log).
@@ -18,6 +19,8 @@
 //! | `GET /v1/keys`, `GET /v1/keys/{key_id}` | keys and their group keys |
 //! | `POST /v1/sign` `{"key_id","intent","request_id"?}` | sign → 200 [`SignResponse`](crate::net::api::SignResponse); 422 `policy_violation` when the signers' policies refuse (each signer's rule listed), 503 `too_few_signers` when too few are reachable |
 //! | `GET /v1/sessions/{request_id}` | a request's status and outcome |
+//! | `POST /v1/governance` [`SignedRecord`](verifier::governance::SignedRecord) | a governance record approved by the admins: checked against the coordinator's registry, kept, pushed to every node → 201 [`SubmitReply`](crate::net::api::governance::SubmitReply); 409 `governance_replayed` / `governance_out_of_order`, 422 `governance_too_few_approvals` / `governance_not_an_admin` / `governance_bad_signature` / … |
+//! | `GET /v1/governance?from=N` | the coordinator's governance records from version `N` |
 //!
 //! Each route admits only some roles (see [`routes`]): operators create keys and sign with
 //! the keys their certificate grants, auditors read. The coordinator's own calls go only to
@@ -32,6 +35,7 @@
 
 pub mod dkg;
 pub mod driver;
+pub mod governance;
 pub mod routes;
 pub mod sign;
 pub mod state;
@@ -61,12 +65,12 @@ pub async fn prepare<V: StatementVerifier + 'static>(
         crate::net::tls::server_config(&config.tls_cert, &config.tls_key, &cluster.ca)?,
         Arc::new(crate::net::revocation::Revocations::new(&cluster.revoked)),
     );
-    let state = tokio::task::spawn_blocking(move || {
-        // Until the governance registry is wired in, no policy is registered.
-        let registry = Arc::new(verifier::RegisteredPolicies::new());
-        CoordinatorState::open(&config, cluster, verifier, registry)
-    })
-    .await??;
+    let state =
+        tokio::task::spawn_blocking(move || CoordinatorState::open(&config, cluster, verifier))
+            .await??;
+    let state = Arc::new(state);
+    // Nodes that missed records (down when one was accepted) catch up now.
+    tokio::spawn(governance::push_at_startup(state.clone()));
     tracing::info!("coordinator ready");
-    Ok((tls, Arc::new(state).router()))
+    Ok((tls, state.router()))
 }

@@ -25,6 +25,7 @@ use axum::{Json, Router};
 use verifier::StatementVerifier;
 
 use super::dkg::{run_dkg, DkgError};
+use super::governance;
 use super::sign::sign;
 use super::state::{key_info, CoordinatorState};
 use super::store::{KeyRecord, RequestStatus};
@@ -66,6 +67,12 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
                 "/v1/audit",
                 get(audit_page::<V>).route_layer(require(AUDITOR)),
             )
+            .route(
+                "/v1/governance",
+                post(governance::submit::<V>)
+                    .route_layer(require(ADMIN))
+                    .merge(get(governance::list::<V>).route_layer(require(ADMIN_OR_AUDITOR))),
+            )
             .fallback(|| async {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
             })
@@ -84,6 +91,10 @@ const OPERATOR: &[Role] = &[Role::Operator];
 const READERS: &[Role] = &[Role::Operator, Role::Auditor];
 /// Auditors only.
 const AUDITOR: &[Role] = &[Role::Auditor];
+/// Submits governance records (approved by the admin quorum: the role only lets it in).
+const ADMIN: &[Role] = &[Role::Admin];
+/// Reads the governance registry.
+const ADMIN_OR_AUDITOR: &[Role] = &[Role::Admin, Role::Auditor];
 
 /// `POST /v1/sign` for an operator granted the request's key.
 async fn sign_granted<V: StatementVerifier + 'static>(

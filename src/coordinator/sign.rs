@@ -143,8 +143,9 @@ async fn run<V: StatementVerifier + 'static>(
         .map(|n| NodeClient::new(n.id, &n.url, req.key_id.clone(), c.http.clone()))
         .collect();
     let now = crate::clock::unix_now();
+    // The coordinator's own registry: a reply proving another P is refused in round 1.
     let policies = c
-        .registry
+        .registry()
         .policies(req.key_id.as_str(), V::Backend::ID, now);
     let outcome = match driver::sign(&coord, &nodes, &req.intent, now, policies).await {
         Ok(signed) => record(&c, &coord, signed, &req, &request_id, now).await,

@@ -1,5 +1,6 @@
 //! A running coordinator's state: the cluster, its database, the statement verifier
-//! (verifying keys only, shared `Arc`), the mutual-TLS client towards the nodes, and each key's public key package.
+//! (verifying keys only, shared `Arc`), the mutual-TLS client towards the nodes, each key's
+//! public key package, and the governance registry.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -7,7 +8,8 @@ use std::time::Duration;
 
 use frost_core::keys::PublicKeyPackage;
 use signer::taproot::{self, Taproot};
-use verifier::{PolicyRegistry, StatementVerifier};
+use verifier::governance::{Registry, TrustRoot};
+use verifier::StatementVerifier;
 
 use super::store::{CoordinatorStore, KeyRecord};
 use crate::cluster::config::{ClusterConfig, CoordinatorConfig};
@@ -22,23 +24,27 @@ pub struct CoordinatorState<V: StatementVerifier + 'static> {
     pub(super) verifier: Arc<V>,
     pub(super) http: HttpClient,
     pub(super) request_timeout: Duration,
-    /// The coordinator's own copy of the governance registry: the `P` each signer must
-    /// prove under (round-1 replies proving another are refused).
-    pub(super) registry: Arc<dyn PolicyRegistry>,
     /// Each key's public key package, parsed on first use.
     pub(super) public_keys: RwLock<HashMap<KeyId, Arc<PublicKeyPackage<Taproot>>>>,
+    /// The governance registry, rebuilt and re-verified from the database at start and
+    /// extended by `POST /v1/governance` (checked, appended, applied under the write lock).
+    /// Sessions read it for the roster and the registered policies.
+    pub(crate) governance: Arc<RwLock<Registry>>,
 }
 
 impl<V: StatementVerifier + 'static> CoordinatorState<V> {
-    /// Opens the coordinator's database (requests interrupted by a crash are marked failed)
-    /// and its mutual-TLS client towards the nodes.
+    /// Opens the coordinator's database (requests interrupted by a crash are marked failed;
+    /// the governance registry is rebuilt and checked against the cluster's trust root,
+    /// an edited row refused) and its mutual-TLS client towards the nodes.
     pub fn open(
         config: &CoordinatorConfig,
         cluster: ClusterConfig,
         verifier: Arc<V>,
-        registry: Arc<dyn PolicyRegistry>,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let store = CoordinatorStore::open(&config.db)?;
+        let trust = TrustRoot::load(&cluster.trust_root)?;
+        let registry = store.load_registry(trust)?;
+        tracing::info!(head = registry.head(), "governance registry verified");
         let interrupted = store.fail_interrupted()?;
         if interrupted > 0 {
             tracing::warn!(
@@ -66,9 +72,14 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             verifier,
             http,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
-            registry,
             public_keys: RwLock::new(HashMap::new()),
+            governance: Arc::new(RwLock::new(registry)),
         })
+    }
+
+    /// The governance registry (read lock; never held across an await).
+    pub fn registry(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
+        self.governance.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The stored record of `key_id`; 404 `unknown_key` if there is none.

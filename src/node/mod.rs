@@ -6,7 +6,8 @@
 //!   signer per key, DKGs under way);
 //! - [`routes`]: the router, the status route and the two signing rounds;
 //! - [`dkg`]: the node's side of a DKG (three routes the coordinator's driver calls);
-//! - [`store`]: the node's database (identity, sealed shares, policies, nonce records).
+//! - [`store`]: the node's database (identity, sealed shares, policies, nonce records,
+//!   governance records and their sealed high-water mark).
 //!
 //! Routes (all `POST` bodies JSON, see [`crate::net::api`]):
 //!
@@ -18,6 +19,7 @@
 //! | `POST /v1/dkg/finish` | the sealed shares for this node in; the share is stored encrypted; the public key package out, signed |
 //! | `POST /v1/sign/round1` | policy check, fresh nonces (recorded before they leave), bound proof |
 //! | `POST /v1/sign/round2` | every check of round 2, nonces marked used in a committed transaction, then the share |
+//! | `POST /v1/node/governance` | governance records from some version on: each checked against the node's own registry, appended with the sealed high-water mark, applied; a version held is accepted only byte-identical; answers the head |
 //!
 //! Requests must come over a connection authenticated with a `coordinator` certificate of
 //! the pinned coordinator key (see [`routes`]); anything else is 403, and a revoked
@@ -57,6 +59,9 @@ pub enum NodeError {
     /// TLS files are unusable.
     #[error(transparent)]
     Tls(#[from] crate::net::tls::TlsError),
+    /// The trust root cannot be used.
+    #[error("governance trust root: {0}")]
+    Governance(#[from] verifier::governance::GovernanceError),
     /// The stored identity does not match the cluster file.
     #[error("node {id}: stored identity key does not match cluster.toml")]
     IdentityMismatch {
@@ -85,9 +90,7 @@ pub async fn prepare<P: ProofSystem + 'static>(
     let pin = crate::net::tls::key_fingerprint_of_file(&cluster.coordinator_cert)?;
     // Argon2id and SQLite: off the async workers.
     let state = tokio::task::spawn_blocking(move || {
-        // Until the governance registry is wired in, no policy is registered.
-        let registry = Arc::new(verifier::RegisteredPolicies::new());
-        NodeState::open(&config, cluster, passphrase.as_bytes(), system, registry)
+        NodeState::open(&config, cluster, passphrase.as_bytes(), system)
     })
     .await
     .map_err(|e| NodeError::Identity(e.to_string()))??;

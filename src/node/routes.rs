@@ -17,6 +17,7 @@ use signer::SignerError;
 
 use super::dkg::{check_new_key, dkg_finish, dkg_round2, dkg_start};
 use super::NodeState;
+use crate::net::api::governance::{accept_records, GovernanceHead, GovernancePush};
 use crate::net::api::{
     blocking, ApiError, ApiJson, NodeStatus, Round1ReplyWire, Round2ReplyWire, SignRound1,
     SignRound2, MAX_BODY_BYTES,
@@ -37,6 +38,7 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             .route("/v1/dkg/finish", post(dkg_finish::<P>))
             .route("/v1/sign/round1", post(round1::<P>))
             .route("/v1/sign/round2", post(round2::<P>))
+            .route("/v1/node/governance", post(governance::<P>))
             .fallback(|| async {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
             })
@@ -187,6 +189,30 @@ async fn round2<P: ProofSystem + 'static>(
         };
         let reply = signer.round2(&req, &mut OsRng).map_err(session_error)?;
         Ok(Json(Round2ReplyWire::encode(&reply)))
+    })
+    .await
+}
+
+/// `POST /v1/node/governance`: records the coordinator relays. Each is checked against this
+/// node's own registry (the coordinator's word counts for nothing), appended with the
+/// sealed high-water mark in one transaction, then applied; a version already held must be
+/// byte-identical. An empty list only asks for the head.
+async fn governance<P: ProofSystem + 'static>(
+    State(node): State<Arc<NodeState<P>>>,
+    ApiJson(req): ApiJson<GovernancePush>,
+) -> Result<Json<GovernanceHead>, ApiError> {
+    blocking(move || {
+        let mut registry = node.governance.write().unwrap_or_else(|e| e.into_inner());
+        let before = registry.head();
+        let head = accept_records(&mut registry, req.records, |signed| {
+            node.store
+                .append_governance(signed)
+                .map_err(|e| ApiError::internal("storing a governance record", e))
+        })?;
+        if head.head != before {
+            tracing::info!(from = before, to = head.head, "governance records accepted");
+        }
+        Ok(Json(head))
     })
     .await
 }

@@ -11,6 +11,7 @@ use signer::keys::dkg::{DkgRound1, DkgRound2};
 use signer::session::{Identity, Registered, SessionSigner};
 use signer::taproot::Taproot;
 use signer::{Signer, SignerId};
+use verifier::governance::{Registry, TrustRoot};
 
 use super::dkg::no_dkg;
 use super::NodeError;
@@ -44,25 +45,31 @@ pub struct NodeState<P: ProofSystem + 'static> {
     /// Round-1 proofs run at once: one per core. Each proof already uses every core, so
     /// more would only thrash; requests beyond it wait for a permit, off the blocking pool.
     pub(super) provers: Arc<tokio::sync::Semaphore>,
-    /// The node's own copy of the governance registry: which policy is in force for each
-    /// key and time (the signers prove under no other).
+    /// [`NodeState::governance`] as the session signers look policies up in it: which
+    /// policy is in force for each key and time (the signers prove under no other).
     pub(super) registry: Arc<dyn PolicyRegistry>,
     /// The policy history as last read (its state and the policies), as the signers below
     /// were given it.
     policies: Mutex<Option<(PolicyHistoryState, Vec<Policy>)>>,
     pub(super) signers: RwLock<HashMap<KeyId, Arc<NodeSigner<P>>>>,
     pub(super) dkg: Mutex<HashMap<KeyId, DkgState>>,
+    /// The governance registry, rebuilt and re-verified from the database at start and
+    /// extended by `POST /v1/node/governance` (each record checked here, then appended to
+    /// the database, then applied, under the write lock). Sessions read it for the roster
+    /// and the registered policies (`registry.policies(key, backend, now)`).
+    pub(crate) governance: Arc<RwLock<Registry>>,
 }
 
 impl<P: ProofSystem + 'static> NodeState<P> {
-    /// Opens the node's database with `passphrase` and prepares its state. Fresh nonces left
-    /// by a previous run are marked abandoned (they lived only in that process's memory).
+    /// Opens the node's database with `passphrase` and prepares its state: the governance
+    /// registry is rebuilt from the stored records and checked against the cluster's trust
+    /// root (a rolled-back or edited table is refused). Fresh nonces left by a previous run
+    /// are marked abandoned (they lived only in that process's memory).
     pub fn open(
         config: &NodeConfig,
         cluster: ClusterConfig,
         passphrase: &[u8],
         system: Arc<P>,
-        registry: Arc<dyn PolicyRegistry>,
     ) -> Result<Self, NodeError> {
         let store = Arc::new(NodeStore::open(&config.db, passphrase)?);
         let secrets = store.identity()?;
@@ -79,6 +86,10 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         {
             return Err(NodeError::IdentityMismatch { id: config.id });
         }
+        let trust = TrustRoot::load(&cluster.trust_root)?;
+        let registry = store.load_registry(trust)?;
+        tracing::info!(head = registry.head(), "governance registry verified");
+        let governance = Arc::new(RwLock::new(registry));
         let abandoned = store.abandon_fresh_nonces()?;
         if abandoned > 0 {
             tracing::warn!(
@@ -97,10 +108,11 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             provers: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
-            registry,
+            registry: governance.clone(),
             policies: Mutex::new(None),
             signers: RwLock::new(HashMap::new()),
             dkg: Mutex::new(HashMap::new()),
+            governance,
         })
     }
 

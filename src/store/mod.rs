@@ -1,6 +1,7 @@
 //! The SQLite plumbing both services share (rusqlite, bundled SQLite): opening a database
 //! with its connection settings ([`open_db`]), the versioned schema ([`migrate`]), the
-//! passphrase sealer for secrets at rest ([`seal`]) and [`StoreError`].
+//! passphrase sealer for secrets at rest ([`seal`]), the append-only `governance` table
+//! both keep ([`governance`]) and [`StoreError`].
 //!
 //! Each service keeps its own tables next to its code:
 //!
@@ -26,6 +27,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod governance;
 pub mod migrate;
 pub mod seal;
 
@@ -123,6 +125,27 @@ pub enum StoreError {
     /// A policy could not be encoded or decoded.
     #[error("policy: {0}")]
     Policy(String),
+    /// A stored governance record does not check against the trust root (edited by hand,
+    /// or from another cluster): the registry is not built from it.
+    #[error("governance row {row} is refused: {source}")]
+    Governance {
+        /// The row's version.
+        row: u64,
+        /// Why the record was refused.
+        #[source]
+        source: verifier::governance::GovernanceError,
+    },
+    /// The node's governance table holds fewer records than its sealed high-water mark:
+    /// rows were deleted, which would bring older roster or policy records back in force.
+    #[error(
+        "governance registry rolled back: the database holds {have} record(s) but its sealed high-water mark is version {mark} (rows were deleted); restore the database from a backup"
+    )]
+    RolledBack {
+        /// Records held.
+        have: u64,
+        /// The version the mark was sealed at.
+        mark: u64,
+    },
 }
 
 impl StoreError {

@@ -15,7 +15,9 @@
 //! - [`contribution`]: THE check of a signer's round-1 contribution (attestation, intent,
 //!   time, binding, proof), used by the coordinator, the co-signers and the auditor;
 //! - [`audit`]: the hash-chained audit log of signing sessions and its verifier
-//!   ([`audit::verify_log`]).
+//!   ([`audit::verify_log`]);
+//! - [`governance`]: the admins' trust root, the roster and policy records `k` of them
+//!   sign, and the append-only [`governance::Registry`] every party checks itself.
 
 pub mod audit;
 pub mod bip340;
@@ -23,6 +25,7 @@ pub mod contribution;
 pub mod envelope;
 pub mod error;
 pub mod fingerprint;
+pub mod governance;
 pub mod groth16;
 pub mod halo2;
 pub mod keys;

@@ -13,13 +13,16 @@
 //!   intact with several threads or processes appending;
 //! - `requests(request_id, key_id, status, result, created_at, finished_at)`: every client
 //!   request id seen, for idempotency: a resubmitted id gets the first outcome instead of a
-//!   second signature.
+//!   second signature;
+//! - (schema v2) `governance(version, record, created_at)`: the cluster's governance
+//!   records, append-only ([`crate::store::governance`], [`governance`]).
 
 //!
-//! The methods of [`CoordinatorStore`] are grouped by table: [`keys`], [`requests`] and
-//! [`audit`] (the one place where audit records are appended).
+//! The methods of [`CoordinatorStore`] are grouped by table: [`keys`], [`requests`],
+//! [`audit`] (the one place where audit records are appended) and [`governance`].
 
 pub mod audit;
+pub mod governance;
 pub mod keys;
 pub mod requests;
 
@@ -39,9 +42,10 @@ use crate::store::{open_db, StoreError};
 pub const COORDINATOR_ROLE: &str = "coordinator";
 
 /// The coordinator schema, one entry per version.
-pub const COORDINATOR_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: "
+pub const COORDINATOR_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "
         CREATE TABLE meta (
             key TEXT PRIMARY KEY,
             value BLOB NOT NULL
@@ -71,7 +75,12 @@ pub const COORDINATOR_MIGRATIONS: &[Migration] = &[Migration {
         );
         CREATE INDEX requests_running ON requests (status) WHERE status = 'running';
     ",
-}];
+    },
+    Migration {
+        version: 2,
+        sql: crate::store::governance::GOVERNANCE_SQL,
+    },
+];
 
 /// The coordinator's database. Safe to share between threads; other processes may open
 /// the same file.

@@ -11,10 +11,13 @@
 //! - [`error`]: the error body ([`ApiError`]) and the JSON extractor that answers with it;
 //! - [`node`]: the node API (coordinator → signer node): DKG steps and signing rounds;
 //! - [`client`]: the client API (operator/client → coordinator): keys, sign requests,
-//!   sessions.
+//!   sessions;
+//! - [`governance`]: governance records submitted to the coordinator and pushed to the
+//!   nodes.
 
 pub mod client;
 pub mod error;
+pub mod governance;
 pub mod node;
 
 pub use client::{

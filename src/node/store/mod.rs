@@ -12,7 +12,10 @@
 //!   per-backend commitments `P` are public and stored in clear, and bound to the sealed
 //!   text by its associated data;
 //! - `nonces(session, key_id, commitments, state, created_at, used_at)`: one row per round-1
-//!   session, `fresh` → `used` (round 2) or `abandoned` (the node restarted in between).
+//!   session, `fresh` → `used` (round 2) or `abandoned` (the node restarted in between);
+//! - (schema v2) `governance(version, record, created_at)`: the cluster's governance
+//!   records, append-only ([`crate::store::governance`]), guarded against rollback by the
+//!   sealed high-water mark `meta.governance_mark` ([`governance`]).
 //!
 //! Every sealed value's associated data names its table and row ([`aad`]); the identity's
 //! also binds the node id, so editing `meta.node_id` is detected when the database is
@@ -24,8 +27,9 @@
 //! so [`NodeStore::abandon_fresh_nonces`] marks those sessions abandoned.
 //!
 //! The methods of [`NodeStore`] are grouped by table: [`identity`], [`shares`],
-//! [`policies`] and [`nonces`] (which also holds [`SqliteNonceStore`]).
+//! [`policies`], [`nonces`] (which also holds [`SqliteNonceStore`]) and [`governance`].
 
+pub mod governance;
 pub mod identity;
 pub mod intents;
 pub mod nonces;
@@ -91,6 +95,10 @@ pub const NODE_MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 2,
+        sql: crate::store::governance::GOVERNANCE_SQL,
+    },
+    Migration {
+        version: 3,
         sql: "
         CREATE TABLE signed_intents (
             key_id TEXT NOT NULL,
@@ -204,6 +212,7 @@ impl NodeStore {
         let sealed_identity = key.seal(&identity_aad(node_id), secrets.as_ref())?;
         let kdf_json = serde_json::to_string(&kdf)
             .map_err(|e| StoreError::Kdf(format!("cannot encode parameters: {e}")))?;
+        let sealed_mark = governance::seal_mark(&key, 0, &[0u8; 32])?;
 
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -215,12 +224,13 @@ impl NodeStore {
             let mut insert = tx
                 .prepare("INSERT INTO meta (key, value) VALUES (?1, ?2)")
                 .map_err(StoreError::sql("initialising meta"))?;
-            let rows: [(&str, rusqlite::types::Value); 5] = [
+            let rows: [(&str, rusqlite::types::Value); 6] = [
                 ("salt", salt.to_vec().into()),
                 ("kdf", kdf_json.into()),
                 ("key_check", key.check_value().to_vec().into()),
                 ("node_id", i64::from(node_id.get()).into()),
                 ("identity", sealed_identity.into()),
+                (governance::MARK_KEY, sealed_mark.into()),
             ];
             for (k, v) in rows {
                 insert
@@ -242,7 +252,8 @@ impl NodeStore {
     /// sealing key. [`StoreError::NotFound`] if there is no file,
     /// [`StoreError::WrongPassphrase`] if the passphrase check fails,
     /// [`StoreError::WrongRole`] / [`StoreError::Corrupt`] if the file is not a node
-    /// database, [`StoreError::Tampered`] if its node id was edited.
+    /// database, [`StoreError::Tampered`] if its node id was edited,
+    /// [`StoreError::RolledBack`] if governance records were deleted (see [`governance`]).
     pub fn open(path: &Path, passphrase: &[u8]) -> Result<Self, StoreError> {
         if !path.exists() {
             return Err(StoreError::NotFound {
@@ -273,6 +284,8 @@ impl NodeStore {
         };
         // Authenticates meta.node_id (bound into the identity's associated data).
         store.identity()?;
+        // Refuses a governance table rolled back below its sealed high-water mark.
+        store.check_governance_mark()?;
         Ok(store)
     }
 
