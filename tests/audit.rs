@@ -847,11 +847,89 @@ fn cli(args: &[&std::ffi::OsStr]) -> (bool, String) {
     )
 }
 
+/// A trust root (one admin) and a registry export in `dir` registering the sample policy for
+/// signers 1..=3 of every key on both backends; the CLI arguments naming them.
+fn governance_files(dir: &std::path::Path) -> Vec<std::ffi::OsString> {
+    use verifier::governance::{
+        Approval, GovernanceRecord, PolicyAssignment, PolicyAssignments, RecordContent, Roster,
+        RosterNode, SignedRecord, TrustRoot,
+    };
+    let admin = SigningKey::random(&mut OsRng);
+    let trust = TrustRoot::new(
+        "audit-test",
+        vec![admin.verifying_key().to_bytes().into()],
+        1,
+    )
+    .unwrap();
+    let approve = |version, content| {
+        let mut signed =
+            SignedRecord::new(GovernanceRecord::new("audit-test", version, 0, content));
+        let sig = sign_attestation(&admin, &signed.record.signing_message());
+        signed.add_approval(Approval {
+            admin: admin.verifying_key().to_bytes().into(),
+            signature: sig,
+        });
+        signed
+    };
+    let roster = Roster {
+        nodes: (1..=3)
+            .map(|id| RosterNode {
+                id,
+                url: format!("https://node-{id}:7700"),
+                identity_key: [id as u8; 32],
+                hpke_key: [id as u8; 32],
+                tls_fingerprint: [id as u8; 32],
+            })
+            .collect(),
+        coordinator_tls_fingerprint: [9; 32],
+        threshold: 2,
+    };
+    let assignments = [
+        circuits::BackendId::Groth16Bn254,
+        circuits::BackendId::Halo2Pasta,
+    ]
+    .into_iter()
+    .flat_map(|backend| {
+        let p = prover::test_util::sample_registry()
+            .policies("any", backend, 0)
+            .get(1)
+            .copied()
+            .unwrap();
+        (1..=3).map(move |signer| PolicyAssignment {
+            key_id: "*".into(),
+            signer,
+            backend,
+            commitment: p,
+        })
+    })
+    .collect();
+    let records = vec![
+        approve(1, RecordContent::Roster(roster)),
+        approve(2, RecordContent::Policy(PolicyAssignments { assignments })),
+    ];
+    let trust_path = dir.join("trust-root.json");
+    std::fs::write(&trust_path, trust.to_json()).unwrap();
+    let registry = dir.join("registry.json");
+    std::fs::write(&registry, serde_json::to_string(&records).unwrap()).unwrap();
+    vec![
+        "--trust-root".into(),
+        trust_path.into_os_string(),
+        "--registry".into(),
+        registry.into_os_string(),
+    ]
+}
+
 #[test]
 fn cli_verifies_and_names_failures() {
     let dir = temp_dir("cli");
     let keys = dir.join("keys");
     groth16().save(&keys).unwrap();
+    let gov = governance_files(&dir);
+    let cli = |args: &[&std::ffi::OsStr]| {
+        let mut all: Vec<&std::ffi::OsStr> = args.to_vec();
+        all.extend(gov.iter().map(|a| a.as_os_str()));
+        cli(&all)
+    };
     let intact = dir.join("intact.log");
     std::fs::write(&intact, text(&groth16_log().lines)).unwrap();
     let (ok, out) = cli(&[intact.as_os_str(), "--keys".as_ref(), keys.as_os_str()]);
@@ -877,5 +955,21 @@ fn cli_verifies_and_names_failures() {
     std::fs::write(&halo2_path, text(&halo2_log().lines)).unwrap();
     let (ok, out) = cli(&[halo2_path.as_os_str()]);
     assert!(ok, "{out}");
+    // A registry that does not verify against the trust root is refused outright.
+    let other = temp_dir("cli-other");
+    let other_gov = governance_files(&other);
+    let (ok, out) = self::cli(&[
+        halo2_path.as_os_str(),
+        gov[0].as_os_str(),
+        gov[1].as_os_str(),
+        other_gov[2].as_os_str(),
+        other_gov[3].as_os_str(),
+    ]);
+    assert!(!ok);
+    assert!(
+        out.contains("does not verify against the trust root"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&other);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -438,7 +438,7 @@ fn show(args: &ShowArgs) -> Result<()> {
 
 /// The records of a registry file: a node or coordinator database, or a JSON export (an
 /// object with `records`, or an array of signed records).
-fn registry_file(path: &Path) -> Result<Vec<SignedRecord>> {
+pub(crate) fn registry_file(path: &Path) -> Result<Vec<SignedRecord>> {
     if zkquorum::coordinator::store::is_sqlite_file(path) {
         return Ok(zkquorum::store::governance::read_records_at(path)?);
     }

@@ -5,11 +5,13 @@
 use std::fs::File;
 use std::io::BufReader;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use circuits::BackendId;
 use clap::{Args, Subcommand};
 use verifier::audit::{verify_log, AuditKeys};
+use verifier::governance::{Registry, TrustRoot};
 
 /// `zkquorum audit …`.
 #[derive(Subcommand, Debug)]
@@ -56,6 +58,20 @@ pub struct VerifyArgs {
     /// be checked.
     #[arg(long, value_name = "DIR")]
     keys: Option<PathBuf>,
+    /// The auditor's trust root (`trust-root.json`: the admin keys and threshold). Every
+    /// governance record is checked against it; the policies it registers are what each
+    /// signer's `P` must be.
+    #[arg(long, value_name = "FILE")]
+    trust_root: PathBuf,
+    /// The governance registry: a node or coordinator database, or a JSON export
+    /// (`GET /v1/governance`). Default: the log itself when it is the coordinator's
+    /// database.
+    #[arg(long, value_name = "FILE")]
+    registry: Option<PathBuf>,
+    /// Largest accepted difference between a record's session time and its append time,
+    /// in seconds.
+    #[arg(long, default_value_t = verifier::audit::DEFAULT_MAX_SKEW_SECS)]
+    max_skew: u64,
 }
 
 /// Runs an `audit` subcommand.
@@ -104,11 +120,28 @@ fn export(args: &ExportArgs) -> Result<()> {
 }
 
 fn verify(args: &VerifyArgs) -> Result<()> {
+    let trust = TrustRoot::load(&args.trust_root)
+        .with_context(|| format!("trust root {}", args.trust_root.display()))?;
+    let registry_path = match &args.registry {
+        Some(p) => p.clone(),
+        None if zkquorum::coordinator::store::is_sqlite_file(&args.log) => args.log.clone(),
+        None => bail!("give --registry (a database or a governance export) for a JSON Lines log"),
+    };
+    let records = super::admin::registry_file(&registry_path)?;
+    let count = records.len();
+    let registry = Registry::from_records(trust, records).with_context(|| {
+        format!(
+            "the governance registry in {} does not verify against the trust root",
+            registry_path.display()
+        )
+    })?;
     let keys = match &args.keys {
         Some(dir) => AuditKeys::load_dir(dir)?,
         None => AuditKeys::new(),
     }
-    .with_transparent_halo2()?;
+    .with_transparent_halo2()?
+    .with_registry(Arc::new(registry))
+    .with_max_skew(args.max_skew);
     let report = if zkquorum::coordinator::store::is_sqlite_file(&args.log) {
         let lines = zkquorum::coordinator::store::read_audit_lines(&args.log)
             .with_context(|| format!("read the audit log in {}", args.log.display()))?;
@@ -120,6 +153,7 @@ fn verify(args: &VerifyArgs) -> Result<()> {
         verify_log(BufReader::new(file), &keys)
     };
     println!("audit log {}", args.log.display());
+    println!("  registry:  {count} governance record(s) verified against the trust root");
     println!("  records:   {}", report.records);
     println!("  keys:      {}", report.keys);
     println!("  signers:   {}", report.signers);

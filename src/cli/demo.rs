@@ -163,8 +163,11 @@ async fn demo<P: ProofSystem + 'static>(
         hex::encode(key.x_only_key)
     ));
 
-    // 4. A policy per signer.
+    // 4. A policy per signer: each node holds its own (sealed, salted), and the admin
+    //    quorum registers their commitments P in one governance record. A change with
+    //    fewer approvals than the quorum is refused and changes nothing.
     let now = zkquorum::clock::unix_now();
+    let mut policies = Vec::new();
     for id in 1..=N {
         let policy = policy_for(id, now)?;
         println!(
@@ -177,8 +180,35 @@ async fn demo<P: ProofSystem + 'static>(
                 "an hour ago"
             }
         );
-        local.set_policy(id, policy).await?;
+        local.set_policy(id, policy.clone()).await?;
+        policies.push((id, policy));
     }
+    let base = policy_for(1, now)?;
+    let loose = Policy::new(
+        base.asset(),
+        u64::MAX / 2,
+        base.not_before(),
+        base.allowlist().to_vec(),
+        circuits::PolicySalt::random(&mut rand::rngs::OsRng),
+    )?;
+    local.set_policy(1, loose.clone()).await?;
+    match local
+        .govern_policies(key_id.as_str(), &[(1, loose)], 1)
+        .await
+    {
+        Ok(v) => anyhow::bail!("a change approved by 1 admin was accepted (version {v})"),
+        Err(e) => println!(
+            "  governance: signer 1's looser policy with 1 of 2 admin approvals refused: {e}"
+        ),
+    }
+    let version = local
+        .govern_policies(key_id.as_str(), &policies, 2)
+        .await
+        .context("registering the policies")?;
+    println!(
+        "  governance: the {N} policies approved by 2 of 3 admins, registered as version {version}; \
+         signer 1 proves under its registered policy, not the looser one it also holds"
+    );
 
     // 5. Requests, four at a time.
     let cases = Arc::new(cases(args.requests, now));

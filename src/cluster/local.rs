@@ -156,6 +156,60 @@ impl LocalCluster {
         .map_err(Into::into)
     }
 
+    /// Proposes `policies` (per signer) for `key_id` as the next governance record,
+    /// approves it with the first `approvals` admin keys of the cluster's `admins/`, and
+    /// submits it to the coordinator with the admin certificate. Returns the accepted
+    /// version, or the coordinator's refusal (e.g. too few approvals).
+    pub async fn govern_policies(
+        &self,
+        key_id: &str,
+        policies: &[(u16, Policy)],
+        approvals: u16,
+    ) -> Result<u64, LocalClusterError> {
+        use crate::governance::{bootstrap, proposal, AdminKey, PolicyAssignments, RecordContent};
+        let task = |e: String| LocalClusterError::Task(e);
+        let dir = self.layout.dir.clone();
+        let trust = verifier::governance::TrustRoot::load(&self.cluster.trust_root)
+            .map_err(|e| task(e.to_string()))?;
+        let head = crate::store::governance::read_records_at(&self.coordinator_db)
+            .map_err(|e| task(e.to_string()))?
+            .len() as u64;
+        let assignments = policies
+            .iter()
+            .map(|(id, p)| proposal::policy_assignment(key_id, *id, self.cluster.backend, p))
+            .collect();
+        let mut signed = proposal::propose(
+            &trust,
+            head + 1,
+            0,
+            RecordContent::Policy(PolicyAssignments { assignments }),
+        );
+        for i in 1..=approvals {
+            let path = bootstrap::admin_key_path(&dir, i);
+            let pass = std::fs::read_to_string(bootstrap::passphrase_path(&path))?;
+            let key =
+                AdminKey::load(&path, pass.trim().as_bytes()).map_err(|e| task(e.to_string()))?;
+            signed.add_approval(
+                key.approve(&signed.record)
+                    .map_err(|e| task(e.to_string()))?,
+            );
+        }
+        let config = ClientConfig::load(&dir.join("client-admin").join("client.toml"))?;
+        let tls = crate::net::tls::client_config(&config.tls_cert, &config.tls_key, &config.ca)
+            .map_err(|e| task(e.to_string()))?;
+        let http = crate::net::client::HttpClient::new(tls, std::time::Duration::from_secs(60))
+            .map_err(|e| task(e.to_string()))?;
+        let url = format!(
+            "{}/v1/governance",
+            config.coordinator_url.trim_end_matches('/')
+        );
+        let reply: crate::net::api::governance::SubmitReply = http
+            .post(&url, &signed)
+            .await
+            .map_err(|e: ClientError| task(e.to_string()))?;
+        Ok(reply.version)
+    }
+
     /// Stops every server and waits for their accept loops to end.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);

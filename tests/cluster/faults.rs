@@ -135,6 +135,10 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
         &c.path("records.jsonl"),
         "--keys",
         &c.path("keys"),
+        "--trust-root",
+        &c.path("trust-root.json"),
+        "--registry",
+        &db,
     ]);
     assert!(
         out.status.success(),
@@ -153,6 +157,10 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
         path.to_str().unwrap(),
         "--keys",
         &c.path("keys"),
+        "--trust-root",
+        &c.path("trust-root.json"),
+        "--registry",
+        &db,
     ]);
     assert!(!out.status.success());
 }

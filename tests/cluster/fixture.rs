@@ -383,6 +383,8 @@ impl Cluster {
             &self.path("coordinator/coordinator.db"),
             "--keys",
             &self.path("keys"),
+            "--trust-root",
+            &self.path("trust-root.json"),
         ]);
         (
             out.status.success(),
