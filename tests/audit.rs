@@ -876,7 +876,10 @@ fn governance_files(dir: &std::path::Path) -> Vec<std::ffi::OsString> {
             .map(|id| RosterNode {
                 id,
                 url: format!("https://node-{id}:7700"),
-                identity_key: [id as u8; 32],
+                identity_key: groth16_log().identities[&id]
+                    .verifying_key()
+                    .to_bytes()
+                    .into(),
                 hpke_key: [id as u8; 32],
                 tls_fingerprint: [id as u8; 32],
             })

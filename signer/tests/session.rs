@@ -264,12 +264,13 @@ fn a_reply_proved_under_an_unregistered_policy_is_refused_by_cosigners_and_coord
 fn an_intent_is_signed_at_most_once_per_key() {
     let nodes = nodes(groth16());
     let chosen = [0, 1, 2];
-    // Two sessions of the same intent (nonce 31) both pass round 1 ...
+    // Two sessions of two intents under the same nonce (31) both pass round 1 ...
     let a = request(SessionId::random(&mut OsRng), &chosen, 31);
-    let b = Round1Request {
+    let mut b = Round1Request {
         session: SessionId::random(&mut OsRng),
         ..a.clone()
     };
+    b.intent.amount = 200_000;
     let ra = round1(&nodes, &a, &chosen);
     let rb = round1(&nodes, &b, &chosen);
     // ... the first to reach round 2 is signed ...
@@ -288,12 +289,23 @@ fn an_intent_is_signed_at_most_once_per_key() {
             other => panic!("expected the replay refused, got {other:?}"),
         }
     }
-    // A third session of it is refused already at round 1; another nonce is fine.
-    let c = request(SessionId::random(&mut OsRng), &chosen, 31);
+    // A third session of the other intent is refused already at round 1; the signed
+    // intent itself may be signed again within the retry window (a coordinator retrying
+    // the request after a round-2 refusal); another nonce is fine.
+    let c = Round1Request {
+        session: SessionId::random(&mut OsRng),
+        ..b.clone()
+    };
     assert!(matches!(
         nodes[0].round1(&c, &mut OsRng),
         Err(SessionError::Replayed(_))
     ));
+    let retry = request(SessionId::random(&mut OsRng), &chosen, 31);
+    let rr = round1(&nodes, &retry, &chosen);
+    let r2 = round2_for(&retry, &rr);
+    for &i in &chosen {
+        nodes[i].round2(&r2, &mut OsRng).unwrap();
+    }
     let d = request(SessionId::random(&mut OsRng), &chosen, 32);
     nodes[0].round1(&d, &mut OsRng).unwrap();
 }

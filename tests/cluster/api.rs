@@ -200,7 +200,10 @@ async fn policy_changes_apply_at_the_next_round_1_and_nodes_refuse_clock_skew() 
     // Every running node's policy is tightened below the intent's amount: the very next
     // request is refused, 422 with the rule, each signer asked naming it.
     let strict = policy_with_max(&c, 100_000);
-    tokio::task::block_in_place(|| (1..=5).for_each(|id| c.policy(id, &strict)));
+    tokio::task::block_in_place(|| {
+        (1..=5).for_each(|id| c.policy(id, &strict));
+        c.govern_all(&strict);
+    });
     let err = expect_error(sign(2).await.unwrap(), 422, "policy_violation").await;
     assert_eq!(err["rule"], "amount_above_limit", "{err}");
     let signers = err["signers"].as_array().unwrap();
@@ -222,7 +225,10 @@ async fn policy_changes_apply_at_the_next_round_1_and_nodes_refuse_clock_skew() 
 
     // Loosened again: the next request is signed.
     let loose = policy_with_max(&c, 1_000_000);
-    tokio::task::block_in_place(|| (1..=5).for_each(|id| c.policy(id, &loose)));
+    tokio::task::block_in_place(|| {
+        (1..=5).for_each(|id| c.policy(id, &loose));
+        c.govern_all(&loose);
+    });
     assert!(sign(3).await.unwrap().status().is_success());
     assert_eq!(tokio::task::block_in_place(|| c.audit_records()), 2);
 

@@ -96,7 +96,7 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
     assert_eq!(recorded, lines.join("\n") + "\n");
     // An auditor exports the same bytes over the API (`GET /v1/audit`), whole or from an
     // index on, and from the database file.
-    let client = c.path("client/client.toml");
+    let client = c.path("client-auditor/client.toml");
     ok(&[
         "audit",
         "export",

@@ -320,6 +320,58 @@ impl Cluster {
         ]);
     }
 
+    /// Registers `file` as every signer's policy for every key: the next governance record,
+    /// proposed, approved by admins 1 and 2 (the quorum) and submitted with the admin
+    /// certificate, as policy admins would. The running coordinator pushes it to the nodes.
+    pub fn govern_all(&self, file: &Path) {
+        let head = zkquorum::store::governance::read_records_at(
+            &self.dir.join("coordinator/coordinator.db"),
+        )
+        .unwrap()
+        .len();
+        let proposal = self.path(&format!("proposal-{}.json", head + 1));
+        let mut args: Vec<String> = [
+            "admin",
+            "propose",
+            "--trust-root",
+            &self.path("trust-root.json"),
+            "--version",
+            &(head + 1).to_string(),
+            "policy",
+            "--cluster",
+            &self.path("cluster.toml"),
+            "--key-id",
+            "*",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for id in 1..=N {
+            args.extend(["--signer".into(), id.to_string()]);
+            args.extend(["--policy".into(), file.to_str().unwrap().to_string()]);
+        }
+        args.extend(["--out".into(), proposal.clone()]);
+        ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        for i in 1..=2 {
+            ok(&[
+                "admin",
+                "approve",
+                "--key",
+                &self.path(&format!("admins/admin-{i}.key")),
+                "--passphrase-file",
+                &self.path(&format!("admins/admin-{i}.passphrase")),
+                &proposal,
+            ]);
+        }
+        ok(&[
+            "admin",
+            "submit",
+            "--config",
+            &self.path("client-admin/client.toml"),
+            &proposal,
+        ]);
+    }
+
     pub fn keygen(&self, key: &str) -> serde_json::Value {
         let out = ok(&[
             "keygen",

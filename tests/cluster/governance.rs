@@ -85,7 +85,7 @@ impl Cluster {
             "admin",
             "submit",
             "--config",
-            &self.path("client/client.toml"),
+            &self.path("client-admin/client.toml"),
             proposal,
         ])
     }
@@ -99,7 +99,7 @@ fn admin_quorum_governs_and_a_rolled_back_node_refuses_to_start() {
     }
     c.start_coordinator();
     let proposal = c.path("policy-v2.json");
-    c.propose_policy(2, &proposal);
+    c.propose_policy(3, &proposal);
 
     // k - 1 = 1 approval: the coordinator refuses, saying how many are needed.
     c.approve(1, &proposal);
@@ -118,12 +118,12 @@ fn admin_quorum_governs_and_a_rolled_back_node_refuses_to_start() {
     assert!(out.status.success(), "{}", text(&out));
     let accepted = text(&out);
     assert!(
-        accepted.contains("accepted: record version 2"),
+        accepted.contains("accepted: record version 3"),
         "{accepted}"
     );
     for id in 1..=N {
         assert!(
-            accepted.contains(&format!("node {id}: holds version 2")),
+            accepted.contains(&format!("node {id}: holds version 3")),
             "{accepted}"
         );
     }
@@ -134,23 +134,23 @@ fn admin_quorum_governs_and_a_rolled_back_node_refuses_to_start() {
             "--trust-root",
             &c.path("trust-root.json"),
             "--coordinator",
-            &c.path("client/client.toml"),
+            &c.path("client-auditor/client.toml"),
         ],
         &[],
     );
-    assert!(shown.contains("record version 2 (policy)"), "{shown}");
+    assert!(shown.contains("record version 3 (policy)"), "{shown}");
     assert!(shown.contains("approvals: 2 of 2 (admins #1"), "{shown}");
-    assert!(shown.contains("head version 2"), "{shown}");
+    assert!(shown.contains("head version 3"), "{shown}");
     let submitted = SignedRecord::from_json(&std::fs::read_to_string(&proposal).unwrap()).unwrap();
     let held = zkquorum::store::governance::read_records_at(&c.node_db(3)).unwrap();
-    assert_eq!(held.len(), 2);
-    assert_eq!(held[1], submitted);
+    assert_eq!(held.len(), 3);
+    assert_eq!(held[2], submitted);
 
     // The same record again: a replay.
     let err = text(&c.submit(&proposal));
     assert!(err.contains("governance_replayed"), "{err}");
     assert!(
-        err.contains("record version 2 is a replay: the registry is already at version 2"),
+        err.contains("record version 3 is a replay: the registry is already at version 3"),
         "{err}"
     );
 
@@ -163,7 +163,7 @@ fn admin_quorum_governs_and_a_rolled_back_node_refuses_to_start() {
     let outsider_key = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert_eq!(outsider_key.len(), 64, "{outsider_key}");
     let v3 = c.path("policy-v3.json");
-    c.propose_policy(3, &v3);
+    c.propose_policy(4, &v3);
     // With the trust root at hand, `approve` refuses before signing...
     let err = fails(&[
         "admin",
@@ -215,7 +215,7 @@ fn admin_quorum_governs_and_a_rolled_back_node_refuses_to_start() {
     let err = fails(&["node", "--config", &c.node_config(1)]);
     assert!(err.contains("governance registry rolled back"), "{err}");
     assert!(
-        err.contains("holds 1 record(s) but its sealed high-water mark is version 2"),
+        err.contains("holds 2 record(s) but its sealed high-water mark is version 3"),
         "{err}"
     );
 }

@@ -694,6 +694,15 @@ fn three_hosts_enroll_their_nodes_and_make_a_key_together() {
     cluster.insert("ca".into(), "ca.pem".into());
     cluster.insert("coordinator_cert".into(), "coordinator/tls.pem".into());
     cluster.insert("nodes".into(), toml::Value::Array(entries));
+    // The admins' trust root (one admin here; no roster approved yet: keygen needs none).
+    let admin = k256::schnorr::SigningKey::random(&mut rand::rngs::OsRng);
+    let trust = verifier::governance::TrustRoot::new(
+        "hosts",
+        vec![admin.verifying_key().to_bytes().into()],
+        1,
+    )
+    .unwrap();
+    std::fs::write(shared.join("trust-root.json"), trust.to_json()).unwrap();
     let cluster_toml = shared.join("cluster.toml");
     std::fs::write(&cluster_toml, toml::to_string(&cluster).unwrap()).unwrap();
     std::fs::write(
@@ -716,6 +725,7 @@ fn three_hosts_enroll_their_nodes_and_make_a_key_together() {
                 ("keys_dir", keys.clone()),
                 ("ca", shared.join("ca.pem")),
                 ("coordinator_cert", shared.join("coordinator/tls.pem")),
+                ("trust_root", shared.join("trust-root.json")),
             ] {
                 t.insert(k.into(), v.to_str().unwrap().into());
             }

@@ -7,9 +7,21 @@
 //! before the share is produced: the write is the commit point, so a crash after it burns
 //! the intent (safe: the client re-issues it under a new nonce) and a crash before it
 //! signed nothing.
+//!
+//! One request may take several sessions (a round-2 refusal or a bad share restarts it
+//! under a new session id, after this signer may already have recorded the intent), so the
+//! same intent — same nonce, same intent commitment `C` — is accepted again within
+//! [`RETRY_WINDOW`] of its first signing; after that, and for any other intent under the
+//! same nonce, never. A retried request still yields one audit record; the auditor names a
+//! digest recorded twice.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long after its first signing the same intent may be signed again (a coordinator's
+/// retries of one request; its request timeout is 120 s by default).
+pub const RETRY_WINDOW: Duration = Duration::from_secs(300);
 
 /// Why the ledger refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,10 +41,11 @@ pub enum LedgerError {
 
 /// Where a signer records the intents it signed under one key.
 pub trait IntentLedger: Send + Sync {
-    /// `Err(AlreadySigned)` if `nonce` was signed before under this key.
-    fn check(&self, nonce: u64) -> Result<(), LedgerError>;
+    /// `Err(AlreadySigned)` if `nonce` was signed before under this key, for another
+    /// intent (`commitment`) or longer than [`RETRY_WINDOW`] ago.
+    fn check(&self, nonce: u64, commitment: &[u8; 32]) -> Result<(), LedgerError>;
     /// Records `nonce` as signed in `session` (intent commitment `commitment`), atomically
-    /// refusing a nonce already recorded.
+    /// refusing what [`IntentLedger::check`] refuses.
     fn record(
         &self,
         nonce: u64,
@@ -44,7 +57,7 @@ pub trait IntentLedger: Send + Sync {
 /// A ledger in memory: for tests and single-process tools (not durable; nodes use their
 /// database's).
 #[derive(Debug, Default)]
-pub struct MemoryIntentLedger(Mutex<HashSet<u64>>);
+pub struct MemoryIntentLedger(Mutex<HashMap<u64, ([u8; 32], Instant)>>);
 
 impl MemoryIntentLedger {
     /// An empty ledger.
@@ -54,25 +67,33 @@ impl MemoryIntentLedger {
 }
 
 impl IntentLedger for MemoryIntentLedger {
-    fn check(&self, nonce: u64) -> Result<(), LedgerError> {
+    fn check(&self, nonce: u64, commitment: &[u8; 32]) -> Result<(), LedgerError> {
         let seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.contains(&nonce) {
-            return Err(LedgerError::AlreadySigned {
-                nonce,
-                session: None,
-            });
+        match seen.get(&nonce) {
+            Some((c, at)) if c != commitment || at.elapsed() > RETRY_WINDOW => {
+                Err(LedgerError::AlreadySigned {
+                    nonce,
+                    session: None,
+                })
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
-    fn record(&self, nonce: u64, _: &[u8; 32], _: &[u8; 32]) -> Result<(), LedgerError> {
+    fn record(&self, nonce: u64, commitment: &[u8; 32], _: &[u8; 32]) -> Result<(), LedgerError> {
         let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if !seen.insert(nonce) {
-            return Err(LedgerError::AlreadySigned {
-                nonce,
-                session: None,
-            });
+        match seen.get(&nonce) {
+            Some((c, at)) if c != commitment || at.elapsed() > RETRY_WINDOW => {
+                Err(LedgerError::AlreadySigned {
+                    nonce,
+                    session: None,
+                })
+            }
+            Some(_) => Ok(()),
+            None => {
+                seen.insert(nonce, (*commitment, Instant::now()));
+                Ok(())
+            }
         }
-        Ok(())
     }
 }

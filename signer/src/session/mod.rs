@@ -10,7 +10,7 @@ pub mod outcome;
 pub mod signer;
 
 pub use coordinator::{Action, Coordinator, SignSession};
-pub use ledger::{IntentLedger, LedgerError, MemoryIntentLedger};
+pub use ledger::{IntentLedger, LedgerError, MemoryIntentLedger, RETRY_WINDOW};
 pub use messages::{
     binding_for, round1_attestation, round2_attestation, Identity, Roster, Round1Reply,
     Round1Request, Round2Reply, Round2Request,

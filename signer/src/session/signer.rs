@@ -254,7 +254,10 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
             return Err(SessionError::NotSelected(me));
         }
         let policy = self.registered_policy(req.now)?;
-        self.ledger.check(req.intent.nonce)?;
+        self.ledger.check(
+            req.intent.nonce,
+            &req.intent.commitment::<P::Backend>().to_le_bytes(),
+        )?;
         // Native check next: a violation is named before any nonce or proof is made.
         circuits::check(&req.intent, &policy, req.now)?;
         let commitments = self.signer.round1(req.session, rng)?;

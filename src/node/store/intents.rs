@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use rusqlite::{params, OptionalExtension};
-use signer::session::{IntentLedger, LedgerError};
+use signer::session::{IntentLedger, LedgerError, RETRY_WINDOW};
 
 use super::NodeStore;
 use crate::ids::KeyId;
@@ -17,16 +17,22 @@ fn nonce_blob(nonce: u64) -> [u8; 8] {
 }
 
 impl NodeStore {
-    /// The session (hex) that signed intent `nonce` under `key_id`, if any.
-    pub fn signed_intent(&self, key_id: &KeyId, nonce: u64) -> Result<Option<String>, String> {
+    /// The session (hex), intent commitment and time (unix s) that signed intent `nonce`
+    /// under `key_id`, if any.
+    pub fn signed_intent(
+        &self,
+        key_id: &KeyId,
+        nonce: u64,
+    ) -> Result<Option<(String, Vec<u8>, i64)>, String> {
         self.lock()
             .query_row(
-                "SELECT session FROM signed_intents WHERE key_id = ?1 AND nonce = ?2",
+                "SELECT session, commitment, signed_at FROM signed_intents
+                 WHERE key_id = ?1 AND nonce = ?2",
                 params![key_id.as_str(), nonce_blob(nonce)],
-                |r| r.get::<_, Vec<u8>>(0),
+                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
-            .map(|s| s.map(hex::encode))
+            .map(|s| s.map(|(session, c, at)| (hex::encode(session), c, at)))
             .map_err(|e| format!("reading signed_intents: {e}"))
     }
 
@@ -71,19 +77,33 @@ impl SqliteIntentLedger {
     }
 }
 
-impl IntentLedger for SqliteIntentLedger {
-    fn check(&self, nonce: u64) -> Result<(), LedgerError> {
-        match self
+impl SqliteIntentLedger {
+    /// Refuses `nonce` if it was signed for another intent, or longer than
+    /// [`RETRY_WINDOW`] ago.
+    fn refuse_if_signed(&self, nonce: u64, commitment: &[u8; 32]) -> Result<(), LedgerError> {
+        let Some((session, c, at)) = self
             .store
             .signed_intent(&self.key_id, nonce)
             .map_err(LedgerError::Storage)?
-        {
-            None => Ok(()),
-            Some(session) => Err(LedgerError::AlreadySigned {
+        else {
+            return Ok(());
+        };
+        let age = i64::try_from(now_secs())
+            .unwrap_or(i64::MAX)
+            .saturating_sub(at);
+        if c.as_slice() != commitment || age > RETRY_WINDOW.as_secs() as i64 {
+            return Err(LedgerError::AlreadySigned {
                 nonce,
                 session: Some(session),
-            }),
+            });
         }
+        Ok(())
+    }
+}
+
+impl IntentLedger for SqliteIntentLedger {
+    fn check(&self, nonce: u64, commitment: &[u8; 32]) -> Result<(), LedgerError> {
+        self.refuse_if_signed(nonce, commitment)
     }
 
     fn record(
@@ -99,8 +119,9 @@ impl IntentLedger for SqliteIntentLedger {
         {
             Ok(())
         } else {
-            let session = self.store.signed_intent(&self.key_id, nonce).ok().flatten();
-            Err(LedgerError::AlreadySigned { nonce, session })
+            // Held already: the same intent within the retry window passes, anything else
+            // is refused.
+            self.refuse_if_signed(nonce, commitment)
         }
     }
 }

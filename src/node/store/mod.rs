@@ -376,25 +376,38 @@ mod tests {
         let (path, store) = new_store(dir.path(), 1);
         let key = KeyId::new("treasury").unwrap();
         let ledger = SqliteIntentLedger::new(Arc::clone(&store), key.clone());
-        ledger.check(7).unwrap();
+        ledger.check(7, &[1; 32]).unwrap();
         ledger.record(7, &[1; 32], &[2; 32]).unwrap();
+        // The same intent again within the retry window (a retried request) passes.
+        ledger.record(7, &[1; 32], &[8; 32]).unwrap();
         // u64 nonces are stored exactly (no i64 wrap-around collisions).
         ledger.record(u64::MAX, &[1; 32], &[3; 32]).unwrap();
         ledger.record(u64::MAX >> 1, &[1; 32], &[4; 32]).unwrap();
         drop((ledger, store));
         let store = Arc::new(NodeStore::open(&path, b"pass").unwrap());
         let ledger = SqliteIntentLedger::new(Arc::clone(&store), key);
-        let replay = ledger.record(7, &[1; 32], &[5; 32]).unwrap_err();
+        // Another intent under the same nonce never passes.
+        let replay = ledger.record(7, &[0xee; 32], &[5; 32]).unwrap_err();
         assert!(matches!(
             &replay,
             LedgerError::AlreadySigned { nonce: 7, session: Some(s) } if *s == hex::encode([2u8; 32])
         ));
         assert!(matches!(
-            ledger.check(u64::MAX),
+            ledger.check(u64::MAX, &[2; 32]),
+            Err(LedgerError::AlreadySigned { .. })
+        ));
+        // Past the retry window, the same intent is refused too.
+        ledger.check(7, &[1; 32]).unwrap();
+        store
+            .lock()
+            .execute("UPDATE signed_intents SET signed_at = signed_at - 1000", [])
+            .unwrap();
+        assert!(matches!(
+            ledger.check(7, &[1; 32]),
             Err(LedgerError::AlreadySigned { .. })
         ));
         // Another key's ledger is separate.
-        let other = SqliteIntentLedger::new(store, KeyId::new("ops").unwrap());
+        let other = SqliteIntentLedger::new(Arc::clone(&store), KeyId::new("ops").unwrap());
         other.record(7, &[1; 32], &[6; 32]).unwrap();
     }
 
