@@ -56,28 +56,9 @@ pub enum ConfigError {
 }
 
 /// The proof backend as configuration files and API replies write it: its short name
-/// (`groth16`, `halo2`, see [`BackendId::short_name`]), for `#[serde(with = ...)]`.
-pub mod backend_name {
-    use circuits::BackendId;
-    use serde::de::Error as _;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    const KNOWN: [BackendId; 2] = [BackendId::Groth16Bn254, BackendId::Halo2Pasta];
-
-    /// Writes the short name.
-    pub fn serialize<S: Serializer>(b: &BackendId, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(b.short_name())
-    }
-
-    /// Reads a short name (only those: what files and replies always held).
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BackendId, D::Error> {
-        let name = String::deserialize(d)?;
-        KNOWN
-            .into_iter()
-            .find(|b| b.short_name() == name)
-            .ok_or_else(|| D::Error::unknown_variant(&name, &["groth16", "halo2"]))
-    }
-}
+/// (`groth16`, `halo2`, see [`BackendId::short_name`]), for `#[serde(with = ...)]` (the one
+/// implementation, shared with governance records).
+pub use verifier::governance::backend_name;
 
 /// One node as every member of the cluster knows it.
 #[serde_as]

@@ -330,6 +330,9 @@ impl Cluster {
         .unwrap()
         .len();
         let proposal = self.path(&format!("proposal-{}.json", head + 1));
+        // In force from the next second on: sessions already signed (at `now` up to this
+        // second) stay governed by the policy they were signed under, for the auditor too.
+        let from = zkquorum::clock::unix_now() + 1;
         let mut args: Vec<String> = [
             "admin",
             "propose",
@@ -337,6 +340,8 @@ impl Cluster {
             &self.path("trust-root.json"),
             "--version",
             &(head + 1).to_string(),
+            "--effective-from",
+            &from.to_string(),
             "policy",
             "--cluster",
             &self.path("cluster.toml"),
@@ -370,6 +375,9 @@ impl Cluster {
             &self.path("client-admin/client.toml"),
             &proposal,
         ]);
+        while zkquorum::clock::unix_now() < from {
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     pub fn keygen(&self, key: &str) -> serde_json::Value {

@@ -45,4 +45,5 @@ pub use record::{
     Roster, RosterNode, SignedRecord, WILDCARD_KEY,
 };
 pub use registry::Registry;
+pub use serde_hex::backend as backend_name;
 pub use trust::TrustRoot;
