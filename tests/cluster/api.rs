@@ -261,7 +261,7 @@ async fn policy_changes_apply_at_the_next_round_1_and_nodes_refuse_clock_skew() 
         let err = expect_error(round1(skewed).await.unwrap(), 400, "bad_request").await;
         let message = err["message"].as_str().unwrap();
         assert!(
-            message.contains("from this signer's clock") && message.contains("120 s"),
+            message.contains("from this signer's clock") && message.contains("30 s"),
             "{err}"
         );
         assert_eq!(
