@@ -336,8 +336,16 @@ async fn demo<P: ProofSystem + 'static>(
     text.push('\n');
     std::fs::write(&log_path, &text)?;
     let keys_dir = local.cluster.keys_dir.clone();
+    let trust_root = local.cluster.trust_root.clone();
+    let db = local.coordinator_db.clone();
     let report = tokio::task::spawn_blocking(move || -> Result<_> {
-        let keys = verifier::audit::AuditKeys::load_dir(&keys_dir)?.with_transparent_halo2()?;
+        // The auditor's trust root, and the registry checked against it.
+        let trust = verifier::governance::TrustRoot::load(&trust_root)?;
+        let records = zkquorum::store::governance::read_records_at(&db)?;
+        let registry = verifier::governance::Registry::from_records(trust, records)?;
+        let keys = verifier::audit::AuditKeys::load_dir(&keys_dir)?
+            .with_transparent_halo2()?
+            .with_registry(std::sync::Arc::new(registry));
         Ok(verifier::audit::verify_log(
             std::io::Cursor::new(text),
             &keys,
