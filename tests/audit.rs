@@ -847,9 +847,15 @@ fn cli(args: &[&std::ffi::OsStr]) -> (bool, String) {
     )
 }
 
-/// A trust root (one admin) and a registry export in `dir` registering the sample policy for
-/// signers 1..=3 of every key on both backends; the CLI arguments naming them.
-fn governance_files(dir: &std::path::Path) -> Vec<std::ffi::OsString> {
+/// A trust root (one admin) and a registry export in `dir` rostering the identities of `log`
+/// and registering the sample policy for signers 1..=3 of every key on both backends; the CLI
+/// arguments naming them.
+fn governance_files(dir: &std::path::Path, log: &Log) -> Vec<std::ffi::OsString> {
+    governance_files_of(dir, log, 3)
+}
+
+/// [`governance_files`] with only signers `1..=nodes` rostered.
+fn governance_files_of(dir: &std::path::Path, log: &Log, nodes: u16) -> Vec<std::ffi::OsString> {
     use verifier::governance::{
         Approval, GovernanceRecord, PolicyAssignment, PolicyAssignments, RecordContent, Roster,
         RosterNode, SignedRecord, TrustRoot,
@@ -872,14 +878,11 @@ fn governance_files(dir: &std::path::Path) -> Vec<std::ffi::OsString> {
         signed
     };
     let roster = Roster {
-        nodes: (1..=3)
+        nodes: (1..=nodes)
             .map(|id| RosterNode {
                 id,
                 url: format!("https://node-{id}:7700"),
-                identity_key: groth16_log().identities[&id]
-                    .verifying_key()
-                    .to_bytes()
-                    .into(),
+                identity_key: log.identities[&id].verifying_key().to_bytes().into(),
                 hpke_key: [id as u8; 32],
                 tls_fingerprint: [id as u8; 32],
             })
@@ -898,7 +901,7 @@ fn governance_files(dir: &std::path::Path) -> Vec<std::ffi::OsString> {
             .get(1)
             .copied()
             .unwrap();
-        (1..=3).map(move |signer| PolicyAssignment {
+        (1..=nodes).map(move |signer| PolicyAssignment {
             key_id: "*".into(),
             signer,
             backend,
@@ -927,7 +930,7 @@ fn cli_verifies_and_names_failures() {
     let dir = temp_dir("cli");
     let keys = dir.join("keys");
     groth16().save(&keys).unwrap();
-    let gov = governance_files(&dir);
+    let gov = governance_files(&dir, groth16_log());
     let cli = |args: &[&std::ffi::OsStr]| {
         let mut all: Vec<&std::ffi::OsStr> = args.to_vec();
         all.extend(gov.iter().map(|a| a.as_os_str()));
@@ -956,11 +959,42 @@ fn cli_verifies_and_names_failures() {
     assert!(out.contains("record 0: no verifying key"), "{out}");
     let halo2_path = dir.join("halo2.log");
     std::fs::write(&halo2_path, text(&halo2_log().lines)).unwrap();
+    // The halo2 log's signers attest with other identity keys than the roster names.
     let (ok, out) = cli(&[halo2_path.as_os_str()]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("record 0: signer 1 attests with identity key")
+            && out.contains("the roster names"),
+        "{out}"
+    );
+    // A signer the roster in force does not list is named.
+    let two = temp_dir("cli-two");
+    let two_gov = governance_files_of(&two, halo2_log(), 2);
+    let (ok, out) = self::cli(&[
+        halo2_path.as_os_str(),
+        two_gov[0].as_os_str(),
+        two_gov[1].as_os_str(),
+        two_gov[2].as_os_str(),
+        two_gov[3].as_os_str(),
+    ]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("signer 3 is not in the roster in force"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&two);
+    // Under a roster of its own identities it verifies.
+    let other = temp_dir("cli-other");
+    let other_gov = governance_files(&other, halo2_log());
+    let (ok, out) = self::cli(&[
+        halo2_path.as_os_str(),
+        other_gov[0].as_os_str(),
+        other_gov[1].as_os_str(),
+        other_gov[2].as_os_str(),
+        other_gov[3].as_os_str(),
+    ]);
     assert!(ok, "{out}");
     // A registry that does not verify against the trust root is refused outright.
-    let other = temp_dir("cli-other");
-    let other_gov = governance_files(&other);
     let (ok, out) = self::cli(&[
         halo2_path.as_os_str(),
         gov[0].as_os_str(),

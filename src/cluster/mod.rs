@@ -7,12 +7,15 @@
 //! - [`init`]: `zkquorum init`, which writes a whole cluster (CA and certificates, node
 //!   databases, proof-system keys, configurations, example policy and intent), every node
 //!   through [`enroll`];
-//! - [`local`]: a whole cluster running in one process on loopback (the demo, benches).
+//! - [`local`]: a whole cluster running in one process on loopback (the demo, benches);
+//! - [`roster`]: the roster in force, from the admins' registry, which the cluster file must
+//!   agree with.
 
 pub mod config;
 pub mod enroll;
 pub mod init;
 pub mod local;
+pub mod roster;
 
 pub use init::{
     example_intent, example_policy, init, load_system, load_verifier, InitError, InitOptions,

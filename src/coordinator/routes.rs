@@ -197,6 +197,8 @@ async fn create_key<V: StatementVerifier + 'static>(
             format!("key {key_id} already exists"),
         ));
     }
+    // A key is made only among the nodes of the roster the admins approved.
+    c.governed_roster(crate::clock::unix_now())?;
     let t = c.cluster.threshold();
     let public = run_dkg(&c.http, &c.cluster.nodes, t, &key_id)
         .await

@@ -118,6 +118,10 @@ async fn run<V: StatementVerifier + 'static>(
     req: SignRequest,
 ) -> Result<Json<SignResponse>, ApiError> {
     let request_id = req.request_id.clone().unwrap_or_else(RequestId::random);
+    let now = crate::clock::unix_now();
+    // Replies are checked against the identities the admins approved, not the cluster file;
+    // without such a roster nothing is recorded or signed.
+    let identities = crate::cluster::roster::identities(&c.governed_roster(now)?);
     // An unknown key is refused before the request is recorded.
     let (public, existing) = {
         let (c, key_id, request_id) = (c.clone(), req.key_id.clone(), request_id.clone());
@@ -134,7 +138,7 @@ async fn run<V: StatementVerifier + 'static>(
     if let Some(existing) = existing {
         return replay(existing);
     }
-    let coord = Coordinator::new((*public).clone(), c.cluster.roster(), &*c.verifier)
+    let coord = Coordinator::new((*public).clone(), identities, &*c.verifier)
         .map_err(|e| ApiError::internal("coordinator", e))?;
     let nodes: Vec<NodeClient> = c
         .cluster
@@ -142,7 +146,6 @@ async fn run<V: StatementVerifier + 'static>(
         .iter()
         .map(|n| NodeClient::new(n.id, &n.url, req.key_id.clone(), c.http.clone()))
         .collect();
-    let now = crate::clock::unix_now();
     // The coordinator's own registry: a reply proving another P is refused in round 1.
     let policies = c
         .registry()

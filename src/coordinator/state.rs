@@ -13,6 +13,7 @@ use verifier::StatementVerifier;
 
 use super::store::{CoordinatorStore, KeyRecord};
 use crate::cluster::config::{ClusterConfig, CoordinatorConfig};
+use crate::cluster::roster::{self, RosterError};
 use crate::ids::KeyId;
 use crate::net::api::{ApiError, KeyInfo};
 use crate::net::client::HttpClient;
@@ -20,6 +21,8 @@ use crate::net::client::HttpClient;
 /// A running coordinator's state.
 pub struct CoordinatorState<V: StatementVerifier + 'static> {
     pub(super) cluster: ClusterConfig,
+    /// The key fingerprint of the coordinator certificate the cluster file names.
+    pub(super) coordinator_key: [u8; 32],
     pub(super) store: CoordinatorStore,
     pub(super) verifier: Arc<V>,
     pub(super) http: HttpClient,
@@ -35,7 +38,9 @@ pub struct CoordinatorState<V: StatementVerifier + 'static> {
 impl<V: StatementVerifier + 'static> CoordinatorState<V> {
     /// Opens the coordinator's database (requests interrupted by a crash are marked failed;
     /// the governance registry is rebuilt and checked against the cluster's trust root,
-    /// an edited row refused) and its mutual-TLS client towards the nodes.
+    /// an edited row refused) and its mutual-TLS client towards the nodes. If the registry
+    /// has a roster in force, the cluster file must agree with it
+    /// ([`crate::cluster::roster`]).
     pub fn open(
         config: &CoordinatorConfig,
         cluster: ClusterConfig,
@@ -45,6 +50,19 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
         let trust = TrustRoot::load(&cluster.trust_root)?;
         let registry = store.load_registry(trust)?;
         tracing::info!(head = registry.head(), "governance registry verified");
+        let coordinator_key = crate::net::tls::key_fingerprint_of_file(&cluster.coordinator_cert)?;
+        match roster::governed(
+            &cluster,
+            &coordinator_key,
+            &registry,
+            crate::clock::unix_now(),
+        ) {
+            Ok(_) => {}
+            Err(e @ RosterError::NotGoverned { .. }) => {
+                tracing::warn!("{e}: keygen and signing wait for the admins' roster")
+            }
+            Err(e) => return Err(e.into()),
+        }
         let interrupted = store.fail_interrupted()?;
         if interrupted > 0 {
             tracing::warn!(
@@ -68,6 +86,7 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
         .with_reply_limit(config.max_reply_bytes);
         Ok(Self {
             cluster,
+            coordinator_key,
             store,
             verifier,
             http,
@@ -80,6 +99,15 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
     /// The governance registry (read lock; never held across an await).
     pub fn registry(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
         self.governance.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The roster the admins put in force at `now`, which the cluster file must agree with:
+    /// 503 `roster_not_governed` / `roster_mismatch` otherwise.
+    pub(super) fn governed_roster(
+        &self,
+        now: u64,
+    ) -> Result<verifier::governance::Roster, ApiError> {
+        Ok(roster::governed(&self.cluster, &self.coordinator_key, &self.registry(), now)?.clone())
     }
 
     /// The stored record of `key_id`; 404 `unknown_key` if there is none.

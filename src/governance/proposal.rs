@@ -82,18 +82,14 @@ pub fn approve_file(
     Ok(signed)
 }
 
-/// BLAKE3 of the DER of the first certificate in the PEM file `path` (the fingerprint
-/// servers pin, `crate::net::tls::fingerprint`).
+/// The fingerprint of the key of the first certificate in the PEM file `path` (BLAKE3 of
+/// its SubjectPublicKeyInfo, `crate::net::tls::key_fingerprint`): what servers pin, so a
+/// certificate renewed from the same key keeps it.
 pub fn cert_fingerprint(path: &Path) -> Result<[u8; 32], AdminError> {
-    let certs = crate::net::tls::load_certs(path).map_err(|e| AdminError::Format {
+    crate::net::tls::key_fingerprint_of_file(path).map_err(|e| AdminError::Format {
         path: path.to_path_buf(),
         reason: e.to_string(),
-    })?;
-    let first = certs.first().ok_or_else(|| AdminError::Format {
-        path: path.to_path_buf(),
-        reason: "no certificate in the file".into(),
-    })?;
-    Ok(crate::net::tls::fingerprint(first))
+    })
 }
 
 /// Where `init` puts node `id`'s certificate in the cluster directory `dir`.
@@ -101,9 +97,11 @@ pub fn default_node_cert(dir: &Path, id: u16) -> PathBuf {
     dir.join(format!("node-{id}")).join("tls.pem")
 }
 
-/// The roster `cluster` describes: its nodes (id, URL, identity and HPKE keys), each
-/// node's TLS fingerprint from the certificate `node_cert(id)`, the coordinator's from
-/// `cluster.coordinator_cert`, and the threshold. Checked as a registry would check it.
+/// The roster `cluster` describes: its nodes (id, URL, identity, HPKE and TLS keys as
+/// `cluster.toml` lists them), the coordinator's TLS key from `cluster.coordinator_cert`,
+/// and the threshold. Where `node_cert(id)` names a certificate file that exists, its key
+/// must be the one `cluster.toml` lists (an admin about to approve the roster checks the
+/// certificates the CA issued against it). Checked as a registry would check it.
 pub fn roster_from_cluster(
     cluster: &ClusterConfig,
     node_cert: impl Fn(u16) -> PathBuf,
@@ -111,12 +109,19 @@ pub fn roster_from_cluster(
     let mut nodes = Vec::with_capacity(cluster.nodes.len());
     for n in &cluster.nodes {
         let id = n.id.get();
+        let cert = node_cert(id);
+        if cert.exists() && cert_fingerprint(&cert)? != n.tls_fingerprint {
+            return Err(AdminError::Invalid(format!(
+                "node {id}: the key of {} is not the tls_fingerprint cluster.toml lists",
+                cert.display()
+            )));
+        }
         nodes.push(RosterNode {
             id,
             url: n.url.clone(),
             identity_key: n.identity_key,
             hpke_key: n.hpke_key,
-            tls_fingerprint: cert_fingerprint(&node_cert(id))?,
+            tls_fingerprint: n.tls_fingerprint,
         });
     }
     let roster = Roster {

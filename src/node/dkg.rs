@@ -53,6 +53,8 @@ pub(super) async fn dkg_start<P: ProofSystem + 'static>(
     ApiJson(req): ApiJson<DkgStart>,
 ) -> Result<Json<DkgStartReply>, ApiError> {
     blocking(move || {
+        // A key is made only among the nodes of the roster the admins approved.
+        node.governed_roster(crate::clock::unix_now())?;
         let expected = node.cluster.threshold();
         if req.threshold != expected.t() || req.participants != expected.n() {
             return Err(ApiError::bad_request(format!(

@@ -62,6 +62,9 @@ pub enum NodeError {
     /// The trust root cannot be used.
     #[error("governance trust root: {0}")]
     Governance(#[from] verifier::governance::GovernanceError),
+    /// The cluster file disagrees with the roster the admins approved.
+    #[error(transparent)]
+    Roster(#[from] crate::cluster::roster::RosterError),
     /// The stored identity does not match the cluster file.
     #[error("node {id}: stored identity key does not match cluster.toml")]
     IdentityMismatch {
@@ -90,7 +93,7 @@ pub async fn prepare<P: ProofSystem + 'static>(
     let pin = crate::net::tls::key_fingerprint_of_file(&cluster.coordinator_cert)?;
     // Argon2id and SQLite: off the async workers.
     let state = tokio::task::spawn_blocking(move || {
-        NodeState::open(&config, cluster, passphrase.as_bytes(), system)
+        NodeState::open(&config, cluster, pin, passphrase.as_bytes(), system)
     })
     .await
     .map_err(|e| NodeError::Identity(e.to_string()))??;

@@ -160,6 +160,7 @@ async fn round1<P: ProofSystem + 'static>(
         }
         let key_id = req.key_id.clone();
         let signer = node.signer(&key_id)?;
+        node.refresh_roster(&signer, req.now)?;
         node.refresh_policies(&signer)?;
         let reply = signer
             .round1(&req.decode(), &mut OsRng)
@@ -187,6 +188,7 @@ async fn round2<P: ProofSystem + 'static>(
                 .map_err(|_| session_error(SessionError::UnknownSession(req.session)))?;
             return Err(ApiError::unknown_key(&key_id));
         };
+        node.refresh_roster(&signer, crate::clock::unix_now())?;
         let reply = signer.round2(&req, &mut OsRng).map_err(session_error)?;
         Ok(Json(Round2ReplyWire::encode(&reply)))
     })

@@ -16,6 +16,7 @@ use verifier::governance::{Registry, TrustRoot};
 use super::dkg::no_dkg;
 use super::NodeError;
 use crate::cluster::config::{ClusterConfig, NodeConfig};
+use crate::cluster::roster::{self, RosterError};
 use crate::ids::KeyId;
 use crate::net::api::ApiError;
 use crate::net::dkg_seal::HpkeKey;
@@ -36,6 +37,8 @@ pub(super) enum DkgState {
 pub struct NodeState<P: ProofSystem + 'static> {
     pub(super) id: SignerId,
     pub(super) cluster: ClusterConfig,
+    /// The key fingerprint of the coordinator certificate the node serves (its pin).
+    pub(super) coordinator_key: [u8; 32],
     pub(super) store: Arc<NodeStore>,
     pub(super) identity: Identity,
     pub(super) hpke: HpkeKey,
@@ -65,9 +68,13 @@ impl<P: ProofSystem + 'static> NodeState<P> {
     /// registry is rebuilt from the stored records and checked against the cluster's trust
     /// root (a rolled-back or edited table is refused). Fresh nonces left by a previous run
     /// are marked abandoned (they lived only in that process's memory).
+    ///
+    /// If the admins' registry has a roster in force, `cluster` must agree with it (see
+    /// [`crate::cluster::roster`]), or the node does not start.
     pub fn open(
         config: &NodeConfig,
         cluster: ClusterConfig,
+        coordinator_key: [u8; 32],
         passphrase: &[u8],
         system: Arc<P>,
     ) -> Result<Self, NodeError> {
@@ -89,6 +96,18 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         let trust = TrustRoot::load(&cluster.trust_root)?;
         let registry = store.load_registry(trust)?;
         tracing::info!(head = registry.head(), "governance registry verified");
+        match roster::governed(
+            &cluster,
+            &coordinator_key,
+            &registry,
+            crate::clock::unix_now(),
+        ) {
+            Ok(_) => {}
+            Err(e @ RosterError::NotGoverned { .. }) => {
+                tracing::warn!("{e}: keygen and signing wait for the admins' roster")
+            }
+            Err(e) => return Err(e.into()),
+        }
         let governance = Arc::new(RwLock::new(registry));
         let abandoned = store.abandon_fresh_nonces()?;
         if abandoned > 0 {
@@ -100,6 +119,7 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         Ok(Self {
             id: config.id,
             cluster,
+            coordinator_key,
             store,
             identity,
             hpke,
@@ -156,6 +176,23 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         Ok(())
     }
 
+    /// The roster the admins put in force at `now`, which this node's cluster file must
+    /// agree with: 503 `roster_not_governed` / `roster_mismatch` otherwise.
+    pub(super) fn governed_roster(
+        &self,
+        now: u64,
+    ) -> Result<verifier::governance::Roster, ApiError> {
+        let registry = self.governance.read().unwrap_or_else(|e| e.into_inner());
+        Ok(roster::governed(&self.cluster, &self.coordinator_key, &registry, now)?.clone())
+    }
+
+    /// Hands `signer` the identities of the roster in force at `now` (a roster change the
+    /// admins approved takes effect at its `effective_from`, without a restart).
+    pub(super) fn refresh_roster(&self, signer: &NodeSigner<P>, now: u64) -> Result<(), ApiError> {
+        signer.set_roster(roster::identities(&self.governed_roster(now)?));
+        Ok(())
+    }
+
     /// Takes the DKG state of `key_id` if `want` accepts it (the step `step` expects);
     /// a state at another step is left in place.
     pub(super) fn take_dkg<T>(
@@ -195,7 +232,8 @@ impl<P: ProofSystem + 'static> NodeState<P> {
                 Signer::new(share, nonces),
                 Vec::new(),
                 identity,
-                self.cluster.roster(),
+                // Set from the governed roster before each round (`refresh_roster`).
+                signer::session::Roster::new(),
                 Arc::clone(&self.system),
                 Registered {
                     key_id: key_id.as_str().to_string(),

@@ -425,12 +425,14 @@ async fn each_role_passes_only_its_routes_and_revocation_takes_effect_at_once() 
     std::fs::write(&list, kept).unwrap();
     assert_eq!(coordinator.get(&status).send().await.unwrap().status(), 200);
 
-    // The coordinator calls only the rostered node: node 1 rostered with node 2's TLS key,
-    // the coordinator refuses node 1's real certificate, naming node 1, before sending
-    // anything (the DKG needs every node, so the key is not made).
+    // The cluster file does not override the roster the admins approved: with node 1
+    // listed under node 2's TLS key in cluster.toml, the coordinator refuses to start,
+    // naming node 1.
     tokio::task::block_in_place(|| {
         c.kill_coordinator();
-        edit_toml(&c.dir.join("cluster.toml"), |t| {
+        let cluster_toml = c.dir.join("cluster.toml");
+        let approved = std::fs::read_to_string(&cluster_toml).unwrap();
+        edit_toml(&cluster_toml, |t| {
             let nodes = t["nodes"].as_array_mut().unwrap();
             let second = nodes[1]["tls_fingerprint"].clone();
             nodes[0]
@@ -438,6 +440,34 @@ async fn each_role_passes_only_its_routes_and_revocation_takes_effect_at_once() 
                 .unwrap()
                 .insert("tls_fingerprint".into(), second);
         });
+        let out = std::process::Command::new(crate::fixture::BIN)
+            .args([
+                "coordinator",
+                "--config",
+                &c.path("coordinator/coordinator.toml"),
+            ])
+            .args(["--listen", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(
+            err.contains("disagrees with the roster approved by the admins")
+                && err.contains("node 1: TLS key is not the approved one"),
+            "{err}"
+        );
+        std::fs::write(&cluster_toml, approved).unwrap();
+
+        // The coordinator calls only the rostered node: node 1 restarted with node 2's
+        // certificate is refused in the handshake, naming node 1, before anything is sent
+        // (the DKG needs every node, so the key is not made).
+        c.kill_node(1);
+        edit_toml(&PathBuf::from(c.node_config(1)), |t| {
+            for (k, f) in [("tls_cert", "tls.pem"), ("tls_key", "tls.key")] {
+                t.insert(k.into(), format!("../node-2/{f}").into());
+            }
+        });
+        c.start_node(1);
         c.start_coordinator();
         let out = zkq(&[
             "keygen",
@@ -450,8 +480,7 @@ async fn each_role_passes_only_its_routes_and_revocation_takes_effect_at_once() 
         assert!(!out.status.success(), "{err}");
         assert!(
             err.contains("signer #1")
-                && err.contains("node 1: presented the certificate of \"node-1\"")
-                && err.contains("\"node-1\"")
+                && err.contains("node 1: presented the certificate of \"node-2\"")
                 && err.contains("not the rostered key"),
             "{err}"
         );
@@ -521,9 +550,11 @@ fn init_gives_each_node_its_own_hosts() {
 
 /// A cluster assembled from three `node init` directories ("hosts" 127.0.0.1-3), a CA
 /// directory, and the coordinator's and an operator's certificates issued from their own
-/// requests: the multi-host path, on one machine, up to a key made by DKG across the three.
+/// requests: the multi-host path, on one machine: no keygen before the admins approve the
+/// roster; then a key made by DKG across the three and a signature under the policies the
+/// admins registered.
 #[test]
-fn three_hosts_enroll_their_nodes_and_make_a_key_together() {
+fn three_hosts_enroll_their_nodes_then_make_a_key_and_sign_once_the_admins_approve() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let ca = root.join("ca");
@@ -694,15 +725,30 @@ fn three_hosts_enroll_their_nodes_and_make_a_key_together() {
     cluster.insert("ca".into(), "ca.pem".into());
     cluster.insert("coordinator_cert".into(), "coordinator/tls.pem".into());
     cluster.insert("nodes".into(), toml::Value::Array(entries));
-    // The admins' trust root (one admin here; no roster approved yet: keygen needs none).
-    let admin = k256::schnorr::SigningKey::random(&mut rand::rngs::OsRng);
-    let trust = verifier::governance::TrustRoot::new(
-        "hosts",
-        vec![admin.verifying_key().to_bytes().into()],
-        1,
-    )
-    .unwrap();
+    // Two policy admins (threshold 2), each with a key of their own, and the trust root
+    // naming them. No roster is approved yet.
+    let admin_pass = root.join("admin-pass");
+    std::fs::write(&admin_pass, "passphrase of an admin").unwrap();
+    let admin_keys: Vec<PathBuf> = (1..=2)
+        .map(|i| root.join(format!("admin-{i}.key")))
+        .collect();
+    let admins: Vec<[u8; 32]> = admin_keys
+        .iter()
+        .map(|key| {
+            let public = ok(&[
+                "admin",
+                "keygen",
+                "--out",
+                key.to_str().unwrap(),
+                "--passphrase-file",
+                admin_pass.to_str().unwrap(),
+            ]);
+            hex::decode(public.trim()).unwrap().try_into().unwrap()
+        })
+        .collect();
+    let trust = verifier::governance::TrustRoot::new("hosts", admins, 2).unwrap();
     std::fs::write(shared.join("trust-root.json"), trust.to_json()).unwrap();
+    issue(&shared, &ca, "admin", &[], &["--role", "admin"]);
     let cluster_toml = shared.join("cluster.toml");
     std::fs::write(&cluster_toml, toml::to_string(&cluster).unwrap()).unwrap();
     std::fs::write(
@@ -791,18 +837,124 @@ fn three_hosts_enroll_their_nodes_and_make_a_key_together() {
         ),
     )
     .unwrap();
-    let key: serde_json::Value = serde_json::from_str(&ok(&[
-        "keygen",
+    let keygen = || {
+        zkq(&[
+            "keygen",
+            "--config",
+            client_toml.to_str().unwrap(),
+            "--key-id",
+            "hosts",
+        ])
+    };
+    // No roster approved by the admins: no node takes part in a keygen.
+    let refused = keygen();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("roster_not_governed"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    // The admins approve the roster (from the cluster file the enrollments made, each
+    // node's certificate checked against it), then every signer's policy; the admin
+    // submits both through the coordinator, which relays them to the nodes.
+    let admin_toml = shared.join("admin/client.toml");
+    std::fs::write(
+        &admin_toml,
+        format!(
+            "coordinator_url = \"https://{api}\"\nca = \"../ca.pem\"\ntls_cert = \"tls.pem\"\n\
+             tls_key = \"tls.key\"\n"
+        ),
+    )
+    .unwrap();
+    let govern = |version: u64, what: &[String]| {
+        let proposal = root.join(format!("proposal-{version}.json"));
+        let mut args: Vec<String> = [
+            "admin",
+            "propose",
+            "--trust-root",
+            shared.join("trust-root.json").to_str().unwrap(),
+            "--version",
+            &version.to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(what.iter().cloned());
+        args.extend(["--out".into(), proposal.to_str().unwrap().into()]);
+        ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        for key in &admin_keys {
+            ok(&[
+                "admin",
+                "approve",
+                "--key",
+                key.to_str().unwrap(),
+                "--passphrase-file",
+                admin_pass.to_str().unwrap(),
+                proposal.to_str().unwrap(),
+            ]);
+        }
+        ok(&[
+            "admin",
+            "submit",
+            "--config",
+            admin_toml.to_str().unwrap(),
+            proposal.to_str().unwrap(),
+        ]);
+    };
+    let mut roster = vec!["roster".into(), "--cluster".into(), s(&cluster_toml)];
+    for id in 1..=3u16 {
+        roster.extend([
+            "--node-cert".into(),
+            format!("{id}={}", s(&node_dir(id).join("tls.pem"))),
+        ]);
+    }
+    govern(1, &roster);
+    let mut policy = vec![
+        "policy".into(),
+        "--cluster".into(),
+        s(&cluster_toml),
+        "--key-id".into(),
+        "*".into(),
+    ];
+    for id in 1..=3u16 {
+        policy.extend(["--signer".into(), id.to_string()]);
+        policy.extend(["--policy".into(), zkquorum_policy(root)]);
+    }
+    govern(2, &policy);
+
+    let made = keygen();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let key: serde_json::Value = serde_json::from_slice(&made.stdout).unwrap();
+    assert_eq!(key["participants"], 3);
+
+    // A signature across the three hosts, under the policies the admins registered.
+    let now = zkquorum::clock::unix_now();
+    let intent = root.join("intent.json");
+    std::fs::write(
+        &intent,
+        zkquorum::cluster::example_intent(now, 1).to_json_string(),
+    )
+    .unwrap();
+    let signed: serde_json::Value = serde_json::from_str(&ok(&[
+        "sign",
         "--config",
         client_toml.to_str().unwrap(),
         "--key-id",
         "hosts",
+        intent.to_str().unwrap(),
     ]))
     .unwrap();
-    assert_eq!(key["participants"], 3);
-    // Signing across them needs the policies registered by the admins' governance records
-    // (issue 10, item 3), which this cluster assembled by hand does not have yet: the
-    // roster and policy records go here once `zkquorum admin` provides them.
+    assert_eq!(
+        signed["audit_record"]["signers"].as_array().map(Vec::len),
+        Some(2),
+        "{signed}"
+    );
+    assert_eq!(signed["signature"].as_str().map(str::len), Some(128));
     drop(procs);
 }
 

@@ -62,6 +62,25 @@ impl FromIterator<(u16, [u8; 32])> for RegisteredPolicies {
 pub trait PolicyRegistry: Send + Sync {
     /// The `P` each signer is registered under for `key_id` on `backend` at `now`.
     fn policies(&self, key_id: &str, backend: BackendId, now: u64) -> RegisteredPolicies;
+
+    /// Whether `signer` is in the roster in force at `now`, and under which identity key.
+    /// A source that keeps no roster (a fixed [`RegisteredPolicies`]) answers
+    /// [`Rostered::Untracked`].
+    fn rostered_identity(&self, signer: u16, now: u64) -> Rostered {
+        let _ = (signer, now);
+        Rostered::Untracked
+    }
+}
+
+/// A signer's place in the roster in force at some time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rostered {
+    /// The source keeps no roster: nothing to compare with.
+    Untracked,
+    /// No roster is in force, or the signer is not in it.
+    Absent,
+    /// The signer is rostered with this identity key (x-only BIP-340).
+    Member([u8; 32]),
 }
 
 impl PolicyRegistry for RegisteredPolicies {

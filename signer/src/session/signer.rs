@@ -142,7 +142,7 @@ pub struct SessionSigner<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> {
     /// tree of a large policy is costly).
     policies: std::sync::RwLock<Vec<(Policy, [u8; 32])>>,
     identity: Identity,
-    roster: Roster,
+    roster: std::sync::RwLock<Roster>,
     system: Arc<P>,
     registered: Registered,
     ledger: Arc<dyn IntentLedger>,
@@ -181,7 +181,7 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
             signer,
             policies: std::sync::RwLock::new(with_commitments::<P::Backend>(policies)),
             identity,
-            roster,
+            roster: std::sync::RwLock::new(roster),
             system,
             registered,
             ledger: Arc::new(MemoryIntentLedger::new()),
@@ -220,6 +220,12 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
         // A poisoned lock only means a panic elsewhere; the value is still whole.
         let policies = with_commitments::<P::Backend>(policies);
         *self.policies.write().unwrap_or_else(|e| e.into_inner()) = policies;
+    }
+
+    /// Replaces the roster of identities the other signers' replies are checked against (a
+    /// node hands over the roster its admins put in force, before each round).
+    pub fn set_roster(&self, roster: Roster) {
+        *self.roster.write().unwrap_or_else(|e| e.into_inner()) = roster;
     }
 
     /// The held policy registered for this signer on this key at `now`: the registry
@@ -339,9 +345,10 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
         }
         let commitments = commitments_bytes(&reply.commitments)?;
         let proof = reply.proof.to_bytes();
+        let roster = self.roster.read().unwrap_or_else(|e| e.into_inner());
         let contribution = Contribution {
             signer_id: who.get(),
-            identity_key: self.roster.get(&who),
+            identity_key: roster.get(&who),
             commitments: &commitments,
             proof: &proof,
             public_inputs: &reply.public_inputs,

@@ -20,6 +20,7 @@ use crate::contribution::{
     Expected,
 };
 use crate::fingerprint::VkFingerprint;
+use crate::registered::Rostered;
 use crate::statement::StatementVerifier;
 
 /// Contributions on backend `B` whose proofs wait for their batch, by key, each with its
@@ -173,6 +174,23 @@ fn check_record(index: u64, rec: &AuditRecord, keys: &AuditKeys) -> (Vec<AuditFa
             time: rec.time,
             max: keys.max_skew(),
         });
+    }
+    // Each attestation must come from the identity key the admins rostered for its signer
+    // at the session's time, not from whatever key the record names.
+    for s in &rec.signers {
+        match keys.rostered_identity(s.signer_id, now) {
+            Rostered::Untracked => {}
+            Rostered::Absent => fail(AuditError::NotRostered {
+                signer_id: s.signer_id,
+                now,
+            }),
+            Rostered::Member(k) if k != s.identity_key => fail(AuditError::IdentityNotRostered {
+                signer_id: s.signer_id,
+                found: hex::encode(s.identity_key),
+                rostered: hex::encode(k),
+            }),
+            Rostered::Member(_) => {}
+        }
     }
     let policies = keys.registered_policies(&rec.key_id, backend, now);
     let session = Expected {

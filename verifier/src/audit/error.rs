@@ -131,6 +131,24 @@ pub enum AuditError {
         /// This record's identity key, hex.
         found: String,
     },
+    /// A signer is not in the roster in force at the session's time.
+    #[error("signer {signer_id} is not in the roster in force at {now}")]
+    NotRostered {
+        /// The signer.
+        signer_id: u16,
+        /// The session's time.
+        now: u64,
+    },
+    /// A signer attests with another identity key than the roster's.
+    #[error("signer {signer_id} attests with identity key {found}, the roster names {rostered}")]
+    IdentityNotRostered {
+        /// The signer.
+        signer_id: u16,
+        /// The record's identity key, hex.
+        found: String,
+        /// The rostered identity key, hex.
+        rostered: String,
+    },
     /// The group key is not a 33-byte SEC1 compressed point (prefix 0x02 or 0x03).
     #[error("group key must be SEC1 compressed (prefix 0x02 or 0x03), starts with {0:#04x}")]
     GroupKeyPrefix(u8),

@@ -10,7 +10,7 @@ use crate::fingerprint::VkFingerprint;
 use crate::groth16::Groth16VerifyingKey;
 use crate::halo2::Halo2VerifyingKey;
 use crate::keys::{manifest_path, KeyStoreError, GROTH16_NAME, HALO2_NAME};
-use crate::registered::{PolicyRegistry, RegisteredPolicies};
+use crate::registered::{PolicyRegistry, RegisteredPolicies, Rostered};
 
 /// A key directory that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +99,15 @@ impl AuditKeys {
             .as_ref()
             .map(|r| r.policies(key_id, backend, now))
             .unwrap_or_default()
+    }
+
+    /// Whether `signer` is in the roster in force at `now` and under which identity key
+    /// ([`Rostered::Untracked`] without a registry, whose absence already fails every
+    /// contribution).
+    pub fn rostered_identity(&self, signer: u16, now: u64) -> Rostered {
+        self.registry
+            .as_ref()
+            .map_or(Rostered::Untracked, |r| r.rostered_identity(signer, now))
     }
 
     /// Adds a Groth16 key.

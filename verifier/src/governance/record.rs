@@ -60,7 +60,8 @@ pub struct RosterNode {
     /// Its X25519 key, to which DKG shares for it are sealed (HPKE).
     #[serde(with = "serde_hex")]
     pub hpke_key: [u8; 32],
-    /// BLAKE3 of its TLS certificate's DER (the fingerprint it is pinned by).
+    /// BLAKE3 of its TLS certificate's SubjectPublicKeyInfo: the key it is pinned by, which
+    /// a certificate renewed from the same key keeps.
     #[serde(with = "serde_hex")]
     pub tls_fingerprint: [u8; 32],
 }
@@ -71,7 +72,7 @@ pub struct RosterNode {
 pub struct Roster {
     /// Every node, ordered by id `1..=n`.
     pub nodes: Vec<RosterNode>,
-    /// BLAKE3 of the coordinator's TLS certificate's DER.
+    /// BLAKE3 of the coordinator's TLS certificate's SubjectPublicKeyInfo (its key).
     #[serde(with = "serde_hex")]
     pub coordinator_tls_fingerprint: [u8; 32],
     /// Signers needed for a signature, `t` (`2 <= t <= n`).

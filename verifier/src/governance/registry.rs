@@ -8,7 +8,7 @@ use circuits::BackendId;
 use super::error::GovernanceError;
 use super::record::{RecordContent, Roster, SignedRecord, WILDCARD_KEY};
 use super::trust::TrustRoot;
-use crate::registered::RegisteredPolicies;
+use crate::registered::{RegisteredPolicies, Rostered};
 
 /// The accepted records of one cluster, versions `1..=head` without gaps, each approved by
 /// at least `k` distinct admins of the trust root.
@@ -158,12 +158,17 @@ impl Registry {
     /// The roster in force at `now`: the highest-version roster with `effective_from <=
     /// now`.
     pub fn roster_at(&self, now: u64) -> Option<&Roster> {
+        self.roster_version_at(now).map(|(_, roster)| roster)
+    }
+
+    /// [`Registry::roster_at`] with the version of the record that holds it.
+    pub fn roster_version_at(&self, now: u64) -> Option<(u64, &Roster)> {
         self.records
             .iter()
             .rev()
             .filter(|r| r.record.effective_from <= now)
             .find_map(|r| match &r.record.content {
-                RecordContent::Roster(roster) => Some(roster),
+                RecordContent::Roster(roster) => Some((r.record.version, roster)),
                 RecordContent::Policy(_) => None,
             })
     }
@@ -210,6 +215,13 @@ impl crate::registered::PolicyRegistry for Registry {
     fn policies(&self, key_id: &str, backend: BackendId, now: u64) -> RegisteredPolicies {
         Registry::policies(self, key_id, backend, now)
     }
+
+    fn rostered_identity(&self, signer: u16, now: u64) -> Rostered {
+        match self.roster_at(now).and_then(|r| r.node(signer)) {
+            Some(node) => Rostered::Member(node.identity_key),
+            None => Rostered::Absent,
+        }
+    }
 }
 
 /// A registry shared with the code that extends it (a node's or the coordinator's): each
@@ -219,5 +231,13 @@ impl crate::registered::PolicyRegistry for std::sync::RwLock<Registry> {
         self.read()
             .unwrap_or_else(|e| e.into_inner())
             .policies(key_id, backend, now)
+    }
+
+    fn rostered_identity(&self, signer: u16, now: u64) -> Rostered {
+        crate::registered::PolicyRegistry::rostered_identity(
+            &*self.read().unwrap_or_else(|e| e.into_inner()),
+            signer,
+            now,
+        )
     }
 }
