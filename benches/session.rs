@@ -1,6 +1,8 @@
 //! A full in-process 3-of-5 proof-carrying session per backend (coordinator + five
 //! `SessionSigner`s), next to the sum of its proving work (three proofs, sequential), so the
-//! protocol's overhead beyond proving shows as a ratio (target: within 10%).
+//! protocol's overhead beyond proving shows as a ratio (target: within 10%); and the same
+//! session with its policy lookups in a governance registry, against a fixed map (the
+//! registry's cost; target: within 5%).
 
 mod common;
 
@@ -20,6 +22,7 @@ use signer::taproot::Taproot;
 fn bench_backend<P: ProofSystem>(c: &mut Criterion, name: &str) {
     let system = Arc::new(P::setup(&mut OsRng).unwrap());
     let (nodes, coord, policies) = common::cluster(&system, 3, 5);
+    let fixed = policies.clone();
     let eps: Vec<&dyn Endpoint<Taproot>> =
         nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
     let mut g = c.benchmark_group(format!("session/{name}"));
@@ -28,6 +31,48 @@ fn bench_backend<P: ProofSystem>(c: &mut Criterion, name: &str) {
     g.bench_function("full-3-of-5", |b| {
         b.iter(|| {
             n += 1;
+            coord
+                .sign(&eps, &sample::intent(n), sample::NOW, &policies)
+                .unwrap()
+        })
+    });
+    // The same session with every registry lookup going to a governance registry as nodes
+    // and the coordinator keep it (behind its lock, 200 earlier policy records for other
+    // keys): the coordinator looks the session's policies up, every signer its own and
+    // every co-signer's. Against `full-3-of-5`, whose lookups hit a fixed map, this is the
+    // registry's cost (target: at most 5%).
+    drop(eps);
+    let roster: signer::session::Roster = nodes
+        .iter()
+        .map(|n| (n.id(), n.identity().public_key()))
+        .collect();
+    let governed = Arc::new(std::sync::RwLock::new(common::governed_registry::<P>(
+        &roster,
+        3,
+        &sample::policy(),
+        200,
+    )));
+    let nodes: Vec<common::Node<P>> = nodes
+        .into_iter()
+        .map(|node| {
+            node.with_registered(signer::session::Registered {
+                key_id: "bench".into(),
+                registry: governed.clone(),
+            })
+        })
+        .collect();
+    let eps: Vec<&dyn Endpoint<Taproot>> =
+        nodes.iter().map(|n| n as &dyn Endpoint<Taproot>).collect();
+    g.bench_function("full-3-of-5-governed-registry", |b| {
+        b.iter(|| {
+            n += 1;
+            let policies = verifier::PolicyRegistry::policies(
+                &*governed,
+                "bench",
+                <P::Backend as circuits::Backend>::ID,
+                sample::NOW,
+            );
+            assert_eq!(policies, fixed);
             coord
                 .sign(&eps, &sample::intent(n), sample::NOW, &policies)
                 .unwrap()

@@ -145,6 +145,21 @@ pub(super) async fn submit<V: StatementVerifier + 'static>(
                 },
             ));
         }
+        // A record may not take effect before a session already signed: it would change
+        // what the auditor finds in force for that session.
+        let signed_at = state
+            .store
+            .last_audit_time()
+            .map_err(|e| ApiError::internal("reading the audit log", e))?;
+        if let Some(signed_at) = signed_at.filter(|t| signed.record.effective_from < *t) {
+            return Err(crate::net::api::governance::governance_error(
+                &verifier::governance::GovernanceError::EffectiveBeforeSigned {
+                    version,
+                    effective_from: signed.record.effective_from,
+                    signed_at,
+                },
+            ));
+        }
         accept_records(&mut registry, vec![signed], |s| {
             state
                 .store

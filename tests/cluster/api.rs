@@ -177,7 +177,8 @@ fn policy_with_max(c: &Cluster, max_amount: u64) -> std::path::PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn policy_changes_apply_at_the_next_round_1_and_nodes_refuse_clock_skew() {
+async fn policy_changes_apply_at_the_next_round_1_only_through_the_admins_and_nodes_refuse_clock_skew(
+) {
     let c = tokio::task::block_in_place(|| {
         let c = Cluster::start();
         c.keygen("k");
@@ -223,7 +224,15 @@ async fn policy_changes_apply_at_the_next_round_1_and_nodes_refuse_clock_skew() 
         );
     }
 
-    // Loosened again: the next request is signed.
+    // Every node's operator loosens its policy locally (with the node's passphrase, without
+    // the admins) to a limit far above the amount: nothing changes, each node still proves
+    // only the policy the admins registered, and the request is refused as before.
+    let local = policy_with_max(&c, 1_000_000_000_000);
+    tokio::task::block_in_place(|| (1..=5).for_each(|id| c.policy(id, &local)));
+    let err = expect_error(sign(4).await.unwrap(), 422, "policy_violation").await;
+    assert_eq!(err["rule"], "amount_above_limit", "{err}");
+
+    // Loosened again through the admins: the next request is signed.
     let loose = policy_with_max(&c, 1_000_000);
     tokio::task::block_in_place(|| {
         (1..=5).for_each(|id| c.policy(id, &loose));

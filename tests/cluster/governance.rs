@@ -1,6 +1,6 @@
 //! Governance through the real binary: a policy record proposed, approved by fewer than `k`
 //! admins and refused, approved by `k` and accepted by the coordinator and every node;
-//! a replay and an approval by a non-admin key refused; a node whose newest governance
+//! a replay, a back-dated record and an approval by a non-admin key refused; a node whose newest governance
 //! row was deleted refuses to start.
 
 use std::process::Output;
@@ -151,6 +151,40 @@ fn admin_quorum_governs_and_a_rolled_back_node_refuses_to_start() {
     assert!(err.contains("governance_replayed"), "{err}");
     assert!(
         err.contains("record version 3 is a replay: the registry is already at version 3"),
+        "{err}"
+    );
+
+    // A record that would take effect before the one it follows (back-dated to 1970):
+    // refused, whoever approved it, since it would change what was in force in between.
+    let backdated = c.path("policy-backdated.json");
+    succeeds(
+        &[
+            "admin",
+            "propose",
+            "--trust-root",
+            &c.path("trust-root.json"),
+            "--version",
+            "4",
+            "--effective-from",
+            "1",
+            "policy",
+            "--cluster",
+            &c.path("cluster.toml"),
+            "--signer",
+            "1",
+            "--policy",
+            &c.path("policy.example.toml"),
+            "--out",
+            &backdated,
+        ],
+        &[],
+    );
+    c.approve(1, &backdated);
+    c.approve(2, &backdated);
+    let err = text(&c.submit(&backdated));
+    assert!(err.contains("governance_backdated"), "{err}");
+    assert!(
+        err.contains("record version 4 takes effect at 1, before version 3"),
         "{err}"
     );
 

@@ -197,6 +197,12 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
         self
     }
 
+    /// The same signer looking its key's registered policies up in `registered`.
+    pub fn with_registered(mut self, registered: Registered) -> Self {
+        self.registered = registered;
+        self
+    }
+
     /// The same signer with round 2 refused `ttl` after round 1 instead of [`SESSION_TTL`].
     pub fn with_session_ttl(mut self, ttl: std::time::Duration) -> Self {
         self.ttl = ttl;

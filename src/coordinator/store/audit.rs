@@ -59,6 +59,19 @@ impl CoordinatorStore {
             .map_err(StoreError::sql("counting audit"))
     }
 
+    /// The `time` of the newest record (`None` for an empty log).
+    pub fn last_audit_time(&self) -> Result<Option<u64>, StoreError> {
+        self.lock()
+            .query_row(
+                "SELECT json_extract(line, '$.time') FROM audit ORDER BY idx DESC LIMIT 1",
+                [],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .optional()
+            .map(|t| t.flatten().and_then(|t| u64::try_from(t).ok()))
+            .map_err(StoreError::sql("reading the newest audit time"))
+    }
+
     /// The number of records and the lines from index `from` on, at most `limit` of them,
     /// verbatim (a page of `GET /v1/audit`).
     pub fn audit_page(&self, from: u64, limit: u32) -> Result<(u64, Vec<String>), StoreError> {

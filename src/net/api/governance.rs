@@ -92,6 +92,10 @@ pub fn governance_error(e: &GovernanceError) -> ApiError {
     let (status, code) = match e {
         GovernanceError::Replayed { .. } => (StatusCode::CONFLICT, "governance_replayed"),
         GovernanceError::OutOfOrder { .. } => (StatusCode::CONFLICT, "governance_out_of_order"),
+        GovernanceError::EffectiveBeforePrevious { .. }
+        | GovernanceError::EffectiveBeforeSigned { .. } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "governance_backdated")
+        }
         GovernanceError::WrongCluster { .. } => {
             (StatusCode::UNPROCESSABLE_ENTITY, "governance_wrong_cluster")
         }

@@ -64,6 +64,30 @@ pub enum GovernanceError {
         /// The registry's head version.
         head: u64,
     },
+    /// The record takes effect before the record it follows: effective times never go
+    /// backwards, so a new record cannot change what was in force earlier.
+    #[error("record version {version} takes effect at {effective_from}, before version {previous} (at {previous_from})")]
+    EffectiveBeforePrevious {
+        /// The record's version.
+        version: u64,
+        /// Its `effective_from`.
+        effective_from: u64,
+        /// The version it follows.
+        previous: u64,
+        /// That record's `effective_from`.
+        previous_from: u64,
+    },
+    /// The record takes effect before a session the coordinator has already signed and
+    /// logged: it would change the verdict on history.
+    #[error("record version {version} takes effect at {effective_from}, before the last signed session (at {signed_at}): records never rewrite what was signed")]
+    EffectiveBeforeSigned {
+        /// The record's version.
+        version: u64,
+        /// Its `effective_from`.
+        effective_from: u64,
+        /// The time of the newest audit record.
+        signed_at: u64,
+    },
     /// The record skips versions: records are applied strictly one after the other.
     #[error("record version {version} is out of order: the next version is {expected}")]
     OutOfOrder {

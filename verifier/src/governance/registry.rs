@@ -80,7 +80,8 @@ impl Registry {
 
     /// Checks `signed` as the next record without applying it: its cluster, its version
     /// (`head + 1`: lower is [`GovernanceError::Replayed`], higher
-    /// [`GovernanceError::OutOfOrder`]), its content hash, its content (a roster must be a
+    /// [`GovernanceError::OutOfOrder`]), its `effective_from` (not before the previous
+    /// record's: [`GovernanceError::EffectiveBeforePrevious`]), its content hash, its content (a roster must be a
     /// valid cluster; a policy record must assign signers of the latest roster), and its
     /// approvals (every one by an admin with a valid signature, at least `k` distinct).
     pub fn check(&self, signed: &SignedRecord) -> Result<(), GovernanceError> {
@@ -102,6 +103,16 @@ impl Registry {
                 version,
                 expected: head + 1,
             });
+        }
+        if let Some(prev) = self.records.last() {
+            if record.effective_from < prev.record.effective_from {
+                return Err(GovernanceError::EffectiveBeforePrevious {
+                    version,
+                    effective_from: record.effective_from,
+                    previous: prev.record.version,
+                    previous_from: prev.record.effective_from,
+                });
+            }
         }
         record.check_content_hash()?;
         match &record.content {

@@ -392,6 +392,26 @@ fn a_record_not_yet_in_force_does_not_apply() {
         .unwrap();
     assert!(late.roster_at(49).is_none());
     assert!(late.policies("k1", G16, 49).is_empty());
+
+    // A record cannot take effect before the one it follows: it would change what was in
+    // force in between (at 499, signer 1's P stays p(2)).
+    let err = reg
+        .apply(signed_by(
+            policy_record(5, 450, vec![assign("*", 1, p(3))]),
+            &a.keys[..2],
+        ))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        GovernanceError::EffectiveBeforePrevious {
+            version: 5,
+            effective_from: 450,
+            previous: 4,
+            previous_from: 500,
+        }
+    );
+    assert_eq!(reg.head(), 4);
+    assert_eq!(reg.policies("k1", G16, 499).get(1), Some(&p(2)));
 }
 
 #[test]
