@@ -38,6 +38,9 @@ fn make_log(n: u64) -> (Vec<u8>, AuditKeys) {
     let bytes = log.audit_lines().unwrap().join("\n").into_bytes();
     let mut keys = AuditKeys::new().with_registry(Arc::new(policies));
     keys.add_groth16(system.verifying_key().clone());
+    let keys = keys
+        .with_key_record(&common::key_record(&nodes, &coord, "bench", 2))
+        .unwrap();
     (bytes, keys)
 }
 

@@ -22,13 +22,15 @@ use signer::taproot::{self, Taproot};
 use signer::{MemoryNonceStore, SessionId, Signer, Threshold};
 use verifier::audit::{
     attestation_message, chain_hash, verify_log, verify_record, AuditError, AuditKeys, AuditRecord,
-    AuditReport, SignerEntry, AUDIT_VERSION,
+    AuditReport, KeyAttestation, KeyRecord, LogEntry, SignerEntry, AUDIT_VERSION,
+    KEY_RECORD_VERSION,
 };
 use verifier::contribution::{ContributionError, ContributionFault};
 
 const RECORDS: usize = 5;
 
-/// Keys for both backends: the Groth16 key and the transparent halo2 key.
+/// Keys for both backends (the Groth16 key and the transparent halo2 key) and the key
+/// records of both logs, given beforehand (their signing records start at line 0).
 fn keys() -> &'static AuditKeys {
     static K: OnceLock<AuditKeys> = OnceLock::new();
     K.get_or_init(|| {
@@ -37,14 +39,39 @@ fn keys() -> &'static AuditKeys {
             .unwrap()
             .with_registry(prover::test_util::sample_registry());
         k.add_groth16(groth16().verifier().clone());
-        k
+        k.with_key_record(&groth16_log().key)
+            .unwrap()
+            .with_key_record(&halo2_log().key)
+            .unwrap()
     })
 }
 
-/// A log and the node identity keys that attested it.
+/// A log's signing records, the key record of their key (every node's signature over the
+/// public key package) and the node identity keys.
 struct Log {
     lines: Vec<String>,
+    key: KeyRecord,
     identities: BTreeMap<u16, SigningKey>,
+}
+
+impl Log {
+    /// The log as the coordinator writes it: the key record at line 0, then `lines` (these
+    /// records or tampered ones) re-indexed and re-linked after it.
+    fn with_key(&self, lines: &[String]) -> Vec<String> {
+        with_key_record(&self.key, lines)
+    }
+}
+
+/// `key`'s line, then `lines` re-indexed and re-linked after it.
+fn with_key_record(key: &KeyRecord, lines: &[String]) -> Vec<String> {
+    let mut out = vec![key.to_line()];
+    for l in lines {
+        let mut r = parse(l);
+        r.index = out.len() as u64;
+        r.prev = chain_hash(out.last().unwrap().as_bytes());
+        out.push(r.to_line());
+    }
+    out
 }
 
 fn sign_attestation(key: &SigningKey, msg: &[u8; 32]) -> [u8; 64] {
@@ -85,6 +112,32 @@ fn make_log_of<S: ProofSystem>(
     let identities: BTreeMap<u16, SigningKey> = signers
         .iter()
         .map(|s| (s.share().id().get(), SigningKey::random(&mut OsRng)))
+        .collect();
+    let key_id = match S::Backend::ID {
+        circuits::BackendId::Groth16Bn254 => "treasury",
+        circuits::BackendId::Halo2Pasta => "ops",
+    };
+    let mut key = KeyRecord {
+        version: KEY_RECORD_VERSION,
+        index: 0,
+        key_id: key_id.into(),
+        backend: S::Backend::ID.as_u8(),
+        threshold: 2,
+        participants: 3,
+        roster_version: 1,
+        group_key: group,
+        public_key_package: public.serialize().unwrap(),
+        attestations: Vec::new(),
+        time: sample::NOW - 60,
+        prev: [0; 32],
+    };
+    key.attestations = identities
+        .iter()
+        .map(|(id, k)| KeyAttestation {
+            signer_id: *id,
+            identity_key: k.verifying_key().to_bytes().into(),
+            signature: sign_attestation(k, &key.attestation_message(*id)),
+        })
         .collect();
     let mut lines: Vec<String> = Vec::new();
     for i in 0..records {
@@ -154,7 +207,7 @@ fn make_log_of<S: ProofSystem>(
             version: AUDIT_VERSION,
             index: i as u64,
             session_id: *session.as_bytes(),
-            key_id: "treasury".into(),
+            key_id: key_id.into(),
             group_key: group,
             threshold: 2,
             digest: digest.0,
@@ -170,7 +223,11 @@ fn make_log_of<S: ProofSystem>(
         };
         lines.push(record.to_line());
     }
-    Log { lines, identities }
+    Log {
+        lines,
+        key,
+        identities,
+    }
 }
 
 fn groth16_log() -> &'static Log {
@@ -562,10 +619,174 @@ fn wrong_attestations_and_identity_keys_are_caught() {
     });
     let report = verify(&tampered);
     assert_eq!(failing(&report), vec![3]);
+    // Nor is it the identity key the signer attested the key with.
     assert!(matches!(
         reasons_at(&report, 3)[..],
-        [AuditError::IdentityKeyChanged { .. }]
+        [
+            AuditError::KeyMismatch { .. },
+            AuditError::IdentityKeyChanged { .. }
+        ]
     ));
+}
+
+/// Both backends' keys and the sample registry, but no key record given beforehand.
+fn keys_without_key_records() -> AuditKeys {
+    let mut k = AuditKeys::new()
+        .with_transparent_halo2()
+        .unwrap()
+        .with_registry(prover::test_util::sample_registry());
+    k.add_groth16(groth16().verifier().clone());
+    k
+}
+
+#[test]
+fn key_records_vouch_for_the_signing_records_after_them() {
+    let log = groth16_log();
+    let bare = keys_without_key_records();
+    let full = log.with_key(&log.lines);
+    assert!(matches!(
+        LogEntry::from_line(full[0].as_bytes()).unwrap(),
+        LogEntry::Key(_)
+    ));
+    assert!(full[0].starts_with("{\"type\":\"key\""), "{}", full[0]);
+    assert!(full[1].starts_with("{\"type\":\"signing\""), "{}", full[1]);
+    let report = verify_log(text(&full).as_bytes(), &bare);
+    assert!(report.is_ok(), "{:?}", report.failures);
+    assert_eq!((report.records, report.keys), (RECORDS as u64 + 1, 1));
+
+    // Signing records without their key record: each names the missing key.
+    let report = verify_log(text(&log.lines).as_bytes(), &bare);
+    assert_eq!(failing(&report), (0..RECORDS as u64).collect::<Vec<_>>());
+    assert!(report.failures.iter().all(|f| f.reason
+        == AuditError::UnknownKey {
+            key_id: "treasury".into()
+        }));
+    // A key record after the signatures it would vouch for does not count.
+    let mut late: Vec<LogEntry> = log
+        .lines
+        .iter()
+        .map(|l| LogEntry::from_line(l.as_bytes()).unwrap())
+        .collect();
+    late.push(LogEntry::Key(log.key.clone()));
+    let mut relinked: Vec<String> = Vec::new();
+    for mut e in late {
+        let at = (
+            relinked.len() as u64,
+            relinked
+                .last()
+                .map(|p| chain_hash(p.as_bytes()))
+                .unwrap_or([0; 32]),
+        );
+        match &mut e {
+            LogEntry::Key(k) => (k.index, k.prev) = at,
+            LogEntry::Signing(r) => (r.index, r.prev) = at,
+        }
+        relinked.push(e.to_line());
+    }
+    let report = verify_log(text(&relinked).as_bytes(), &bare);
+    assert_eq!(failing(&report), (0..RECORDS as u64).collect::<Vec<_>>());
+
+    // The same key id recorded twice: the second is named.
+    let mut twice = full.clone();
+    let mut again = log.key.clone();
+    again.index = twice.len() as u64;
+    again.prev = chain_hash(twice.last().unwrap().as_bytes());
+    twice.push(again.to_line());
+    let report = verify_log(text(&twice).as_bytes(), &bare);
+    assert_eq!(failing(&report), vec![RECORDS as u64 + 1]);
+    assert!(matches!(
+        reasons_at(&report, RECORDS as u64 + 1)[..],
+        [AuditError::KeyIdReused { first: 0, .. }]
+    ));
+
+    // A signing record moved under another key id: no key record for it.
+    let renamed = log.with_key(&tamper(&log.lines, 2, |r| r.key_id = "ops2".into()));
+    let report = verify_log(text(&renamed).as_bytes(), &bare);
+    assert_eq!(failing(&report), vec![3]);
+    assert!(reasons_at(&report, 3).contains(&&AuditError::UnknownKey {
+        key_id: "ops2".into()
+    }));
+}
+
+#[test]
+fn a_substituted_group_key_lowered_threshold_or_dropped_attestation_is_caught() {
+    let log = groth16_log();
+    let bare = keys_without_key_records();
+    let check = |key: KeyRecord| {
+        let lines = with_key_record(&key, &log.lines);
+        let report = verify_log(text(&lines).as_bytes(), &bare);
+        // A key record that fails vouches for nothing: every signing record under it fails.
+        assert_eq!(
+            failing(&report),
+            (0..=RECORDS as u64).collect::<Vec<_>>(),
+            "{:?}",
+            report.failures
+        );
+        reasons_at(&report, 0)
+            .into_iter()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let bad_attestations = |r: &[AuditError]| {
+        r.iter()
+            .filter(|e| matches!(e, AuditError::KeyAttestation { .. }))
+            .count()
+    };
+
+    // The coordinator substitutes a key of its own (package and group key): no node signed it.
+    let other =
+        dealer::trusted_dealer::<Taproot, _>(Threshold::new(2, 3).unwrap(), &mut OsRng).unwrap();
+    let mut key = log.key.clone();
+    key.public_key_package = other[0].public_key_package().serialize().unwrap();
+    key.group_key = other[0].group_key_bytes().try_into().unwrap();
+    let reasons = check(key);
+    assert_eq!(bad_attestations(&reasons), 3, "{reasons:?}");
+    // Only the group key field replaced: it is not the package's.
+    let mut key = log.key.clone();
+    key.group_key = other[0].group_key_bytes().try_into().unwrap();
+    let reasons = check(key);
+    assert!(
+        reasons
+            .iter()
+            .any(|e| matches!(e, AuditError::KeyRecord { reason, .. }
+        if reason.contains("group key"))),
+        "{reasons:?}"
+    );
+    // A lowered threshold: the signatures and the package both say 2.
+    let mut key = log.key.clone();
+    key.threshold = 1;
+    let reasons = check(key);
+    assert_eq!(bad_attestations(&reasons), 3, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|e| matches!(e, AuditError::KeyRecord { reason, .. }
+        if reason.contains("needs 2 signers"))),
+        "{reasons:?}"
+    );
+    // A dropped attestation: every participant must sign.
+    let mut key = log.key.clone();
+    key.attestations.pop();
+    let reasons = check(key);
+    assert!(
+        reasons
+            .iter()
+            .any(|e| matches!(e, AuditError::KeyRecord { reason, .. }
+        if reason.contains("every participant must attest"))),
+        "{reasons:?}"
+    );
+    // An attestation by a key that is not the participant's.
+    let mut key = log.key.clone();
+    let stranger = SigningKey::random(&mut OsRng);
+    key.attestations[1].signature = sign_attestation(&stranger, &key.attestation_message(2));
+    let reasons = check(key);
+    assert!(
+        matches!(
+            reasons[..],
+            [AuditError::KeyAttestation { signer_id: 2, .. }]
+        ),
+        "{reasons:?}"
+    );
 }
 
 #[test]
@@ -581,10 +802,13 @@ fn other_record_checks() {
     assert_eq!(failing(&report), vec![0]);
     assert!(matches!(
         reasons_at(&report, 0)[..],
-        [AuditError::BelowThreshold {
-            signers: 2,
-            threshold: 3
-        }]
+        [
+            AuditError::KeyMismatch { .. },
+            AuditError::BelowThreshold {
+                signers: 2,
+                threshold: 3
+            }
+        ]
     ));
     // A duplicated signer.
     let report = verify(&tamper(lines, 0, |r| {
@@ -598,14 +822,15 @@ fn other_record_checks() {
     let report = verify(&tamper(lines, 0, |r| r.group_key[0] = 0x04));
     assert!(reasons_at(&report, 0).contains(&&AuditError::GroupKeyPrefix(4)));
     // The other parity: the same x-only key (the signature verifies), but the bindings
-    // were derived from the real encoding.
+    // were derived from the real encoding; and it is not the key record's group key.
     let report = verify(&tamper(lines, 0, |r| r.group_key[0] = 0x02));
     let reasons = reasons_at(&report, 0);
-    assert!(reasons.iter().all(|r| matches!(
+    assert!(matches!(reasons[0], AuditError::KeyMismatch { .. }));
+    assert!(reasons[1..].iter().all(|r| matches!(
         fault(r),
         Some((_, ContributionFault::BindingMismatch { .. }))
     )));
-    assert_eq!(reasons.len(), 2);
+    assert_eq!(reasons.len(), 3);
     // Malformed lines are failures with their index, never panics.
     let mut bad = lines.clone();
     bad[1] = bad[1].replace("\"version\":1", "\"version\":1,\"extra\":0");
@@ -631,6 +856,7 @@ fn a_policy_commitment_other_than_the_registered_one_is_named() {
     registered.insert(2, [9; 32]);
     let mut k = AuditKeys::new().with_registry(Arc::new(registered));
     k.add_groth16(groth16().verifier().clone());
+    let k = k.with_key_record(&groth16_log().key).unwrap();
     let lines = &groth16_log().lines;
     let report = verify_log(text(lines).as_bytes(), &k);
     let with_2: Vec<u64> = lines
@@ -654,6 +880,7 @@ fn a_policy_commitment_other_than_the_registered_one_is_named() {
     // No registry at all: nothing is registered, every record fails.
     let mut bare = AuditKeys::new();
     bare.add_groth16(groth16().verifier().clone());
+    let bare = bare.with_key_record(&groth16_log().key).unwrap();
     let report = verify_log(text(lines).as_bytes(), &bare);
     assert_eq!(failing(&report), (0..RECORDS as u64).collect::<Vec<_>>());
 }
@@ -669,7 +896,10 @@ fn a_replayed_intent_and_a_skewed_time_are_named() {
             i as u64
         }
     });
-    let report = verify(&log.lines);
+    let own = keys_without_key_records()
+        .with_key_record(&log.key)
+        .unwrap();
+    let report = verify_log(text(&log.lines).as_bytes(), &own);
     assert_eq!(failing(&report), vec![2], "{:?}", report.failures);
     assert!(matches!(
         reasons_at(&report, 2)[..],
@@ -697,7 +927,9 @@ fn unknown_fingerprint_is_named() {
     let halo2_only = AuditKeys::new()
         .with_transparent_halo2()
         .unwrap()
-        .with_registry(prover::test_util::sample_registry());
+        .with_registry(prover::test_util::sample_registry())
+        .with_key_record(&groth16_log().key)
+        .unwrap();
     let report = verify_log(text(&groth16_log().lines).as_bytes(), &halo2_only);
     assert_eq!(failing(&report), (0..RECORDS as u64).collect::<Vec<_>>());
     assert!(report
@@ -936,29 +1168,45 @@ fn cli_verifies_and_names_failures() {
         all.extend(gov.iter().map(|a| a.as_os_str()));
         cli(&all)
     };
+    // The logs as the coordinator writes them: the key record first.
+    let g = groth16_log();
     let intact = dir.join("intact.log");
-    std::fs::write(&intact, text(&groth16_log().lines)).unwrap();
+    std::fs::write(&intact, text(&g.with_key(&g.lines))).unwrap();
     let (ok, out) = cli(&[intact.as_os_str(), "--keys".as_ref(), keys.as_os_str()]);
     assert!(ok, "{out}");
-    assert!(out.contains(&format!("records:   {RECORDS}")), "{out}");
+    assert!(
+        out.contains(&format!("records:   {}", RECORDS + 1)),
+        "{out}"
+    );
     assert!(out.contains("groth16-bn254: 5"), "{out}");
 
     let tampered = dir.join("tampered.log");
     std::fs::write(
         &tampered,
-        text(&tamper(&groth16_log().lines, 2, |r| r.signature[0] ^= 1)),
+        text(&g.with_key(&tamper(&g.lines, 2, |r| r.signature[0] ^= 1))),
     )
     .unwrap();
     let (ok, out) = cli(&[tampered.as_os_str(), "--keys".as_ref(), keys.as_os_str()]);
     assert!(!ok, "{out}");
-    assert!(out.contains("record 2: final signature rejected"), "{out}");
+    assert!(out.contains("record 3: final signature rejected"), "{out}");
+
+    // Without its key record, no signing record verifies.
+    let keyless = dir.join("keyless.log");
+    std::fs::write(&keyless, text(&g.lines)).unwrap();
+    let (ok, out) = cli(&[keyless.as_os_str(), "--keys".as_ref(), keys.as_os_str()]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("record 0: no key record for key treasury precedes this signing record"),
+        "{out}"
+    );
 
     // Without --keys only halo2 can be checked.
     let (ok, out) = cli(&[intact.as_os_str()]);
     assert!(!ok);
-    assert!(out.contains("record 0: no verifying key"), "{out}");
+    assert!(out.contains("record 1: no verifying key"), "{out}");
     let halo2_path = dir.join("halo2.log");
-    std::fs::write(&halo2_path, text(&halo2_log().lines)).unwrap();
+    let h = halo2_log();
+    std::fs::write(&halo2_path, text(&h.with_key(&h.lines))).unwrap();
     // The halo2 log's signers attest with other identity keys than the roster names.
     let (ok, out) = cli(&[halo2_path.as_os_str()]);
     assert!(!ok, "{out}");

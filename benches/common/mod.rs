@@ -93,3 +93,48 @@ pub fn governed_registry<P: ProofSystem>(
     add(RecordContent::Policy(all("*")));
     registry
 }
+
+/// The key record of `coord`'s key as `nodes` (every participant) would attest it at keygen
+/// (roster version 1), for an auditor to be given beforehand.
+// Only the audit bench uses it; every bench binary compiles this module.
+#[allow(dead_code)]
+pub fn key_record<P: ProofSystem>(
+    nodes: &[Node<P>],
+    coord: &Coordinator<'_, Taproot, P::Verifier>,
+    key_id: &str,
+    t: u16,
+) -> verifier::audit::KeyRecord {
+    use circuits::Backend;
+    let public = coord.public_key_package();
+    let mut rec = verifier::audit::KeyRecord {
+        version: verifier::audit::KEY_RECORD_VERSION,
+        index: 0,
+        key_id: key_id.into(),
+        backend: <P::Backend as Backend>::ID.as_u8(),
+        threshold: t,
+        participants: nodes.len() as u16,
+        roster_version: 1,
+        group_key: public
+            .verifying_key()
+            .serialize()
+            .unwrap()
+            .try_into()
+            .unwrap(),
+        public_key_package: public.serialize().unwrap(),
+        attestations: Vec::new(),
+        time: sample::NOW,
+        prev: [0; 32],
+    };
+    rec.attestations = nodes
+        .iter()
+        .map(|n| verifier::audit::KeyAttestation {
+            signer_id: n.id().get(),
+            identity_key: n.identity().public_key(),
+            signature: n
+                .identity()
+                .sign(&rec.attestation_message(n.id().get()), &mut OsRng)
+                .unwrap(),
+        })
+        .collect();
+    rec
+}

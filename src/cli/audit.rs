@@ -155,6 +155,8 @@ fn verify(args: &VerifyArgs) -> Result<()> {
     println!("audit log {}", args.log.display());
     println!("  registry:  {count} governance record(s) verified against the trust root");
     println!("  records:   {}", report.records);
+    println!("  key records: {}", report.key_records);
+    println!("  signatures:  {}", report.signatures());
     println!("  keys:      {}", report.keys);
     println!("  signers:   {}", report.signers);
     let backends: Vec<String> = report

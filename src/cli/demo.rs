@@ -157,10 +157,19 @@ async fn demo<P: ProofSystem + 'static>(
     let pb = spinner("keygen: DKG across 5 nodes (secret shares sealed to their recipients)");
     let key_id = KeyId::new("treasury")?;
     let key = client.create_key(&key_id).await.context("DKG")?;
+    // As a client would before funding it: the key record, every node's signature over the
+    // key, checked against the registry verified from the trust root.
+    let trust = verifier::governance::TrustRoot::load(&local.cluster.trust_root)?;
+    let records = zkquorum::store::governance::read_records_at(&local.coordinator_db)?;
+    let registry = verifier::governance::Registry::from_records(trust, records)?;
+    let record = key
+        .verify(&verifier::audit::AuditKeys::new().with_registry(std::sync::Arc::new(registry)))?;
     pb.finish_with_message(format!(
-        "keygen: key {} = {}",
+        "keygen: key {} = {} (key record signed by {} of {} nodes, committed)",
         key.key_id,
-        hex::encode(key.x_only_key)
+        hex::encode(key.x_only_key),
+        record.attestations.len(),
+        record.participants
     ));
 
     // 4. A policy per signer: each node holds its own (sealed, salted), and the admin
@@ -353,8 +362,10 @@ async fn demo<P: ProofSystem + 'static>(
     })
     .await??;
     pb.finish_with_message(format!(
-        "audit: {} records verified ({})",
+        "audit: {} records verified: {} key record(s), {} signatures ({})",
         report.records,
+        report.key_records,
+        report.signatures(),
         log_path.display()
     ));
     ensure!(
@@ -363,9 +374,10 @@ async fn demo<P: ProofSystem + 'static>(
         report.failures
     );
     ensure!(
-        report.records as usize == signed,
-        "audit log holds {} records for {signed} signatures",
-        report.records
+        report.signatures() as usize == signed && report.key_records == 1,
+        "audit log holds {} signing and {} key records for {signed} signatures under one key",
+        report.signatures(),
+        report.key_records
     );
 
     local.shutdown().await;

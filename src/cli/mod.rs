@@ -19,6 +19,7 @@ pub mod ca;
 pub mod client;
 pub mod demo;
 pub mod init;
+pub mod key;
 pub mod lifecycle;
 pub mod node_init;
 pub mod policy;
@@ -54,6 +55,9 @@ pub enum Command {
     Csr(ca::CsrArgs),
     /// Create a threshold key by DKG across the running nodes.
     Keygen(client::KeygenArgs),
+    /// Check a key's record (every node's signature over it) before funding it.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
     /// A signer node's policy.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -87,6 +91,7 @@ impl Command {
             Command::Csr(args) => ca::csr(&args),
             Command::Coordinator(args) => serve::coordinator(&args),
             Command::Keygen(args) => client::keygen(&args),
+            Command::Key(cmd) => key::run(&cmd),
             Command::Policy(cmd) => policy::policy(&cmd),
             Command::Sign(args) => client::sign(&args),
             Command::Audit(cmd) => audit::run(&cmd),

@@ -3,9 +3,13 @@
 //!
 //! The coordinator only relays: round-2 shares are sealed by their sender to their
 //! recipient ([`crate::net::dkg_seal`]), so it routes them without reading them. At the end
-//! every node reports the group's public key package signed with its identity key; the key
-//! is accepted only if all `n` report the same package, so a relay that showed different
-//! broadcasts to different nodes is caught here.
+//! every node reports the group's public key package and the roster version, signed with
+//! its identity key over the key statement
+//! ([`verifier::audit::key_attestation_message`]); the key is accepted only if all `n`
+//! report the same, so a relay that showed different broadcasts to different nodes is
+//! caught here. The nodes hold the key as `prepared` until [`commit_dkg`] brings each of
+//! them all `n` attestations (which each node checks itself): a key is usable only once
+//! every node confirmed it holds the same package.
 
 use frost_core::keys::PublicKeyPackage;
 use signer::taproot::Taproot;
@@ -15,9 +19,11 @@ use tokio::task::JoinSet;
 use crate::cluster::config::NodeEntry;
 use crate::ids::KeyId;
 use crate::net::api::{
-    key_attestation, DkgFinish, DkgFinishReply, DkgRound2, DkgRound2Reply, DkgStart, DkgStartReply,
+    DkgCommit, DkgCommitReply, DkgFinish, DkgFinishReply, DkgRound2, DkgRound2Reply, DkgStart,
+    DkgStartReply,
 };
 use crate::net::client::{ClientError, HttpClient};
+use verifier::audit::{key_attestation_message, KeyAttestation, KeyStatement};
 
 /// Why a DKG did not produce a key.
 #[derive(Debug, thiserror::Error)]
@@ -91,15 +97,29 @@ where
     Ok(answers.into_iter().flatten().collect())
 }
 
-/// Runs a DKG for `key_id` with `threshold` across `nodes` (all of the cluster's) and
-/// returns the group's public key package, on which every node agreed and which every node
-/// signed.
+/// A finished DKG: what every node reported and signed.
+#[derive(Clone, Debug)]
+pub struct DkgOutcome {
+    /// The group's public key package.
+    pub package: PublicKeyPackage<Taproot>,
+    /// Its `serialize()` bytes, which the nodes signed.
+    pub package_bytes: Vec<u8>,
+    /// The version of the governed roster the nodes made the key under.
+    pub roster_version: u64,
+    /// Every node's signature over the key statement, by node.
+    pub attestations: Vec<KeyAttestation>,
+}
+
+/// Runs a DKG for `key_id` with `threshold` across `nodes` (all of the cluster's) with proof
+/// backend `backend`, and returns the group's public key package, on which every node
+/// agreed, with every node's signature over it. The nodes hold it as prepared.
 pub async fn run_dkg(
     http: &HttpClient,
     nodes: &[NodeEntry],
     threshold: Threshold,
+    backend: circuits::BackendId,
     key_id: &KeyId,
-) -> Result<PublicKeyPackage<Taproot>, DkgError> {
+) -> Result<DkgOutcome, DkgError> {
     if nodes.is_empty() {
         return Err(DkgError::NoNodes);
     }
@@ -126,20 +146,36 @@ pub async fn run_dkg(
             .collect(),
     })
     .await?;
-    check_agreement(key_id, nodes, &finished)?;
-    finished
-        .into_iter()
-        .next()
-        .map(|f| f.public_key_package)
-        .ok_or(DkgError::NoNodes)
+    check_agreement(key_id, nodes, threshold, backend, finished)
 }
 
-/// Every node must report the first node's public key package, signed by its identity key.
+/// Sends every node all `n` attestations of `key_id`; each checks them against the governed
+/// roster and its own package and commits its share. Committing twice is harmless, so a
+/// retry resends this after a node was down.
+pub async fn commit_dkg(
+    http: &HttpClient,
+    nodes: &[NodeEntry],
+    key_id: &KeyId,
+    attestations: &[KeyAttestation],
+) -> Result<(), DkgError> {
+    let commit = DkgCommit {
+        key_id: key_id.clone(),
+        attestations: attestations.to_vec(),
+    };
+    let _: Vec<DkgCommitReply> =
+        all_nodes(http, nodes, "/v1/dkg/commit", |_| commit.clone()).await?;
+    Ok(())
+}
+
+/// Every node must report the first node's public key package and roster version, signed
+/// by its identity key over the key statement.
 fn check_agreement(
     key_id: &KeyId,
     nodes: &[NodeEntry],
-    finished: &[DkgFinishReply],
-) -> Result<(), DkgError> {
+    threshold: Threshold,
+    backend: circuits::BackendId,
+    finished: Vec<DkgFinishReply>,
+) -> Result<DkgOutcome, DkgError> {
     let encode = |signer: SignerId, f: &DkgFinishReply| {
         f.public_key_package
             .serialize()
@@ -149,18 +185,44 @@ fn check_agreement(
             })
     };
     let Some(first) = finished.first() else {
-        return Ok(());
+        return Err(DkgError::NoNodes);
     };
-    let first = encode(nodes[0].id, first)?;
-    for (node, f) in nodes.iter().zip(finished) {
+    let package_bytes = encode(nodes[0].id, first)?;
+    let roster_version = first.roster_version;
+    let statement = KeyStatement {
+        key_id: key_id.as_str(),
+        backend: backend as u8,
+        threshold: threshold.t(),
+        participants: threshold.n(),
+        roster_version,
+        public_key_package: &package_bytes,
+    };
+    let mut attestations = Vec::with_capacity(finished.len());
+    for (node, f) in nodes.iter().zip(&finished) {
         let bytes = encode(node.id, f)?;
-        let msg = key_attestation(key_id, node.id, &bytes);
+        let msg = key_attestation_message(&statement, node.id.get());
         if f.signer != node.id
-            || bytes != first
+            || bytes != package_bytes
+            || f.roster_version != roster_version
             || verifier::verify_bip340(&node.identity_key, &msg, &f.attestation).is_err()
         {
             return Err(DkgError::Disagreement { signer: node.id });
         }
+        attestations.push(KeyAttestation {
+            signer_id: node.id.get(),
+            identity_key: node.identity_key,
+            signature: f.attestation,
+        });
     }
-    Ok(())
+    let package = finished
+        .into_iter()
+        .next()
+        .map(|f| f.public_key_package)
+        .ok_or(DkgError::NoNodes)?;
+    Ok(DkgOutcome {
+        package,
+        package_bytes,
+        roster_version,
+        attestations,
+    })
 }

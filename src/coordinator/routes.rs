@@ -24,16 +24,20 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use verifier::StatementVerifier;
 
-use super::dkg::{run_dkg, DkgError};
+use frost_core::keys::PublicKeyPackage;
+use signer::taproot::Taproot;
+
+use super::dkg::{commit_dkg, run_dkg, DkgError};
 use super::governance;
 use super::sign::sign;
-use super::state::{key_info, CoordinatorState};
+use super::state::CoordinatorState;
 use super::store::{KeyRecord, RequestStatus};
 use crate::ids::{KeyId, RequestId};
 use crate::net::api::{
     blocking, ApiError, ApiJson, AuditPage, AuditQuery, CreateKey, KeyInfo, SessionStatus,
     SignRequest, SignResponse, MAX_AUDIT_PAGE, MAX_BODY_BYTES,
 };
+use crate::net::client::ClientError;
 use crate::net::roles::{require, Peer, Role};
 
 impl<V: StatementVerifier + 'static> CoordinatorState<V> {
@@ -148,7 +152,7 @@ async fn list_keys<V: StatementVerifier + 'static>(
         Ok(Json(
             recs.iter()
                 .filter(|r| peer.may_read(&r.key_id))
-                .map(key_info)
+                .map(|r| c.key_info(r))
                 .collect::<Result<_, _>>()?,
         ))
     })
@@ -163,7 +167,7 @@ async fn get_key<V: StatementVerifier + 'static>(
     let key_id = KeyId::new(&key_id).map_err(|e| ApiError::bad_request(e.to_string()))?;
     // Before the lookup: an operator learns nothing about keys it is not granted.
     peer.require_read(&key_id)?;
-    blocking(move || Ok(Json(key_info(&c.key_record(&key_id)?)?))).await
+    blocking(move || Ok(Json(c.key_info(&c.key_record(&key_id)?)?))).await
 }
 
 /// The answer for a DKG that made no key.
@@ -179,6 +183,13 @@ fn dkg_error(e: DkgError) -> ApiError {
     }
 }
 
+/// `POST /v1/keys`: two-phase keygen. A DKG across every node ends with each node holding
+/// a prepared share and signing the key statement; the coordinator stores the key as
+/// prepared with all `n` signatures, sends them to every node (each checks them and commits
+/// its share), then appends the key record and marks the key committed in one transaction.
+/// A retry under the same key id resumes a prepared key (resends the commit, e.g. after a
+/// node was down) or, when no node has it prepared, runs the DKG again; a committed key id
+/// answers 409 `key_exists`.
 async fn create_key<V: StatementVerifier + 'static>(
     peer: Peer,
     State(c): State<Arc<CoordinatorState<V>>>,
@@ -186,11 +197,11 @@ async fn create_key<V: StatementVerifier + 'static>(
 ) -> Result<(StatusCode, Json<KeyInfo>), ApiError> {
     let key_id = req.key_id;
     peer.require_key(&key_id)?;
-    if c.store
+    let existing = c
+        .store
         .key(&key_id)
-        .map_err(|e| ApiError::internal("reading keys", e))?
-        .is_some()
-    {
+        .map_err(|e| ApiError::internal("reading keys", e))?;
+    if existing.as_ref().is_some_and(|k| k.committed) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "key_exists",
@@ -199,37 +210,111 @@ async fn create_key<V: StatementVerifier + 'static>(
     }
     // A key is made only among the nodes of the roster the admins approved.
     c.governed_roster(crate::clock::unix_now())?;
-    let t = c.cluster.threshold();
-    let public = run_dkg(&c.http, &c.cluster.nodes, t, &key_id)
-        .await
-        .map_err(dkg_error)?;
-    let public = &public;
-    let rec = KeyRecord {
-        key_id: key_id.clone(),
-        threshold: t.t(),
-        participants: t.n(),
-        backend: c.cluster.backend,
-        group_key: hex::encode(
-            public
-                .verifying_key()
-                .serialize()
-                .map_err(|e| ApiError::internal("group key", e))?,
-        ),
-        public_key_package: serde_json::to_string(public)
-            .map_err(|e| ApiError::internal("public key package", e))?,
-        created_at: crate::clock::unix_now(),
+    let prepared = match existing {
+        Some(rec) => {
+            match commit_dkg(&c.http, &c.cluster.nodes, &key_id, &rec.attestations).await {
+                Ok(()) => Some(rec),
+                // A node refused the commit (it holds no such prepared share): make the key again.
+                Err(DkgError::NodesFailed { ref failures, .. })
+                    if failures.iter().any(|(_, e)| refused_commit(e)) =>
+                {
+                    tracing::warn!(key = %key_id, "prepared key refused by a node; running the DKG again");
+                    None
+                }
+                Err(e) => return Err(dkg_error(e)),
+            }
+        }
+        None => None,
+    };
+    let rec = match prepared {
+        Some(rec) => rec,
+        None => {
+            let t = c.cluster.threshold();
+            let out = run_dkg(&c.http, &c.cluster.nodes, t, c.cluster.backend, &key_id)
+                .await
+                .map_err(dkg_error)?;
+            let rec = KeyRecord {
+                key_id: key_id.clone(),
+                threshold: t.t(),
+                participants: t.n(),
+                backend: c.cluster.backend,
+                group_key: hex::encode(
+                    out.package
+                        .verifying_key()
+                        .serialize()
+                        .map_err(|e| ApiError::internal("group key", e))?,
+                ),
+                public_key_package: serde_json::to_string(&out.package)
+                    .map_err(|e| ApiError::internal("public key package", e))?,
+                created_at: crate::clock::unix_now(),
+                committed: false,
+                roster_version: out.roster_version,
+                attestations: out.attestations,
+                audit_index: None,
+            };
+            let store_c = c.clone();
+            let rec = blocking(move || {
+                store_c
+                    .store
+                    .put_prepared_key(&rec)
+                    .map_err(|e| ApiError::internal("storing the prepared key", e))?;
+                Ok(rec)
+            })
+            .await?;
+            commit_dkg(&c.http, &c.cluster.nodes, &key_id, &rec.attestations)
+                .await
+                .map_err(dkg_error)?;
+            rec
+        }
     };
     let store_c = c.clone();
     let rec = blocking(move || {
+        let mut line = log_key_record(&rec)?;
         store_c
             .store
-            .put_key(&rec)
-            .map_err(|e| ApiError::internal("storing the key", e))?;
-        Ok(rec)
+            .commit_key(&mut line)
+            .map_err(|e| ApiError::internal("committing the key", e))?;
+        store_c
+            .store
+            .key(&rec.key_id)
+            .map_err(|e| ApiError::internal("reading keys", e))?
+            .ok_or_else(|| ApiError::unknown_key(&rec.key_id))
     })
     .await?;
-    tracing::info!(key = %key_id, "key created by DKG");
-    Ok((StatusCode::CREATED, Json(key_info(&rec)?)))
+    tracing::info!(key = %key_id, "key created by DKG and committed by every node");
+    Ok((StatusCode::CREATED, Json(c.key_info(&rec)?)))
+}
+
+/// Whether a node refused a commit (as opposed to being unreachable).
+fn refused_commit(e: &ClientError) -> bool {
+    matches!(e, ClientError::Api(a) if a.error == "dkg_commit_refused")
+}
+
+/// The key record of a prepared key, to append (index and `prev` set by the store).
+fn log_key_record(rec: &KeyRecord) -> Result<verifier::audit::KeyRecord, ApiError> {
+    let package: PublicKeyPackage<Taproot> = serde_json::from_str(&rec.public_key_package)
+        .map_err(|e| ApiError::internal("stored public key package", e))?;
+    let package_bytes = package
+        .serialize()
+        .map_err(|e| ApiError::internal("public key package", e))?;
+    let group_key = hex::decode(&rec.group_key)
+        .ok()
+        .and_then(|k| <[u8; 33]>::try_from(k).ok())
+        .ok_or_else(|| ApiError::internal("stored group key", "not 33 bytes of hex"))?;
+    Ok(verifier::audit::KeyRecord {
+        version: verifier::audit::KEY_RECORD_VERSION,
+        index: 0,
+        key_id: rec.key_id.to_string(),
+        backend: rec.backend as u8,
+        threshold: rec.threshold,
+        participants: rec.participants,
+        roster_version: rec.roster_version,
+        group_key,
+        public_key_package: package_bytes,
+        attestations: rec.attestations.clone(),
+        time: crate::clock::unix_now(),
+        prev: [0; 32],
+    })
 }
 
 fn status_name(s: RequestStatus) -> &'static str {

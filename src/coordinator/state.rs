@@ -118,7 +118,8 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             .ok_or_else(|| ApiError::unknown_key(key_id))
     }
 
-    /// The public key package of `key_id` (parsed from the stored key on first use).
+    /// The public key package of `key_id` (parsed from the stored key on first use), for
+    /// signing: 409 `key_not_committed` while not every node has confirmed the key.
     pub(super) fn public_key(
         &self,
         key_id: &KeyId,
@@ -132,6 +133,13 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             return Ok(p.clone());
         }
         let rec = self.key_record(key_id)?;
+        if !rec.committed {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "key_not_committed",
+                format!("key {key_id} is not committed by every node yet: retry its creation"),
+            ));
+        }
         let public: PublicKeyPackage<Taproot> = serde_json::from_str(&rec.public_key_package)
             .map_err(|e| ApiError::internal("stored public key package", e))?;
         let mut keys = self.public_keys.write().unwrap_or_else(|e| e.into_inner());
@@ -142,20 +150,32 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
     }
 }
 
-/// A stored key as the client API describes it.
-pub(super) fn key_info(rec: &KeyRecord) -> Result<KeyInfo, ApiError> {
-    let public: PublicKeyPackage<Taproot> = serde_json::from_str(&rec.public_key_package)
-        .map_err(|e| ApiError::internal("stored public key package", e))?;
-    Ok(KeyInfo {
-        key_id: rec.key_id.clone(),
-        threshold: rec.threshold,
-        participants: rec.participants,
-        backend: rec.backend,
-        group_key: public
-            .verifying_key()
-            .serialize()
-            .map_err(|e| ApiError::internal("group key", e))?,
-        x_only_key: taproot::x_only_key(&public).map_err(|e| ApiError::internal("group key", e))?,
-        created_at: rec.created_at,
-    })
+impl<V: StatementVerifier + 'static> CoordinatorState<V> {
+    /// A stored key as the client API describes it, with its key record's line.
+    pub(super) fn key_info(&self, rec: &KeyRecord) -> Result<KeyInfo, ApiError> {
+        let public: PublicKeyPackage<Taproot> = serde_json::from_str(&rec.public_key_package)
+            .map_err(|e| ApiError::internal("stored public key package", e))?;
+        let key_record = match rec.audit_index {
+            Some(i) => self
+                .store
+                .audit_line(i)
+                .map_err(|e| ApiError::internal("reading the key record", e))?,
+            None => None,
+        };
+        Ok(KeyInfo {
+            key_id: rec.key_id.clone(),
+            threshold: rec.threshold,
+            participants: rec.participants,
+            backend: rec.backend,
+            group_key: public
+                .verifying_key()
+                .serialize()
+                .map_err(|e| ApiError::internal("group key", e))?,
+            x_only_key: taproot::x_only_key(&public)
+                .map_err(|e| ApiError::internal("group key", e))?,
+            created_at: rec.created_at,
+            committed: rec.committed,
+            key_record,
+        })
+    }
 }

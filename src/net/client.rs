@@ -16,6 +16,7 @@ use signer::SignerId;
 use crate::cluster::config::NodeEntry;
 use crate::coordinator::Refusal;
 use crate::ids::{KeyId, RequestId};
+use crate::net::api::governance::GovernanceList;
 use crate::net::api::{
     ApiError, AuditPage, CreateKey, KeyInfo, Round1ReplyWire, Round2ReplyWire, SessionStatus,
     SignRequest, SignResponse, SignRound1, SignRound2,
@@ -412,6 +413,14 @@ impl ApiClient {
     pub async fn key(&self, key_id: &KeyId) -> Result<KeyInfo, ClientError> {
         self.http
             .get(&format!("{}/v1/keys/{key_id}", self.base))
+            .await
+    }
+
+    /// `GET /v1/governance?from=1`: the governance records the coordinator keeps (admin and
+    /// auditor certificates; verify them against a trust root before use).
+    pub async fn governance(&self) -> Result<GovernanceList, ClientError> {
+        self.http
+            .get(&format!("{}/v1/governance?from=1", self.base))
             .await
     }
 

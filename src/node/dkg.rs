@@ -1,7 +1,11 @@
-//! The node's side of a DKG: three routes the coordinator's DKG driver calls in turn
-//! (start → round 2 → finish). Round-2 shares leave sealed to their recipient, arrive
-//! sealed from their sender; the finished share is stored encrypted and the group's public
-//! key package returned signed by the node's identity key.
+//! The node's side of a DKG: four routes the coordinator's DKG driver calls in turn
+//! (start → round 2 → finish → commit). Round-2 shares leave sealed to their recipient,
+//! arrive sealed from their sender; the finished share is stored encrypted as `prepared`
+//! and the key statement (key id, backend, threshold, participants, roster version, public
+//! key package) returned signed by the node's identity key. The share signs only after
+//! commit, which brings every participant's signature: the node checks each against the
+//! governed roster and its own package, so it never signs under a key the others did not
+//! make with it. Unfinished DKG state expires after [`super::state::DKG_TTL`].
 
 use std::sync::Arc;
 
@@ -18,9 +22,10 @@ use super::state::DkgState;
 use super::NodeState;
 use crate::ids::KeyId;
 use crate::net::api::{
-    blocking, key_attestation, ApiError, ApiJson, DkgFinish, DkgFinishReply,
+    blocking, ApiError, ApiJson, DkgCommit, DkgCommitReply, DkgFinish, DkgFinishReply,
     DkgRound2 as DkgRound2Req, DkgRound2Reply, DkgStart, DkgStartReply,
 };
+use verifier::audit::{key_attestation_message, KeyStatement};
 
 pub(super) fn check_new_key<P: ProofSystem + 'static>(
     node: &NodeState<P>,
@@ -71,10 +76,7 @@ pub(super) async fn dkg_start<P: ProofSystem + 'static>(
         let (state, message) = DkgParticipant::start::<Taproot, _>(node.id, t, &mut OsRng)
             .map_err(|e| ApiError::internal("DKG start", e))?;
         // A new start replaces an unfinished DKG of the same key (the coordinator retries).
-        node.dkg
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(req.key_id, DkgState::Round1(state));
+        node.put_dkg(req.key_id, DkgState::Round1(state));
         Ok(Json(DkgStartReply { message }))
     })
     .await
@@ -119,10 +121,7 @@ pub(super) async fn dkg_round2<P: ProofSystem + 'static>(
                     .map_err(|e| ApiError::internal("sealing a DKG share", e))?,
             );
         }
-        node.dkg
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(req.key_id, DkgState::Round2(state));
+        node.put_dkg(req.key_id, DkgState::Round2(state));
         Ok(Json(DkgRound2Reply { shares }))
     })
     .await
@@ -162,6 +161,7 @@ pub(super) async fn dkg_finish<P: ProofSystem + 'static>(
         let share = state
             .finish(messages)
             .map_err(|e| dkg_failed(e.to_string()))?;
+        // Prepared: it signs only once every node attested the same key (`/v1/dkg/commit`).
         node.store
             .put_share(&req.key_id, &share)
             .map_err(|e| match e {
@@ -176,16 +176,97 @@ pub(super) async fn dkg_finish<P: ProofSystem + 'static>(
         let bytes = public
             .serialize()
             .map_err(|e| ApiError::internal("public key package", e))?;
+        let (roster_version, _) = node.governed_roster_version(crate::clock::unix_now())?;
+        let statement = key_statement(&node, &req.key_id, roster_version, &bytes);
         let attestation = node
             .identity
-            .sign(&key_attestation(&req.key_id, node.id, &bytes), &mut OsRng)
+            .sign(
+                &key_attestation_message(&statement, node.id.get()),
+                &mut OsRng,
+            )
             .map_err(|e| ApiError::internal("identity signature", e))?;
-        tracing::info!(key = %req.key_id, "DKG finished; share stored");
+        tracing::info!(key = %req.key_id, "DKG finished; share stored, prepared");
         Ok(Json(DkgFinishReply {
             signer: node.id,
             public_key_package: public,
+            roster_version,
             attestation,
         }))
+    })
+    .await
+}
+
+/// What this node attests about `key_id`: its cluster's backend and threshold, the roster
+/// version and its own package bytes.
+fn key_statement<'a, P: ProofSystem + 'static>(
+    node: &NodeState<P>,
+    key_id: &'a KeyId,
+    roster_version: u64,
+    package: &'a [u8],
+) -> KeyStatement<'a> {
+    let t = node.cluster.threshold();
+    KeyStatement {
+        key_id: key_id.as_str(),
+        backend: node.cluster.backend as u8,
+        threshold: t.t(),
+        participants: t.n(),
+        roster_version,
+        public_key_package: package,
+    }
+}
+
+pub(super) async fn dkg_commit<P: ProofSystem + 'static>(
+    State(node): State<Arc<NodeState<P>>>,
+    ApiJson(req): ApiJson<DkgCommit>,
+) -> Result<Json<DkgCommitReply>, ApiError> {
+    blocking(move || {
+        let refused = |e: String| ApiError::new(StatusCode::CONFLICT, "dkg_commit_refused", e);
+        let (share, committed) = node
+            .store
+            .any_share::<Taproot>(&req.key_id)
+            .map_err(|e| ApiError::internal("reading the key share", e))?
+            .ok_or_else(|| refused(format!("signer {} holds no share of {}", node.id, req.key_id)))?;
+        let bytes = share
+            .public_key_package()
+            .serialize()
+            .map_err(|e| ApiError::internal("public key package", e))?;
+        let (roster_version, roster) = node.governed_roster_version(crate::clock::unix_now())?;
+        let statement = key_statement(&node, &req.key_id, roster_version, &bytes);
+        // Every rostered node, and no one else, must have attested this very statement.
+        if req.attestations.len() != roster.nodes.len() {
+            return Err(refused(format!(
+                "{} attestations for {} rostered nodes",
+                req.attestations.len(),
+                roster.nodes.len()
+            )));
+        }
+        for member in &roster.nodes {
+            let a = req
+                .attestations
+                .iter()
+                .find(|a| a.signer_id == member.id)
+                .ok_or_else(|| refused(format!("no attestation by signer {}", member.id)))?;
+            if a.identity_key != member.identity_key
+                || verifier::verify_bip340(
+                    &member.identity_key,
+                    &key_attestation_message(&statement, member.id),
+                    &a.signature,
+                )
+                .is_err()
+            {
+                return Err(refused(format!(
+                    "signer {} did not attest the key this node holds under roster v{roster_version}",
+                    member.id
+                )));
+            }
+        }
+        if !committed {
+            node.store
+                .commit_share(&req.key_id)
+                .map_err(|e| ApiError::internal("committing the key share", e))?;
+            tracing::info!(key = %req.key_id, "key committed: every node attested it");
+        }
+        Ok(Json(DkgCommitReply { signer: node.id }))
     })
     .await
 }

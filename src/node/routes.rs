@@ -15,7 +15,7 @@ use rand::rngs::OsRng;
 use signer::session::{LedgerError, SessionError};
 use signer::SignerError;
 
-use super::dkg::{check_new_key, dkg_finish, dkg_round2, dkg_start};
+use super::dkg::{check_new_key, dkg_commit, dkg_finish, dkg_round2, dkg_start};
 use super::NodeState;
 use crate::net::api::governance::{accept_records, GovernanceHead, GovernancePush};
 use crate::net::api::{
@@ -36,6 +36,7 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             .route("/v1/dkg/start", post(dkg_start::<P>))
             .route("/v1/dkg/round2", post(dkg_round2::<P>))
             .route("/v1/dkg/finish", post(dkg_finish::<P>))
+            .route("/v1/dkg/commit", post(dkg_commit::<P>))
             .route("/v1/sign/round1", post(round1::<P>))
             .route("/v1/sign/round2", post(round2::<P>))
             .route("/v1/node/governance", post(governance::<P>))

@@ -33,6 +33,13 @@ pub(super) enum DkgState {
     Round2(DkgRound2<Taproot>),
 }
 
+/// How long an unfinished DKG waits for its next step before it is erased.
+pub const DKG_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
+fn expire_dkg(dkg: &mut HashMap<KeyId, (std::time::Instant, DkgState)>) {
+    dkg.retain(|_, (at, _)| at.elapsed() < DKG_TTL);
+}
+
 /// A running node's state.
 pub struct NodeState<P: ProofSystem + 'static> {
     pub(super) id: SignerId,
@@ -55,7 +62,9 @@ pub struct NodeState<P: ProofSystem + 'static> {
     /// were given it.
     policies: Mutex<Option<(PolicyHistoryState, Vec<Policy>)>>,
     pub(super) signers: RwLock<HashMap<KeyId, Arc<NodeSigner<P>>>>,
-    pub(super) dkg: Mutex<HashMap<KeyId, DkgState>>,
+    /// Unfinished DKGs by key id, with when their last step ran: erased after
+    /// [`DKG_TTL`] (their secrets are dropped, and zeroized by frost).
+    pub(super) dkg: Mutex<HashMap<KeyId, (std::time::Instant, DkgState)>>,
     /// The governance registry, rebuilt and re-verified from the database at start and
     /// extended by `POST /v1/node/governance` (each record checked here, then appended to
     /// the database, then applied, under the write lock). Sessions read it for the roster
@@ -202,11 +211,33 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         want: impl FnOnce(DkgState) -> Result<T, DkgState>,
     ) -> Result<T, ApiError> {
         let mut dkg = self.dkg.lock().unwrap_or_else(|e| e.into_inner());
-        let state = dkg.remove(key_id).ok_or_else(|| no_dkg(key_id, step))?;
+        expire_dkg(&mut dkg);
+        let (at, state) = dkg.remove(key_id).ok_or_else(|| no_dkg(key_id, step))?;
         want(state).map_err(|other| {
-            dkg.insert(key_id.clone(), other);
+            dkg.insert(key_id.clone(), (at, other));
             no_dkg(key_id, step)
         })
+    }
+
+    /// Keeps `state` as the DKG of `key_id` (replacing an unfinished one: the coordinator
+    /// retries), erasing the DKGs that expired.
+    pub(super) fn put_dkg(&self, key_id: KeyId, state: DkgState) {
+        let mut dkg = self.dkg.lock().unwrap_or_else(|e| e.into_inner());
+        expire_dkg(&mut dkg);
+        dkg.insert(key_id, (std::time::Instant::now(), state));
+    }
+
+    /// The roster in force at `now` (checked against `cluster.toml`) and the version of the
+    /// governance record holding it.
+    pub(super) fn governed_roster_version(
+        &self,
+        now: u64,
+    ) -> Result<(u64, verifier::governance::Roster), ApiError> {
+        let registry = self.governance.read().unwrap_or_else(|e| e.into_inner());
+        let roster =
+            roster::governed(&self.cluster, &self.coordinator_key, &registry, now)?.clone();
+        let version = registry.roster_version_at(now).map_or(0, |(v, _)| v);
+        Ok((version, roster))
     }
 
     /// The session signer of `key_id`, built from the stored share on first use.

@@ -1,8 +1,10 @@
-//! Key registration needs all `n` nodes to sign the same public key package. Node 5 is put
-//! behind a test double: a TLS server holding node 5's certificate that relays to the real
-//! node 5 (with the coordinator's certificate) and, when told, answers the last DKG step
-//! with another group's package, properly signed with node 5's identity key: exactly what a
-//! node shown different broadcasts than the others would report.
+//! Key registration needs all `n` nodes to sign the same public key package, and a key
+//! signs only once every node committed it. Node 5 is put behind a test double: a TLS
+//! server holding node 5's certificate that relays to the real node 5 (with the
+//! coordinator's certificate) and, when told, answers the DKG's finish step with another
+//! group's package, properly signed with node 5's identity key (exactly what a node shown
+//! different broadcasts than the others would report), or is unreachable at the commit
+//! step (node 5 down between the phases).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,8 +15,9 @@ use rand::rngs::OsRng;
 use signer::session::Identity;
 use signer::taproot::Taproot;
 use signer::Threshold;
+use verifier::audit::{key_attestation_message, KeyStatement, LogEntry};
 use zkquorum::ids::KeyId;
-use zkquorum::net::api::{key_attestation, DkgFinishReply};
+use zkquorum::net::api::DkgFinishReply;
 
 use crate::fixture::{expect_error, Cluster};
 
@@ -25,12 +28,17 @@ struct Double {
     http: reqwest::Client,
     /// Whether to report another package at `/v1/dkg/finish`.
     split: Arc<AtomicBool>,
+    /// Whether to answer `/v1/dkg/commit` 503 without relaying it.
+    down_at_commit: Arc<AtomicBool>,
     identity: Arc<Identity>,
     other: frost_core::keys::PublicKeyPackage<Taproot>,
 }
 
 async fn relay(State(d): State<Double>, req: Request) -> Response {
     let path = req.uri().path().to_string();
+    if path == "/v1/dkg/commit" && d.down_at_commit.load(Ordering::SeqCst) {
+        return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     let get = req.method() == axum::http::Method::GET;
     let body = axum::body::to_bytes(req.into_body(), 1 << 20)
         .await
@@ -53,10 +61,18 @@ async fn relay(State(d): State<Double>, req: Request) -> Response {
         let mut reply: DkgFinishReply = serde_json::from_slice(&bytes).unwrap();
         let package = d.other.serialize().unwrap();
         reply.public_key_package = d.other.clone();
+        let statement = KeyStatement {
+            key_id: key_id.as_str(),
+            backend: 1,
+            threshold: 3,
+            participants: 5,
+            roster_version: reply.roster_version,
+            public_key_package: &package,
+        };
         reply.attestation = d
             .identity
             .sign(
-                &key_attestation(&key_id, reply.signer, &package),
+                &key_attestation_message(&statement, reply.signer.get()),
                 &mut OsRng,
             )
             .unwrap();
@@ -82,7 +98,9 @@ async fn a_key_is_registered_only_when_all_nodes_sign_the_same_package() {
         .public_key_package()
         .clone();
     let split = Arc::new(AtomicBool::new(true));
+    let down_at_commit = Arc::new(AtomicBool::new(false));
     let double = Double {
+        down_at_commit: down_at_commit.clone(),
         target: c.node_urls[4].clone(),
         http: c.raw_client(
             Some(("coordinator/tls.pem", "coordinator/tls.key")),
@@ -138,12 +156,74 @@ async fn a_key_is_registered_only_when_all_nodes_sign_the_same_package() {
         .unwrap();
     assert_eq!(keys.as_array().map(Vec::len), Some(0), "{keys}");
 
-    // The same relay, passing node 5's own answer through: the key is registered, so the
-    // refusal above came from the split view and from nothing else in the relay.
+    // The same relay, passing node 5's own answer through: the failed keygen is retried
+    // under the same key id and the key is registered, so the refusal above came from the
+    // split view and from nothing else in the relay.
     split.store(false, Ordering::SeqCst);
-    let resp = create("whole").await.unwrap();
+    let resp = create("split").await.unwrap();
     assert_eq!(resp.status().as_u16(), 201);
     let info: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(info["key_id"], "whole");
+    assert_eq!(info["key_id"], "split");
     assert_eq!(info["participants"], 5);
+    assert_eq!(info["committed"], true);
+    let line = info["key_record"].as_str().unwrap();
+    let LogEntry::Key(rec) = LogEntry::from_line(line.as_bytes()).unwrap() else {
+        panic!("not a key record: {line}");
+    };
+    assert_eq!(rec.attestations.len(), 5);
+    assert_eq!(
+        hex::encode(rec.group_key),
+        info["group_key"].as_str().unwrap()
+    );
+    expect_error(create("split").await.unwrap(), 409, "key_exists").await;
+
+    // A coordinator that forges the commit (one node's signature altered) is refused by the
+    // node it asks, naming the signer.
+    let mut forged = rec.attestations.clone();
+    forged[2].signature[10] ^= 1;
+    let node = c.raw_client(
+        Some(("coordinator/tls.pem", "coordinator/tls.key")),
+        "ca.pem",
+    );
+    let resp = node
+        .post(format!("{}/v1/dkg/commit", c.node_urls[0]))
+        .json(&serde_json::json!({ "key_id": "split", "attestations": forged }))
+        .send()
+        .await
+        .unwrap();
+    let err = expect_error(resp, 409, "dkg_commit_refused").await;
+    assert!(
+        err["message"].as_str().unwrap().contains("signer 3"),
+        "{err}"
+    );
+
+    // Node 5 is down when the key is to be committed: the key stays prepared (listed, not
+    // committed, no key record, refused for signing); the retry resends the commit and
+    // the same key (no second DKG) becomes usable.
+    down_at_commit.store(true, Ordering::SeqCst);
+    expect_error(create("late").await.unwrap(), 503, "dkg_failed").await;
+    let prepared: serde_json::Value = client
+        .get(format!("{api}/v1/keys/late"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(prepared["committed"], false, "{prepared}");
+    assert!(prepared.get("key_record").is_none(), "{prepared}");
+    let resp = client
+        .post(format!("{api}/v1/sign"))
+        .json(&serde_json::json!({ "key_id": "late", "intent": c.example_intent() }))
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 409, "key_not_committed").await;
+    down_at_commit.store(false, Ordering::SeqCst);
+    let resp = create("late").await.unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let late: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(late["committed"], true);
+    assert_eq!(late["group_key"], prepared["group_key"]);
+    assert!(late["key_record"].as_str().is_some());
 }

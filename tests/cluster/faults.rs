@@ -14,10 +14,28 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
     let key = c.keygen("treasury");
     assert_eq!(key["threshold"], 3);
     assert_eq!(key["participants"], 5);
+    assert_eq!(key["committed"], true);
+    // The key record (every node's signature over the key) is the log's first line, and a
+    // client checks it against the trust root before funding the key.
+    let key_line = key["key_record"].as_str().unwrap().to_string();
+    let verified = ok(&[
+        "key",
+        "verify",
+        "--config",
+        &c.path("client/client.toml"),
+        "--key-id",
+        "treasury",
+        "--trust-root",
+        &c.path("trust-root.json"),
+        "--registry",
+        &c.path("coordinator/coordinator.db"),
+    ]);
+    assert!(verified.contains("key record verified"), "{verified}");
+    assert_eq!(verified.matches("signed with identity key").count(), 5);
 
     // A compliant intent is signed by three signers; its record is in the log.
     let first = c.sign_ok("treasury", &c.intent(|_| {}));
-    assert_eq!(first.audit_index, 0);
+    assert_eq!(first.audit_index, 1);
     assert_eq!(first.audit_record["signers"].as_array().unwrap().len(), 3);
 
     // A violating intent is refused, naming the rule, and leaves no record.
@@ -55,7 +73,7 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
     c.start_coordinator();
     assert_eq!(c.audit_records(), 1);
     let second = c.sign_ok("treasury", &c.intent(|_| {}));
-    assert_eq!(second.audit_index, 1);
+    assert_eq!(second.audit_index, 2);
 
     // A node that is down is replaced while three remain.
     c.kill_node(1);
@@ -90,9 +108,11 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
     let lines =
         zkquorum::coordinator::store::read_audit_lines(&c.dir.join("coordinator/coordinator.db"))
             .unwrap();
-    // `sign --record-out` wrote each signed record exactly as the log stores it: the file
-    // is the log, byte for byte, and verifies as one.
-    let recorded = std::fs::read_to_string(c.dir.join("records.jsonl")).unwrap();
+    // `sign --record-out` wrote each signed record exactly as the log stores it: after the
+    // key record `keygen` returned, the file is the log, byte for byte, and verifies as one.
+    assert_eq!(lines[0], key_line);
+    let recorded = key_line + "\n" + &std::fs::read_to_string(c.dir.join("records.jsonl")).unwrap();
+    std::fs::write(c.dir.join("records.jsonl"), &recorded).unwrap();
     assert_eq!(recorded, lines.join("\n") + "\n");
     // An auditor exports the same bytes over the API (`GET /v1/audit`), whole or from an
     // index on, and from the database file.

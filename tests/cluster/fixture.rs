@@ -545,11 +545,11 @@ impl Cluster {
     }
 }
 
-/// The `records:` count of an `audit verify` report.
+/// The `signatures:` count (signing records) of an `audit verify` report.
 pub fn records(report: &str) -> u64 {
     report
         .lines()
-        .find_map(|l| l.trim().strip_prefix("records:"))
+        .find_map(|l| l.trim().strip_prefix("signatures:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no record count in {report}"))
 }

@@ -70,6 +70,25 @@ pub trait PolicyRegistry: Send + Sync {
         let _ = (signer, now);
         Rostered::Untracked
     }
+
+    /// The shape of the roster in force at `now` (the version of the record holding it,
+    /// its threshold and node count), which a key made at `now` must have. A source that
+    /// keeps no roster answers `None`.
+    fn roster_shape(&self, now: u64) -> Option<RosterShape> {
+        let _ = now;
+        None
+    }
+}
+
+/// The shape of a roster in force: what a key made under it must match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RosterShape {
+    /// Version of the governance record holding the roster.
+    pub version: u64,
+    /// Signers a signature needs.
+    pub threshold: u16,
+    /// Nodes in the roster.
+    pub participants: u16,
 }
 
 /// A signer's place in the roster in force at some time.

@@ -90,6 +90,18 @@ impl CoordinatorStore {
         Ok((size, lines))
     }
 
+    /// The audit line at `index`, if any.
+    pub fn audit_line(&self, index: u64) -> Result<Option<String>, StoreError> {
+        self.lock()
+            .query_row(
+                "SELECT line FROM audit WHERE idx = ?1",
+                [to_i64("audit index", index)?],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(StoreError::sql("reading audit"))
+    }
+
     /// Every audit line in index order (for `audit verify` and export).
     pub fn audit_lines(&self) -> Result<Vec<String>, StoreError> {
         select_audit_lines(&self.lock())
@@ -155,6 +167,20 @@ pub(super) fn append_in(
     tx: &rusqlite::Transaction<'_>,
     record: &mut AuditRecord,
 ) -> Result<String, StoreError> {
+    let (_, line) = append_line(tx, |index, prev| {
+        record.index = index;
+        record.prev = prev;
+        record.to_line()
+    })?;
+    Ok(line)
+}
+
+/// Appends the line `make(index, prev)` inside `tx`, `index` and `prev` coming from the last
+/// stored line (whose stored chain hash is checked first). Returns the index and the line.
+pub(super) fn append_line(
+    tx: &rusqlite::Transaction<'_>,
+    make: impl FnOnce(u64, [u8; 32]) -> String,
+) -> Result<(u64, String), StoreError> {
     let last: Option<(i64, String, Vec<u8>)> = tx
         .query_row(
             "SELECT idx, line, chain_hash FROM audit ORDER BY idx DESC LIMIT 1",
@@ -182,9 +208,7 @@ pub(super) fn append_in(
             (next, expected)
         }
     };
-    record.index = index;
-    record.prev = prev;
-    let line = record.to_line();
+    let line = make(index, prev);
     tx.execute(
         "INSERT INTO audit (idx, line, chain_hash) VALUES (?1, ?2, ?3)",
         params![
@@ -194,5 +218,5 @@ pub(super) fn append_in(
         ],
     )
     .map_err(StoreError::sql("inserting into audit"))?;
-    Ok(line)
+    Ok((index, line))
 }

@@ -6,7 +6,7 @@
 //! - `keys(key_id, threshold, participants, backend, group_key, public_key_package,
 //!   created_at)`: the keys the coordinator signs with, written once;
 //! - `audit(idx, line, chain_hash)`: the hash-chained JSON Lines audit log in rows: `line` is
-//!   record `idx`'s exact JSON line (`AuditRecord::to_line`), `chain_hash` its
+//!   record `idx`'s exact JSON line (`KeyRecord::to_line` or `AuditRecord::to_line`), `chain_hash` its
 //!   `verifier::audit::chain_hash`, so an append reads only the last row. Appends are
 //!   `BEGIN IMMEDIATE` transactions committed (`synchronous=FULL`: on disk) before
 //!   [`CoordinatorStore::append_audit`] returns, so indices stay contiguous and the chain
@@ -15,7 +15,10 @@
 //!   request id seen, for idempotency: a resubmitted id gets the first outcome instead of a
 //!   second signature;
 //! - (schema v2) `governance(version, record, created_at)`: the cluster's governance
-//!   records, append-only ([`crate::store::governance`], [`governance`]).
+//!   records, append-only ([`crate::store::governance`], [`governance`]);
+//! - (schema v3) `keys` gains `state` (`prepared` → `committed`), `roster_version`,
+//!   `attestations` (every node's signature over the key, JSON) and `audit_index` (the key
+//!   record's line): a key signs only once committed, which appends its key record.
 
 //!
 //! The methods of [`CoordinatorStore`] are grouped by table: [`keys`], [`requests`],
@@ -79,6 +82,18 @@ pub const COORDINATOR_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 2,
         sql: crate::store::governance::GOVERNANCE_SQL,
+    },
+    Migration {
+        version: 3,
+        // Keys made before two-phase keygen were usable: they count as committed (without
+        // a key record, so the auditor flags signatures under them).
+        sql: "
+        ALTER TABLE keys ADD COLUMN state TEXT NOT NULL DEFAULT 'committed'
+            CHECK (state IN ('prepared', 'committed'));
+        ALTER TABLE keys ADD COLUMN roster_version INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE keys ADD COLUMN attestations TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE keys ADD COLUMN audit_index INTEGER;
+    ",
     },
 ];
 
@@ -255,7 +270,7 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_written_once() {
+    fn keys_are_prepared_then_committed_with_their_record() {
         let dir = tempfile::tempdir().unwrap();
         let db = CoordinatorStore::open(&dir.path().join("c.db")).unwrap();
         let rec = KeyRecord {
@@ -266,12 +281,61 @@ mod tests {
             group_key: "02ab".into(),
             public_key_package: "{}".into(),
             created_at: 1_700_000_000,
+            committed: false,
+            roster_version: 1,
+            attestations: vec![],
+            audit_index: None,
         };
-        db.put_key(&rec).unwrap();
-        assert!(matches!(db.put_key(&rec), Err(StoreError::Exists { .. })));
-        assert_eq!(db.key(&rec.key_id).unwrap(), Some(rec.clone()));
+        let mut log_rec = verifier::audit::KeyRecord {
+            version: verifier::audit::KEY_RECORD_VERSION,
+            index: 7,
+            key_id: "treasury".into(),
+            backend: 1,
+            threshold: 2,
+            participants: 3,
+            roster_version: 1,
+            group_key: [2; 33],
+            public_key_package: vec![1, 2],
+            attestations: vec![],
+            time: 1,
+            prev: [9; 32],
+        };
+        // Committing needs a prepared key.
+        assert!(matches!(
+            db.commit_key(&mut log_rec),
+            Err(StoreError::NotFound { .. })
+        ));
+        db.put_prepared_key(&rec).unwrap();
+        // A retried keygen replaces a prepared key.
+        let mut again = rec.clone();
+        again.group_key = "03cd".into();
+        db.put_prepared_key(&again).unwrap();
+        assert_eq!(db.key(&rec.key_id).unwrap(), Some(again.clone()));
+        db.audit_line(0).unwrap().ok_or(()).unwrap_err();
+        db.append_audit(&mut record(1)).unwrap();
+        let line = db.commit_key(&mut log_rec).unwrap();
+        // Appended after the signing record, chained to it.
+        assert_eq!(log_rec.index, 1);
+        assert_eq!(db.audit_line(1).unwrap().as_deref(), Some(line.as_str()));
+        assert!(line.starts_with("{\"type\":\"key\""), "{line}");
+        let committed = KeyRecord {
+            committed: true,
+            audit_index: Some(1),
+            ..again
+        };
+        assert_eq!(db.key(&rec.key_id).unwrap(), Some(committed.clone()));
+        // A committed key is never replaced nor committed twice.
+        assert!(matches!(
+            db.put_prepared_key(&rec),
+            Err(StoreError::Exists { .. })
+        ));
+        assert!(matches!(
+            db.commit_key(&mut log_rec),
+            Err(StoreError::Exists { .. })
+        ));
+        assert_eq!(db.audit_len().unwrap(), 2);
         assert_eq!(db.key(&KeyId::new("other").unwrap()).unwrap(), None);
-        assert_eq!(db.keys().unwrap(), vec![rec]);
+        assert_eq!(db.keys().unwrap(), vec![committed]);
     }
 
     #[test]

@@ -37,6 +37,12 @@ pub struct KeyInfo {
     pub x_only_key: [u8; 32],
     /// Creation time (unix seconds).
     pub created_at: u64,
+    /// Whether every node committed the key (only committed keys sign).
+    pub committed: bool,
+    /// The key record as appended to the audit log (its exact line): every node's
+    /// signature over the key, to check before funding it (`zkquorum key verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_record: Option<String>,
 }
 
 /// `POST /v1/sign`: sign an intent with a key.
@@ -124,4 +130,94 @@ pub struct AuditPage {
     pub size: u64,
     /// The lines, in index order.
     pub lines: Vec<String>,
+}
+
+/// Why a key's description could not be trusted ([`KeyInfo::verify`]).
+#[derive(Debug, thiserror::Error)]
+pub enum KeyVerifyError {
+    /// The coordinator gave no key record (the key is not committed).
+    #[error("key {0} has no key record: it is not committed by every node")]
+    NoRecord(KeyId),
+    /// The key record line is not a key record.
+    #[error("key record of {key_id}: {reason}")]
+    Malformed {
+        /// The key.
+        key_id: KeyId,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The key record fails its checks (each failure listed).
+    #[error("key record of {key_id} rejected: {}", .failures.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Rejected {
+        /// The key.
+        key_id: KeyId,
+        /// Every failure.
+        failures: Vec<verifier::audit::AuditError>,
+    },
+    /// The description disagrees with the record the nodes signed.
+    #[error("key {key_id}: the coordinator says {what}, the nodes signed otherwise")]
+    Disagrees {
+        /// The key.
+        key_id: KeyId,
+        /// Which field.
+        what: &'static str,
+    },
+}
+
+impl KeyInfo {
+    /// Checks this description against its key record, as a client should before funding
+    /// the key: the record must be a valid key record for this key id under `keys`' registry
+    /// (every rostered node signed the package with its rostered identity key; threshold,
+    /// participants and roster version those in force), and the group key, x-only key,
+    /// threshold, participants and backend given here must be the ones the nodes signed.
+    pub fn verify(
+        &self,
+        keys: &verifier::audit::AuditKeys,
+    ) -> Result<verifier::audit::KeyRecord, KeyVerifyError> {
+        let line = self
+            .key_record
+            .as_deref()
+            .ok_or_else(|| KeyVerifyError::NoRecord(self.key_id.clone()))?;
+        let malformed = |reason: String| KeyVerifyError::Malformed {
+            key_id: self.key_id.clone(),
+            reason,
+        };
+        let rec = match verifier::audit::LogEntry::from_line(line.as_bytes())
+            .map_err(|e| malformed(e.to_string()))?
+        {
+            verifier::audit::LogEntry::Key(k) => k,
+            verifier::audit::LogEntry::Signing(_) => {
+                return Err(malformed("a signing record, not a key record".into()))
+            }
+        };
+        verifier::audit::check_key_record(&rec, keys).map_err(|failures| {
+            KeyVerifyError::Rejected {
+                key_id: self.key_id.clone(),
+                failures,
+            }
+        })?;
+        let disagrees = |what| KeyVerifyError::Disagrees {
+            key_id: self.key_id.clone(),
+            what,
+        };
+        if rec.key_id != self.key_id.as_str() {
+            return Err(disagrees("key id"));
+        }
+        if rec.group_key[..] != self.group_key[..] {
+            return Err(disagrees("group key"));
+        }
+        if rec.group_key[1..] != self.x_only_key[..] {
+            return Err(disagrees("x-only key"));
+        }
+        if rec.threshold != self.threshold {
+            return Err(disagrees("threshold"));
+        }
+        if rec.participants != self.participants {
+            return Err(disagrees("participants"));
+        }
+        if rec.backend != self.backend as u8 {
+            return Err(disagrees("backend"));
+        }
+        Ok(rec)
+    }
 }

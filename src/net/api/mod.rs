@@ -21,14 +21,14 @@ pub mod governance;
 pub mod node;
 
 pub use client::{
-    AuditPage, AuditQuery, CreateKey, KeyInfo, SessionStatus, SignRequest, SignResponse,
-    MAX_AUDIT_PAGE,
+    AuditPage, AuditQuery, CreateKey, KeyInfo, KeyVerifyError, SessionStatus, SignRequest,
+    SignResponse, MAX_AUDIT_PAGE,
 };
 pub(crate) use error::blocking;
 pub use error::{ApiError, ApiJson};
 pub use node::{
-    key_attestation, DkgFinish, DkgFinishReply, DkgRound2, DkgRound2Reply, DkgStart, DkgStartReply,
-    NodeStatus, Round1ReplyWire, Round2ReplyWire, SignRound1, SignRound2,
+    DkgCommit, DkgCommitReply, DkgFinish, DkgFinishReply, DkgRound2, DkgRound2Reply, DkgStart,
+    DkgStartReply, NodeStatus, Round1ReplyWire, Round2ReplyWire, SignRound1, SignRound2,
 };
 
 /// Largest request body a node or the coordinator reads (a round-2 request with ten halo2

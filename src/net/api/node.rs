@@ -17,6 +17,7 @@ use signer::{SessionId, SignerId};
 use super::ApiError;
 use crate::ids::KeyId;
 use crate::net::dkg_seal::SealedShare;
+use verifier::audit::KeyAttestation;
 
 /// `POST /v1/dkg/start`: begin a DKG for a new key.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -66,8 +67,10 @@ pub struct DkgFinish {
     pub shares: Vec<SealedShare>,
 }
 
-/// Answer to [`DkgFinish`]: the group's public key package as this node computed it,
-/// signed with its identity key so the coordinator can show all nodes agree.
+/// Answer to [`DkgFinish`]: the group's public key package as this node computed it and
+/// stored as a prepared share, signed with its identity key over
+/// [`verifier::audit::key_attestation_message`] (key id, backend, threshold,
+/// participants, roster version, package): what the key record keeps.
 #[serde_as]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,24 +79,30 @@ pub struct DkgFinishReply {
     pub signer: SignerId,
     /// The public key package.
     pub public_key_package: PublicKeyPackage<Taproot>,
-    /// BIP-340 signature by the node's identity key over [`key_attestation`].
+    /// The version of the governed roster the node made the key under.
+    pub roster_version: u64,
+    /// BIP-340 signature by the node's identity key over the key statement.
     #[serde_as(as = "Hex")]
     pub attestation: [u8; 64],
 }
 
-/// What a node signs when it reports a finished DKG.
-pub fn key_attestation(key_id: &KeyId, signer: SignerId, public_key_package: &[u8]) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
-    for part in [
-        b"zkquorum/attest/dkg/v1".as_slice(),
-        key_id.as_str().as_bytes(),
-        &signer.get().to_le_bytes(),
-        public_key_package,
-    ] {
-        h.update(&(part.len() as u64).to_le_bytes());
-        h.update(part);
-    }
-    *h.finalize().as_bytes()
+/// `POST /v1/dkg/commit`: every participant's attestation of the key; the node checks them
+/// all against the governed roster and its own package, then lets its share sign.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkgCommit {
+    /// The key.
+    pub key_id: KeyId,
+    /// One attestation per participant.
+    pub attestations: Vec<KeyAttestation>,
+}
+
+/// Answer to [`DkgCommit`]: the share of `key_id` is committed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkgCommitReply {
+    /// The node.
+    pub signer: SignerId,
 }
 
 /// `POST /v1/sign/round1`.

@@ -5,7 +5,9 @@
 //! - `meta(key, value)`: `role` = `node`, the KDF `salt`, the `kdf` parameters (JSON), the
 //!   passphrase `key_check`, the `node_id` and the sealed `identity` secrets;
 //! - `shares(key_id, ciphersuite, sealed, created_at)`: one sealed `KeyShare::to_json` per
-//!   key id, never overwritten;
+//!   key id; (schema v4) with its `state`: `prepared` at the end of a DKG (a new DKG of the
+//!   same key id replaces it), `committed` once every node attested the same key (never
+//!   overwritten; only committed shares sign);
 //! - `policies(version, sealed, commitment_bn254, commitment_pasta, created_at)`: every
 //!   policy ever set, the highest version being the active one. The TOML is sealed (a
 //!   policy is private: limits and allowlist appear elsewhere only inside commitments); the
@@ -108,6 +110,14 @@ pub const NODE_MIGRATIONS: &[Migration] = &[
             signed_at INTEGER NOT NULL,
             PRIMARY KEY (key_id, nonce)
         );
+    ",
+    },
+    Migration {
+        version: 4,
+        // Shares stored before two-phase keygen were usable, so they count as committed.
+        sql: "
+        ALTER TABLE shares ADD COLUMN state TEXT NOT NULL DEFAULT 'committed'
+            CHECK (state IN ('prepared', 'committed'));
     ",
     },
 ];
@@ -571,6 +581,7 @@ mod tests {
             .map(|sh| {
                 let (_, db) = new_store(dir.path(), sh.id().get());
                 db.put_share(&key("k1"), sh).unwrap();
+                db.commit_share(&key("k1")).unwrap();
                 let share = db.share::<Taproot>(&key("k1")).unwrap().unwrap();
                 (db.clone(), Signer::new(share, db.nonce_store(key("k1"))))
             })
@@ -613,8 +624,20 @@ mod tests {
         let (path, db) = new_store(dir.path(), 1);
         let a = shares().remove(0);
         let b = shares().remove(0);
+        db.put_share(&key("k1"), &b).unwrap();
+        // A prepared share does not sign and is not listed; a retried DKG replaces it.
+        assert!(db.share::<Taproot>(&key("k1")).unwrap().is_none());
+        assert!(db.key_ids().unwrap().is_empty());
         db.put_share(&key("k1"), &a).unwrap();
+        assert!(matches!(
+            db.commit_share(&key("k2")),
+            Err(StoreError::NotFound { .. })
+        ));
+        db.commit_share(&key("k1")).unwrap();
+        db.commit_share(&key("k1")).unwrap();
         db.put_share(&key("k2"), &b).unwrap();
+        db.commit_share(&key("k2")).unwrap();
+        // A committed share is never replaced.
         assert!(matches!(
             db.put_share(&key("k1"), &b),
             Err(StoreError::Exists { .. })

@@ -159,6 +159,44 @@ pub enum AuditError {
     /// envelope, public inputs, intent, time, binding or proof).
     #[error("{0}")]
     Contribution(#[from] ContributionError),
+    /// A key record is inconsistent (its package, threshold, participants or roster).
+    #[error("key record {key_id}: {reason}")]
+    KeyRecord {
+        /// The key.
+        key_id: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A participant's signature over a key record does not verify.
+    #[error("key attestation of signer {signer_id} rejected: {reason}")]
+    KeyAttestation {
+        /// The participant.
+        signer_id: u16,
+        /// Why.
+        reason: String,
+    },
+    /// A second key record for a key id already recorded.
+    #[error("key {key_id} was already recorded at record {first}")]
+    KeyIdReused {
+        /// The key.
+        key_id: String,
+        /// The first key record's index.
+        first: u64,
+    },
+    /// A signing record under a key no earlier key record made.
+    #[error("no key record for key {key_id} precedes this signing record")]
+    UnknownKey {
+        /// The key.
+        key_id: String,
+    },
+    /// A signing record disagrees with its key's record.
+    #[error("signing record disagrees with the key record of {key_id}: {reason}")]
+    KeyMismatch {
+        /// The key.
+        key_id: String,
+        /// What differs.
+        reason: String,
+    },
 }
 
 /// A failure: which record (0-based line number) and why.
@@ -176,6 +214,8 @@ pub struct AuditFailure {
 pub struct AuditReport {
     /// Lines read.
     pub records: u64,
+    /// Key records among them.
+    pub key_records: u64,
     /// Distinct group keys.
     pub keys: usize,
     /// Distinct (group key, signer id) pairs.
@@ -193,5 +233,10 @@ impl AuditReport {
     /// Whether the log verified with no failure.
     pub fn is_ok(&self) -> bool {
         self.failures.is_empty()
+    }
+
+    /// Signing records read (per backend in [`AuditReport::backends`]).
+    pub fn signatures(&self) -> u64 {
+        self.backends.values().sum()
     }
 }

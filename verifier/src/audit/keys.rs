@@ -5,12 +5,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::error::AuditError;
+use super::key_record::{check_key_record, KeyFacts, KeyRecord};
 use crate::error::ProofError;
 use crate::fingerprint::VkFingerprint;
 use crate::groth16::Groth16VerifyingKey;
 use crate::halo2::Halo2VerifyingKey;
 use crate::keys::{manifest_path, KeyStoreError, GROTH16_NAME, HALO2_NAME};
-use crate::registered::{PolicyRegistry, RegisteredPolicies, Rostered};
+use crate::registered::{PolicyRegistry, RegisteredPolicies, RosterShape, Rostered};
 
 /// A key directory that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,7 @@ pub struct AuditKeys {
     halo2: HashMap<VkFingerprint, Halo2VerifyingKey>,
     registry: Option<Arc<dyn PolicyRegistry>>,
     max_skew: Option<u64>,
+    known_keys: HashMap<String, KeyFacts>,
 }
 
 /// The default largest accepted difference between a record's session time (`now`) and its
@@ -58,6 +61,7 @@ impl core::fmt::Debug for AuditKeys {
             .field("groth16", &self.groth16.keys().collect::<Vec<_>>())
             .field("halo2", &self.halo2.keys().collect::<Vec<_>>())
             .field("registry", &self.registry.is_some())
+            .field("known_keys", &self.known_keys.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -80,6 +84,27 @@ impl AuditKeys {
     pub fn with_max_skew(mut self, secs: u64) -> Self {
         self.max_skew = Some(secs);
         self
+    }
+
+    /// Trusts a key record verified before (an earlier part of the log, checked already),
+    /// after checking it again with [`check_key_record`]: signing records under its key id
+    /// are then checked against it even when the log given to
+    /// [`verify_log`](super::verify_log) starts after it.
+    pub fn with_key_record(mut self, record: &KeyRecord) -> Result<Self, Vec<AuditError>> {
+        let mut facts = check_key_record(record, &self)?;
+        facts.index = None;
+        self.known_keys.insert(record.key_id.clone(), facts);
+        Ok(self)
+    }
+
+    /// What a key record given beforehand says about `key_id`.
+    pub fn known_key(&self, key_id: &str) -> Option<&KeyFacts> {
+        self.known_keys.get(key_id)
+    }
+
+    /// The shape of the roster in force at `now` (none without a registry).
+    pub fn roster_shape(&self, now: u64) -> Option<RosterShape> {
+        self.registry.as_ref().and_then(|r| r.roster_shape(now))
     }
 
     /// The largest accepted difference between a record's `now` and `time`.

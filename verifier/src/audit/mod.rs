@@ -1,7 +1,9 @@
-//! The audit log: a hash chain of signing sessions, and its verifier.
+//! The audit log: a hash chain of key records and signing sessions, and its verifier.
 //!
-//! The coordinator appends one [`AuditRecord`] per signed session to a text file, one JSON
-//! object per line ([`AuditRecord::to_line`]). Record `i`'s `prev` is
+//! The coordinator appends one [`KeyRecord`] per key made (every participant's signature
+//! over the public key package, before any signature under the key) and one
+//! [`AuditRecord`] per signed session, one JSON object per line, told apart by its
+//! `"type"` (`"key"` or `"signing"`, [`LogEntry`]). Record `i`'s `prev` is
 //! [`chain_hash`]`(line i-1)` = `blake3("zkquorum/audit/v1" || len u64 LE || line)` over the
 //! exact bytes of the previous line (without its newline); record 0's `prev` is 32 zero
 //! bytes and every `index` equals its line number. Changing, removing, inserting or moving
@@ -32,6 +34,15 @@
 //!   SEC1 key's bytes 1..33; byte 0 must be `0x02` or `0x03`: `frost-secp256k1-tr` keeps
 //!   the group key's own parity in its serialization — about half of all keys are odd-y —
 //!   and signs for the x coordinate, as BIP-340 does).
+//!
+//! Key records are checked by [`check_key_record`]: one valid signature per participant by
+//! the identity key the admins rostered, over the package whose group key is the record's,
+//! and threshold, participant count and roster version matching the roster in force. A
+//! signing record takes its key's facts from the key record before it, never from itself:
+//! the same group key, backend and threshold, every signer a participant attesting with the
+//! identity key it attested the key with (a signing record without a verified key record
+//! before it fails with [`AuditError::UnknownKey`]; a key id recorded twice with
+//! [`AuditError::KeyIdReused`]).
 //!
 //! Across the log, [`verify_log`] also checks that a (group key, signer id) always attests
 //! with the same identity key and that no session id is recorded twice (a replayed
@@ -83,6 +94,7 @@
 mod check;
 mod commitment;
 mod error;
+mod key_record;
 mod keys;
 mod record;
 mod verify;
@@ -90,8 +102,13 @@ mod verify;
 pub use crate::keys::HALO2_PARAMS_FILE;
 pub use commitment::{group_commitment_x, CommitmentError};
 pub use error::{AuditError, AuditFailure, AuditReport};
+pub use key_record::{
+    check_key_record, key_attestation_message, KeyAttestation, KeyFacts, KeyRecord, KeyStatement,
+    KEY_ATTEST_TAG, KEY_RECORD_VERSION,
+};
 pub use keys::{AuditKeys, AuditKeysError, DEFAULT_MAX_SKEW_SECS};
 pub use record::{
-    attestation_message, chain_hash, AuditRecord, SignerEntry, ATTEST_TAG, AUDIT_VERSION, CHAIN_TAG,
+    attestation_message, chain_hash, AuditRecord, LogEntry, SignerEntry, ATTEST_TAG, AUDIT_VERSION,
+    CHAIN_TAG,
 };
 pub use verify::{verify_log, verify_record, CHUNK_RECORDS};

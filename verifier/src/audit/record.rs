@@ -3,6 +3,8 @@
 use circuits::hash::tagged_hash;
 use serde::{Deserialize, Serialize};
 
+use super::key_record::KeyRecord;
+
 /// Format version of [`AuditRecord`].
 pub const AUDIT_VERSION: u32 = 1;
 /// Domain tag of [`chain_hash`].
@@ -77,17 +79,77 @@ pub struct SignerEntry {
     pub attestation: [u8; 64],
 }
 
-impl AuditRecord {
-    /// The record as one JSON line (no newline): what the coordinator appends, and what
-    /// the next record's `prev` hashes.
-    pub fn to_line(&self) -> String {
-        // Serializing plain structs of strings and integers cannot fail.
-        serde_json::to_string(self).expect("audit record serializes")
-    }
+/// One line of the log: a key record or a signing record, told apart by the line's
+/// `"type"` field (`"key"` or `"signing"`, written first).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LogEntry {
+    /// A threshold key as every participant attested it.
+    Key(KeyRecord),
+    /// A signing session.
+    Signing(AuditRecord),
+}
 
+impl LogEntry {
     /// Parses one line (without its newline).
     pub fn from_line(line: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(line)
+    }
+
+    /// The entry's position in the log.
+    pub fn index(&self) -> u64 {
+        match self {
+            LogEntry::Key(k) => k.index,
+            LogEntry::Signing(s) => s.index,
+        }
+    }
+
+    /// The entry's link to the previous line.
+    pub fn prev(&self) -> &[u8; 32] {
+        match self {
+            LogEntry::Key(k) => &k.prev,
+            LogEntry::Signing(s) => &s.prev,
+        }
+    }
+
+    /// The entry as one log line (no newline).
+    pub fn to_line(&self) -> String {
+        match self {
+            LogEntry::Key(k) => k.to_line(),
+            LogEntry::Signing(s) => s.to_line(),
+        }
+    }
+}
+
+/// A borrowed [`LogEntry`], to serialize without cloning.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(super) enum EntryRef<'a> {
+    Key(&'a KeyRecord),
+    Signing(&'a AuditRecord),
+}
+
+/// The exact line of an entry.
+pub(super) fn entry_line(entry: EntryRef<'_>) -> String {
+    // Serializing plain structs of strings and integers cannot fail.
+    serde_json::to_string(&entry).expect("log entry serializes")
+}
+
+impl AuditRecord {
+    /// The record as one JSON line (no newline), tagged `"type": "signing"`: what the
+    /// coordinator appends, and what the next record's `prev` hashes.
+    pub fn to_line(&self) -> String {
+        entry_line(EntryRef::Signing(self))
+    }
+
+    /// Parses one signing-record line (without its newline); a key record is refused.
+    pub fn from_line(line: &[u8]) -> Result<Self, serde_json::Error> {
+        match LogEntry::from_line(line)? {
+            LogEntry::Signing(s) => Ok(s),
+            LogEntry::Key(_) => Err(serde::de::Error::custom(
+                "a key record, where a signing record was expected",
+            )),
+        }
     }
 }
 
@@ -138,7 +200,7 @@ pub fn attestation_message(
     )
 }
 
-mod hex_bytes {
+pub(super) mod hex_bytes {
     use serde::{de::Error, Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer, const N: usize>(v: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
@@ -155,7 +217,7 @@ mod hex_bytes {
     }
 }
 
-mod hex_vec {
+pub(super) mod hex_vec {
     use serde::{de::Error, Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {

@@ -6,8 +6,9 @@ use std::io::BufRead;
 
 use super::check::check_records;
 use super::error::{AuditError, AuditFailure, AuditReport};
+use super::key_record::{check_key_record, key_mismatches, KeyFacts};
 use super::keys::AuditKeys;
-use super::record::{chain_hash, AuditRecord};
+use super::record::{chain_hash, AuditRecord, LogEntry};
 
 /// Records whose proofs and signatures are verified together in [`verify_log`].
 pub const CHUNK_RECORDS: usize = 256;
@@ -17,36 +18,53 @@ pub const CHUNK_RECORDS: usize = 256;
 fn check_chain(
     index: u64,
     expected_index: u64,
-    rec: &AuditRecord,
+    (found_index, found_prev): (u64, &[u8; 32]),
     prev_line: Option<&[u8]>,
 ) -> Vec<AuditFailure> {
     let mut out = Vec::new();
-    if rec.index != expected_index {
+    if found_index != expected_index {
         out.push(AuditFailure {
             index,
             reason: AuditError::IndexMismatch {
                 expected: expected_index,
-                found: rec.index,
+                found: found_index,
             },
         });
     }
     let expected = prev_line.map(chain_hash).unwrap_or([0u8; 32]);
-    if rec.prev != expected {
+    if *found_prev != expected {
         out.push(AuditFailure {
             index,
             reason: AuditError::BrokenChain {
                 expected: hex::encode(expected),
-                found: hex::encode(rec.prev),
+                found: hex::encode(found_prev),
             },
         });
     }
     out
 }
 
+/// The faults of a signing record against its key's record (`None`: no verified key
+/// record for its key id).
+fn key_failures(index: u64, rec: &AuditRecord, facts: Option<&KeyFacts>) -> Vec<AuditFailure> {
+    let errors = match facts {
+        None => vec![AuditError::UnknownKey {
+            key_id: rec.key_id.clone(),
+        }],
+        Some(f) => key_mismatches(rec, f),
+    };
+    errors
+        .into_iter()
+        .map(|reason| AuditFailure { index, reason })
+        .collect()
+}
+
 /// Verifies one record on its own: its chain link (`prev_line` is the exact previous line,
 /// `None` for record 0, whose `prev` must be zeros and `index` 0; otherwise `index` must
 /// follow the previous record's), and every check of the module docs. Failures are named
-/// by the record's own `index`. Cross-record checks (identity keys) are [`verify_log`]'s.
+/// by the record's own `index`. The key record of `record.key_id` must have been given to
+/// `keys` ([`AuditKeys::with_key_record`]). Cross-record checks (identity keys,
+/// replays) are [`verify_log`]'s.
 pub fn verify_record(
     record: &AuditRecord,
     prev_line: Option<&[u8]>,
@@ -55,13 +73,19 @@ pub fn verify_record(
     let index = record.index;
     let expected_index = match prev_line {
         None => 0,
-        Some(line) => match AuditRecord::from_line(line) {
-            Ok(p) => p.index.saturating_add(1),
+        Some(line) => match LogEntry::from_line(line) {
+            Ok(p) => p.index().saturating_add(1),
             // An unparsable previous line still links by its bytes.
             Err(_) => record.index,
         },
     };
-    let mut out = check_chain(index, expected_index, record, prev_line);
+    let mut out = check_chain(
+        index,
+        expected_index,
+        (record.index, &record.prev),
+        prev_line,
+    );
+    out.extend(key_failures(index, record, keys.known_key(&record.key_id)));
     out.extend(check_records(&[(index, record.clone())], keys));
     if out.is_empty() {
         Ok(())
@@ -82,6 +106,9 @@ pub fn verify_log(mut reader: impl BufRead, keys: &AuditKeys) -> AuditReport {
     let mut identities: HashMap<([u8; 33], u16), [u8; 32]> = HashMap::new();
     let mut sessions: HashMap<[u8; 32], u64> = HashMap::new();
     let mut digests: HashMap<([u8; 33], [u8; 32]), u64> = HashMap::new();
+    // Key id -> index of its (first) key record, and the facts of those that verified.
+    let mut key_records: HashMap<String, u64> = HashMap::new();
+    let mut facts: HashMap<String, KeyFacts> = HashMap::new();
     let mut index = 0u64;
     let mut line = Vec::new();
     loop {
@@ -101,15 +128,51 @@ pub fn verify_log(mut reader: impl BufRead, keys: &AuditKeys) -> AuditReport {
             line.pop();
         }
         report.records += 1;
-        match AuditRecord::from_line(&line) {
+        match LogEntry::from_line(&line) {
             Err(e) => report.failures.push(AuditFailure {
                 index,
                 reason: AuditError::Malformed(e.to_string()),
             }),
-            Ok(rec) => {
-                report
-                    .failures
-                    .extend(check_chain(index, index, &rec, prev.as_deref()));
+            Ok(LogEntry::Key(rec)) => {
+                report.key_records += 1;
+                report.failures.extend(check_chain(
+                    index,
+                    index,
+                    (rec.index, &rec.prev),
+                    prev.as_deref(),
+                ));
+                let fail = |reason| AuditFailure { index, reason };
+                if let Some(first) = key_records.get(&rec.key_id) {
+                    report.failures.push(fail(AuditError::KeyIdReused {
+                        key_id: rec.key_id.clone(),
+                        first: *first,
+                    }));
+                } else {
+                    key_records.insert(rec.key_id.clone(), index);
+                    group_keys.insert(rec.group_key);
+                    match check_key_record(&rec, keys) {
+                        Ok(f) => {
+                            facts.insert(rec.key_id.clone(), f);
+                        }
+                        Err(errors) => report.failures.extend(errors.into_iter().map(fail)),
+                    }
+                }
+            }
+            Ok(LogEntry::Signing(rec)) => {
+                report.failures.extend(check_chain(
+                    index,
+                    index,
+                    (rec.index, &rec.prev),
+                    prev.as_deref(),
+                ));
+                // A key whose record failed is unknown: its signatures fail too.
+                let f = facts.get(&rec.key_id).or_else(|| {
+                    match key_records.contains_key(&rec.key_id) {
+                        true => None,
+                        false => keys.known_key(&rec.key_id),
+                    }
+                });
+                report.failures.extend(key_failures(index, &rec, f));
                 let first = *sessions.entry(rec.session_id).or_insert(index);
                 if first != index {
                     report.failures.push(AuditFailure {

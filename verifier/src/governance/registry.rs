@@ -8,7 +8,7 @@ use circuits::BackendId;
 use super::error::GovernanceError;
 use super::record::{RecordContent, Roster, SignedRecord, WILDCARD_KEY};
 use super::trust::TrustRoot;
-use crate::registered::{RegisteredPolicies, Rostered};
+use crate::registered::{RegisteredPolicies, RosterShape, Rostered};
 
 /// The accepted records of one cluster, versions `1..=head` without gaps, each approved by
 /// at least `k` distinct admins of the trust root.
@@ -233,6 +233,15 @@ impl crate::registered::PolicyRegistry for Registry {
             None => Rostered::Absent,
         }
     }
+
+    fn roster_shape(&self, now: u64) -> Option<RosterShape> {
+        self.roster_version_at(now)
+            .map(|(version, roster)| RosterShape {
+                version,
+                threshold: roster.threshold,
+                participants: u16::try_from(roster.nodes.len()).unwrap_or(u16::MAX),
+            })
+    }
 }
 
 /// A registry shared with the code that extends it (a node's or the coordinator's): each
@@ -248,6 +257,13 @@ impl crate::registered::PolicyRegistry for std::sync::RwLock<Registry> {
         crate::registered::PolicyRegistry::rostered_identity(
             &*self.read().unwrap_or_else(|e| e.into_inner()),
             signer,
+            now,
+        )
+    }
+
+    fn roster_shape(&self, now: u64) -> Option<RosterShape> {
+        crate::registered::PolicyRegistry::roster_shape(
+            &*self.read().unwrap_or_else(|e| e.into_inner()),
             now,
         )
     }
