@@ -78,6 +78,30 @@ fn bench_backend<P: ProofSystem>(c: &mut Criterion, name: &str) {
                 .unwrap()
         })
     });
+    // The registry lookups of one 3-of-5 session alone, on the same governed registry: the
+    // coordinator's policies lookup, each of the three signers' own and co-signer lookups
+    // (1 + 3 + 3 `policies`), and each signer checking the two others' and its own identity
+    // against the roster (9 `rostered_identity`). Against a session's median this is the
+    // registry's share, free of the run-to-run noise of whole sessions.
+    g.bench_function("registry-lookups-of-one-session", |b| {
+        b.iter(|| {
+            for _ in 0..7 {
+                criterion::black_box(verifier::PolicyRegistry::policies(
+                    &*governed,
+                    "bench",
+                    <P::Backend as circuits::Backend>::ID,
+                    sample::NOW,
+                ));
+            }
+            for id in 1..=9u16 {
+                criterion::black_box(verifier::PolicyRegistry::rostered_identity(
+                    &*governed,
+                    1 + id % 3,
+                    sample::NOW,
+                ));
+            }
+        })
+    });
     let witnesses: Vec<Witness<P::Backend>> = (0..3).map(sample::witness).collect();
     g.bench_function("proving-only-3-proofs", |b| {
         b.iter(|| {
