@@ -51,6 +51,7 @@ fn bench_backend<P: ProofSystem>(c: &mut Criterion, name: &str) {
         3,
         &sample::policy(),
         200,
+        system.fingerprint(),
     )));
     let nodes: Vec<common::Node<P>> = nodes
         .into_iter()

@@ -1066,13 +1066,14 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// `zkquorum audit verify args`, with `--allow-unwitnessed` unless checkpoints are given.
 fn cli(args: &[&std::ffi::OsStr]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zkquorum"))
-        .arg("audit")
-        .arg("verify")
-        .args(args)
-        .output()
-        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkquorum"));
+    cmd.arg("audit").arg("verify").args(args);
+    if !args.iter().any(|a| *a == "--checkpoints") {
+        cmd.arg("--allow-unwitnessed");
+    }
+    let out = cmd.output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
@@ -1088,6 +1089,17 @@ fn governance_files(dir: &std::path::Path, log: &Log) -> Vec<std::ffi::OsString>
 
 /// [`governance_files`] with only signers `1..=nodes` rostered.
 fn governance_files_of(dir: &std::path::Path, log: &Log, nodes: u16) -> Vec<std::ffi::OsString> {
+    governance_files_pinning(dir, log, nodes, None)
+}
+
+/// [`governance_files_of`], the roster pinning `pinned_groth16` as the Groth16 key (default:
+/// the key the logs were proved with) and the transparent halo2 key.
+fn governance_files_pinning(
+    dir: &std::path::Path,
+    log: &Log,
+    nodes: u16,
+    pinned_groth16: Option<[u8; 32]>,
+) -> Vec<std::ffi::OsString> {
     use verifier::governance::{
         Approval, GovernanceRecord, PolicyAssignment, PolicyAssignments, RecordContent, Roster,
         RosterNode, SignedRecord, TrustRoot,
@@ -1121,6 +1133,16 @@ fn governance_files_of(dir: &std::path::Path, log: &Log, nodes: u16) -> Vec<std:
             .collect(),
         coordinator_tls_fingerprint: [9; 32],
         threshold: 2,
+        verifying_keys: vec![
+            verifier::governance::PinnedKey {
+                backend: circuits::BackendId::Groth16Bn254,
+                fingerprint: pinned_groth16.unwrap_or(groth16().fingerprint().0),
+            },
+            verifier::governance::PinnedKey {
+                backend: circuits::BackendId::Halo2Pasta,
+                fingerprint: halo2().fingerprint().0,
+            },
+        ],
     };
     let assignments = [
         circuits::BackendId::Groth16Bn254,
@@ -1190,6 +1212,24 @@ fn cli_verifies_and_names_failures() {
     assert!(!ok, "{out}");
     assert!(out.contains("record 3: final signature rejected"), "{out}");
 
+    // The admins pinned another Groth16 key than the one the log's proofs name (a key
+    // substituted behind their back, handed to the auditor as a file): every record fails.
+    let foreign = temp_dir("cli-foreign");
+    let foreign_gov = governance_files_pinning(&foreign, g, 3, Some([7; 32]));
+    let (ok, out) = self::cli(&[
+        intact.as_os_str(),
+        "--keys".as_ref(),
+        keys.as_os_str(),
+        foreign_gov[0].as_os_str(),
+        foreign_gov[1].as_os_str(),
+        foreign_gov[2].as_os_str(),
+        foreign_gov[3].as_os_str(),
+    ]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("record 1: verifying key"), "{out}");
+    assert!(out.contains("is not the pinned one"), "{out}");
+    let _ = std::fs::remove_dir_all(&foreign);
+
     // Without its key record, no signing record verifies.
     let keyless = dir.join("keyless.log");
     std::fs::write(&keyless, text(&g.lines)).unwrap();
@@ -1257,4 +1297,108 @@ fn cli_verifies_and_names_failures() {
     );
     let _ = std::fs::remove_dir_all(&other);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Each identity of `log` signing the state of `lines` at `size` (`None`: all of it).
+fn witnessed_by(log: &Log, lines: &[String], size: Option<usize>) -> verifier::audit::Witnesses {
+    let size = size.unwrap_or(lines.len());
+    let head = chain_hash(lines[size - 1].as_bytes());
+    verifier::audit::Witnesses {
+        log_id: "audit-test".into(),
+        signatures: log
+            .identities
+            .iter()
+            .map(|(id, k)| {
+                let mut w = verifier::audit::WitnessSignature {
+                    signer_id: *id,
+                    identity_key: k.verifying_key().to_bytes().into(),
+                    size: size as u64,
+                    head,
+                    time: sample::NOW,
+                    signature: [0; 64],
+                };
+                w.signature = sign_attestation(k, &w.message("audit-test"));
+                w
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn only_the_prefix_the_nodes_witnessed_is_accepted() {
+    let log = groth16_log();
+    let full = log.with_key(&log.lines);
+    let n = full.len() as u64;
+    let witnessed = |w: verifier::audit::Witnesses, min: usize, lines: &[String]| {
+        let keys = keys_without_key_records().with_witnesses(w, min);
+        verify_log(text(lines).as_bytes(), &keys)
+    };
+    let signed = witnessed_by(log, &full, None);
+    let report = witnessed(signed.clone(), 2, &full);
+    assert!(report.is_ok(), "{:?}", report.failures);
+    assert_eq!(report.witnessed, Some(n));
+
+    // The re-link forgery: record 2's time changed and the tail re-linked. The records
+    // verify on their own, but the head is not the one the nodes signed.
+    let relinked = log.with_key(&tamper(&log.lines, 2, |r| r.time += 1));
+    let report = witnessed(signed.clone(), 2, &relinked);
+    assert_eq!(report.witnessed, Some(0));
+    let rewritten = report
+        .failures
+        .iter()
+        .filter(|f| matches!(&f.reason, AuditError::Witness { reason, .. } if reason.contains("rewritten or forked")))
+        .count();
+    assert_eq!(rewritten, 3, "{:?}", report.failures);
+    assert!(report.failures.iter().any(|f| f.reason
+        == AuditError::Unwitnessed {
+            from: 0,
+            records: n,
+            min: 2
+        }));
+
+    // A truncated tail: the nodes signed more than the log holds.
+    let report = witnessed(signed.clone(), 2, &full[..full.len() - 1]);
+    assert!(!report.is_ok());
+    assert!(report.failures.iter().any(|f| matches!(&f.reason,
+        AuditError::Witness { reason, .. } if reason.contains("truncated"))));
+
+    // A fork shown to a second auditor: the same size, another record at line 3. Only the
+    // log the nodes signed carries their signatures.
+    let mut fork_records = log.lines.clone();
+    fork_records[2] = parse(&halo2_log().lines[0]).to_line();
+    let fork = log.with_key(&fork_records);
+    assert_eq!(fork.len(), full.len());
+    let report = witnessed(signed.clone(), 2, &fork);
+    assert_eq!(report.witnessed, Some(0));
+    assert!(failing(&report).contains(&3));
+
+    // Records appended after the last checkpoint are named as unwitnessed.
+    let older = witnessed_by(log, &full, Some(full.len() - 2));
+    let report = witnessed(older, 2, &full);
+    assert_eq!(report.witnessed, Some(n - 2));
+    assert_eq!(
+        report.failures,
+        vec![verifier::audit::AuditFailure {
+            index: n - 2,
+            reason: AuditError::Unwitnessed {
+                from: n - 2,
+                records: n,
+                min: 2
+            }
+        }]
+    );
+
+    // Too few witnesses: three signed, four required.
+    let report = witnessed(signed.clone(), 4, &full);
+    assert_eq!(report.witnessed, Some(0));
+
+    // A forged witness signature does not count, and is named.
+    let mut forged = signed.clone();
+    forged.signatures[0].signature[3] ^= 1;
+    let report = witnessed(forged.clone(), 3, &full);
+    assert_eq!(report.witnessed, Some(0));
+    assert!(report.failures.iter().any(|f| matches!(f.reason,
+        AuditError::Witness { signer_id, .. } if signer_id == forged.signatures[0].signer_id)));
+    let report = witnessed(forged, 2, &full);
+    assert_eq!(report.witnessed, Some(n));
 }

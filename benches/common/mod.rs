@@ -46,6 +46,7 @@ pub fn governed_registry<P: ProofSystem>(
     t: u16,
     policy: &circuits::Policy,
     extra: usize,
+    vk: verifier::VkFingerprint,
 ) -> verifier::governance::Registry {
     use verifier::governance::{PolicyAssignments, RecordContent, Registry, Roster, RosterNode};
     use zkquorum::governance::admin_key::AdminKey;
@@ -78,6 +79,10 @@ pub fn governed_registry<P: ProofSystem>(
             .collect(),
         coordinator_tls_fingerprint: [0xcc; 32],
         threshold: t,
+        verifying_keys: vec![verifier::governance::PinnedKey {
+            backend: <P::Backend as circuits::Backend>::ID,
+            fingerprint: vk.0,
+        }],
     }));
     let all = |key: &str| PolicyAssignments {
         assignments: roster

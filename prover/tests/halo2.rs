@@ -587,3 +587,23 @@ fn precheck_cost_relative_to_proving() {
     );
     assert_eq!(system().verifier().verify(&env, &w.public_inputs()), Ok(()));
 }
+
+/// Params with a known discrete-log relation between generators (`u = g[0]`, `w = g[0]`, or
+/// one Lagrange generator replaced) parse as points on the curve, but they are not the
+/// transparent ones: another fingerprint, and `is_transparent` says no, which is what the
+/// key loaders and the auditor refuse them by.
+#[test]
+fn trapdoored_params_are_not_transparent() {
+    let good = system().verifier().params_bytes();
+    let n = good.len();
+    let g0 = good[4..36].to_vec();
+    let lagrange0 = 4 + 32 * (1usize << K);
+    for (what, at) in [("u", n - 32), ("w", n - 64), ("g_lagrange[0]", lagrange0)] {
+        let mut bad = good.clone();
+        bad[at..at + 32].copy_from_slice(&g0);
+        assert_ne!(bad, good, "{what}");
+        let vk = Halo2VerifyingKey::from_params_bytes(&bad).expect("points on the curve");
+        assert!(!vk.is_transparent(), "{what} = g[0] passes as transparent");
+        assert_ne!(vk.fingerprint(), system().fingerprint(), "{what}");
+    }
+}

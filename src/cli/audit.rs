@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use circuits::BackendId;
 use clap::{Args, Subcommand};
-use verifier::audit::{verify_log, AuditKeys};
+use verifier::audit::{verify_log, AuditKeys, Witnesses};
 use verifier::governance::{Registry, TrustRoot};
 
 /// `zkquorum audit …`.
@@ -45,6 +45,10 @@ pub struct ExportArgs {
     /// The output file (written atomically); `-` for standard output.
     #[arg(long, short)]
     out: PathBuf,
+    /// Also write every node's latest signature over the log (JSON) to this file: what
+    /// `audit verify --checkpoints` needs to accept the log.
+    #[arg(long, value_name = "FILE")]
+    checkpoints_out: Option<PathBuf>,
 }
 
 /// Options of `zkquorum audit verify`.
@@ -72,6 +76,18 @@ pub struct VerifyArgs {
     /// in seconds.
     #[arg(long, default_value_t = verifier::audit::DEFAULT_MAX_SKEW_SECS)]
     max_skew: u64,
+    /// The nodes' signatures over the log (`audit export --checkpoints-out`). Default: read
+    /// from the log itself when it is the coordinator's database.
+    #[arg(long, value_name = "FILE")]
+    checkpoints: Option<PathBuf>,
+    /// Rostered nodes that must have witnessed a record for it to be accepted. Default:
+    /// the signing threshold of the newest roster.
+    #[arg(long)]
+    min_witnesses: Option<usize>,
+    /// Verify without any checkpoint (nothing then shows that this log is the one the
+    /// nodes witnessed: the report says so).
+    #[arg(long)]
+    allow_unwitnessed: bool,
 }
 
 /// Runs an `audit` subcommand.
@@ -83,22 +99,40 @@ pub fn run(cmd: &AuditCommand) -> Result<()> {
 }
 
 fn export(args: &ExportArgs) -> Result<()> {
-    let lines = match (&args.config, &args.db) {
+    let (lines, witnesses) = match (&args.config, &args.db) {
         (_, Some(db)) => {
             let lines = zkquorum::coordinator::store::read_audit_lines(db)
                 .with_context(|| format!("read the audit log in {}", db.display()))?;
             let from = usize::try_from(args.from).unwrap_or(usize::MAX);
-            lines.into_iter().skip(from).collect::<Vec<_>>()
+            let signatures = zkquorum::coordinator::store::read_witnesses(db)
+                .with_context(|| format!("read the witnesses in {}", db.display()))?;
+            let log_id = zkquorum::store::governance::read_records_at(db)?
+                .first()
+                .map(|r| r.record.cluster.clone())
+                .unwrap_or_default();
+            let witnesses = Witnesses { log_id, signatures };
+            (lines.into_iter().skip(from).collect::<Vec<_>>(), witnesses)
         }
         (Some(config), None) => {
             let client = super::client::api_client(&super::client::ClientArgs {
                 config: config.clone(),
                 coordinator_url: None,
             })?;
-            super::runtime()?.block_on(client.audit_from(args.from))?
+            let rt = super::runtime()?;
+            // The checkpoints first: the lines fetched after them reach at least as far.
+            let witnesses = rt.block_on(client.checkpoints())?;
+            (rt.block_on(client.audit_from(args.from))?, witnesses)
         }
         (None, None) => bail!("give --config (over the API) or --db (a database file)"),
     };
+    if let Some(path) = &args.checkpoints_out {
+        zkquorum::cluster::config::write_atomic(
+            path,
+            serde_json::to_string_pretty(&witnesses)?.as_bytes(),
+            false,
+        )
+        .with_context(|| format!("write {}", path.display()))?;
+    }
     let mut text = String::new();
     for l in &lines {
         text.push_str(l);
@@ -135,14 +169,50 @@ fn verify(args: &VerifyArgs) -> Result<()> {
             registry_path.display()
         )
     })?;
-    let keys = match &args.keys {
+    let is_db = zkquorum::coordinator::store::is_sqlite_file(&args.log);
+    let witnesses: Option<Witnesses> = match &args.checkpoints {
+        Some(path) => Some(
+            serde_json::from_str(
+                &std::fs::read_to_string(path)
+                    .with_context(|| format!("read {}", path.display()))?,
+            )
+            .with_context(|| format!("{}: not a checkpoints file", path.display()))?,
+        ),
+        None if is_db => Some(Witnesses {
+            log_id: registry.trust().cluster().to_string(),
+            signatures: zkquorum::coordinator::store::read_witnesses(&args.log)?,
+        }),
+        None if args.allow_unwitnessed => None,
+        None => bail!(
+            "give --checkpoints (the nodes' signatures, `audit export --checkpoints-out`), \
+             or --allow-unwitnessed to verify the records alone"
+        ),
+    };
+    if let Some(w) = &witnesses {
+        if w.log_id != registry.trust().cluster() {
+            bail!(
+                "the checkpoints are for log {}, the trust root is cluster {}",
+                w.log_id,
+                registry.trust().cluster()
+            );
+        }
+    }
+    let min = args.min_witnesses.unwrap_or_else(|| {
+        registry
+            .latest_roster()
+            .map_or(1, |r| usize::from(r.threshold))
+    });
+    let mut keys = match &args.keys {
         Some(dir) => AuditKeys::load_dir(dir)?,
         None => AuditKeys::new(),
     }
     .with_transparent_halo2()?
     .with_registry(Arc::new(registry))
     .with_max_skew(args.max_skew);
-    let report = if zkquorum::coordinator::store::is_sqlite_file(&args.log) {
+    if let Some(w) = witnesses {
+        keys = keys.with_witnesses(w, min);
+    }
+    let report = if is_db {
         let lines = zkquorum::coordinator::store::read_audit_lines(&args.log)
             .with_context(|| format!("read the audit log in {}", args.log.display()))?;
         let mut text = lines.join("\n");
@@ -176,6 +246,10 @@ fn verify(args: &VerifyArgs) -> Result<()> {
     println!("  backends:  {backends}");
     if let Some(head) = report.head {
         println!("  head:      {}", hex::encode(head));
+    }
+    match report.witnessed {
+        Some(w) => println!("  witnessed: {w} record(s) by at least {min} rostered node(s)"),
+        None => println!("  witnessed: not checked (--allow-unwitnessed): nothing shows this is the log the nodes saw"),
     }
     println!("  failures:  {}", report.failures.len());
     for f in &report.failures {

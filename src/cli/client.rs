@@ -40,13 +40,33 @@ pub struct KeygenArgs {
     /// The new key's id.
     #[arg(long)]
     pub key_id: KeyId,
+    /// Also append the key record to this JSON Lines file, byte for byte as the log stores
+    /// it (then `sign --record-out` the same file: it verifies as a log).
+    #[arg(long)]
+    pub record_out: Option<PathBuf>,
 }
 
 /// `zkquorum keygen`: DKG across the running nodes.
 pub fn keygen(args: &KeygenArgs) -> Result<()> {
     let client = api_client(&args.client)?;
     let info = runtime()?.block_on(client.create_key(&args.key_id))?;
+    if let (Some(out), Some(line)) = (&args.record_out, &info.key_record) {
+        append_line(out, line)?;
+    }
     println!("{}", serde_json::to_string_pretty(&info)?);
+    Ok(())
+}
+
+/// Appends `line` and a newline to `path`, on disk before returning.
+fn append_line(path: &std::path::Path, line: &str) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("open {}", path.display()))?;
+    writeln!(f, "{line}")?;
+    f.sync_data()?;
     Ok(())
 }
 
@@ -89,14 +109,7 @@ pub fn sign(args: &SignArgs) -> Result<()> {
     match runtime()?.block_on(client.sign(&req)) {
         Ok(resp) => {
             if let Some(out) = &args.record_out {
-                use std::io::Write;
-                let mut f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(out)
-                    .with_context(|| format!("open {}", out.display()))?;
-                writeln!(f, "{}", serde_json::to_string(&resp.audit_record)?)?;
-                f.sync_data()?;
+                append_line(out, &serde_json::to_string(&resp.audit_record)?)?;
             }
             println!("{}", serde_json::to_string_pretty(&resp)?);
             Ok(())

@@ -352,9 +352,15 @@ async fn demo<P: ProofSystem + 'static>(
         let trust = verifier::governance::TrustRoot::load(&trust_root)?;
         let records = zkquorum::store::governance::read_records_at(&db)?;
         let registry = verifier::governance::Registry::from_records(trust, records)?;
+        // Only what at least the threshold of rostered nodes witnessed is accepted.
+        let witnesses = verifier::audit::Witnesses {
+            log_id: registry.trust().cluster().to_string(),
+            signatures: zkquorum::coordinator::store::read_witnesses(&db)?,
+        };
         let keys = verifier::audit::AuditKeys::load_dir(&keys_dir)?
             .with_transparent_halo2()?
-            .with_registry(std::sync::Arc::new(registry));
+            .with_registry(std::sync::Arc::new(registry))
+            .with_witnesses(witnesses, usize::from(T));
         Ok(verifier::audit::verify_log(
             std::io::Cursor::new(text),
             &keys,
@@ -362,10 +368,11 @@ async fn demo<P: ProofSystem + 'static>(
     })
     .await??;
     pb.finish_with_message(format!(
-        "audit: {} records verified: {} key record(s), {} signatures ({})",
+        "audit: {} records verified: {} key record(s), {} signatures, {} witnessed by {T}+ nodes ({})",
         report.records,
         report.key_records,
         report.signatures(),
+        report.witnessed.unwrap_or(0),
         log_path.display()
     ));
     ensure!(

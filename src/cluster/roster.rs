@@ -52,10 +52,13 @@ impl From<RosterError> for ApiError {
 }
 
 /// The roster in force at `now`, after checking that `cluster` (whose coordinator TLS key
-/// fingerprint is `coordinator_key`) agrees with it on every key and the threshold.
+/// fingerprint is `coordinator_key`) agrees with it on every key and the threshold, and that
+/// it pins `verifying_key` (the fingerprint of the proof key this process uses) for the
+/// cluster's backend.
 pub fn governed<'r>(
     cluster: &ClusterConfig,
     coordinator_key: &[u8; 32],
+    verifying_key: &[u8; 32],
     registry: &'r Registry,
     now: u64,
 ) -> Result<&'r Roster, RosterError> {
@@ -63,6 +66,17 @@ pub fn governed<'r>(
         .roster_version_at(now)
         .ok_or(RosterError::NotGoverned { now })?;
     let differ = |what: String| RosterError::Disagrees { version, what };
+    match roster.pinned_key(cluster.backend) {
+        Some(fp) if fp == *verifying_key => {}
+        pinned => {
+            return Err(differ(format!(
+                "this process's {} verifying key {} is not the pinned one ({})",
+                cluster.backend.name(),
+                hex::encode(verifying_key),
+                pinned.map_or("none pinned".into(), hex::encode)
+            )))
+        }
+    }
     if cluster.threshold != roster.threshold {
         return Err(differ(format!(
             "threshold {} in cluster.toml, {} approved",
@@ -124,6 +138,10 @@ mod tests {
 
     fn roster() -> Roster {
         Roster {
+            verifying_keys: vec![verifier::governance::PinnedKey {
+                backend: circuits::BackendId::Groth16Bn254,
+                fingerprint: [0xf1; 32],
+            }],
             nodes: (1..=3u16)
                 .map(|id| RosterNode {
                     id,
@@ -179,7 +197,7 @@ mod tests {
     fn an_agreeing_cluster_file_gets_the_governed_roster() {
         let r = roster();
         let reg = registry(&r);
-        let got = governed(&cluster(&r), &[0xcc; 32], &reg, 100).unwrap();
+        let got = governed(&cluster(&r), &[0xcc; 32], &[0xf1; 32], &reg, 100).unwrap();
         assert_eq!(got, &r);
         assert_eq!(identities(got).len(), 3);
     }
@@ -189,7 +207,7 @@ mod tests {
         let r = roster();
         let reg = registry(&r);
         assert_eq!(
-            governed(&cluster(&r), &[0xcc; 32], &reg, 99),
+            governed(&cluster(&r), &[0xcc; 32], &[0xf1; 32], &reg, 99),
             Err(RosterError::NotGoverned { now: 99 })
         );
     }
@@ -220,7 +238,7 @@ mod tests {
         for (what, edit) in edits.drain(..) {
             let mut c = cluster(&r);
             edit(&mut c);
-            match governed(&c, &[0xcc; 32], &reg, 100) {
+            match governed(&c, &[0xcc; 32], &[0xf1; 32], &reg, 100) {
                 Err(RosterError::Disagrees {
                     version: 1,
                     what: w,
@@ -231,7 +249,7 @@ mod tests {
             }
         }
         assert!(matches!(
-            governed(&cluster(&r), &[0xcd; 32], &reg, 100),
+            governed(&cluster(&r), &[0xcd; 32], &[0xf1; 32], &reg, 100),
             Err(RosterError::Disagrees { .. })
         ));
     }

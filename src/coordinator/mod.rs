@@ -40,6 +40,7 @@ pub mod routes;
 pub mod sign;
 pub mod state;
 pub mod store;
+pub mod witness;
 
 use std::sync::Arc;
 

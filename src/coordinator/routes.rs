@@ -11,7 +11,7 @@
 //! | `POST /v1/keys`, `POST /v1/sign` | operator granted the key id (403 `key_not_granted` otherwise) |
 //! | `GET /v1/keys` | operator (the keys it is granted) or auditor (all) |
 //! | `GET /v1/keys/{key_id}`, `GET /v1/sessions/{request_id}` | operator granted the key, or auditor |
-//! | `GET /v1/audit` | auditor |
+//! | `GET /v1/audit`, `GET /v1/audit/checkpoints` | auditor |
 //!
 //! Any other role is answered 403 `forbidden`, naming the roles the route needs.
 
@@ -70,6 +70,10 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             .route(
                 "/v1/audit",
                 get(audit_page::<V>).route_layer(require(AUDITOR)),
+            )
+            .route(
+                "/v1/audit/checkpoints",
+                get(checkpoints::<V>).route_layer(require(AUDITOR)),
             )
             .route(
                 "/v1/governance",
@@ -137,6 +141,13 @@ async fn audit_page<V: StatementVerifier + 'static>(
         }))
     })
     .await
+}
+
+/// `GET /v1/audit/checkpoints`: every node's latest signature over the log.
+async fn checkpoints<V: StatementVerifier + 'static>(
+    State(c): State<Arc<CoordinatorState<V>>>,
+) -> Result<Json<verifier::audit::Witnesses>, ApiError> {
+    blocking(move || Ok(Json(c.witnesses()?))).await
 }
 
 /// Every key an auditor may read, the granted ones for an operator.
@@ -282,6 +293,8 @@ async fn create_key<V: StatementVerifier + 'static>(
     })
     .await?;
     tracing::info!(key = %key_id, "key created by DKG and committed by every node");
+    // The nodes witness the key record.
+    c.witness().await;
     Ok((StatusCode::CREATED, Json(c.key_info(&rec)?)))
 }
 

@@ -157,6 +157,8 @@ async fn run<V: StatementVerifier + 'static>(
     match outcome {
         Ok(resp) => {
             tracing::info!(request = %request_id, key = %req.key_id, "signed");
+            // The nodes witness the new record before the client hears of it.
+            c.witness().await;
             Ok(Json(resp))
         }
         Err((status, mut err)) => {

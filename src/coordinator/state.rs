@@ -54,6 +54,7 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
         match roster::governed(
             &cluster,
             &coordinator_key,
+            &verifier.fingerprint().0,
             &registry,
             crate::clock::unix_now(),
         ) {
@@ -107,7 +108,14 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
         &self,
         now: u64,
     ) -> Result<verifier::governance::Roster, ApiError> {
-        Ok(roster::governed(&self.cluster, &self.coordinator_key, &self.registry(), now)?.clone())
+        Ok(roster::governed(
+            &self.cluster,
+            &self.coordinator_key,
+            &self.verifier.fingerprint().0,
+            &self.registry(),
+            now,
+        )?
+        .clone())
     }
 
     /// The stored record of `key_id`; 404 `unknown_key` if there is none.

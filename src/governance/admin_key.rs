@@ -273,6 +273,7 @@ mod tests {
                 nodes: Vec::new(),
                 coordinator_tls_fingerprint: [0; 32],
                 threshold: 2,
+                verifying_keys: Vec::new(),
             }),
         );
         let mut signed = SignedRecord::new(record);

@@ -12,7 +12,8 @@ use circuits::bn254::Bn254;
 use circuits::pasta::Pasta;
 use circuits::{BackendId, Policy};
 use verifier::governance::{
-    GovernanceRecord, PolicyAssignment, RecordContent, Roster, RosterNode, SignedRecord, TrustRoot,
+    GovernanceRecord, PinnedKey, PolicyAssignment, RecordContent, Roster, RosterNode, SignedRecord,
+    TrustRoot,
 };
 
 use super::admin_key::AdminKey;
@@ -124,10 +125,32 @@ pub fn roster_from_cluster(
             tls_fingerprint: n.tls_fingerprint,
         });
     }
+    // The proof key the cluster's key directory holds, checked against its manifest (and,
+    // for halo2, against the transparent parameters): the one key proofs may name.
+    let bad_key = |e: verifier::keys::KeyStoreError| {
+        AdminError::Invalid(format!(
+            "verifying key in {}: {e}",
+            cluster.keys_dir.display()
+        ))
+    };
+    let fingerprint = match cluster.backend {
+        BackendId::Groth16Bn254 => {
+            verifier::groth16::Groth16VerifyingKey::load_dir(&cluster.keys_dir)
+                .map_err(bad_key)?
+                .fingerprint()
+        }
+        BackendId::Halo2Pasta => verifier::halo2::Halo2VerifyingKey::load_dir(&cluster.keys_dir)
+            .map_err(bad_key)?
+            .fingerprint(),
+    };
     let roster = Roster {
         nodes,
         coordinator_tls_fingerprint: cert_fingerprint(&cluster.coordinator_cert)?,
         threshold: cluster.threshold,
+        verifying_keys: vec![PinnedKey {
+            backend: cluster.backend,
+            fingerprint: fingerprint.0,
+        }],
     };
     roster.validate().map_err(|reason| {
         AdminError::Invalid(format!("the cluster is not a valid roster: {reason}"))

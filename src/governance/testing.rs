@@ -46,6 +46,10 @@ impl Admins {
             nodes,
             coordinator_tls_fingerprint: [0xcc; 32],
             threshold: 2,
+            verifying_keys: vec![verifier::governance::PinnedKey {
+                backend: circuits::BackendId::Groth16Bn254,
+                fingerprint: [0xf1; 32],
+            }],
         };
         self.record(1, RecordContent::Roster(roster), 2)
     }

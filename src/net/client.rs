@@ -457,6 +457,13 @@ impl ApiClient {
         }
     }
 
+    /// `GET /v1/audit/checkpoints`: every node's latest signature over the audit log.
+    pub async fn checkpoints(&self) -> Result<verifier::audit::Witnesses, ClientError> {
+        self.http
+            .get(&format!("{}/v1/audit/checkpoints", self.base))
+            .await
+    }
+
     /// `GET /v1/sessions/{request_id}`.
     pub async fn session(&self, id: &RequestId) -> Result<SessionStatus, ClientError> {
         self.http

@@ -5,7 +5,8 @@
 //! - [`state`]: [`NodeState`] (identity, database, proof system, active policy, a session
 //!   signer per key, DKGs under way);
 //! - [`routes`]: the router, the status route and the two signing rounds;
-//! - [`dkg`]: the node's side of a DKG (three routes the coordinator's driver calls);
+//! - [`dkg`]: the node's side of a DKG (four routes the coordinator's driver calls);
+//! - [`witness`]: the node as a witness of the audit log;
 //! - [`store`]: the node's database (identity, sealed shares, policies, nonce records,
 //!   governance records and their sealed high-water mark).
 //!
@@ -16,9 +17,12 @@
 //! | `GET /v1/status` | signer id, keys held, active policy version |
 //! | `POST /v1/dkg/start` | begin a DKG: returns the round-1 broadcast |
 //! | `POST /v1/dkg/round2` | everyone's broadcasts in; secret shares out, each sealed to its recipient |
-//! | `POST /v1/dkg/finish` | the sealed shares for this node in; the share is stored encrypted; the public key package out, signed |
+//! | `POST /v1/dkg/finish` | the sealed shares for this node in; the share is stored encrypted as prepared; the key statement out, signed |
+//! | `POST /v1/dkg/commit` | every participant's signature over the key, each checked against the governed roster and this node's package; the share is committed (it signs from now on) |
 //! | `POST /v1/sign/round1` | policy check, fresh nonces (recorded before they leave), bound proof |
 //! | `POST /v1/sign/round2` | every check of round 2, nonces marked used in a committed transaction, then the share |
+//! | `GET /v1/node/witness` | the audit-log state this node signed last (size, head) |
+//! | `POST /v1/node/witness` | the records after that state: verified with the node's own keys and registry, they must extend it; the new state out, signed |
 //! | `POST /v1/node/governance` | governance records from some version on: each checked against the node's own registry, appended with the sealed high-water mark, applied; a version held is accepted only byte-identical; answers the head |
 //!
 //! Requests must come over a connection authenticated with a `coordinator` certificate of
@@ -33,6 +37,7 @@ pub mod dkg;
 pub mod routes;
 pub mod state;
 pub mod store;
+pub mod witness;
 
 use std::sync::Arc;
 

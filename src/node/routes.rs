@@ -40,6 +40,10 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             .route("/v1/sign/round1", post(round1::<P>))
             .route("/v1/sign/round2", post(round2::<P>))
             .route("/v1/node/governance", post(governance::<P>))
+            .route(
+                "/v1/node/witness",
+                post(super::witness::witness::<P>).get(super::witness::witness_state::<P>),
+            )
             .fallback(|| async {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
             })

@@ -70,6 +70,9 @@ pub struct NodeState<P: ProofSystem + 'static> {
     /// the database, then applied, under the write lock). Sessions read it for the roster
     /// and the registered policies (`registry.policies(key, backend, now)`).
     pub(crate) governance: Arc<RwLock<Registry>>,
+    /// Held through each witness step (`POST /v1/node/witness`), so each extends the state
+    /// the previous one stored.
+    pub(super) witness: Mutex<()>,
 }
 
 impl<P: ProofSystem + 'static> NodeState<P> {
@@ -108,6 +111,7 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         match roster::governed(
             &cluster,
             &coordinator_key,
+            &system.fingerprint().0,
             &registry,
             crate::clock::unix_now(),
         ) {
@@ -142,6 +146,7 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             signers: RwLock::new(HashMap::new()),
             dkg: Mutex::new(HashMap::new()),
             governance,
+            witness: Mutex::new(()),
         })
     }
 
@@ -192,7 +197,14 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         now: u64,
     ) -> Result<verifier::governance::Roster, ApiError> {
         let registry = self.governance.read().unwrap_or_else(|e| e.into_inner());
-        Ok(roster::governed(&self.cluster, &self.coordinator_key, &registry, now)?.clone())
+        Ok(roster::governed(
+            &self.cluster,
+            &self.coordinator_key,
+            &self.system.fingerprint().0,
+            &registry,
+            now,
+        )?
+        .clone())
     }
 
     /// Hands `signer` the identities of the roster in force at `now` (a roster change the
@@ -234,8 +246,14 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         now: u64,
     ) -> Result<(u64, verifier::governance::Roster), ApiError> {
         let registry = self.governance.read().unwrap_or_else(|e| e.into_inner());
-        let roster =
-            roster::governed(&self.cluster, &self.coordinator_key, &registry, now)?.clone();
+        let roster = roster::governed(
+            &self.cluster,
+            &self.coordinator_key,
+            &self.system.fingerprint().0,
+            &registry,
+            now,
+        )?
+        .clone();
         let version = registry.roster_version_at(now).map_or(0, |(v, _)| v);
         Ok((version, roster))
     }

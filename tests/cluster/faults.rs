@@ -124,6 +124,8 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
         &client,
         "--out",
         &c.path("api.jsonl"),
+        "--checkpoints-out",
+        &c.path("checkpoints.json"),
     ]);
     assert_eq!(
         std::fs::read_to_string(c.dir.join("api.jsonl")).unwrap(),
@@ -149,6 +151,8 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
         std::fs::read_to_string(c.dir.join("db.jsonl")).unwrap(),
         recorded
     );
+    // An auditor with the export, the checkpoints and the trust root: every record is
+    // witnessed by at least the threshold of rostered nodes.
     let out = zkq(&[
         "audit",
         "verify",
@@ -159,12 +163,12 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
         &c.path("trust-root.json"),
         "--registry",
         &db,
+        "--checkpoints",
+        &c.path("checkpoints.json"),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("witnessed: 4 record(s)"), "{report}");
     let sig = third.audit_record["signature"].as_str().unwrap();
     let mut flipped = sig.to_string();
     flipped.replace_range(0..1, if &sig[0..1] == "0" { "1" } else { "0" });
@@ -181,6 +185,8 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
         &c.path("trust-root.json"),
         "--registry",
         &db,
+        "--checkpoints",
+        &c.path("checkpoints.json"),
     ]);
     assert!(!out.status.success());
 }

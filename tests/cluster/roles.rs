@@ -259,7 +259,21 @@ async fn each_role_passes_only_its_routes_and_revocation_takes_effect_at_once() 
         },
         Row {
             method: "GET",
+            url: format!("{api}/v1/audit/checkpoints"),
+            body: None,
+            allowed: vec![("auditor", 200)],
+            not_granted: vec![],
+        },
+        Row {
+            method: "GET",
             url: format!("{node}/v1/status"),
+            body: None,
+            allowed: vec![("coordinator", 200)],
+            not_granted: vec![],
+        },
+        Row {
+            method: "GET",
+            url: format!("{node}/v1/node/witness"),
             body: None,
             allowed: vec![("coordinator", 200)],
             not_granted: vec![],
@@ -270,6 +284,8 @@ async fn each_role_passes_only_its_routes_and_revocation_takes_effect_at_once() 
         "/v1/dkg/start",
         "/v1/dkg/round2",
         "/v1/dkg/finish",
+        "/v1/dkg/commit",
+        "/v1/node/witness",
         "/v1/sign/round1",
         "/v1/sign/round2",
     ] {
@@ -955,6 +971,38 @@ fn three_hosts_enroll_their_nodes_then_make_a_key_and_sign_once_the_admins_appro
         "{signed}"
     );
     assert_eq!(signed["signature"].as_str().map(str::len), Some(128));
+
+    // An auditor with the export (log and checkpoints), the registry and the trust root
+    // verifies the cluster's history: the key record, the signature, and that the nodes
+    // witnessed both.
+    let db = shared.join("coordinator/coordinator.db");
+    let (log_out, checkpoints) = (root.join("audit.jsonl"), root.join("checkpoints.json"));
+    ok(&[
+        "audit",
+        "export",
+        "--db",
+        &s(&db),
+        "--out",
+        &s(&log_out),
+        "--checkpoints-out",
+        &s(&checkpoints),
+    ]);
+    let report = ok(&[
+        "audit",
+        "verify",
+        &s(&log_out),
+        "--keys",
+        &s(&keys),
+        "--trust-root",
+        &s(&shared.join("trust-root.json")),
+        "--registry",
+        &s(&db),
+        "--checkpoints",
+        &s(&checkpoints),
+    ]);
+    assert!(report.contains("key records: 1"), "{report}");
+    assert!(report.contains("signatures:  1"), "{report}");
+    assert!(report.contains("witnessed: 2 record(s)"), "{report}");
     drop(procs);
 }
 

@@ -39,5 +39,5 @@ pub use fingerprint::VkFingerprint;
 pub use groth16::Groth16VerifyingKey;
 pub use halo2::Halo2VerifyingKey;
 pub use keys::KeyStoreError;
-pub use registered::{PolicyRegistry, RegisteredPolicies, RosterShape, Rostered};
+pub use registered::{Pinned, PolicyRegistry, RegisteredPolicies, RosterShape, Rostered};
 pub use statement::{PublicOf, StatementVerifier};

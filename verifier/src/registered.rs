@@ -78,6 +78,23 @@ pub trait PolicyRegistry: Send + Sync {
         let _ = now;
         None
     }
+
+    /// The verifying key the roster in force at `now` pins for `backend`.
+    fn pinned_key(&self, backend: BackendId, now: u64) -> Pinned {
+        let _ = (backend, now);
+        Pinned::Untracked
+    }
+}
+
+/// What the roster in force pins as a backend's verifying key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pinned {
+    /// The source keeps no roster: nothing to compare with.
+    Untracked,
+    /// No roster is in force, or it pins no key for the backend: no proof is valid.
+    Nothing,
+    /// Proofs must name this fingerprint.
+    Key([u8; 32]),
 }
 
 /// The shape of a roster in force: what a key made under it must match.

@@ -124,6 +124,11 @@ pub(super) fn select_audit_lines(conn: &Connection) -> Result<Vec<String>, Store
 /// read-only (for `zkquorum audit verify` on the database file). A file that is not a
 /// coordinator database is refused.
 pub fn read_audit_lines(path: &Path) -> Result<Vec<String>, StoreError> {
+    select_audit_lines(&open_read_only(path)?)
+}
+
+/// Opens the coordinator database at `path` read-only, refusing a file that is not one.
+pub(super) fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
     if !path.exists() {
         return Err(StoreError::NotFound {
             what: "coordinator database",
@@ -149,7 +154,7 @@ pub fn read_audit_lines(path: &Path) -> Result<Vec<String>, StoreError> {
         .map_err(open_err)?;
     check_role(&conn, path, COORDINATOR_ROLE)?;
     check_not_newer(user_version(&conn)?, COORDINATOR_MIGRATIONS)?;
-    select_audit_lines(&conn)
+    Ok(conn)
 }
 
 /// True if the file at `path` starts with the SQLite header `"SQLite format 3\0"`.

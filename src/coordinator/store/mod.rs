@@ -18,20 +18,25 @@
 //!   records, append-only ([`crate::store::governance`], [`governance`]);
 //! - (schema v3) `keys` gains `state` (`prepared` → `committed`), `roster_version`,
 //!   `attestations` (every node's signature over the key, JSON) and `audit_index` (the key
-//!   record's line): a key signs only once committed, which appends its key record.
+//!   record's line): a key signs only once committed, which appends its key record;
+//! - (schema v4) `witnesses(signer, size, signature, updated_at)`: each node's latest
+//!   signature over the audit log ([`witnesses`]).
 
 //!
 //! The methods of [`CoordinatorStore`] are grouped by table: [`keys`], [`requests`],
-//! [`audit`] (the one place where audit records are appended) and [`governance`].
+//! [`audit`] (the one place where audit records are appended), [`witnesses`] and
+//! [`governance`].
 
 pub mod audit;
 pub mod governance;
 pub mod keys;
 pub mod requests;
+pub mod witnesses;
 
 pub use audit::{is_sqlite_file, read_audit_lines};
 pub use keys::KeyRecord;
 pub use requests::{RequestRecord, RequestStatus, INTERRUPTED_RESULT};
+pub use witnesses::read_witnesses;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -93,6 +98,17 @@ pub const COORDINATOR_MIGRATIONS: &[Migration] = &[
         ALTER TABLE keys ADD COLUMN roster_version INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE keys ADD COLUMN attestations TEXT NOT NULL DEFAULT '[]';
         ALTER TABLE keys ADD COLUMN audit_index INTEGER;
+    ",
+    },
+    Migration {
+        version: 4,
+        sql: "
+        CREATE TABLE witnesses (
+            signer INTEGER PRIMARY KEY,
+            size INTEGER NOT NULL CHECK (size >= 0),
+            signature TEXT NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
     ",
     },
 ];

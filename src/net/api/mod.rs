@@ -29,6 +29,7 @@ pub use error::{ApiError, ApiJson};
 pub use node::{
     DkgCommit, DkgCommitReply, DkgFinish, DkgFinishReply, DkgRound2, DkgRound2Reply, DkgStart,
     DkgStartReply, NodeStatus, Round1ReplyWire, Round2ReplyWire, SignRound1, SignRound2,
+    WitnessRequest, WitnessStateWire,
 };
 
 /// Largest request body a node or the coordinator reads (a round-2 request with ten halo2

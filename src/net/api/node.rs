@@ -105,6 +105,33 @@ pub struct DkgCommitReply {
     pub signer: SignerId,
 }
 
+/// `GET /v1/node/witness`: the audit-log state a node signed last.
+#[serde_as]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessStateWire {
+    /// The log (the trust root's cluster name).
+    pub log_id: String,
+    /// Records witnessed.
+    pub size: u64,
+    /// Chain hash of the last one witnessed (zeros for none).
+    #[serde_as(as = "Hex")]
+    pub head: [u8; 32],
+}
+
+/// `POST /v1/node/witness`: the records from `from` on, for the node to verify and sign
+/// (answered with a `verifier::audit::WitnessSignature`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessRequest {
+    /// The log.
+    pub log_id: String,
+    /// The index of the first line: the node's witnessed size.
+    pub from: u64,
+    /// The lines, verbatim.
+    pub lines: Vec<String>,
+}
+
 /// `POST /v1/sign/round1`.
 #[serde_as]
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -19,6 +19,10 @@
 //!   records, append-only ([`crate::store::governance`]), guarded against rollback by the
 //!   sealed high-water mark `meta.governance_mark` ([`governance`]).
 //!
+//! - (schema v5) `witness(log_id, size, head, updated_at)` and `witnessed_keys(key_id, line)`:
+//!   the audit-log state this node last signed as a witness and the key records it saw
+//!   ([`witness`]).
+//!
 //! Every sealed value's associated data names its table and row ([`aad`]); the identity's
 //! also binds the node id, so editing `meta.node_id` is detected when the database is
 //! opened.
@@ -37,12 +41,14 @@ pub mod intents;
 pub mod nonces;
 pub mod policies;
 pub mod shares;
+pub mod witness;
 
 use identity::identity_aad;
 pub use identity::IdentitySecrets;
 pub use intents::SqliteIntentLedger;
 pub use nonces::{NonceRecord, NonceState, SqliteNonceStore, NONCE_TTL};
 pub use policies::PolicyHistoryState;
+pub use witness::WitnessState;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -118,6 +124,21 @@ pub const NODE_MIGRATIONS: &[Migration] = &[
         sql: "
         ALTER TABLE shares ADD COLUMN state TEXT NOT NULL DEFAULT 'committed'
             CHECK (state IN ('prepared', 'committed'));
+    ",
+    },
+    Migration {
+        version: 5,
+        sql: "
+        CREATE TABLE witness (
+            log_id TEXT PRIMARY KEY,
+            size INTEGER NOT NULL CHECK (size >= 0),
+            head BLOB NOT NULL CHECK (length(head) = 32),
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE witnessed_keys (
+            key_id TEXT PRIMARY KEY,
+            line TEXT NOT NULL
+        );
     ",
     },
 ];

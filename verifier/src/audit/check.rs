@@ -20,7 +20,7 @@ use crate::contribution::{
     Expected,
 };
 use crate::fingerprint::VkFingerprint;
-use crate::registered::Rostered;
+use crate::registered::{Pinned, Rostered};
 use crate::statement::StatementVerifier;
 
 /// Contributions on backend `B` whose proofs wait for their batch, by key, each with its
@@ -168,6 +168,21 @@ fn check_record(index: u64, rec: &AuditRecord, keys: &AuditKeys) -> (Vec<AuditFa
     let mut now = [0u8; 8];
     now.copy_from_slice(&first.public_inputs[2][..8]);
     let now = u64::from_le_bytes(now);
+    // Only the key the admins pinned counts, whatever keys the auditor was handed.
+    match keys.pinned_key(backend, now) {
+        Pinned::Untracked => {}
+        Pinned::Key(fp) if fp == fingerprint.0 => {}
+        Pinned::Key(fp) => fail(AuditError::UnpinnedVerifyingKey {
+            backend,
+            fingerprint,
+            pinned: Some(VkFingerprint(fp)),
+        }),
+        Pinned::Nothing => fail(AuditError::UnpinnedVerifyingKey {
+            backend,
+            fingerprint,
+            pinned: None,
+        }),
+    }
     if now.abs_diff(rec.time) > keys.max_skew() {
         fail(AuditError::TimeSkew {
             now,

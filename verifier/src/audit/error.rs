@@ -94,6 +94,16 @@ pub enum AuditError {
         /// The fingerprint the record names.
         fingerprint: VkFingerprint,
     },
+    /// The record's verifying key is not the one the roster in force pins.
+    #[error("verifying key {fingerprint} for {backend} is not the pinned one ({})", .pinned.map_or("none pinned".to_string(), |p| p.to_string()))]
+    UnpinnedVerifyingKey {
+        /// The record's backend.
+        backend: BackendId,
+        /// The record's fingerprint.
+        fingerprint: VkFingerprint,
+        /// The pinned fingerprint, if any.
+        pinned: Option<VkFingerprint>,
+    },
     /// The record has no signers.
     #[error("record has no signers")]
     NoSigners,
@@ -183,6 +193,24 @@ pub enum AuditError {
         /// The first key record's index.
         first: u64,
     },
+    /// A node's witness signature is invalid, or does not match this log.
+    #[error("witness {signer_id}: {reason}")]
+    Witness {
+        /// The node.
+        signer_id: u16,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Records that fewer than the required number of rostered nodes witnessed.
+    #[error("records {from}..{records} are witnessed by fewer than {min} rostered nodes")]
+    Unwitnessed {
+        /// The first unwitnessed record.
+        from: u64,
+        /// Records in the log.
+        records: u64,
+        /// Witnesses required.
+        min: usize,
+    },
     /// A signing record under a key no earlier key record made.
     #[error("no key record for key {key_id} precedes this signing record")]
     UnknownKey {
@@ -227,6 +255,9 @@ pub struct AuditReport {
     pub head: Option<[u8; 32]>,
     /// Every failure, by record index.
     pub failures: Vec<AuditFailure>,
+    /// Records at least the required number of rostered nodes witnessed (`None`: no
+    /// witnesses were given).
+    pub witnessed: Option<u64>,
 }
 
 impl AuditReport {

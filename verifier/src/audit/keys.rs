@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::checkpoint::Witnesses;
 use super::error::AuditError;
 use super::key_record::{check_key_record, KeyFacts, KeyRecord};
 use crate::error::ProofError;
@@ -12,7 +13,7 @@ use crate::fingerprint::VkFingerprint;
 use crate::groth16::Groth16VerifyingKey;
 use crate::halo2::Halo2VerifyingKey;
 use crate::keys::{manifest_path, KeyStoreError, GROTH16_NAME, HALO2_NAME};
-use crate::registered::{PolicyRegistry, RegisteredPolicies, RosterShape, Rostered};
+use crate::registered::{Pinned, PolicyRegistry, RegisteredPolicies, RosterShape, Rostered};
 
 /// A key directory that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,7 @@ pub struct AuditKeys {
     registry: Option<Arc<dyn PolicyRegistry>>,
     max_skew: Option<u64>,
     known_keys: HashMap<String, KeyFacts>,
+    witnesses: Option<(Witnesses, usize)>,
 }
 
 /// The default largest accepted difference between a record's session time (`now`) and its
@@ -97,9 +99,43 @@ impl AuditKeys {
         Ok(self)
     }
 
+    /// Accepts a log only as far as at least `min` distinct rostered nodes signed it (see
+    /// [`super::checkpoint`]); `witnesses` holds each node's latest signature.
+    pub fn with_witnesses(mut self, witnesses: Witnesses, min: usize) -> Self {
+        self.witnesses = Some((witnesses, min));
+        self
+    }
+
+    /// The witnesses given, and how many must vouch for a record.
+    pub fn witnesses(&self) -> Option<(&Witnesses, usize)> {
+        self.witnesses.as_ref().map(|(w, m)| (w, *m))
+    }
+
+    /// Adds the verifying key `v` (a Groth16 or halo2 key; any other type adds nothing and
+    /// returns false).
+    pub fn add_verifier<V: crate::StatementVerifier + 'static>(&mut self, v: &V) -> bool {
+        let any = v as &dyn std::any::Any;
+        if let Some(k) = any.downcast_ref::<Groth16VerifyingKey>() {
+            self.add_groth16(k.clone());
+        } else if let Some(k) = any.downcast_ref::<Halo2VerifyingKey>() {
+            self.add_halo2(k.clone());
+        } else {
+            return false;
+        }
+        true
+    }
+
     /// What a key record given beforehand says about `key_id`.
     pub fn known_key(&self, key_id: &str) -> Option<&KeyFacts> {
         self.known_keys.get(key_id)
+    }
+
+    /// The verifying key pinned for `backend` at `now` ([`Pinned::Untracked`] without a
+    /// registry).
+    pub fn pinned_key(&self, backend: circuits::BackendId, now: u64) -> Pinned {
+        self.registry
+            .as_ref()
+            .map_or(Pinned::Untracked, |r| r.pinned_key(backend, now))
     }
 
     /// The shape of the roster in force at `now` (none without a registry).

@@ -92,14 +92,17 @@
 //! ```
 
 mod check;
+pub mod checkpoint;
 mod commitment;
 mod error;
 mod key_record;
 mod keys;
 mod record;
 mod verify;
+mod witness;
 
 pub use crate::keys::HALO2_PARAMS_FILE;
+pub use checkpoint::{checkpoint_message, WitnessSignature, Witnesses, CHECKPOINT_TAG};
 pub use commitment::{group_commitment_x, CommitmentError};
 pub use error::{AuditError, AuditFailure, AuditReport};
 pub use key_record::{
@@ -111,4 +114,4 @@ pub use record::{
     attestation_message, chain_hash, AuditRecord, LogEntry, SignerEntry, ATTEST_TAG, AUDIT_VERSION,
     CHAIN_TAG,
 };
-pub use verify::{verify_log, verify_record, CHUNK_RECORDS};
+pub use verify::{verify_log, verify_log_from, verify_record, CHUNK_RECORDS};

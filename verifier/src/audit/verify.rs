@@ -9,6 +9,7 @@ use super::error::{AuditError, AuditFailure, AuditReport};
 use super::key_record::{check_key_record, key_mismatches, KeyFacts};
 use super::keys::AuditKeys;
 use super::record::{chain_hash, AuditRecord, LogEntry};
+use super::witness::WitnessCheck;
 
 /// Records whose proofs and signatures are verified together in [`verify_log`].
 pub const CHUNK_RECORDS: usize = 256;
@@ -19,7 +20,7 @@ fn check_chain(
     index: u64,
     expected_index: u64,
     (found_index, found_prev): (u64, &[u8; 32]),
-    prev_line: Option<&[u8]>,
+    expected: [u8; 32],
 ) -> Vec<AuditFailure> {
     let mut out = Vec::new();
     if found_index != expected_index {
@@ -31,7 +32,6 @@ fn check_chain(
             },
         });
     }
-    let expected = prev_line.map(chain_hash).unwrap_or([0u8; 32]);
     if *found_prev != expected {
         out.push(AuditFailure {
             index,
@@ -83,7 +83,7 @@ pub fn verify_record(
         index,
         expected_index,
         (record.index, &record.prev),
-        prev_line,
+        prev_line.map(chain_hash).unwrap_or([0; 32]),
     );
     out.extend(key_failures(index, record, keys.known_key(&record.key_id)));
     out.extend(check_records(&[(index, record.clone())], keys));
@@ -98,10 +98,29 @@ pub fn verify_record(
 /// signatures in chunks of [`CHUNK_RECORDS`] records: one batch per (backend, key), with
 /// per-proof fallback naming every bad one. Never panics on malformed input: a line that
 /// does not parse is a failure with its index (and still links the chain by its bytes).
-pub fn verify_log(mut reader: impl BufRead, keys: &AuditKeys) -> AuditReport {
+///
+/// With witnesses ([`AuditKeys::with_witnesses`]) only the prefix at least `min` rostered
+/// nodes signed is accepted (see [`super::checkpoint`]): a signature whose head is not the
+/// log's at its size, or whose size the log does not reach, is a failure naming the
+/// signer, and the records after the witnessed prefix fail as [`AuditError::Unwitnessed`].
+pub fn verify_log(reader: impl BufRead, keys: &AuditKeys) -> AuditReport {
+    verify_log_from(reader, keys, 0, [0; 32])
+}
+
+/// [`verify_log`] of a segment of a log: its first line is record `start`, whose `prev`
+/// must be `prev_head` (the chain hash of record `start - 1`). A witness checks the records
+/// it has not seen this way, from the state it signed last; key records of earlier
+/// segments are given to `keys` ([`AuditKeys::with_key_record`]).
+pub fn verify_log_from(
+    mut reader: impl BufRead,
+    keys: &AuditKeys,
+    start: u64,
+    prev_head: [u8; 32],
+) -> AuditReport {
     let mut report = AuditReport::default();
     let mut chunk: Vec<(u64, AuditRecord)> = Vec::with_capacity(CHUNK_RECORDS);
-    let mut prev: Option<Vec<u8>> = None;
+    let mut head = prev_head;
+    let mut witness = WitnessCheck::new(keys, &mut report.failures);
     let mut group_keys: HashSet<[u8; 33]> = HashSet::new();
     let mut identities: HashMap<([u8; 33], u16), [u8; 32]> = HashMap::new();
     let mut sessions: HashMap<[u8; 32], u64> = HashMap::new();
@@ -109,7 +128,7 @@ pub fn verify_log(mut reader: impl BufRead, keys: &AuditKeys) -> AuditReport {
     // Key id -> index of its (first) key record, and the facts of those that verified.
     let mut key_records: HashMap<String, u64> = HashMap::new();
     let mut facts: HashMap<String, KeyFacts> = HashMap::new();
-    let mut index = 0u64;
+    let mut index = start;
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -135,12 +154,9 @@ pub fn verify_log(mut reader: impl BufRead, keys: &AuditKeys) -> AuditReport {
             }),
             Ok(LogEntry::Key(rec)) => {
                 report.key_records += 1;
-                report.failures.extend(check_chain(
-                    index,
-                    index,
-                    (rec.index, &rec.prev),
-                    prev.as_deref(),
-                ));
+                report
+                    .failures
+                    .extend(check_chain(index, index, (rec.index, &rec.prev), head));
                 let fail = |reason| AuditFailure { index, reason };
                 if let Some(first) = key_records.get(&rec.key_id) {
                     report.failures.push(fail(AuditError::KeyIdReused {
@@ -159,12 +175,9 @@ pub fn verify_log(mut reader: impl BufRead, keys: &AuditKeys) -> AuditReport {
                 }
             }
             Ok(LogEntry::Signing(rec)) => {
-                report.failures.extend(check_chain(
-                    index,
-                    index,
-                    (rec.index, &rec.prev),
-                    prev.as_deref(),
-                ));
+                report
+                    .failures
+                    .extend(check_chain(index, index, (rec.index, &rec.prev), head));
                 // A key whose record failed is unknown: its signatures fail too.
                 let f = facts.get(&rec.key_id).or_else(|| {
                     match key_records.contains_key(&rec.key_id) {
@@ -218,11 +231,13 @@ pub fn verify_log(mut reader: impl BufRead, keys: &AuditKeys) -> AuditReport {
                 }
             }
         }
-        prev = Some(std::mem::take(&mut line));
+        head = chain_hash(&line);
+        witness.line(index, &head, &mut report.failures);
         index += 1;
     }
     report.failures.extend(check_records(&chunk, keys));
-    report.head = prev.as_deref().map(chain_hash);
+    report.head = (index > start).then_some(head);
+    report.witnessed = witness.finish(index, &mut report.failures);
     report.keys = group_keys.len();
     report.signers = identities.len();
     report.failures.sort_by_key(|f| f.index);

@@ -9,7 +9,8 @@
 //!
 //! - content hash = `tagged_hash(`[`CONTENT_TAG`]`, [kind, …canonical fields…])`: a roster
 //!   is `threshold u16 LE, coordinator_tls_fingerprint, n u64 LE`, then per node `id u16
-//!   LE, url, identity_key, hpke_key, tls_fingerprint`; a policy record is `n u64 LE`, then
+//!   LE, url, identity_key, hpke_key, tls_fingerprint`, then `m u64 LE` and per pinned
+//!   verifying key `backend id byte, fingerprint`; a policy record is `n u64 LE`, then
 //!   per assignment `key_id, signer u16 LE, backend id byte, commitment`. Never the JSON
 //!   text: the hash does not depend on key order or whitespace;
 //! - the message admins sign (BIP-340) = `tagged_hash(`[`RECORD_TAG`]`, [cluster, kind,
@@ -66,7 +67,21 @@ pub struct RosterNode {
     pub tls_fingerprint: [u8; 32],
 }
 
-/// The cluster's membership: its nodes, its coordinator and the signing threshold.
+/// A proof verifying key the roster pins: proofs that name any other key are refused by
+/// the nodes, the coordinator and the auditor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedKey {
+    /// The backend the key is for.
+    #[serde(with = "serde_hex::backend")]
+    pub backend: BackendId,
+    /// Its fingerprint (`VkFingerprint`: BLAKE3 of the canonical verifying key).
+    #[serde(with = "serde_hex")]
+    pub fingerprint: [u8; 32],
+}
+
+/// The cluster's membership: its nodes, its coordinator, the signing threshold and the proof
+/// verifying keys it uses.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Roster {
@@ -77,6 +92,9 @@ pub struct Roster {
     pub coordinator_tls_fingerprint: [u8; 32],
     /// Signers needed for a signature, `t` (`2 <= t <= n`).
     pub threshold: u16,
+    /// The verifying keys proofs must be made for, at most one per backend. A backend
+    /// without a pin has no valid proof.
+    pub verifying_keys: Vec<PinnedKey>,
 }
 
 impl Roster {
@@ -88,6 +106,14 @@ impl Roster {
     /// Whether `id` is one of the roster's signers.
     pub fn has_signer(&self, id: u16) -> bool {
         self.node(id).is_some()
+    }
+
+    /// The fingerprint of the verifying key pinned for `backend`, if any.
+    pub fn pinned_key(&self, backend: BackendId) -> Option<[u8; 32]> {
+        self.verifying_keys
+            .iter()
+            .find(|k| k.backend == backend)
+            .map(|k| k.fingerprint)
     }
 
     /// Checks that the roster describes a cluster: ids `1..=n` in order, `2 <= t <= n`
@@ -107,6 +133,17 @@ impl Roster {
                 "threshold {} is not within 2..={n}",
                 self.threshold
             ));
+        }
+        for (i, pin) in self.verifying_keys.iter().enumerate() {
+            if self.verifying_keys[..i]
+                .iter()
+                .any(|p| p.backend == pin.backend)
+            {
+                return Err(format!(
+                    "more than one verifying key pinned for {}",
+                    pin.backend.name()
+                ));
+            }
         }
         for (i, node) in self.nodes.iter().enumerate() {
             if usize::from(node.id) != i + 1 {
@@ -170,6 +207,11 @@ impl Roster {
             parts.push(node.identity_key.to_vec());
             parts.push(node.hpke_key.to_vec());
             parts.push(node.tls_fingerprint.to_vec());
+        }
+        parts.push((self.verifying_keys.len() as u64).to_le_bytes().to_vec());
+        for pin in &self.verifying_keys {
+            parts.push(vec![pin.backend.as_u8()]);
+            parts.push(pin.fingerprint.to_vec());
         }
     }
 }

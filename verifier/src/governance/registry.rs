@@ -8,7 +8,7 @@ use circuits::BackendId;
 use super::error::GovernanceError;
 use super::record::{RecordContent, Roster, SignedRecord, WILDCARD_KEY};
 use super::trust::TrustRoot;
-use crate::registered::{RegisteredPolicies, RosterShape, Rostered};
+use crate::registered::{Pinned, RegisteredPolicies, RosterShape, Rostered};
 
 /// The accepted records of one cluster, versions `1..=head` without gaps, each approved by
 /// at least `k` distinct admins of the trust root.
@@ -234,6 +234,13 @@ impl crate::registered::PolicyRegistry for Registry {
         }
     }
 
+    fn pinned_key(&self, backend: BackendId, now: u64) -> Pinned {
+        match self.roster_at(now).and_then(|r| r.pinned_key(backend)) {
+            Some(fp) => Pinned::Key(fp),
+            None => Pinned::Nothing,
+        }
+    }
+
     fn roster_shape(&self, now: u64) -> Option<RosterShape> {
         self.roster_version_at(now)
             .map(|(version, roster)| RosterShape {
@@ -257,6 +264,14 @@ impl crate::registered::PolicyRegistry for std::sync::RwLock<Registry> {
         crate::registered::PolicyRegistry::rostered_identity(
             &*self.read().unwrap_or_else(|e| e.into_inner()),
             signer,
+            now,
+        )
+    }
+
+    fn pinned_key(&self, backend: BackendId, now: u64) -> Pinned {
+        crate::registered::PolicyRegistry::pinned_key(
+            &*self.read().unwrap_or_else(|e| e.into_inner()),
+            backend,
             now,
         )
     }
