@@ -188,6 +188,8 @@ fn make_log_of<S: ProofSystem>(
                 proof,
                 public_inputs: inputs,
                 attestation: sign_attestation(identity, &msg),
+                share: Vec::new(),
+                share_attestation: [0; 64],
             });
             commitments.insert(id, c);
         }
@@ -199,6 +201,16 @@ fn make_log_of<S: ProofSystem>(
                 (s.share().id(), s.round2(session, &package).unwrap())
             })
             .collect();
+        for e in &mut entries {
+            let id = signer::SignerId::new(e.signer_id).unwrap();
+            e.share = shares[&id].serialize();
+            let msg = verifier::audit::share_attestation_message(
+                session.as_bytes(),
+                e.signer_id,
+                &e.share,
+            );
+            e.share_attestation = sign_attestation(&identities[&e.signer_id], &msg);
+        }
         let sig =
             taproot::signature_bytes(&signing::aggregate(&package, &shares, &public).unwrap())
                 .unwrap();
@@ -491,6 +503,43 @@ fn proof_swapped_between_signers_is_caught() {
 }
 
 #[test]
+fn round2_shares_carry_their_signers_attestation() {
+    let log = groth16_log();
+    // A share swapped between two signers: neither attestation covers the other's share.
+    let swapped = tamper(&log.lines, 1, |r| {
+        let s0 = r.signers[0].share.clone();
+        r.signers[0].share = std::mem::replace(&mut r.signers[1].share, s0);
+    });
+    let report = verify(&swapped);
+    assert_eq!(failing(&report), vec![1]);
+    let ids: Vec<u16> = parse(&log.lines[1])
+        .signers
+        .iter()
+        .map(|s| s.signer_id)
+        .collect();
+    for id in &ids[..2] {
+        assert!(report.failures.iter().any(|f| matches!(f.reason,
+            AuditError::ShareAttestation { signer_id, .. } if signer_id == *id)));
+    }
+    // A share attestation by another key.
+    let other = SigningKey::random(&mut OsRng);
+    let forged = tamper(&log.lines, 3, |r| {
+        let msg = verifier::audit::share_attestation_message(
+            &r.session_id,
+            r.signers[0].signer_id,
+            &r.signers[0].share,
+        );
+        r.signers[0].share_attestation = sign_attestation(&other, &msg);
+    });
+    let report = verify(&forged);
+    assert_eq!(failing(&report), vec![3]);
+    assert!(matches!(
+        reasons_at(&report, 3)[..],
+        [AuditError::ShareAttestation { .. }]
+    ));
+}
+
+#[test]
 fn altered_signature_is_caught() {
     // In s: the signature no longer verifies.
     let tampered = tamper(&groth16_log().lines, 3, |r| r.signature[40] ^= 1);
@@ -616,6 +665,12 @@ fn wrong_attestations_and_identity_keys_are_caught() {
         r.signers[0].identity_key = other.verifying_key().to_bytes().into();
         let msg = r.signers[0].attestation_message(&r.session_id);
         r.signers[0].attestation = sign_attestation(&other, &msg);
+        let msg = verifier::audit::share_attestation_message(
+            &r.session_id,
+            r.signers[0].signer_id,
+            &r.signers[0].share,
+        );
+        r.signers[0].share_attestation = sign_attestation(&other, &msg);
     });
     let report = verify(&tampered);
     assert_eq!(failing(&report), vec![3]);

@@ -512,3 +512,63 @@ fn coordinator_state_machine_excludes_the_silent_and_refuses_replies_out_of_orde
         other => panic!("expected too few signers, got {other:?}"),
     }
 }
+
+#[test]
+fn a_round2_share_without_its_signers_attestation_is_excluded_and_the_record_keeps_the_rest() {
+    use signer::local::Endpoint;
+    use signer::session::coordinator::{Action, Coordinator, ReplyFault, SignSession};
+    let shares =
+        dealer::trusted_dealer::<Taproot, _>(Threshold::new(2, 3).unwrap(), &mut OsRng).unwrap();
+    let public = shares[0].public_key_package().clone();
+    let (nodes, roster, policies) =
+        signer::local::session_signers(shares, &sample::policy(), groth16(), &mut OsRng);
+    let coord = Coordinator::new(public, roster, groth16().verifier()).unwrap();
+    let ids: Vec<SignerId> = (1..=3).map(|i| SignerId::new(i).unwrap()).collect();
+    let node = |id: SignerId| &nodes[usize::from(id.get()) - 1];
+    let (mut session, mut action) = SignSession::start(
+        &coord,
+        sample::intent(12),
+        sample::NOW,
+        ids,
+        policies,
+        &mut OsRng,
+    );
+    let mut tampered = None;
+    let signed = loop {
+        action = match action {
+            Action::Round1 { to, request } => session.on_round1(
+                to.iter()
+                    .map(|id| (*id, Endpoint::round1(node(*id), &request)))
+                    .collect(),
+            ),
+            Action::Round2 { to, request } => {
+                let mut replies: Vec<_> = to
+                    .iter()
+                    .map(|id| (*id, Endpoint::round2(node(*id), &request)))
+                    .collect();
+                // The first time, the first signer's share arrives with a broken attestation.
+                if tampered.is_none() {
+                    let (id, reply) = &mut replies[0];
+                    reply.as_mut().unwrap().attestation[7] ^= 1;
+                    tampered = Some(*id);
+                }
+                session.on_round2(replies, &mut OsRng)
+            }
+            Action::Done(signed) => break signed,
+            Action::Failed(e) => panic!("session failed: {e}"),
+        }
+    };
+    let culprit = tampered.unwrap();
+    assert!(signed
+        .excluded
+        .iter()
+        .any(|x| x.signer == culprit && x.fault == Some(ReplyFault::Round2Attestation)));
+    assert!(signed.shares.iter().all(|s| s.signer != culprit));
+    // The record keeps each share with its attestation, which the auditor checks.
+    let record = coord.audit_record(&signed, "k", sample::NOW).unwrap();
+    for e in &record.signers {
+        let msg =
+            verifier::audit::share_attestation_message(&record.session_id, e.signer_id, &e.share);
+        verifier::verify_bip340(&e.identity_key, &msg, &e.share_attestation).unwrap();
+    }
+}

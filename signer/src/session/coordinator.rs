@@ -33,7 +33,9 @@ use verifier::contribution::{
 };
 use verifier::{RegisteredPolicies, StatementVerifier};
 
-use super::messages::{Roster, Round1Reply, Round1Request, Round2Reply, Round2Request};
+use super::messages::{
+    round2_attestation, Roster, Round1Reply, Round1Request, Round2Reply, Round2Request,
+};
 pub use super::outcome::{CoordinatorError, Excluded, Refusal, ReplyFault, Signed};
 use crate::error::SignerError;
 use crate::ids::{SessionId, SignerId};
@@ -129,7 +131,14 @@ impl<'p, C: Ciphersuite, V: StatementVerifier> Coordinator<'p, C, V> {
             .replies
             .iter()
             .map(|r| {
+                let round2 = signed
+                    .shares
+                    .iter()
+                    .find(|s| s.signer == r.signer)
+                    .ok_or_else(|| err(format!("no round-2 share of {}", r.signer)))?;
                 Ok(SignerEntry {
+                    share: round2.share.serialize(),
+                    share_attestation: round2.attestation,
                     signer_id: r.signer.get(),
                     identity_key: *self
                         .roster
@@ -317,12 +326,25 @@ impl<'k, C: Ciphersuite, V: StatementVerifier> SignSession<'k, C, V> {
             }
         };
         let mut shares = BTreeMap::new();
+        let mut kept = Vec::new();
         let mut refused = false;
         for id in chosen {
             match take_reply(&mut replies, id) {
                 Some(Ok(reply)) if reply.signer == id => {
-                    shares.insert(reply.signer, reply.share);
-                    continue;
+                    // The share must carry the signer's own signature over it: the record
+                    // keeps it, so an auditor sees who released each share.
+                    let attested = self.key.roster.get(&id).is_some_and(|key| {
+                        let msg =
+                            round2_attestation(&request.session, id, &reply.share.serialize());
+                        verifier::verify_bip340(key, &msg, &reply.attestation).is_ok()
+                    });
+                    if attested {
+                        shares.insert(reply.signer, reply.share);
+                        kept.push(reply);
+                        continue;
+                    }
+                    self.excluded
+                        .push(Excluded::fault(id, ReplyFault::Round2Attestation));
                 }
                 Some(Ok(_)) => self
                     .excluded
@@ -353,6 +375,7 @@ impl<'k, C: Ciphersuite, V: StatementVerifier> SignSession<'k, C, V> {
                     digest: self.digest,
                     signature,
                     replies: request.replies,
+                    shares: kept,
                     excluded: std::mem::take(&mut self.excluded),
                 })
             }

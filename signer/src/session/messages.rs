@@ -140,11 +140,10 @@ pub fn round1_attestation(
 }
 
 /// What a signer's identity key signs in round 2.
+/// (The audit log's [`verifier::audit::share_attestation_message`], so auditors check the
+/// same bytes.)
 pub fn round2_attestation(session: &SessionId, signer: SignerId, share: &[u8]) -> [u8; 32] {
-    circuits::hash::tagged_hash(
-        b"zkquorum/attest/round2/v1",
-        &[session.as_bytes(), &signer.get().to_le_bytes(), share],
-    )
+    verifier::audit::share_attestation_message(session.as_bytes(), signer.get(), share)
 }
 
 /// The binding of a signer's proof: session, signer id, group key, its round-1 commitments.

@@ -6,7 +6,7 @@ use circuits::Rule;
 use frost_core::{Ciphersuite, Signature};
 use verifier::contribution::ContributionFault;
 
-use super::messages::Round1Reply;
+use super::messages::{Round1Reply, Round2Reply};
 use super::signer::SessionError;
 use crate::ids::{SessionId, SignerId};
 
@@ -77,6 +77,10 @@ pub enum ReplyFault {
     /// The round-2 reply names another signer.
     #[error("round-2 reply names another signer")]
     Round2WrongSigner,
+    /// The round-2 reply's attestation is not the signer's identity signature over the
+    /// session and its share.
+    #[error("round-2 attestation does not verify under the signer's identity key")]
+    Round2Attestation,
     /// Aggregation named this signer's signature share as invalid.
     #[error("invalid signature share")]
     InvalidSignatureShare,
@@ -162,6 +166,8 @@ pub struct Signed<C: Ciphersuite> {
     pub signature: Signature<C>,
     /// The round-1 replies (commitments, proofs, public inputs, attestations) of the signers.
     pub replies: Vec<Round1Reply<C>>,
+    /// The round-2 replies (signature shares and their attestations), by signer.
+    pub shares: Vec<Round2Reply<C>>,
     /// Signers excluded along the way, with the reason.
     pub excluded: Vec<Excluded>,
 }

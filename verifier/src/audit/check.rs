@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::commitment::group_commitment_x;
 use super::error::{AuditError, AuditFailure};
 use super::keys::AuditKeys;
-use super::record::{AuditRecord, AUDIT_VERSION};
+use super::record::{share_attestation_message, AuditRecord, AUDIT_VERSION};
 use crate::bip340::verify_bip340;
 use crate::contribution::{
     contribution_faults, verify_contribution_proofs, Checked, Contribution, ContributionError,
@@ -189,6 +189,16 @@ fn check_record(index: u64, rec: &AuditRecord, keys: &AuditKeys) -> (Vec<AuditFa
             time: rec.time,
             max: keys.max_skew(),
         });
+    }
+    // Each round-2 share must carry its signer's signature over this session and share.
+    for s in &rec.signers {
+        let msg = share_attestation_message(&rec.session_id, s.signer_id, &s.share);
+        if let Err(e) = verify_bip340(&s.identity_key, &msg, &s.share_attestation) {
+            fail(AuditError::ShareAttestation {
+                signer_id: s.signer_id,
+                reason: e.to_string(),
+            });
+        }
     }
     // Each attestation must come from the identity key the admins rostered for its signer
     // at the session's time, not from whatever key the record names.

@@ -177,6 +177,14 @@ pub enum AuditError {
         /// What is wrong.
         reason: String,
     },
+    /// A signer's round-2 share attestation does not verify.
+    #[error("round-2 share attestation of signer {signer_id} rejected: {reason}")]
+    ShareAttestation {
+        /// The signer.
+        signer_id: u16,
+        /// Why.
+        reason: String,
+    },
     /// A participant's signature over a key record does not verify.
     #[error("key attestation of signer {signer_id} rejected: {reason}")]
     KeyAttestation {

@@ -26,7 +26,9 @@
 //!   commitments)`, so a proof cannot be moved to another signer or session;
 //! - each attestation is a valid BIP-340 signature by the signer's identity key over
 //!   [`attestation_message`] (Groth16 proofs can be re-randomised by anyone, so this
-//!   signature, not the proof, says who attested);
+//!   signature, not the proof, says who attested), and each round-2 share comes with the
+//!   signer's signature over [`share_attestation_message`] (the node released that share
+//!   for that session);
 //! - each proof's envelope names the record's backend and fingerprint, a key with that
 //!   fingerprint is held ([`AuditKeys`]; otherwise
 //!   [`AuditError::UnknownVerifyingKey`]) and the proof verifies with its public inputs;
@@ -111,7 +113,7 @@ pub use key_record::{
 };
 pub use keys::{AuditKeys, AuditKeysError, DEFAULT_MAX_SKEW_SECS};
 pub use record::{
-    attestation_message, chain_hash, AuditRecord, LogEntry, SignerEntry, ATTEST_TAG, AUDIT_VERSION,
-    CHAIN_TAG,
+    attestation_message, chain_hash, share_attestation_message, AuditRecord, LogEntry, SignerEntry,
+    ATTEST_TAG, AUDIT_VERSION, CHAIN_TAG, SHARE_ATTEST_TAG,
 };
 pub use verify::{verify_log, verify_log_from, verify_record, CHUNK_RECORDS};

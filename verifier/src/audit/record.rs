@@ -11,6 +11,8 @@ pub const AUDIT_VERSION: u32 = 1;
 pub const CHAIN_TAG: &[u8] = b"zkquorum/audit/v1";
 /// Domain tag of [`attestation_message`].
 pub const ATTEST_TAG: &[u8] = b"zkquorum/attest/round1/v1";
+/// Domain tag of [`share_attestation_message`].
+pub const SHARE_ATTEST_TAG: &[u8] = b"zkquorum/attest/round2/v1";
 
 /// One signing session, as the coordinator appends it to the audit log.
 ///
@@ -77,6 +79,13 @@ pub struct SignerEntry {
     /// BIP-340 signature by `identity_key` over [`attestation_message`].
     #[serde(with = "hex_bytes")]
     pub attestation: [u8; 64],
+    /// The signer's round-2 signature share (frost `SignatureShare::serialize()`).
+    #[serde(with = "hex_vec")]
+    pub share: Vec<u8>,
+    /// BIP-340 signature by `identity_key` over [`share_attestation_message`]: the node
+    /// itself released this share for this session.
+    #[serde(with = "hex_bytes")]
+    pub share_attestation: [u8; 64],
 }
 
 /// One line of the log: a key record or a signing record, told apart by the line's
@@ -165,6 +174,16 @@ impl SignerEntry {
             &self.public_inputs,
         )
     }
+}
+
+/// What a signer's identity key signs in round 2: `tagged_hash("zkquorum/attest/round2/v1",
+/// [session id, signer id u16 LE, share bytes])` — byte for byte what
+/// `signer::session::round2_attestation` signs.
+pub fn share_attestation_message(session_id: &[u8; 32], signer_id: u16, share: &[u8]) -> [u8; 32] {
+    tagged_hash(
+        SHARE_ATTEST_TAG,
+        &[session_id, &signer_id.to_le_bytes(), share],
+    )
 }
 
 /// `blake3("zkquorum/audit/v1" || len(line) as u64 LE || line)`: the `prev` of the record
@@ -285,6 +304,8 @@ mod tests {
                 proof: vec![7; 170],
                 public_inputs: [[8; 32], [9; 32], [10; 32], [11; 32]],
                 attestation: [12; 64],
+                share: vec![15; 32],
+                share_attestation: [16; 64],
             }],
             signature: [13; 64],
             time: 14,
