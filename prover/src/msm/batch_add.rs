@@ -99,16 +99,6 @@ fn add_with_inverse<P: SWCurveConfig>(
 /// Top bit of an entry: the point is subtracted.
 pub const NEG: u32 = 1 << 31;
 
-#[inline]
-fn fetch<P: SWCurveConfig>(bases: &[Affine<P>], entry: u32) -> Affine<P> {
-    let p = bases[(entry & !NEG) as usize];
-    if entry & NEG != 0 {
-        -p
-    } else {
-        p
-    }
-}
-
 /// Per-window workspace of the affine bucket accumulation (reused across windows a thread
 /// handles).
 pub struct BucketSums<P: SWCurveConfig> {
@@ -146,49 +136,26 @@ impl<P: SWCurveConfig> BucketSums<P> {
     ) -> Bucket<P> {
         let buckets = starts.len() - 1;
         let min_batch = min_batch.max(1);
-        let m = entries.len();
-        self.points.clear();
-        self.points.resize(m, Affine::identity());
         // `lens[b]`: points of bucket `b` still to be added, at `points[starts[b]..]`.
         self.lens.clear();
         self.lens
             .extend((0..buckets).map(|b| starts[b + 1] - starts[b]));
         let lens = &mut self.lens;
-
-        // Round 1 reads the points from `bases` through `entries`.
-        let pairs: usize = lens.iter().map(|l| l / 2).sum();
-        if pairs >= min_batch {
-            self.dens.clear();
-            for b in 0..buckets {
-                let s = starts[b];
-                for k in 0..lens[b] / 2 {
-                    let p = fetch(bases, entries[s + 2 * k]);
-                    let q = fetch(bases, entries[s + 2 * k + 1]);
-                    self.dens.push(classify(&p, &q).1);
-                }
-            }
-            batch_inverse(&mut self.dens, &mut self.scratch);
-            let mut j = 0;
-            for b in 0..buckets {
-                let (s, len) = (starts[b], lens[b]);
-                for k in 0..len / 2 {
-                    let p = fetch(bases, entries[s + 2 * k]);
-                    let q = fetch(bases, entries[s + 2 * k + 1]);
-                    self.points[s + k] = add_with_inverse(&p, &q, &self.dens[j]);
-                    j += 1;
-                }
-                if len % 2 == 1 {
-                    self.points[s + len / 2] = fetch(bases, entries[s + len - 1]);
-                }
-                lens[b] = len.div_ceil(2);
-            }
-        } else {
-            for (slot, &e) in self.points.iter_mut().zip(entries) {
-                *slot = fetch(bases, e);
+        // Gather first, in a loop of independent loads the CPU overlaps (the reads are random
+        // over `bases`, which outgrows the caches from ~2^14 points); the rounds then only
+        // touch `points`, sequentially.
+        // Signs are applied in a second pass, so that their unpredictable branches do not
+        // stall the loads.
+        self.points.clear();
+        self.points
+            .extend(entries.iter().map(|&e| bases[(e & !NEG) as usize]));
+        for (p, &e) in self.points.iter_mut().zip(entries) {
+            if e & NEG != 0 {
+                p.y = -p.y;
             }
         }
 
-        // Later rounds work in place on `points`. Pair `k` of a bucket reads slots `2k` and
+        // Rounds work in place on `points`. Pair `k` of a bucket reads slots `2k` and
         // `2k + 1` and writes slot `k ≤ 2k`; going forwards, every slot written has already
         // been read, and the odd point moves from slot `len − 1` to `⌊len/2⌋ ≤ len − 1` after
         // all pairs of its bucket.
