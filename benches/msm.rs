@@ -59,6 +59,7 @@ fn bench_msm(c: &mut Criterion) {
         return;
     }
     let ours = PippengerMsm::new();
+    let ours_noglv = PippengerMsm::new().glv(false);
     for group in ["g1", "g2"] {
         let mut g = c.benchmark_group(format!("msm_{group}"));
         g.sample_size(10)
@@ -76,6 +77,9 @@ fn bench_msm(c: &mut Criterion) {
                 g.bench_with_input(BenchmarkId::new("ours", log), &log, |b, _| {
                     b.iter(|| ours.msm_g1(&p, &s))
                 });
+                g.bench_with_input(BenchmarkId::new("ours-noglv", log), &log, |b, _| {
+                    b.iter(|| ours_noglv.msm_g1(&p, &s))
+                });
             } else {
                 let (p, s) = inputs::<ark_bn254::g2::Config>(n, log as u64);
                 assert_eq!(ours.msm_g2(&p, &s), ArkMsm.msm_g2(&p, &s));
@@ -84,6 +88,9 @@ fn bench_msm(c: &mut Criterion) {
                 });
                 g.bench_with_input(BenchmarkId::new("ours", log), &log, |b, _| {
                     b.iter(|| ours.msm_g2(&p, &s))
+                });
+                g.bench_with_input(BenchmarkId::new("ours-noglv", log), &log, |b, _| {
+                    b.iter(|| ours_noglv.msm_g2(&p, &s))
                 });
             }
         }

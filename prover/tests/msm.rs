@@ -252,3 +252,35 @@ fn pools_and_the_trait() {
         );
     }
 }
+
+#[test]
+fn groth16_proofs_made_with_our_msm_verify_under_ark_groth16() {
+    use ark_bn254::Bn254;
+    use ark_groth16::Groth16;
+    use prover::ProofSystem;
+
+    let system = prover::test_util::groth16();
+    let witness = circuits::sample::witness(3);
+    let env = system.prove(&witness, &mut rand::rngs::OsRng).unwrap();
+    let proof = verifier::groth16::decode_proof(&env.proof).unwrap();
+    let inputs = witness.public_inputs().to_field_elements();
+    let pvk = ark_groth16::prepare_verifying_key(system.verifying_key().key());
+    assert!(Groth16::<Bn254>::verify_proof(&pvk, &proof, &inputs).unwrap());
+    let mut wrong = inputs;
+    wrong[0] += Fr::from(1u8);
+    assert!(!Groth16::<Bn254>::verify_proof(&pvk, &proof, &wrong).unwrap());
+
+    // The proving key's own queries (identity points included): ours == ark-ec's.
+    let pk = system.proving_key();
+    let mut rng = StdRng::seed_from_u64(1);
+    let s: Vec<BigInt> = (0..pk.a_query.len())
+        .map(|_| Fr::rand(&mut rng).into_bigint())
+        .collect();
+    let ours = PippengerMsm::new();
+    assert_eq!(ours.msm_g1(&pk.a_query, &s), ArkMsm.msm_g1(&pk.a_query, &s));
+    assert_eq!(
+        ours.msm_g2(&pk.b_g2_query, &s),
+        ArkMsm.msm_g2(&pk.b_g2_query, &s)
+    );
+    assert_eq!(ours.msm_g1(&pk.h_query, &s), ArkMsm.msm_g1(&pk.h_query, &s));
+}
