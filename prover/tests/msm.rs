@@ -192,7 +192,7 @@ fn many_rounds_with_auto_batches() {
 
 #[test]
 fn non_canonical_scalars_are_reduced() {
-    let (points, scalars) = inputs::<ark_bn254::g1::Config>(&vec![Slot::Random; 20], 5);
+    let (points, scalars) = inputs::<ark_bn254::g1::Config>(&[Slot::Random; 20], 5);
     let expect = G1Projective::msm(&points, &scalars).unwrap();
     let big: Vec<BigInt> = scalars
         .iter()
@@ -221,7 +221,7 @@ fn non_canonical_scalars_are_reduced() {
 #[test]
 fn pools_and_the_trait() {
     let (p1, s1) = inputs::<ark_bn254::g1::Config>(&vec![Slot::Random; 300], 9);
-    let (p2, s2) = inputs::<ark_bn254::g2::Config>(&vec![Slot::Random; 60], 9);
+    let (p2, s2) = inputs::<ark_bn254::g2::Config>(&[Slot::Random; 60], 9);
     let b1: Vec<BigInt> = s1.iter().map(|s| s.into_bigint()).collect();
     let b2: Vec<BigInt> = s2.iter().map(|s| s.into_bigint()).collect();
     let backends: Vec<Box<dyn MsmBackend>> = vec![
