@@ -15,8 +15,9 @@
 //!    affinely with batched inversion ([`batch_add`]) when the window is large enough to fill
 //!    the batches, else in extended Jacobian coordinates; a running sum gives the window sum,
 //!    and Horner's rule the total. Windows run in parallel on the [`PippengerMsm`]'s rayon
-//!    pool (or the caller's, when it has none). The width `c` is chosen per size from a cost
-//!    model calibrated by `benches/msm.rs`.
+//!    pool (or the caller's, when it has none). The width `c` is chosen per size by a cost
+//!    model (`pippenger::choose_window`), checked against the sweep of `benches/msm.rs`
+//!    (`ZKQ_MSM_SWEEP=1`).
 //!
 //! Correctness of the whole: step 1 preserves `k·P`; step 2 gives `k₁·P + k₂·φ(P) = k·P`
 //! since `φ = [λ]` on the subgroup; step 3 writes each (half-)scalar exactly as `Σ d_j 2^{jc}`;
