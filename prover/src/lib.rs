@@ -19,6 +19,7 @@
 pub mod error;
 pub mod groth16;
 pub mod halo2;
+pub mod msm;
 
 pub mod keystore;
 #[cfg(feature = "test-util")]
@@ -34,6 +35,7 @@ use rayon::prelude::*;
 use verifier::{ProofEnvelope, StatementVerifier, VkFingerprint};
 
 pub use error::{KeyStoreError, ProveError};
+pub use msm::{ArkMsm, MsmBackend, PippengerMsm};
 
 /// Size of a backend's circuit, in its own unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,159 @@
+//! Variable-base MSM on BN254 G1 and G2: ours (`prover::msm::PippengerMsm`) against ark-ec's
+//! `VariableBaseMSM::msm_bigint` (`prover::msm::ArkMsm`) on the same random inputs, at
+//! 2^10, 2^12, 2^14 and 2^16 points (`ZKQ_MSM_MAX_LOG=20` goes on to 2^20,
+//! `ZKQ_MSM_MIN_LOG` starts later). Both run on the
+//! global rayon pool (ark-ec builds its own 2-thread pools inside).
+//!
+//! `ZKQ_MSM_SWEEP=1` instead prints a quick window-width sweep (GLV on and off,
+//! affine and Jacobian buckets; CPU ms per call) that calibrates `pippenger::choose_window`.
+
+use std::time::{Duration, Instant};
+
+use ark_bn254::Fr;
+use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
+use ark_ec::{CurveGroup, PrimeGroup};
+use ark_ff::{PrimeField, UniformRand};
+use ark_std::rand::{rngs::StdRng, SeedableRng};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use prover::msm::{Accumulation, ArkMsm, BigInt, MsmBackend, PippengerMsm};
+
+/// `n` distinct points (running sums of 64 random multiples of the generator: cheap to make
+/// even in G2) and `n` random scalars.
+fn inputs<P: SWCurveConfig<ScalarField = Fr>>(
+    n: usize,
+    seed: u64,
+) -> (Vec<Affine<P>>, Vec<BigInt>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let seeds: Vec<Projective<P>> = (0..64)
+        .map(|_| Projective::<P>::generator() * Fr::rand(&mut rng))
+        .collect();
+    let mut acc = seeds[0];
+    let points: Vec<Projective<P>> = (0..n)
+        .map(|i| {
+            acc += seeds[i % 64];
+            acc
+        })
+        .collect();
+    let scalars = (0..n).map(|_| Fr::rand(&mut rng).into_bigint()).collect();
+    (Projective::normalize_batch(&points), scalars)
+}
+
+fn max_log() -> u32 {
+    std::env::var("ZKQ_MSM_MAX_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16)
+}
+
+fn logs() -> Vec<u32> {
+    let min: u32 = std::env::var("ZKQ_MSM_MIN_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    (min..=max_log()).step_by(2).collect()
+}
+
+fn bench_msm(c: &mut Criterion) {
+    if std::env::var_os("ZKQ_MSM_SWEEP").is_some() {
+        sweep();
+        return;
+    }
+    let ours = PippengerMsm::new();
+    let ours_noglv = PippengerMsm::new().glv(false);
+    for group in ["g1", "g2"] {
+        let mut g = c.benchmark_group(format!("msm_{group}"));
+        g.sample_size(10)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3));
+        for log in logs() {
+            let n = 1usize << log;
+            g.throughput(Throughput::Elements(n as u64));
+            if group == "g1" {
+                let (p, s) = inputs::<ark_bn254::g1::Config>(n, log as u64);
+                assert_eq!(ours.msm_g1(&p, &s), ArkMsm.msm_g1(&p, &s));
+                g.bench_with_input(BenchmarkId::new("ark", log), &log, |b, _| {
+                    b.iter(|| ArkMsm.msm_g1(&p, &s))
+                });
+                g.bench_with_input(BenchmarkId::new("ours", log), &log, |b, _| {
+                    b.iter(|| ours.msm_g1(&p, &s))
+                });
+                g.bench_with_input(BenchmarkId::new("ours-noglv", log), &log, |b, _| {
+                    b.iter(|| ours_noglv.msm_g1(&p, &s))
+                });
+            } else {
+                let (p, s) = inputs::<ark_bn254::g2::Config>(n, log as u64);
+                assert_eq!(ours.msm_g2(&p, &s), ArkMsm.msm_g2(&p, &s));
+                g.bench_with_input(BenchmarkId::new("ark", log), &log, |b, _| {
+                    b.iter(|| ArkMsm.msm_g2(&p, &s))
+                });
+                g.bench_with_input(BenchmarkId::new("ours", log), &log, |b, _| {
+                    b.iter(|| ours.msm_g2(&p, &s))
+                });
+                g.bench_with_input(BenchmarkId::new("ours-noglv", log), &log, |b, _| {
+                    b.iter(|| ours_noglv.msm_g2(&p, &s))
+                });
+            }
+        }
+        g.finish();
+    }
+}
+
+/// This process's user + system CPU time in ms (`/proc/self/stat`, 10 ms ticks).
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() * 10.0
+}
+
+/// CPU milliseconds per call (all threads; robust to a loaded machine, unlike wall time):
+/// repeats until 300 ms of CPU time are spent.
+fn median_ms<T>(mut f: impl FnMut() -> T) -> f64 {
+    let (c0, mut k) = (cpu_ms(), 0u32);
+    let wall = Instant::now();
+    while cpu_ms() - c0 < 300.0 && wall.elapsed() < Duration::from_secs(20) {
+        std::hint::black_box(f());
+        k += 1;
+    }
+    (cpu_ms() - c0) / k as f64
+}
+
+/// Window-width sweep: one line per (group, size, glv, accumulation), ms per width.
+fn sweep() {
+    let widths: Vec<u32> = std::env::var("ZKQ_MSM_WIDTHS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| (8..=16).collect());
+    for log in logs() {
+        let n = 1usize << log;
+        let (p1, s1) = inputs::<ark_bn254::g1::Config>(n, 1);
+        let (p2, s2) = inputs::<ark_bn254::g2::Config>(n, 2);
+        println!(
+            "2^{log} ark: g1 {:.1} ms, g2 {:.1} ms; ours auto: g1 {:.1} ms, g2 {:.1} ms",
+            median_ms(|| ArkMsm.msm_g1(&p1, &s1)),
+            median_ms(|| ArkMsm.msm_g2(&p2, &s2)),
+            median_ms(|| PippengerMsm::new().msm_g1(&p1, &s1)),
+            median_ms(|| PippengerMsm::new().msm_g2(&p2, &s2)),
+        );
+        for glv in [true, false] {
+            for acc in [Accumulation::Affine, Accumulation::Projective] {
+                let mut line = format!("2^{log} glv={glv} {acc:?}:");
+                for &c in &widths {
+                    let m = PippengerMsm::new().glv(glv).accumulation(acc).window(c);
+                    let t1 = median_ms(|| m.msm_g1(&p1, &s1));
+                    let t2 = median_ms(|| m.msm_g2(&p2, &s2));
+                    line += &format!(" c{c}={t1:.1}/{t2:.1}");
+                }
+                println!("{line}");
+            }
+        }
+    }
+}
+
+criterion_group!(benches, bench_msm);
+criterion_main!(benches);
