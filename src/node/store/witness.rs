@@ -20,28 +20,7 @@ pub struct WitnessState {
 impl NodeStore {
     /// The state of log `log_id` this node last signed (size 0 if none).
     pub fn witness_state(&self, log_id: &str) -> Result<WitnessState, StoreError> {
-        let row: Option<(i64, Vec<u8>)> = self
-            .lock()
-            .query_row(
-                "SELECT size, head FROM witness WHERE log_id = ?1",
-                [log_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(StoreError::sql("reading witness"))?;
-        Ok(match row {
-            None => WitnessState {
-                size: 0,
-                head: [0; 32],
-            },
-            Some((size, head)) => WitnessState {
-                size: u64::try_from(size)
-                    .map_err(|_| StoreError::corrupt("witness.size", "negative"))?,
-                head: head
-                    .try_into()
-                    .map_err(|_| StoreError::corrupt("witness.head", "not 32 bytes"))?,
-            },
-        })
+        read_state(&self.lock(), log_id)
     }
 
     /// The key-record lines this node witnessed, in no particular order.
@@ -78,16 +57,7 @@ impl NodeStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::sql("starting a witness transaction"))?;
-        let stored: Option<(i64, Vec<u8>)> = tx
-            .query_row(
-                "SELECT size, head FROM witness WHERE log_id = ?1",
-                [log_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(StoreError::sql("reading witness"))?;
-        let current = stored.map_or((0, vec![0; 32]), |(s, h)| (s, h));
-        if current != (to_i64("witness size", from.size)?, from.head.to_vec()) {
+        if read_state(&tx, log_id)? != from {
             return Err(StoreError::Invalid(
                 "the witness state moved meanwhile".into(),
             ));
@@ -115,4 +85,29 @@ impl NodeStore {
         tx.commit()
             .map_err(StoreError::sql("committing a witness state"))
     }
+}
+
+/// The stored state of `log_id` (size 0 and zero head if none).
+fn read_state(conn: &rusqlite::Connection, log_id: &str) -> Result<WitnessState, StoreError> {
+    let row: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT size, head FROM witness WHERE log_id = ?1",
+            [log_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(StoreError::sql("reading witness"))?;
+    Ok(match row {
+        None => WitnessState {
+            size: 0,
+            head: [0; 32],
+        },
+        Some((size, head)) => WitnessState {
+            size: u64::try_from(size)
+                .map_err(|_| StoreError::corrupt("witness.size", "negative"))?,
+            head: head
+                .try_into()
+                .map_err(|_| StoreError::corrupt("witness.head", "not 32 bytes"))?,
+        },
+    })
 }
