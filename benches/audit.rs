@@ -39,7 +39,12 @@ fn make_log(n: u64) -> (Vec<u8>, AuditKeys) {
     let mut keys = AuditKeys::new().with_registry(Arc::new(policies));
     keys.add_groth16(system.verifying_key().clone());
     let keys = keys
-        .with_key_record(&common::key_record(&nodes, &coord, "bench", 2))
+        .with_key_record(&signer::local::key_record(
+            &nodes,
+            coord.public_key_package(),
+            "bench",
+            1,
+        ))
         .unwrap();
     (bytes, keys)
 }

@@ -20,7 +20,8 @@ use signer::session::coordinator::{
     Coordinator, CoordinatorError, Excluded, Refusal, ReplyFault, Signed,
 };
 use signer::session::{
-    round1_attestation, Round1Reply, Round1Request, Round2Reply, Round2Request, SessionSigner,
+    round1_attestation, round2_attestation, Round1Reply, Round1Request, Round2Reply, Round2Request,
+    SessionSigner,
 };
 use signer::taproot::{self, Taproot};
 use signer::{MemoryNonceStore, SignerId, Threshold};
@@ -68,18 +69,22 @@ impl<E: Endpoint<Taproot>> Endpoint<Taproot> for BadProof<'_, E> {
 }
 
 /// A signer with a valid proof that returns a wrong signature share.
-struct BadShare<'a, E>(&'a E);
+/// A signer that sends a wrong signature share, attested with its own identity key (a
+/// compromised node): the attestation holds, only aggregation can name it.
+struct BadShare<'a, P: ProofSystem>(&'a Node<P>);
 
-impl<E: Endpoint<Taproot>> Endpoint<Taproot> for BadShare<'_, E> {
+impl<P: ProofSystem> Endpoint<Taproot> for BadShare<'_, P> {
     fn id(&self) -> SignerId {
-        self.0.id()
+        Endpoint::id(self.0)
     }
     fn round1(&self, req: &Round1Request) -> Result<Round1Reply<Taproot>, Refusal> {
-        self.0.round1(req)
+        Endpoint::round1(self.0, req)
     }
     fn round2(&self, req: &Round2Request<Taproot>) -> Result<Round2Reply<Taproot>, Refusal> {
-        let mut r = self.0.round2(req)?;
+        let mut r = Endpoint::round2(self.0, req)?;
         r.share = frost_core::round2::SignatureShare::deserialize(&[7u8; 32]).unwrap();
+        let msg = round2_attestation(&r.session, r.signer, &r.share.serialize());
+        r.attestation = self.0.identity().sign(&msg, &mut OsRng).unwrap();
         Ok(r)
     }
 }
@@ -335,13 +340,20 @@ fn coordinated_sessions_are_appended_and_the_log_verifies() {
 
     let mut keys = AuditKeys::new().with_registry(Arc::new(policies.clone()));
     keys.add_groth16(groth16().verifying_key().clone());
+    // The key's record, every node's signature over it, as keygen would have appended it.
+    let record = signer::local::key_record(&nodes, coord.public_key_package(), "treasury", 1);
+    let keys = keys.with_key_record(&record).unwrap();
     let report = verify_log(BufReader::new(std::fs::File::open(&path).unwrap()), &keys);
     assert!(report.is_ok(), "{:?}", report.failures);
     assert_eq!(report.records, 3);
     // Without the Groth16 key the auditor cannot check the proofs, and says so.
+    let record = signer::local::key_record(&nodes, coord.public_key_package(), "treasury", 1);
     let report = verify_log(
         BufReader::new(std::fs::File::open(&path).unwrap()),
-        &AuditKeys::new().with_registry(Arc::new(policies.clone())),
+        &AuditKeys::new()
+            .with_registry(Arc::new(policies.clone()))
+            .with_key_record(&record)
+            .unwrap(),
     );
     let fingerprint = groth16().fingerprint();
     assert_eq!(report.failures.len(), 3, "{:?}", report.failures);

@@ -217,3 +217,55 @@ where
         .collect();
     (nodes, roster, policies)
 }
+
+/// The key record of `public`'s key as every one of `nodes` attests it at keygen (under
+/// roster version `roster_version`, at time `circuits::sample::NOW`): what an auditor needs
+/// before the signing records of an in-process cluster (tests, benches).
+pub fn key_record<C, S, P>(
+    nodes: &[SessionSigner<C, S, P>],
+    public: &frost_core::keys::PublicKeyPackage<C>,
+    key_id: &str,
+    roster_version: u64,
+) -> verifier::audit::KeyRecord
+where
+    C: Ciphersuite,
+    S: crate::round::nonce::NonceStore<C>,
+    P: prover::ProofSystem,
+{
+    use circuits::Backend;
+    let group_key: [u8; 33] = public
+        .verifying_key()
+        .serialize()
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .expect("a 33-byte SEC1 group key");
+    let mut rec = verifier::audit::KeyRecord {
+        version: verifier::audit::KEY_RECORD_VERSION,
+        index: 0,
+        key_id: key_id.into(),
+        backend: <P::Backend as Backend>::ID.as_u8(),
+        threshold: public.min_signers().unwrap_or(2),
+        participants: u16::try_from(nodes.len()).expect("at most u16::MAX nodes"),
+        roster_version,
+        group_key,
+        public_key_package: public.serialize().expect("package serializes"),
+        attestations: Vec::new(),
+        time: circuits::sample::NOW,
+        prev: [0; 32],
+    };
+    rec.attestations = nodes
+        .iter()
+        .map(|n| {
+            let id = n.signer().share().id().get();
+            verifier::audit::KeyAttestation {
+                signer_id: id,
+                identity_key: n.identity().public_key(),
+                signature: n
+                    .identity()
+                    .sign(&rec.attestation_message(id), &mut rand::rngs::OsRng)
+                    .expect("identity signature"),
+            }
+        })
+        .collect();
+    rec
+}
