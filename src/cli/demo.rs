@@ -413,8 +413,11 @@ async fn demo<P: ProofSystem + 'static>(
         pct(0.9)
     );
     println!(
-        "| audit records verified | {} (chain head {}) |",
+        "| audit records verified | {} ({} key record, {} signatures; {} witnessed by {T}+ of {N} nodes; chain head {}) |",
         report.records,
+        report.key_records,
+        report.signatures(),
+        report.witnessed.unwrap_or(0),
         report
             .head
             .map(hex::encode)

@@ -178,10 +178,12 @@ impl LocalCluster {
             .iter()
             .map(|(id, p)| proposal::policy_assignment(key_id, *id, self.cluster.backend, p))
             .collect();
+        // In force from now: a record may not take effect before what the log already holds
+        // (a key record, earlier signatures).
         let mut signed = proposal::propose(
             &trust,
             head + 1,
-            0,
+            crate::clock::unix_now(),
             RecordContent::Policy(PolicyAssignments { assignments }),
         );
         for i in 1..=approvals {

@@ -49,7 +49,14 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
                 let c = Arc::clone(self);
                 tokio::spawn(async move {
                     let id = node.id;
-                    match c.witness_node(&node).await {
+                    // One round per node at a time; a round already running for it pages on
+                    // to the log's end, so this one has nothing to add.
+                    if !c.witnessing.lock().await.insert(id.get()) {
+                        return false;
+                    }
+                    let done = c.witness_node(&node).await;
+                    c.witnessing.lock().await.remove(&id.get());
+                    match done {
                         Ok(()) => true,
                         Err(e) => {
                             tracing::warn!(signer = %id, error = %e, "node did not witness the audit log");
@@ -77,12 +84,15 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             return Err(format!("witnesses log {}, not {log_id}", state.log_id));
         }
         let mut from = state.size;
-        let kept = self
+        // The size of this node's latest signature we keep.
+        let mut signed = self
             .store
             .witnesses()
             .map_err(|e| e.to_string())?
             .into_iter()
-            .find(|w| w.signer_id == node.id.get());
+            .find(|w| w.signer_id == node.id.get())
+            .map(|w| w.size);
+        // Page on until the log's end (records appended meanwhile included).
         loop {
             let c = Arc::clone(self);
             let (size, lines) = blocking(move || {
@@ -98,7 +108,7 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
                 ));
             }
             // Nothing new, and its signature over this state is kept: done.
-            if lines.is_empty() && kept.as_ref().is_some_and(|w| w.size == from) {
+            if lines.is_empty() && signed == Some(from) {
                 return Ok(());
             }
             let n = lines.len() as u64;
@@ -135,9 +145,7 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             .await
             .map_err(|e| e.to_string())?;
             from += n;
-            if from >= size {
-                return Ok(());
-            }
+            signed = Some(from);
         }
     }
 }
