@@ -61,10 +61,16 @@ fn bench(c: &mut Criterion) {
     let key = KeyId::new("bench").unwrap();
     rt.block_on(client.create_key(&key)).unwrap();
     let t = zkquorum::clock::unix_now();
+    // Each node holds its own (salted) policy, and 2 of the 3 admins register their
+    // commitments for the key: nodes prove only under a registered policy.
+    let mut policies = Vec::new();
     for id in 1..=5 {
-        rt.block_on(local.set_policy(id, zkquorum::cluster::example_policy(t)))
-            .unwrap();
+        let policy = zkquorum::cluster::example_policy(t);
+        rt.block_on(local.set_policy(id, policy.clone())).unwrap();
+        policies.push((id, policy));
     }
+    rt.block_on(local.govern_policies(key.as_str(), &policies, 2))
+        .unwrap();
     let request = |nonce: u64| SignRequest {
         key_id: key.clone(),
         intent: zkquorum::cluster::example_intent(t, nonce),
