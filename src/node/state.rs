@@ -71,8 +71,10 @@ pub struct NodeState<P: ProofSystem + 'static> {
     /// and the registered policies (`registry.policies(key, backend, now)`).
     pub(crate) governance: Arc<RwLock<Registry>>,
     /// Held through each witness step (`POST /v1/node/witness`), so each extends the state
-    /// the previous one stored.
-    pub(super) witness: Mutex<()>,
+    /// the previous one stored; holds what the node checks records with (its verifying key,
+    /// its registry, the key records it witnessed), built at the first step and extended
+    /// with each key record witnessed, so no step re-reads and re-checks them.
+    pub(super) witness: Mutex<Option<verifier::audit::AuditKeys>>,
 }
 
 impl<P: ProofSystem + 'static> NodeState<P> {
@@ -146,7 +148,7 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             signers: RwLock::new(HashMap::new()),
             dkg: Mutex::new(HashMap::new()),
             governance,
-            witness: Mutex::new(()),
+            witness: Mutex::new(None),
         })
     }
 

@@ -72,7 +72,7 @@ pub(super) async fn witness<P: ProofSystem + 'static>(
             )));
         }
         // One witness step at a time: each extends the state the previous one stored.
-        let _step = node.witness.lock().unwrap_or_else(|e| e.into_inner());
+        let mut step = node.witness.lock().unwrap_or_else(|e| e.into_inner());
         let from = node
             .store
             .witness_state(&log_id)
@@ -89,10 +89,14 @@ pub(super) async fn witness<P: ProofSystem + 'static>(
                 ),
             ));
         }
-        let keys = witness_keys(&node)?;
+        let keys = match step.take() {
+            Some(keys) => keys,
+            None => witness_keys(&node)?,
+        };
         let mut text = req.lines.join("\n");
         text.push('\n');
         let report = verify_log_from(Cursor::new(text), &keys, from.size, from.head);
+        *step = Some(keys);
         if !report.is_ok() {
             let shown: Vec<String> = report.failures.iter().take(5).map(|f| f.to_string()).collect();
             tracing::warn!(failures = report.failures.len(), first = %shown[0], "refused to witness the audit log");
@@ -130,6 +134,14 @@ pub(super) async fn witness<P: ProofSystem + 'static>(
         node.store
             .advance_witness(&log_id, from, to, &key_records)
             .map_err(|e| ApiError::internal("storing the witness state", e))?;
+        // The new key records vouch for the signing records of later steps.
+        for (_, line) in &key_records {
+            if let (Some(keys), Ok(LogEntry::Key(k))) =
+                (step.take(), LogEntry::from_line(line.as_bytes()))
+            {
+                *step = keys.with_key_record(&k).ok();
+            }
+        }
         Ok(Json(WitnessSignature {
             signer_id: node.id.get(),
             identity_key: node.identity.public_key(),
