@@ -1457,3 +1457,104 @@ fn only_the_prefix_the_nodes_witnessed_is_accepted() {
     let report = witnessed(forged, 2, &full);
     assert_eq!(report.witnessed, Some(n));
 }
+
+/// The sample policies, and a roster of `ids` from which `removed` is dropped at `at`.
+struct RosterUntil {
+    ids: BTreeMap<u16, [u8; 32]>,
+    removed: u16,
+    at: u64,
+}
+
+impl verifier::PolicyRegistry for RosterUntil {
+    fn policies(
+        &self,
+        key_id: &str,
+        backend: circuits::BackendId,
+        now: u64,
+    ) -> verifier::RegisteredPolicies {
+        prover::test_util::sample_registry().policies(key_id, backend, now)
+    }
+
+    fn rostered_identity(&self, signer: u16, now: u64) -> verifier::Rostered {
+        match self.ids.get(&signer) {
+            Some(_) if signer == self.removed && now >= self.at => verifier::Rostered::Absent,
+            Some(k) => verifier::Rostered::Member(*k),
+            None => verifier::Rostered::Absent,
+        }
+    }
+}
+
+/// A witness dropped from the roster cannot vouch for records written after its removal,
+/// whatever time it puts on its signature: its identity must be rostered at the time of
+/// the last record it covers as well.
+#[test]
+fn a_removed_witness_cannot_vouch_for_records_after_its_removal() {
+    let log = groth16_log();
+    let full = log.with_key(&log.lines);
+    let record_time = |i: usize| {
+        LogEntry::from_line(full[i].as_bytes()).map(|e| match e {
+            LogEntry::Key(k) => k.time,
+            LogEntry::Signing(r) => r.time,
+        })
+    };
+    let last = record_time(full.len() - 1).unwrap();
+    let witness = SigningKey::random(&mut OsRng);
+    let mut ids: BTreeMap<u16, [u8; 32]> = log
+        .identities
+        .iter()
+        .map(|(id, k)| (*id, k.verifying_key().to_bytes().into()))
+        .collect();
+    ids.insert(9, witness.verifying_key().to_bytes().into());
+    // Node 9 is removed just before the last record; it signs with a time before that.
+    let registry = RosterUntil {
+        ids,
+        removed: 9,
+        at: last,
+    };
+    let sign = |size: usize| {
+        let mut w = verifier::audit::WitnessSignature {
+            signer_id: 9,
+            identity_key: witness.verifying_key().to_bytes().into(),
+            size: size as u64,
+            head: chain_hash(full[size - 1].as_bytes()),
+            time: last - 1,
+            signature: [0; 64],
+        };
+        w.signature = sign_attestation(&witness, &w.message("audit-test"));
+        w
+    };
+    let verify = |w: verifier::audit::WitnessSignature| {
+        let mut keys = AuditKeys::new().with_registry(Arc::new(RosterUntil {
+            ids: registry.ids.clone(),
+            ..registry
+        }));
+        keys.add_groth16(groth16().verifier().clone());
+        let keys = keys.with_witnesses(
+            verifier::audit::Witnesses {
+                log_id: "audit-test".into(),
+                signatures: vec![w],
+            },
+            1,
+        );
+        verify_log(text(&full).as_bytes(), &keys)
+    };
+    // Up to the record before its removal, its word counts.
+    let before = full.len() - 1;
+    assert!(record_time(before - 1).unwrap() < last);
+    let report = verify(sign(before));
+    assert_eq!(
+        report.witnessed,
+        Some(before as u64),
+        "{:?}",
+        report.failures
+    );
+    // Over the whole log it does not: the last record is after its removal.
+    let report = verify(sign(full.len()));
+    assert_eq!(report.witnessed, Some(0));
+    assert!(
+        report.failures.iter().any(|f| matches!(&f.reason,
+            AuditError::Witness { signer_id: 9, reason } if reason.contains("roster in force then does not name"))),
+        "{:?}",
+        report.failures
+    );
+}

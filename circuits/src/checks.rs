@@ -137,11 +137,11 @@ pub fn orderings<'a, T>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The `# Constraints` section of a module's `//!` docs.
-    fn constraints_section(source: &str) -> String {
+    pub(crate) fn constraints_section(source: &str) -> String {
         let docs: Vec<&str> = source
             .lines()
             .filter_map(|l| l.strip_prefix("//!"))

@@ -29,6 +29,7 @@ pub mod policy;
 pub mod public;
 pub mod rules;
 pub mod sample;
+pub mod spend;
 
 pub use digest::SignedDigest;
 pub use field::{

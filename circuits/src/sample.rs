@@ -69,3 +69,58 @@ pub fn binding(n: u64) -> Binding {
 pub fn witness<B: Backend>(n: u64) -> Witness<B> {
     Witness::new(intent(n), policy(), NOW, binding(n)).expect("the sample statement holds")
 }
+
+/// The sample spend scenario (the Bitcoin statement): regtest (network 3), at most
+/// 100 000 sat out per transaction, fee at most 1 000 sat, time-locked until `now - 10`,
+/// twenty allowlisted scripts ([`spend_script`]).
+pub mod spend {
+    use super::{binding, NOW, POLICY_SALT};
+    use crate::field::Backend;
+    use crate::intent::Recipient;
+    use crate::policy::PolicySalt;
+    use crate::spend::{script_hash, SizeClass, Spend, SpendOutput, SpendPolicy, SpendWitness};
+
+    /// The network code of the scenario (regtest).
+    pub const NETWORK: u32 = 3;
+
+    /// The script hash of the `i`-th sample script (a made-up `OP_1 <i>` scriptPubKey).
+    pub fn spend_script(i: u8) -> Recipient {
+        script_hash(&[0x51, 0x20, i])
+    }
+
+    /// The sample spend policy.
+    pub fn policy() -> SpendPolicy {
+        SpendPolicy::new(
+            NETWORK,
+            100_000,
+            1_000,
+            NOW - 10,
+            (1..=20).map(spend_script).collect(),
+            PolicySalt::from_bytes(POLICY_SALT),
+        )
+        .expect("the sample spend policy is valid")
+    }
+
+    /// External output `index` paying `amount` to `script`.
+    pub fn output(index: u32, script: Recipient, amount: u64) -> SpendOutput {
+        SpendOutput {
+            index,
+            script,
+            amount,
+        }
+    }
+
+    /// A compliant spend filling `class`: every slot pays 10 sat to a sample script; fee 500.
+    pub fn spend(class: SizeClass) -> Spend {
+        let outputs = (0..class.slots() as u32)
+            .map(|i| output(i, spend_script(1 + (i % 20) as u8), 10))
+            .collect();
+        Spend::with_class(NETWORK, outputs, 500, 0, class).expect("fits its class")
+    }
+
+    /// The witness of the sample spend of `class` with binding `n`.
+    pub fn witness<B: Backend>(class: SizeClass, n: u64) -> SpendWitness<B> {
+        SpendWitness::new(&spend(class), &policy(), NOW, binding(n))
+            .expect("the sample spend holds")
+    }
+}

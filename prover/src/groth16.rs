@@ -55,6 +55,13 @@ use crate::{CircuitSize, ProofSystem};
 
 /// Groth16/BN254 keys for the v1 statement.
 pub struct Groth16System {
+    keys: Groth16Keys,
+}
+
+/// The prover of one circuit: its keys, its R1CS matrices (synthesized once) and the
+/// non-identity indices of the proving key's queries. [`Groth16System`] is the intent
+/// statement's; [`crate::spend::Groth16Spend`] a spend class's.
+pub(crate) struct Groth16Keys {
     pk: ProvingKey<Bn254>,
     vk: Groth16VerifyingKey,
     r1cs: R1cs,
@@ -110,11 +117,11 @@ struct R1cs {
 }
 
 impl R1cs {
-    fn synthesize() -> Result<Self, ProveError> {
+    fn synthesize(blank: impl ConstraintSynthesizer<Fr>) -> Result<Self, ProveError> {
         let cs = ConstraintSystem::<Fr>::new_ref();
         cs.set_optimization_goal(OptimizationGoal::Constraints);
         cs.set_mode(SynthesisMode::Setup);
-        PolicyCircuit::blank()
+        blank
             .generate_constraints(cs.clone())
             .map_err(backend_err)?;
         cs.finalize();
@@ -134,7 +141,7 @@ impl R1cs {
     }
 
     /// The full assignment `[1, inputs.., witnesses..]`, computed without building matrices.
-    fn assign(&self, circuit: PolicyCircuit) -> Result<Vec<Fr>, ProveError> {
+    fn assign(&self, circuit: impl ConstraintSynthesizer<Fr>) -> Result<Vec<Fr>, ProveError> {
         let cs = ConstraintSystem::<Fr>::new_ref();
         cs.set_optimization_goal(OptimizationGoal::Constraints);
         cs.set_mode(SynthesisMode::Prove {
@@ -176,10 +183,15 @@ fn backend_err(e: impl ToString) -> ProveError {
     }
 }
 
-impl Groth16System {
-    fn from_pk(pk: ProvingKey<Bn254>) -> Result<Self, ProveError> {
-        let vk = Groth16VerifyingKey::new(pk.vk.clone()).map_err(backend_err)?;
-        let r1cs = R1cs::synthesize()?;
+impl Groth16Keys {
+    /// The prover for `pk`, a key for the circuit `blank` (the circuit without witness)
+    /// whose verifying key `vk` wraps.
+    pub(crate) fn new(
+        pk: ProvingKey<Bn254>,
+        vk: Groth16VerifyingKey,
+        blank: impl ConstraintSynthesizer<Fr>,
+    ) -> Result<Self, ProveError> {
+        let r1cs = R1cs::synthesize(blank)?;
         // The key's query vectors are sized by the circuit it was made for.
         if pk.a_query.len() != r1cs.num_inputs + r1cs.num_witnesses {
             return Err(backend_err(format!(
@@ -238,20 +250,70 @@ impl Groth16System {
         }
     }
 
+    /// Proves `circuit` (an assignment of the key's circuit): witness, satisfiability check
+    /// against the cached matrices, QAP witness map, sparse MSMs.
+    pub(crate) fn prove_circuit<R: RngCore + CryptoRng>(
+        &self,
+        circuit: impl ConstraintSynthesizer<Fr>,
+        rng: &mut R,
+    ) -> Result<ProofEnvelope, ProveError> {
+        let z = self.r1cs.assign(circuit)?;
+        // ark-groth16 only debug-asserts satisfiability; check it here, always.
+        if !self.r1cs.is_satisfied(&z) {
+            return Err(ProveError::Unsatisfied("groth16"));
+        }
+        let h = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
+            &self.r1cs.matrices,
+            self.r1cs.num_inputs,
+            self.r1cs.num_constraints,
+            &z,
+        )
+        .map_err(backend_err)?;
+        // r and s are non-zero with overwhelming probability; ark's prover relies on the same.
+        let (r, s) = (Fr::rand(rng), Fr::rand(rng));
+        let proof = self.compose(&z, &h, r, s);
+        Ok(ProofEnvelope {
+            backend: BackendId::Groth16Bn254,
+            vk_fingerprint: self.vk.fingerprint(),
+            proof: encode_proof(&proof),
+        })
+    }
+
+    pub(crate) fn proving_key(&self) -> &ProvingKey<Bn254> {
+        &self.pk
+    }
+
+    pub(crate) fn verifying_key(&self) -> &Groth16VerifyingKey {
+        &self.vk
+    }
+
+    pub(crate) fn num_constraints(&self) -> usize {
+        self.r1cs.num_constraints
+    }
+}
+
+impl Groth16System {
+    fn from_pk(pk: ProvingKey<Bn254>) -> Result<Self, ProveError> {
+        let vk = Groth16VerifyingKey::new(pk.vk.clone()).map_err(backend_err)?;
+        Ok(Self {
+            keys: Groth16Keys::new(pk, vk, PolicyCircuit::blank())?,
+        })
+    }
+
     /// The proving key (for benchmarks against stock `ark_groth16` and for tests that force
     /// proofs out of unsatisfied witnesses).
     pub fn proving_key(&self) -> &ProvingKey<Bn254> {
-        &self.pk
+        self.keys.proving_key()
     }
 
     /// The verifying key, as the `verifier` crate holds it.
     pub fn verifying_key(&self) -> &Groth16VerifyingKey {
-        &self.vk
+        self.keys.verifying_key()
     }
 
     fn pk_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        self.pk
+        self.proving_key()
             .serialize_compressed(&mut out)
             .expect("serialize to Vec");
         out
@@ -270,12 +332,12 @@ impl ProofSystem for Groth16System {
 
     fn save(&self, dir: &Path) -> Result<(), KeyStoreError> {
         let pk = self.pk_bytes();
-        let vk = self.vk.to_bytes();
+        let vk = self.verifying_key().to_bytes();
         keystore::save(
             dir,
             NAME,
             BackendId::Groth16Bn254,
-            self.vk.fingerprint(),
+            self.verifying_key().fingerprint(),
             &[(PK_FILE, &pk), (VK_FILE, &vk)],
             BTreeMap::new(),
         )
@@ -306,15 +368,18 @@ impl ProofSystem for Groth16System {
     }
 
     fn verifier(&self) -> &Groth16VerifyingKey {
-        &self.vk
+        self.verifying_key()
     }
 
     fn circuit_size(&self) -> CircuitSize {
-        CircuitSize::Constraints(self.r1cs.num_constraints)
+        CircuitSize::Constraints(self.keys.num_constraints())
     }
 
     fn key_sizes(&self) -> (usize, usize) {
-        (self.pk.compressed_size(), self.vk.key().compressed_size())
+        (
+            self.proving_key().compressed_size(),
+            self.verifying_key().key().compressed_size(),
+        )
     }
 
     fn prove<R: RngCore + CryptoRng>(
@@ -322,25 +387,6 @@ impl ProofSystem for Groth16System {
         witness: &Witness<Self::Backend>,
         rng: &mut R,
     ) -> Result<ProofEnvelope, ProveError> {
-        let z = self.r1cs.assign(PolicyCircuit::new(witness))?;
-        // ark-groth16 only debug-asserts satisfiability; check it here, always.
-        if !self.r1cs.is_satisfied(&z) {
-            return Err(ProveError::Unsatisfied("groth16"));
-        }
-        let h = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
-            &self.r1cs.matrices,
-            self.r1cs.num_inputs,
-            self.r1cs.num_constraints,
-            &z,
-        )
-        .map_err(backend_err)?;
-        // r and s are non-zero with overwhelming probability; ark's prover relies on the same.
-        let (r, s) = (Fr::rand(rng), Fr::rand(rng));
-        let proof = self.compose(&z, &h, r, s);
-        Ok(ProofEnvelope {
-            backend: BackendId::Groth16Bn254,
-            vk_fingerprint: self.vk.fingerprint(),
-            proof: encode_proof(&proof),
-        })
+        self.keys.prove_circuit(PolicyCircuit::new(witness), rng)
     }
 }

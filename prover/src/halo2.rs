@@ -47,10 +47,10 @@ use circuits::pasta::{Pasta, PolicyCircuit, K};
 use circuits::public::Witness;
 use circuits::BackendId;
 use halo2_proofs::dev::{CircuitCost, MockProver};
-use halo2_proofs::plonk::{create_proof, keygen_pk, Error, ProvingKey};
+use halo2_proofs::plonk::{create_proof, keygen_pk, Circuit, Error, ProvingKey};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bWrite, Challenge255};
-use pasta_curves::{Eq as Vesta, EqAffine};
+use pasta_curves::{Eq as Vesta, EqAffine, Fp};
 use rand_core::{CryptoRng, RngCore};
 use verifier::halo2::Halo2VerifyingKey;
 use verifier::keys::{HALO2_NAME as NAME, HALO2_PARAMS_FILE as PARAMS_FILE};
@@ -72,7 +72,7 @@ pub struct Halo2System {
     rows: usize,
 }
 
-fn backend_err(e: impl core::fmt::Debug) -> ProveError {
+pub(crate) fn backend_err(e: impl core::fmt::Debug) -> ProveError {
     ProveError::Backend {
         backend: "halo2",
         reason: format!("{e:?}"),
@@ -151,12 +151,7 @@ impl Halo2System {
     /// copy constraint and lookup).
     pub fn check_satisfied(&self, witness: &Witness<Pasta>) -> Result<(), ProveError> {
         let values = witness.values();
-        let circuit = PolicyCircuit::new(&values);
-        let prover =
-            MockProver::run(K, &circuit, vec![values.public.to_vec()]).map_err(backend_err)?;
-        prover
-            .verify()
-            .map_err(|_| ProveError::Unsatisfied("halo2"))
+        check_circuit(K, &PolicyCircuit::new(&values), &values.public)
     }
 
     /// Proves without the `MockProver` check (for tests and benchmarks of the check
@@ -169,28 +164,57 @@ impl Halo2System {
         rng: &mut R,
     ) -> Result<ProofEnvelope, ProveError> {
         let values = witness.values();
-        let circuit = PolicyCircuit::new(&values);
-        let mut transcript = Blake2bWrite::<_, EqAffine, Challenge255<_>>::init(vec![]);
-        create_proof(
-            self.vk.params(),
+        prove_circuit(
+            &self.vk,
             &self.pk,
-            &[circuit],
-            &[&[&values.public[..]]],
-            RngAdapter(rng),
-            &mut transcript,
+            PolicyCircuit::new(&values),
+            &values.public,
+            rng,
         )
-        .map_err(|e| match e {
-            // create_proof notices some unsatisfied witnesses (a lookup input missing
-            // from its table), not all: gates and copy constraints are not checked.
-            Error::ConstraintSystemFailure => ProveError::Unsatisfied("halo2"),
-            e => backend_err(e),
-        })?;
-        Ok(ProofEnvelope {
-            backend: BackendId::Halo2Pasta,
-            vk_fingerprint: self.vk.fingerprint(),
-            proof: transcript.finalize(),
-        })
     }
+}
+
+/// Checks that `circuit` holds for `instance` with halo2's `MockProver` (every gate, copy
+/// constraint and lookup).
+pub(crate) fn check_circuit<C: Circuit<Fp>>(
+    k: u32,
+    circuit: &C,
+    instance: &[Fp],
+) -> Result<(), ProveError> {
+    let prover = MockProver::run(k, circuit, vec![instance.to_vec()]).map_err(backend_err)?;
+    prover
+        .verify()
+        .map_err(|_| ProveError::Unsatisfied("halo2"))
+}
+
+/// One proof of `circuit` for `instance` under `vk`/`pk`, without the `MockProver` check.
+pub(crate) fn prove_circuit<C: Circuit<Fp>, R: RngCore + CryptoRng>(
+    vk: &Halo2VerifyingKey,
+    pk: &ProvingKey<EqAffine>,
+    circuit: C,
+    instance: &[Fp],
+    rng: &mut R,
+) -> Result<ProofEnvelope, ProveError> {
+    let mut transcript = Blake2bWrite::<_, EqAffine, Challenge255<_>>::init(vec![]);
+    create_proof(
+        vk.params(),
+        pk,
+        &[circuit],
+        &[&[instance]],
+        RngAdapter(rng),
+        &mut transcript,
+    )
+    .map_err(|e| match e {
+        // create_proof notices some unsatisfied witnesses (a lookup input missing
+        // from its table), not all: gates and copy constraints are not checked.
+        Error::ConstraintSystemFailure => ProveError::Unsatisfied("halo2"),
+        e => backend_err(e),
+    })?;
+    Ok(ProofEnvelope {
+        backend: BackendId::Halo2Pasta,
+        vk_fingerprint: vk.fingerprint(),
+        proof: transcript.finalize(),
+    })
 }
 
 impl ProofSystem for Halo2System {

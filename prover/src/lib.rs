@@ -10,6 +10,8 @@
 //! - [`halo2::Halo2System`]: halo2 over Pasta with IPA (zcash halo2_proofs 0.4), transparent
 //!   setup.
 //!
+//! The Bitcoin spend statement has its own keys per size class: [`spend::Groth16Spend`].
+//!
 //! Every proof leaves as a [`verifier::ProofEnvelope`] naming its backend and verifying-key
 //! fingerprint.
 //!
@@ -20,6 +22,7 @@ pub mod error;
 pub mod groth16;
 pub mod halo2;
 pub mod msm;
+pub mod spend;
 
 pub mod keystore;
 #[cfg(feature = "test-util")]

@@ -336,6 +336,9 @@ async fn demo<P: ProofSystem + 'static>(
 
     // 6. The audit log: exported from the coordinator's database and verified offline.
     let pb = spinner("audit: verifying the chain, every signature, attestation and proof");
+    // The nodes witness in the background: wait (a few seconds at most) for their signatures
+    // over the whole log, as `audit export` does.
+    let witnesses = client.checkpoints().await?;
     let db = local.coordinator_db.clone();
     let lines =
         tokio::task::spawn_blocking(move || zkquorum::coordinator::store::read_audit_lines(&db))
@@ -353,10 +356,6 @@ async fn demo<P: ProofSystem + 'static>(
         let records = zkquorum::store::governance::read_records_at(&db)?;
         let registry = verifier::governance::Registry::from_records(trust, records)?;
         // Only what at least the threshold of rostered nodes witnessed is accepted.
-        let witnesses = verifier::audit::Witnesses {
-            log_id: registry.trust().cluster().to_string(),
-            signatures: zkquorum::coordinator::store::read_witnesses(&db)?,
-        };
         let keys = verifier::audit::AuditKeys::load_dir(&keys_dir)?
             .with_transparent_halo2()?
             .with_registry(std::sync::Arc::new(registry))

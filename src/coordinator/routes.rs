@@ -32,10 +32,11 @@ use super::governance;
 use super::sign::sign;
 use super::state::CoordinatorState;
 use super::store::{KeyRecord, RequestStatus};
+use super::witness::WITNESS_WAIT;
 use crate::ids::{KeyId, RequestId};
 use crate::net::api::{
-    blocking, ApiError, ApiJson, AuditPage, AuditQuery, CreateKey, KeyInfo, SessionStatus,
-    SignRequest, SignResponse, MAX_AUDIT_PAGE, MAX_BODY_BYTES,
+    blocking, ApiError, ApiJson, AuditPage, AuditQuery, CheckpointsQuery, CreateKey, KeyInfo,
+    SessionStatus, SignRequest, SignResponse, MAX_AUDIT_PAGE, MAX_BODY_BYTES,
 };
 use crate::net::client::ClientError;
 use crate::net::roles::{require, Peer, Role};
@@ -143,10 +144,16 @@ async fn audit_page<V: StatementVerifier + 'static>(
     .await
 }
 
-/// `GET /v1/audit/checkpoints`: every node's latest signature over the log.
+/// `GET /v1/audit/checkpoints[?wait=true]`: every node's latest signature over the log;
+/// with `wait`, once every node covers the log as it is now (at most [`WITNESS_WAIT`]).
 async fn checkpoints<V: StatementVerifier + 'static>(
     State(c): State<Arc<CoordinatorState<V>>>,
+    query: Result<Query<CheckpointsQuery>, QueryRejection>,
 ) -> Result<Json<verifier::audit::Witnesses>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if q.wait {
+        return Ok(Json(c.witnesses_covering_log(WITNESS_WAIT).await?));
+    }
     blocking(move || Ok(Json(c.witnesses()?))).await
 }
 
@@ -293,8 +300,8 @@ async fn create_key<V: StatementVerifier + 'static>(
     })
     .await?;
     tracing::info!(key = %key_id, "key created by DKG and committed by every node");
-    // The nodes witness the key record.
-    c.witness().await;
+    // The nodes witness the key record in the background.
+    c.witness_soon();
     Ok((StatusCode::CREATED, Json(c.key_info(&rec)?)))
 }
 

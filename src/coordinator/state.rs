@@ -33,9 +33,8 @@ pub struct CoordinatorState<V: StatementVerifier + 'static> {
     /// extended by `POST /v1/governance` (checked, appended, applied under the write lock).
     /// Sessions read it for the roster and the registered policies.
     pub(crate) governance: Arc<RwLock<Registry>>,
-    /// Nodes a witness round is running for: a new round skips them (the running one pages
-    /// on to the log's end).
-    pub(super) witnessing: tokio::sync::Mutex<std::collections::HashSet<u16>>,
+    /// The background witness rounds (one task per node, woken by each append).
+    pub(super) witnessing: super::witness::Witnessing,
 }
 
 impl<V: StatementVerifier + 'static> CoordinatorState<V> {
@@ -97,7 +96,7 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             request_timeout: Duration::from_secs(config.request_timeout_secs),
             public_keys: RwLock::new(HashMap::new()),
             governance: Arc::new(RwLock::new(registry)),
-            witnessing: tokio::sync::Mutex::new(std::collections::HashSet::new()),
+            witnessing: super::witness::Witnessing::default(),
         })
     }
 

@@ -2,12 +2,19 @@
 //! seen (`GET` then `POST /v1/node/witness`, paged), and keeps each node's signature over
 //! the new state. The nodes verify the records themselves and sign only extensions of what
 //! they signed before, so the coordinator can relay the log but not rewrite it unseen (see
-//! [`verifier::audit::checkpoint`]). A node that is down catches up at a later append; a
-//! failure is logged and never fails the request that appended.
+//! [`verifier::audit::checkpoint`]).
+//!
+//! The rounds run in the background, one task per node: an append wakes them and is
+//! answered at once, so witnessing costs a session no latency, and appends that arrive
+//! while a node's round runs are covered by its next round together (one verification and
+//! one signature for the batch). A node that is down catches up at a later append; a
+//! failure is logged and never fails the request that appended. An auditor who wants the
+//! checkpoints over the log as it is now asks `GET /v1/audit/checkpoints?wait=true`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Once, Weak};
 use std::time::Duration;
 
+use tokio::sync::{watch, Notify};
 use verifier::audit::{WitnessSignature, Witnesses};
 use verifier::StatementVerifier;
 
@@ -16,8 +23,28 @@ use crate::cluster::config::NodeEntry;
 use crate::net::api::{blocking, ApiError, WitnessRequest, WitnessStateWire};
 use crate::node::witness::MAX_WITNESS_LINES;
 
-/// How long an append waits for the nodes' witness signatures before it answers.
+/// How long `GET /v1/audit/checkpoints?wait=true` waits for the nodes to cover the log.
 pub const WITNESS_WAIT: Duration = Duration::from_secs(5);
+
+/// The background witness rounds of one coordinator.
+pub(super) struct Witnessing {
+    /// Bumped by every append; each node's task wakes on it and pages to the log's end.
+    appended: watch::Sender<u64>,
+    /// Starts the per-node tasks at the first append.
+    started: Once,
+    /// Notified whenever a node's round ends (its new signature stored, or a failure).
+    progress: Notify,
+}
+
+impl Default for Witnessing {
+    fn default() -> Self {
+        Self {
+            appended: watch::channel(0).0,
+            started: Once::new(),
+            progress: Notify::new(),
+        }
+    }
+}
 
 impl<V: StatementVerifier + 'static> CoordinatorState<V> {
     /// The log id: the cluster name of the trust root.
@@ -36,44 +63,53 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
         })
     }
 
-    /// Brings every node up to the log's current size, at once, waiting at most
-    /// [`WITNESS_WAIT`] (a node that is slower, or hangs, goes on in the background and
-    /// catches up at a later append); returns how many nodes signed within the wait.
-    pub async fn witness(self: &Arc<Self>) -> usize {
-        let calls: Vec<_> = self
-            .cluster
-            .nodes
-            .clone()
-            .into_iter()
-            .map(|node| {
-                let c = Arc::clone(self);
-                tokio::spawn(async move {
-                    let id = node.id;
-                    // One round per node at a time; a round already running for it pages on
-                    // to the log's end, so this one has nothing to add.
-                    if !c.witnessing.lock().await.insert(id.get()) {
-                        return false;
-                    }
-                    let done = c.witness_node(&node).await;
-                    c.witnessing.lock().await.remove(&id.get());
-                    match done {
-                        Ok(()) => true,
-                        Err(e) => {
-                            tracing::warn!(signer = %id, error = %e, "node did not witness the audit log");
-                            false
-                        }
-                    }
-                })
-            })
-            .collect();
-        let mut signed = 0;
-        let deadline = tokio::time::Instant::now() + WITNESS_WAIT;
-        for call in calls {
-            if let Ok(Ok(true)) = tokio::time::timeout_at(deadline, call).await {
-                signed += 1;
+    /// Wakes every node's witness round after an append; returns at once.
+    pub fn witness_soon(self: &Arc<Self>) {
+        self.witnessing.started.call_once(|| {
+            for node in self.cluster.nodes.clone() {
+                let appended = self.witnessing.appended.subscribe();
+                tokio::spawn(witness_rounds(Arc::downgrade(self), node, appended));
+            }
+        });
+        self.witnessing
+            .appended
+            .send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Every node's latest signature, once each rostered node's covers the whole log as it
+    /// is now, or after `wait` (whatever is stored then: an auditor accepts the prefix that
+    /// enough nodes signed).
+    pub(super) async fn witnesses_covering_log(
+        self: &Arc<Self>,
+        wait: Duration,
+    ) -> Result<Witnesses, ApiError> {
+        let c = Arc::clone(self);
+        let size = blocking(move || {
+            c.store
+                .audit_page(0, 1)
+                .map(|(size, _)| size)
+                .map_err(|e| ApiError::internal("reading audit", e))
+        })
+        .await?;
+        self.witness_soon();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Registered before the check, so a round ending in between is not missed.
+            let progress = self.witnessing.progress.notified();
+            tokio::pin!(progress);
+            progress.as_mut().enable();
+            let c = Arc::clone(self);
+            let witnesses = blocking(move || c.witnesses()).await?;
+            let covered = self.cluster.nodes.iter().all(|n| {
+                witnesses
+                    .signatures
+                    .iter()
+                    .any(|s| s.signer_id == n.id.get() && s.size >= size)
+            });
+            if covered || tokio::time::timeout_at(deadline, progress).await.is_err() {
+                return Ok(witnesses);
             }
         }
-        signed
     }
 
     async fn witness_node(self: &Arc<Self>, node: &NodeEntry) -> Result<(), String> {
@@ -147,5 +183,21 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             from += n;
             signed = Some(from);
         }
+    }
+}
+
+/// One node's witness rounds: each wake-up pages the node to the log's end. Ends with the
+/// coordinator (its sender dropped).
+async fn witness_rounds<V: StatementVerifier + 'static>(
+    state: Weak<CoordinatorState<V>>,
+    node: NodeEntry,
+    mut appended: watch::Receiver<u64>,
+) {
+    while appended.changed().await.is_ok() {
+        let Some(c) = state.upgrade() else { return };
+        if let Err(e) = c.witness_node(&node).await {
+            tracing::warn!(signer = %node.id, error = %e, "node did not witness the audit log");
+        }
+        c.witnessing.progress.notify_waiters();
     }
 }

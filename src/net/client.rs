@@ -457,10 +457,12 @@ impl ApiClient {
         }
     }
 
-    /// `GET /v1/audit/checkpoints`: every node's latest signature over the audit log.
+    /// `GET /v1/audit/checkpoints?wait=true`: every node's latest signature over the audit
+    /// log, once each covers the log as it is now (or after a few seconds: a node that is
+    /// down has not).
     pub async fn checkpoints(&self) -> Result<verifier::audit::Witnesses, ClientError> {
         self.http
-            .get(&format!("{}/v1/audit/checkpoints", self.base))
+            .get(&format!("{}/v1/audit/checkpoints?wait=true", self.base))
             .await
     }
 

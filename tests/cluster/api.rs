@@ -132,6 +132,56 @@ async fn hostile_inputs_get_clear_errors_and_servers_stay_up() {
     assert_eq!(status.status, "signed");
     assert_eq!(tokio::task::block_in_place(|| c.audit_records()), 1);
 
+    // A coordinator that sends a node records that do not extend what it witnessed: 409
+    // from the wrong size, 422 `log_rejected` for a replayed record (it neither links to the
+    // node's head nor carries the next index); the node's state does not move.
+    let coordinator = c.raw_client(
+        Some(("coordinator/tls.pem", "coordinator/tls.key")),
+        "ca.pem",
+    );
+    let witness_url = format!("{}/v1/node/witness", c.node_urls[0]);
+    let state = || async {
+        coordinator
+            .get(&witness_url)
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    };
+    // (The node witnesses the key record and the signing record in the background.)
+    let mut before = state().await;
+    for _ in 0..200 {
+        if before["size"] == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        before = state().await;
+    }
+    assert_eq!(before["size"], 2, "{before}");
+    let lines = tokio::task::block_in_place(|| {
+        zkquorum::coordinator::store::read_audit_lines(&c.dir.join("coordinator/coordinator.db"))
+            .unwrap()
+    });
+    let witness = |from: u64, line: &str| {
+        coordinator.post(&witness_url).json(&serde_json::json!({
+            "log_id": before["log_id"], "from": from, "lines": [line],
+        }))
+    };
+    let resp = witness(1, &lines[1]).send().await.unwrap();
+    expect_error(resp, 409, "witness_out_of_order").await;
+    let resp = witness(2, &lines[1]).send().await.unwrap();
+    let err = expect_error(resp, 422, "log_rejected").await;
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not witness these records"),
+        "{err}"
+    );
+    assert_eq!(state().await, before);
+
     // The same request id for another existing key is refused, naming the key it was
     // submitted for; nothing is signed for the second key.
     tokio::task::block_in_place(|| c.keygen("k2"));

@@ -94,7 +94,9 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
         .collect();
     assert!(!ids.contains(&1));
 
-    // With three down only two remain: a clean refusal listing every signer.
+    // With three down only two remain: a clean refusal listing every signer. (The nodes
+    // still up witness the third signature first: they do so after it was answered.)
+    c.wait_witnessed();
     c.kill_node(2);
     c.kill_node(3);
     let out = c.sign("treasury", &c.intent(|_| {}));

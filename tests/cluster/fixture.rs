@@ -435,8 +435,16 @@ impl Cluster {
         resp
     }
 
-    /// `zkquorum audit verify` of the coordinator's database: (passed, its output).
+    /// Waits until the threshold of nodes signed the coordinator's whole log
+    /// ([`wait_witnessed`]).
+    pub fn wait_witnessed(&self) {
+        wait_witnessed(&self.dir.join("coordinator/coordinator.db"), 3);
+    }
+
+    /// `zkquorum audit verify` of the coordinator's database, once witnessed: (passed, its
+    /// output).
     pub fn audit_verify(&self) -> (bool, String) {
+        self.wait_witnessed();
         let out = zkq(&[
             "audit",
             "verify",
@@ -542,6 +550,21 @@ impl Cluster {
     /// A client with the operator's certificate (the client API's usual caller).
     pub fn operator(&self) -> reqwest::Client {
         self.raw_client(Some(("client/tls.pem", "client/tls.key")), "ca.pem")
+    }
+}
+
+/// Waits (10 s at most) until `min` nodes signed the whole log in the coordinator database
+/// `db`: the nodes witness in the background, after the request that appended was answered.
+pub fn wait_witnessed(db: &Path, min: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let size = zkquorum::coordinator::store::read_audit_lines(db).map_or(0, |l| l.len() as u64);
+        let covering = zkquorum::coordinator::store::read_witnesses(db)
+            .map_or(0, |w| w.iter().filter(|s| s.size >= size).count());
+        if covering >= min || Instant::now() > deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

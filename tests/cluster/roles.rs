@@ -976,6 +976,8 @@ fn three_hosts_enroll_their_nodes_then_make_a_key_and_sign_once_the_admins_appro
     // verifies the cluster's history: the key record, the signature, and that the nodes
     // witnessed both.
     let db = shared.join("coordinator/coordinator.db");
+    // (The nodes witness in the background, after the signature was answered.)
+    crate::fixture::wait_witnessed(&db, 2);
     let (log_out, checkpoints) = (root.join("audit.jsonl"), root.join("checkpoints.json"));
     ok(&[
         "audit",

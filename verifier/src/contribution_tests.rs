@@ -306,6 +306,7 @@ impl StatementVerifier for Stub {
     fn fingerprint(&self) -> VkFingerprint {
         FP
     }
+    fn add_to_audit(&self, _: &mut crate::audit::AuditKeys) {}
     fn verify(&self, proof: &ProofEnvelope, _: &PublicOf<Bn254>) -> Result<(), ProofError> {
         if proof.proof.first() == Some(&1) {
             Ok(())

@@ -21,6 +21,7 @@ use ark_groth16::{prepare_verifying_key, Groth16, PreparedVerifyingKey, Proof, V
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use circuits::bn254::Bn254 as Bn254Backend;
 use circuits::public::{PublicInputs, NUM_PUBLIC_INPUTS};
+use circuits::spend::{SpendPublicInputs, NUM_SPEND_PUBLIC_INPUTS};
 use circuits::BackendId;
 use rand::rngs::OsRng;
 use rand_core::{CryptoRng, RngCore};
@@ -35,21 +36,34 @@ use crate::statement::StatementVerifier;
 /// Size of a compressed Groth16/BN254 proof.
 pub const PROOF_BYTES: usize = 128;
 
-/// A validated Groth16 verifying key for the v1 statement, prepared for pairing checks.
+/// A validated Groth16 verifying key, prepared for pairing checks: for the v1 intent
+/// statement ([`Groth16VerifyingKey::new`]) or for a Bitcoin spend class
+/// ([`Groth16VerifyingKey::for_spend`]; the two differ in their number of public inputs).
 #[derive(Clone)]
 pub struct Groth16VerifyingKey {
     pvk: PreparedVerifyingKey<Bn254>,
     fingerprint: VkFingerprint,
+    /// The statement's number of public inputs.
+    inputs: usize,
 }
 
 impl Groth16VerifyingKey {
-    /// Wraps an in-memory key (from a setup), checking its shape.
+    /// Wraps an in-memory key (from a setup) for the intent statement, checking its shape.
     pub fn new(vk: VerifyingKey<Bn254>) -> Result<Self, ProofError> {
-        if vk.gamma_abc_g1.len() != NUM_PUBLIC_INPUTS + 1 {
+        Self::with_inputs(vk, NUM_PUBLIC_INPUTS)
+    }
+
+    /// Wraps a key for a spend circuit ([`circuits::spend`]), checking its shape.
+    pub fn for_spend(vk: VerifyingKey<Bn254>) -> Result<Self, ProofError> {
+        Self::with_inputs(vk, NUM_SPEND_PUBLIC_INPUTS)
+    }
+
+    fn with_inputs(vk: VerifyingKey<Bn254>, inputs: usize) -> Result<Self, ProofError> {
+        if vk.gamma_abc_g1.len() != inputs + 1 {
             return Err(ProofError::MalformedKey(format!(
                 "key has {} input points, the statement needs {}",
                 vk.gamma_abc_g1.len(),
-                NUM_PUBLIC_INPUTS + 1
+                inputs + 1
             )));
         }
         let mut bytes = Vec::new();
@@ -58,6 +72,7 @@ impl Groth16VerifyingKey {
         Ok(Self {
             fingerprint: VkFingerprint::of(BackendId::Groth16Bn254, &bytes),
             pvk: prepare_verifying_key(&vk),
+            inputs,
         })
     }
 
@@ -116,9 +131,9 @@ impl Groth16VerifyingKey {
     /// Verifies a decoded proof against raw field elements, refusing any count other than
     /// the statement's.
     pub fn verify_proof(&self, proof: &Proof<Bn254>, inputs: &[Fr]) -> Result<(), ProofError> {
-        if inputs.len() != NUM_PUBLIC_INPUTS {
+        if inputs.len() != self.inputs {
             return Err(ProofError::PublicInputCount {
-                expected: NUM_PUBLIC_INPUTS,
+                expected: self.inputs,
                 got: inputs.len(),
             });
         }
@@ -127,6 +142,17 @@ impl Groth16VerifyingKey {
             Ok(false) => Err(ProofError::Invalid),
             Err(e) => Err(ProofError::MalformedProof(e.to_string())),
         }
+    }
+
+    /// Verifies one proof of the spend statement (a key made by [`Self::for_spend`] for the
+    /// proof's size class).
+    pub fn verify_spend(
+        &self,
+        envelope: &ProofEnvelope,
+        public: &SpendPublicInputs<Fr>,
+    ) -> Result<(), ProofError> {
+        let proof = self.open(envelope)?;
+        self.verify_proof(&proof, &public.to_field_elements())
     }
 
     /// Verifies a batch with one multi-pairing, its coefficients drawn from `rng`; on
@@ -206,6 +232,10 @@ impl StatementVerifier for Groth16VerifyingKey {
 
     fn fingerprint(&self) -> VkFingerprint {
         self.fingerprint
+    }
+
+    fn add_to_audit(&self, keys: &mut crate::audit::AuditKeys) {
+        keys.add_groth16(self.clone());
     }
 
     fn verify(

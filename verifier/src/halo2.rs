@@ -44,8 +44,9 @@ use core::fmt;
 
 use std::path::Path;
 
-use circuits::pasta::{instance_from_slice, InstanceError, Pasta, PolicyCircuit, K};
+use circuits::pasta::{instance_from_slice, InstanceError, Pasta, PolicyCircuit, SpendCircuit, K};
 use circuits::public::{PublicInputs, NUM_PUBLIC_INPUTS};
+use circuits::spend::{SizeClass, SpendPublicInputs, NUM_SPEND_PUBLIC_INPUTS};
 use circuits::BackendId;
 use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::plonk::{keygen_vk, verify_proof, BatchVerifier, Error, SingleVerifier};
@@ -88,13 +89,46 @@ fn filler_element() -> [u8; ELEMENT_BYTES] {
         .expect("half of all x are on the curve")
 }
 
-/// A halo2/IPA verifying key for the v1 statement: the params and the regenerated key.
+/// Which circuit a key is for: the intent statement's, or a spend class's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Statement {
+    Intent,
+    Spend(SizeClass),
+}
+
+impl Statement {
+    fn k(self) -> u32 {
+        match self {
+            Statement::Intent => K,
+            Statement::Spend(class) => SpendCircuit::k(class),
+        }
+    }
+
+    fn inputs(self) -> usize {
+        match self {
+            Statement::Intent => NUM_PUBLIC_INPUTS,
+            Statement::Spend(_) => NUM_SPEND_PUBLIC_INPUTS,
+        }
+    }
+
+    fn keygen(self, params: &Params<EqAffine>) -> Result<VerifyingKey<EqAffine>, Error> {
+        match self {
+            Statement::Intent => keygen_vk(params, &PolicyCircuit::default()),
+            Statement::Spend(class) => keygen_vk(params, &SpendCircuit::blank(class)),
+        }
+    }
+}
+
+/// A halo2/IPA verifying key: the params and the key regenerated from them and the circuit
+/// — the intent statement's ([`Halo2VerifyingKey::transparent`]) or a spend class's
+/// ([`Halo2VerifyingKey::transparent_spend`]).
 #[derive(Clone)]
 pub struct Halo2VerifyingKey {
     params: Params<EqAffine>,
     vk: VerifyingKey<EqAffine>,
     fingerprint: VkFingerprint,
     proof_len: usize,
+    statement: Statement,
 }
 
 impl fmt::Debug for Halo2VerifyingKey {
@@ -133,18 +167,30 @@ impl Halo2VerifyingKey {
         Self::from_params(Params::new(K))
     }
 
+    /// The key of spend class `class` under the transparent params
+    /// `Params::new(SpendCircuit::k(class))`.
+    pub fn transparent_spend(class: SizeClass) -> Result<Self, ProofError> {
+        Self::for_statement(Params::new(SpendCircuit::k(class)), Statement::Spend(class))
+    }
+
     /// Regenerates the verifying key from `params` and the circuit, refusing params of
     /// another size than [`K`].
     pub fn from_params(params: Params<EqAffine>) -> Result<Self, ProofError> {
-        if params.k() != K {
+        Self::for_statement(params, Statement::Intent)
+    }
+
+    fn for_statement(params: Params<EqAffine>, statement: Statement) -> Result<Self, ProofError> {
+        let k = statement.k();
+        if params.k() != k {
             return Err(ProofError::MalformedKey(format!(
-                "params have k = {}, the circuit needs k = {K}",
+                "params have k = {}, the circuit needs k = {k}",
                 params.k()
             )));
         }
-        let vk = keygen_vk(&params, &PolicyCircuit::default())
+        let vk = statement
+            .keygen(&params)
             .map_err(|e| ProofError::MalformedKey(format!("keygen_vk: {e:?}")))?;
-        let mut params_bytes = Vec::with_capacity(params_len(K));
+        let mut params_bytes = Vec::with_capacity(params_len(k));
         params
             .write(&mut params_bytes)
             .map_err(|e| ProofError::MalformedKey(e.to_string()))?;
@@ -159,6 +205,7 @@ impl Halo2VerifyingKey {
             vk,
             fingerprint,
             proof_len: 0,
+            statement,
         };
         key.proof_len = key.measure_proof_len()?;
         Ok(key)
@@ -196,18 +243,19 @@ impl Halo2VerifyingKey {
 
     /// The params encoding (what [`Halo2VerifyingKey::from_params_bytes`] reads).
     pub fn params_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(params_len(K));
+        let mut out = Vec::with_capacity(params_len(self.params.k()));
         // Writing to a Vec cannot fail.
         self.params.write(&mut out).expect("write to Vec");
         out
     }
 
-    /// Whether the params are the transparent ones, `Params::new(K)` (recomputes them).
+    /// Whether the params are the transparent ones, `Params::new(k)` (recomputes them).
     /// Params with other generators (say, with known discrete-log relations) would make
     /// forgeries possible; their key has another fingerprint, and this says why.
     pub fn is_transparent(&self) -> bool {
-        let mut canonical = Vec::with_capacity(params_len(K));
-        Params::<EqAffine>::new(K)
+        let k = self.params.k();
+        let mut canonical = Vec::with_capacity(params_len(k));
+        Params::<EqAffine>::new(k)
             .write(&mut canonical)
             .expect("write to Vec");
         canonical == self.params_bytes()
@@ -243,7 +291,7 @@ impl Halo2VerifyingKey {
             .take(MAX_PROOF_BYTES.min(1 << 16))
             .collect();
         let mut rest: &[u8] = &filler;
-        let instance = [Fp::ZERO; NUM_PUBLIC_INPUTS];
+        let instance = vec![Fp::ZERO; self.statement.inputs()];
         {
             let mut transcript = Blake2bRead::<_, EqAffine, Challenge255<_>>::init(&mut rest);
             // The outcome is irrelevant (the filler does not verify); what it read is.
@@ -293,10 +341,34 @@ impl Halo2VerifyingKey {
         Ok(&envelope.proof)
     }
 
+    /// Verifies one proof of the spend statement (a key of the proof's size class).
+    pub fn verify_spend(
+        &self,
+        envelope: &ProofEnvelope,
+        public: &SpendPublicInputs<Fp>,
+    ) -> Result<(), ProofError> {
+        let proof = self.open(envelope)?;
+        self.verify_instances(proof, &public.to_field_elements())
+    }
+
     /// Verifies raw proof bytes against a raw instance column, refusing any count other
-    /// than the statement's 4 (halo2 would pad a short column with zeros).
+    /// than the statement's (4 for the intent, 6 for a spend; halo2 would pad a short
+    /// column with zeros).
     pub fn verify_instances(&self, proof: &[u8], instances: &[Fp]) -> Result<(), ProofError> {
-        let column = instance_from_slice(instances).map_err(instance_count)?;
+        let intent_column;
+        let column: &[Fp] = match self.statement {
+            Statement::Intent => {
+                intent_column = instance_from_slice(instances).map_err(instance_count)?;
+                &intent_column[..]
+            }
+            Statement::Spend(_) if instances.len() == NUM_SPEND_PUBLIC_INPUTS => instances,
+            Statement::Spend(_) => {
+                return Err(ProofError::PublicInputCount {
+                    expected: NUM_SPEND_PUBLIC_INPUTS,
+                    got: instances.len(),
+                })
+            }
+        };
         self.check_len(proof)?;
         let mut rest = proof;
         {
@@ -305,7 +377,7 @@ impl Halo2VerifyingKey {
                 &self.params,
                 &self.vk,
                 SingleVerifier::new(&self.params),
-                &[&[&column[..]]],
+                &[&[column]],
                 &mut transcript,
             )
             .map_err(verify_err)?;
@@ -325,6 +397,10 @@ impl StatementVerifier for Halo2VerifyingKey {
 
     fn fingerprint(&self) -> VkFingerprint {
         self.fingerprint
+    }
+
+    fn add_to_audit(&self, keys: &mut crate::audit::AuditKeys) {
+        keys.add_halo2(self.clone());
     }
 
     fn verify(

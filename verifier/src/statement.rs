@@ -42,6 +42,9 @@ pub trait StatementVerifier: Send + Sync {
         items: &[(&ProofEnvelope, &PublicOf<Self::Backend>)],
     ) -> Result<(), BatchError>;
 
+    /// Adds this key to an auditor's keys (a witness checks records with its own key).
+    fn add_to_audit(&self, keys: &mut crate::audit::AuditKeys);
+
     /// Loads the key alone from a directory written by `prover`'s `ProofSystem::save`
     /// (see [`crate::keys`]).
     fn load_dir(dir: &Path) -> Result<Self, KeyStoreError>

@@ -72,7 +72,7 @@ use super::{Bn254, Fr};
 use crate::checks::{orderings, range_checks, U64_BITS};
 use crate::field::{StatementField, DOMAIN_LEAF, DOMAIN_NODE};
 use crate::intent::INTENT_VERSION;
-use crate::merkle::TREE_DEPTH;
+use crate::merkle::{MerklePath, TREE_DEPTH};
 use crate::public::{PublicInputs, Witness, WitnessValues};
 
 /// Number of public inputs (`C`, `P`, `now`, `binding`); a Groth16 verifying key for this
@@ -138,7 +138,7 @@ pub fn public_input_vector(public: &PublicInputs<Fr>) -> [Fr; NUM_PUBLIC_INPUTS]
 
 /// Enforces `x < 2^bits` by a boolean decomposition: `bits` boolean witnesses `b_i` and
 /// `x = Σ b_i 2^i` (`bits + 1` constraints). Exact because `Σ b_i 2^i < 2^bits < p`.
-fn enforce_bits(
+pub(crate) fn enforce_bits(
     cs: &ConstraintSystemRef<Fr>,
     x: &FpVar<Fr>,
     bits: usize,
@@ -199,24 +199,12 @@ impl ConstraintSynthesizer<Fr> for PolicyCircuit {
         }
 
         // 8. Allowlist membership.
-        let mut cur = poseidon_hash_var(
+        let leaf = poseidon_hash_var(
             cs.clone(),
             DOMAIN_LEAF,
             &[intent.recipient_hi.clone(), intent.recipient_lo.clone()],
         )?;
-        for level in 0..TREE_DEPTH {
-            let sibling = FpVar::new_witness(cs.clone(), || {
-                v.map(|v| v.path.siblings[level]).ok_or_else(missing)
-            })?;
-            let is_right = Boolean::new_witness(cs.clone(), || {
-                v.map(|v| v.path.is_right(level)).ok_or_else(missing)
-            })?;
-            // t = is_right * (sibling - cur); left = cur + t, right = sibling - t.
-            let t = FpVar::from(is_right) * (&sibling - &cur);
-            let left = &cur + &t;
-            let right = &sibling - &t;
-            cur = poseidon_hash_var(cs.clone(), DOMAIN_NODE, &[left, right])?;
-        }
+        let cur = path_root(&cs, leaf, v.map(|v| &v.path))?;
         cur.enforce_equal(&policy.allowlist_root)?;
 
         // 9. Binding: used in a constraint.
@@ -227,4 +215,29 @@ impl ConstraintSynthesizer<Fr> for PolicyCircuit {
 
         Ok(())
     }
+}
+
+/// The root a depth-16 Merkle path leads to from `leaf`: per level a boolean direction bit,
+/// `t = bit·(sibling - cur)`, `left = cur + t`, `right = sibling - t` (one multiplication)
+/// and `cur = H_NODE(left, right)`. `path` is `None` in setup mode.
+pub(crate) fn path_root(
+    cs: &ConstraintSystemRef<Fr>,
+    leaf: FpVar<Fr>,
+    path: Option<&MerklePath<Fr>>,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    let missing = || SynthesisError::AssignmentMissing;
+    let mut cur = leaf;
+    for level in 0..TREE_DEPTH {
+        let sibling = FpVar::new_witness(cs.clone(), || {
+            path.map(|p| p.siblings[level]).ok_or_else(missing)
+        })?;
+        let is_right = Boolean::new_witness(cs.clone(), || {
+            path.map(|p| p.is_right(level)).ok_or_else(missing)
+        })?;
+        let t = FpVar::from(is_right) * (&sibling - &cur);
+        let left = &cur + &t;
+        let right = &sibling - &t;
+        cur = poseidon_hash_var(cs.clone(), DOMAIN_NODE, &[left, right])?;
+    }
+    Ok(cur)
 }

@@ -4,10 +4,12 @@
 
 pub mod circuit;
 pub mod poseidon;
+pub mod spend;
 pub mod vars;
 
 pub use circuit::{public_input_vector, PolicyCircuit, NUM_PUBLIC_INPUTS};
 pub use poseidon::{poseidon_config, poseidon_hash, poseidon_hash_var};
+pub use spend::SpendCircuit;
 pub use vars::{IntentVar, PolicyVar};
 
 use crate::field::{Backend, BackendId};

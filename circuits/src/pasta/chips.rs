@@ -7,7 +7,9 @@
 //! - [`swap`]: one conditional-swap row of the Merkle path (gate `q_swap`: `bit` boolean,
 //!   `(left, right) = bit ? (sib, cur) : (cur, sib)`);
 //! - [`difference`]: one difference row (gate `q_diff`: `hi - lo - diff = 0`), whose
-//!   output the circuit range-checks for the ordering rules.
+//!   output the circuit range-checks for the ordering rules;
+//! - [`add`]: the same gate read the other way (`hi = lo + diff`), for running sums;
+//! - [`path_root`]: a depth-16 Merkle path, [`swap`] and a node hash per level.
 //!
 //! Both custom gates live on the Poseidon advice columns plus one extra advice column, so
 //! they cost no columns of their own. The range checks are in [`super::range`].
@@ -29,6 +31,7 @@ use pasta_curves::Fp;
 
 use super::poseidon::{RATE, WIDTH};
 use super::range::RangeConfig;
+use crate::merkle::TREE_DEPTH;
 
 /// An assigned cell of the circuit.
 pub type Cell = AssignedCell<Fp, Fp>;
@@ -186,4 +189,53 @@ pub fn difference(
             region.assign_advice(|| "hi - lo", config.general[2], 0, || d)
         },
     )
+}
+
+/// One addition row on the difference gate (`hi - lo - diff = 0` with `lo = a`,
+/// `diff = b`): returns a cell holding `a + b`.
+pub fn add(
+    config: &PolicyConfig,
+    mut layouter: impl Layouter<Fp>,
+    a: &Cell,
+    b: &Cell,
+) -> Result<Cell, Error> {
+    layouter.assign_region(
+        || "addition",
+        |mut region| {
+            config.q_diff.enable(&mut region, 0)?;
+            let a = a.copy_advice(|| "a", &mut region, config.general[0], 0)?;
+            let b = b.copy_advice(|| "b", &mut region, config.general[2], 0)?;
+            let sum = a.value().copied() + b.value().copied();
+            region.assign_advice(|| "a + b", config.general[1], 0, || sum)
+        },
+    )
+}
+
+/// The root a depth-16 Merkle path leads to from `leaf`: per level a conditional-swap row
+/// and `cur = Poseidon(DOMAIN_NODE, left, right)`. `domain_node` holds the constant
+/// [`crate::DOMAIN_NODE`].
+pub fn path_root(
+    config: &PolicyConfig,
+    mut layouter: impl Layouter<Fp>,
+    leaf: Cell,
+    siblings: Value<[Fp; TREE_DEPTH]>,
+    bits: Value<[Fp; TREE_DEPTH]>,
+    domain_node: &Cell,
+) -> Result<Cell, Error> {
+    let mut cur = leaf;
+    for level in 0..TREE_DEPTH {
+        let (left, right) = swap(
+            config,
+            layouter.namespace(|| format!("swap {level}")),
+            &cur,
+            siblings.map(|s| s[level]),
+            bits.map(|b| b[level]),
+        )?;
+        cur = hash_cells::<3>(
+            config,
+            layouter.namespace(|| format!("node {level}")),
+            [domain_node.clone(), left, right],
+        )?;
+    }
+    Ok(cur)
 }

@@ -83,7 +83,7 @@ use halo2_proofs::{
 };
 use pasta_curves::Fp;
 
-use super::chips::{difference, hash_cells, swap, Cell, PolicyConfig, GENERAL};
+use super::chips::{difference, hash_cells, path_root, Cell, PolicyConfig, GENERAL};
 use super::instance::{ROW_BINDING, ROW_C, ROW_NOW, ROW_P};
 use super::range::{load_table, range_check};
 use super::vars::{IntentVar, PolicyVar};
@@ -265,7 +265,7 @@ impl Circuit<Fp> for PolicyCircuit {
         }
 
         // 8. Allowlist membership.
-        let mut cur = hash_cells::<3>(
+        let cur = hash_cells::<3>(
             &config,
             layouter.namespace(|| "leaf"),
             [
@@ -274,22 +274,14 @@ impl Circuit<Fp> for PolicyCircuit {
                 w.intent.recipient_lo.clone(),
             ],
         )?;
-        for level in 0..DEPTH {
-            let sibling = self.get(|a| a.siblings[level]);
-            let bit = self.get(|a| a.path_bits[level]);
-            let (left, right) = swap(
-                &config,
-                layouter.namespace(|| format!("swap {level}")),
-                &cur,
-                sibling,
-                bit,
-            )?;
-            cur = hash_cells::<3>(
-                &config,
-                layouter.namespace(|| format!("node {level}")),
-                [w.domain_node.clone(), left, right],
-            )?;
-        }
+        let cur = path_root(
+            &config,
+            layouter.namespace(|| "path"),
+            cur,
+            self.get(|a| a.siblings),
+            self.get(|a| a.path_bits),
+            &w.domain_node,
+        )?;
         layouter.assign_region(
             || "root == allowlist_root",
             |mut region| region.constrain_equal(cur.cell(), w.policy.allowlist_root.cell()),

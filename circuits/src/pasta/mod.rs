@@ -33,6 +33,7 @@ pub mod circuit;
 pub mod instance;
 pub mod poseidon;
 pub mod range;
+pub mod spend;
 pub mod vars;
 
 pub use chips::PolicyConfig;
@@ -41,6 +42,7 @@ pub use instance::{
     instance_column, instance_from_slice, InstanceError, ROW_BINDING, ROW_C, ROW_NOW, ROW_P,
 };
 pub use pasta_curves::Fp;
+pub use spend::SpendCircuit;
 pub use vars::{IntentVar, PolicyVar};
 
 use ff::PrimeField;

@@ -119,6 +119,15 @@ pub struct AuditQuery {
     pub limit: Option<u32>,
 }
 
+/// `GET /v1/audit/checkpoints?wait=true`: the query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointsQuery {
+    /// Wait (a few seconds at most) until every node has signed the log as it is now.
+    #[serde(default)]
+    pub wait: bool,
+}
+
 /// `GET /v1/audit`: a page of the audit log, each record's stored line verbatim (a JSON
 /// string decodes to exactly the stored bytes, so the exported log verifies and chains as
 /// stored).

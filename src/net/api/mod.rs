@@ -21,8 +21,8 @@ pub mod governance;
 pub mod node;
 
 pub use client::{
-    AuditPage, AuditQuery, CreateKey, KeyInfo, KeyVerifyError, SessionStatus, SignRequest,
-    SignResponse, MAX_AUDIT_PAGE,
+    AuditPage, AuditQuery, CheckpointsQuery, CreateKey, KeyInfo, KeyVerifyError, SessionStatus,
+    SignRequest, SignResponse, MAX_AUDIT_PAGE,
 };
 pub(crate) use error::blocking;
 pub use error::{ApiError, ApiJson};

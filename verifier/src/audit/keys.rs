@@ -111,18 +111,10 @@ impl AuditKeys {
         self.witnesses.as_ref().map(|(w, m)| (w, *m))
     }
 
-    /// Adds the verifying key `v` (a Groth16 or halo2 key; any other type adds nothing and
-    /// returns false).
-    pub fn add_verifier<V: crate::StatementVerifier + 'static>(&mut self, v: &V) -> bool {
-        let any = v as &dyn std::any::Any;
-        if let Some(k) = any.downcast_ref::<Groth16VerifyingKey>() {
-            self.add_groth16(k.clone());
-        } else if let Some(k) = any.downcast_ref::<Halo2VerifyingKey>() {
-            self.add_halo2(k.clone());
-        } else {
-            return false;
-        }
-        true
+    /// Adds the verifying key `v`, whichever backend it is for.
+    pub fn add_verifier<V: crate::StatementVerifier>(&mut self, v: &V) -> &mut Self {
+        v.add_to_audit(self);
+        self
     }
 
     /// What a key record given beforehand says about `key_id`.

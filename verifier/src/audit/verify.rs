@@ -147,12 +147,14 @@ pub fn verify_log_from(
             line.pop();
         }
         report.records += 1;
+        let mut time = None;
         match LogEntry::from_line(&line) {
             Err(e) => report.failures.push(AuditFailure {
                 index,
                 reason: AuditError::Malformed(e.to_string()),
             }),
             Ok(LogEntry::Key(rec)) => {
+                time = Some(rec.time);
                 report.key_records += 1;
                 report
                     .failures
@@ -175,6 +177,7 @@ pub fn verify_log_from(
                 }
             }
             Ok(LogEntry::Signing(rec)) => {
+                time = Some(rec.time);
                 report
                     .failures
                     .extend(check_chain(index, index, (rec.index, &rec.prev), head));
@@ -232,7 +235,7 @@ pub fn verify_log_from(
             }
         }
         head = chain_hash(&line);
-        witness.line(index, &head, &mut report.failures);
+        witness.line(index, &head, time, keys, &mut report.failures);
         index += 1;
     }
     report.failures.extend(check_records(&chunk, keys));

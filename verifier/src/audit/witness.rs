@@ -9,19 +9,28 @@ use super::keys::AuditKeys;
 use crate::bip340::verify_bip340;
 use crate::registered::Rostered;
 
+/// One signature awaiting its record: who signed, with which identity key, which head.
+struct Vouch {
+    signer_id: u16,
+    identity_key: [u8; 32],
+    head: [u8; 32],
+}
+
 /// The witness signatures still standing, by the size they vouch for.
 pub(super) struct WitnessCheck {
     /// `None`: no witnesses were given, nothing is checked.
     min: Option<usize>,
-    /// size -> (signer, head) of each valid signature at that size.
-    pending: BTreeMap<u64, Vec<(u16, [u8; 32])>>,
+    /// size -> each valid signature at that size.
+    pending: BTreeMap<u64, Vec<Vouch>>,
     /// Sizes vouched for, by signer (valid so far).
     vouched: HashMap<u16, u64>,
 }
 
 impl WitnessCheck {
     /// Checks every signature on its own (BIP-340 over its message, a rostered identity at
-    /// its time, one per signer); failures go to `out`.
+    /// its time, one per signer); failures go to `out`. The identity must also be rostered
+    /// at the time of the last record it covers ([`Self::line`]): a signature's `time` is
+    /// the witness's own word, the record's time is in the log.
     pub(super) fn new(keys: &AuditKeys, out: &mut Vec<AuditFailure>) -> Self {
         let mut check = Self {
             min: None,
@@ -69,40 +78,63 @@ impl WitnessCheck {
                 // The empty log vouches for nothing.
                 continue;
             }
-            check
-                .pending
-                .entry(w.size)
-                .or_default()
-                .push((w.signer_id, w.head));
+            check.pending.entry(w.size).or_default().push(Vouch {
+                signer_id: w.signer_id,
+                identity_key: w.identity_key,
+                head: w.head,
+            });
         }
         // A signer named twice vouches for nothing.
         for list in check.pending.values_mut() {
-            list.retain(|(s, _)| check.vouched.contains_key(s));
+            list.retain(|v| check.vouched.contains_key(&v.signer_id));
         }
         check
     }
 
-    /// Line `index` has chain hash `head`: the signatures over size `index + 1` must name it.
-    pub(super) fn line(&mut self, index: u64, head: &[u8; 32], out: &mut Vec<AuditFailure>) {
+    /// Line `index` has chain hash `head` and `time` (`None`: not a readable record): the
+    /// signatures over size `index + 1` must name that head, by an identity the roster in
+    /// force at `time` names.
+    pub(super) fn line(
+        &mut self,
+        index: u64,
+        head: &[u8; 32],
+        time: Option<u64>,
+        keys: &AuditKeys,
+        out: &mut Vec<AuditFailure>,
+    ) {
         let Some(signed) = self.pending.remove(&(index + 1)) else {
             return;
         };
-        for (signer_id, h) in signed {
-            if h != *head {
-                out.push(AuditFailure {
-                    index,
-                    reason: AuditError::Witness {
-                        signer_id,
-                        reason: format!(
-                            "signed a log whose line {index} has chain hash {}, this one has {}: \
-                             the log was rewritten or forked",
-                            hex::encode(h),
-                            hex::encode(head)
-                        ),
-                    },
-                });
-                self.vouched.remove(&signer_id);
-            }
+        for Vouch {
+            signer_id,
+            identity_key,
+            head: h,
+        } in signed
+        {
+            let reason = if h != *head {
+                format!(
+                    "signed a log whose line {index} has chain hash {}, this one has {}: \
+                     the log was rewritten or forked",
+                    hex::encode(h),
+                    hex::encode(head)
+                )
+            } else {
+                match time.map(|t| (t, keys.rostered_identity(signer_id, t))) {
+                    Some((_, Rostered::Member(k))) if k == identity_key => continue,
+                    Some((_, Rostered::Untracked)) => continue,
+                    Some((t, _)) => format!(
+                        "vouches for record {index} (time {t}) with a key the roster in force \
+                         then does not name"
+                    ),
+                    // The record itself failed; a checkpoint over it vouches for nothing.
+                    None => format!("vouches for record {index}, which is not a readable record"),
+                }
+            };
+            out.push(AuditFailure {
+                index,
+                reason: AuditError::Witness { signer_id, reason },
+            });
+            self.vouched.remove(&signer_id);
         }
     }
 
@@ -113,7 +145,7 @@ impl WitnessCheck {
         let min = self.min?;
         let mut vouched = self.vouched;
         for (size, signed) in self.pending {
-            for (signer_id, _) in signed {
+            for Vouch { signer_id, .. } in signed {
                 out.push(AuditFailure {
                     index: records,
                     reason: AuditError::Witness {

@@ -1,0 +1,138 @@
+//! Proving the Bitcoin spend statement ([`circuits::spend`]): one key pair per
+//! [`SizeClass`]. [`Groth16Spend`] runs the same prover as the intent statement's
+//! ([`crate::groth16`]: cached matrices, satisfiability check, our MSMs) on the class's
+//! circuit, so both statements gain from every prover improvement; [`Halo2Spend`] the same
+//! `MockProver` check and `create_proof` as [`crate::halo2`], under the transparent params
+//! of the class's `k`.
+
+use ark_bn254::Bn254;
+use ark_groth16::Groth16;
+use ark_snark::SNARK;
+use circuits::bn254::{Bn254 as Bn254Backend, SpendCircuit};
+use circuits::spend::{SizeClass, SpendWitness};
+use rand_core::{CryptoRng, RngCore};
+use verifier::groth16::Groth16VerifyingKey;
+use verifier::ProofEnvelope;
+
+use crate::error::ProveError;
+use crate::groth16::Groth16Keys;
+use crate::halo2::{check_circuit, prove_circuit};
+use crate::CircuitSize;
+
+/// Groth16/BN254 keys for one spend size class.
+pub struct Groth16Spend {
+    class: SizeClass,
+    keys: Groth16Keys,
+}
+
+fn backend_err(e: impl ToString) -> ProveError {
+    ProveError::Backend {
+        backend: "groth16",
+        reason: e.to_string(),
+    }
+}
+
+impl Groth16Spend {
+    /// Generates the class's keys (a circuit-specific setup, trusted as its generator is:
+    /// see [`crate::groth16`]).
+    pub fn setup<R: RngCore + CryptoRng>(
+        class: SizeClass,
+        rng: &mut R,
+    ) -> Result<Self, ProveError> {
+        let (pk, _) = Groth16::<Bn254>::circuit_specific_setup(SpendCircuit::blank(class), rng)
+            .map_err(backend_err)?;
+        let vk = Groth16VerifyingKey::for_spend(pk.vk.clone()).map_err(backend_err)?;
+        Ok(Self {
+            class,
+            keys: Groth16Keys::new(pk, vk, SpendCircuit::blank(class))?,
+        })
+    }
+
+    /// The class the keys are for.
+    pub fn class(&self) -> SizeClass {
+        self.class
+    }
+
+    /// The verifying key ([`Groth16VerifyingKey::verify_spend`]).
+    pub fn verifier(&self) -> &Groth16VerifyingKey {
+        self.keys.verifying_key()
+    }
+
+    /// The proving key (benchmarks against stock ark-groth16).
+    pub fn proving_key(&self) -> &ark_groth16::ProvingKey<Bn254> {
+        self.keys.proving_key()
+    }
+
+    /// R1CS constraints of the class's circuit.
+    pub fn circuit_size(&self) -> CircuitSize {
+        CircuitSize::Constraints(self.keys.num_constraints())
+    }
+
+    /// Proves `witness` (checked natively by [`SpendWitness::new`]); a witness for another
+    /// class, or one the circuit does not accept, is refused.
+    pub fn prove<R: RngCore + CryptoRng>(
+        &self,
+        witness: &SpendWitness<Bn254Backend>,
+        rng: &mut R,
+    ) -> Result<ProofEnvelope, ProveError> {
+        if witness.values().class != self.class {
+            return Err(backend_err(format!(
+                "a witness for {} slots, keys for {}",
+                witness.values().class,
+                self.class
+            )));
+        }
+        self.keys.prove_circuit(SpendCircuit::new(witness), rng)
+    }
+}
+
+/// halo2/IPA keys for one spend size class (transparent: anyone recomputes them).
+pub struct Halo2Spend {
+    class: SizeClass,
+    pk: halo2_proofs::plonk::ProvingKey<pasta_curves::EqAffine>,
+    vk: verifier::halo2::Halo2VerifyingKey,
+}
+
+impl Halo2Spend {
+    /// The class's params (`2^k` generators) and keys.
+    pub fn setup(class: SizeClass) -> Result<Self, ProveError> {
+        let vk = verifier::halo2::Halo2VerifyingKey::transparent_spend(class)
+            .map_err(crate::halo2::backend_err)?;
+        let pk = halo2_proofs::plonk::keygen_pk(
+            vk.params(),
+            vk.key().clone(),
+            &circuits::pasta::SpendCircuit::blank(class),
+        )
+        .map_err(crate::halo2::backend_err)?;
+        Ok(Self { class, pk, vk })
+    }
+
+    /// The class the keys are for.
+    pub fn class(&self) -> SizeClass {
+        self.class
+    }
+
+    /// The verifying key ([`verifier::halo2::Halo2VerifyingKey::verify_spend`]).
+    pub fn verifier(&self) -> &verifier::halo2::Halo2VerifyingKey {
+        &self.vk
+    }
+
+    /// Checks `witness` with `MockProver`, then proves it.
+    pub fn prove<R: RngCore + CryptoRng>(
+        &self,
+        witness: &SpendWitness<circuits::pasta::Pasta>,
+        rng: &mut R,
+    ) -> Result<ProofEnvelope, ProveError> {
+        let values = witness.values();
+        if values.class != self.class {
+            return Err(backend_err(format!(
+                "a witness for {} slots, keys for {}",
+                values.class, self.class
+            )));
+        }
+        let circuit = circuits::pasta::SpendCircuit::from_values(values.clone());
+        let k = circuits::pasta::SpendCircuit::k(self.class);
+        check_circuit(k, &circuit, &values.public)?;
+        prove_circuit(&self.vk, &self.pk, circuit, &values.public, rng)
+    }
+}
