@@ -34,7 +34,9 @@ fn bench(c: &mut Criterion) {
     let w = sample::witness::<B>(1);
     let mut g = c.benchmark_group("spend/groth16/intent-reference");
     g.sample_size(10);
-    g.bench_function("prove", |b| b.iter(|| intent.prove(&w, &mut OsRng).unwrap()));
+    g.bench_function("prove", |b| {
+        b.iter(|| intent.prove(&w, &mut OsRng).unwrap())
+    });
     g.finish();
 
     for class in classes() {

@@ -9,7 +9,8 @@
 //! - [`difference`]: one difference row (gate `q_diff`: `hi - lo - diff = 0`), whose
 //!   output the circuit range-checks for the ordering rules;
 //! - [`add`]: the same gate read the other way (`hi = lo + diff`), for running sums;
-//! - [`path_root`]: a depth-16 Merkle path, [`swap`] and a node hash per level.
+//! - [`path_root`]: a depth-16 Merkle path, [`swap`] and a node hash per level;
+//! - [`Rows`]: fills a witness region's cells row by row across the general columns.
 //!
 //! Both custom gates live on the Poseidon advice columns plus one extra advice column, so
 //! they cost no columns of their own. The range checks are in [`super::range`].
@@ -20,7 +21,7 @@ use halo2_gadgets::poseidon::{
 };
 use halo2_gadgets::utilities::lookup_range_check::LookupRangeCheck;
 use halo2_proofs::{
-    circuit::{AssignedCell, Layouter, Value},
+    circuit::{AssignedCell, Layouter, Region, Value},
     plonk::{
         Advice, Column, ConstraintSystem, Constraints, Error, Expression, Instance, Selector,
         TableColumn,
@@ -238,4 +239,38 @@ pub fn path_root(
         )?;
     }
     Ok(cur)
+}
+
+/// Assigns a witness region's cells in order, row by row across the general columns (five
+/// cells per row), the way both circuits load their private inputs.
+pub struct Rows<'a> {
+    config: &'a PolicyConfig,
+    next: usize,
+}
+
+impl<'a> Rows<'a> {
+    /// Starts at the region's first row.
+    pub fn new(config: &'a PolicyConfig) -> Self {
+        Rows { config, next: 0 }
+    }
+
+    /// The next cell, holding `value`.
+    pub fn witness(
+        &mut self,
+        region: &mut Region<'_, Fp>,
+        value: Value<Fp>,
+    ) -> Result<Cell, Error> {
+        let column = self.config.general[self.next % GENERAL];
+        let row = self.next / GENERAL;
+        self.next += 1;
+        region.assign_advice(|| "witness", column, row, || value)
+    }
+
+    /// The next cell, holding the constant `value` (copy-constrained to the constants
+    /// column, so the prover cannot choose it).
+    pub fn constant(&mut self, region: &mut Region<'_, Fp>, value: u64) -> Result<Cell, Error> {
+        let cell = self.witness(region, Value::known(Fp::from(value)))?;
+        region.constrain_constant(cell.cell(), Fp::from(value))?;
+        Ok(cell)
+    }
 }

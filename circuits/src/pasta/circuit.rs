@@ -78,12 +78,12 @@
 use core::fmt;
 
 use halo2_proofs::{
-    circuit::{Layouter, Region, SimpleFloorPlanner, Value},
+    circuit::{Layouter, SimpleFloorPlanner, Value},
     plonk::{Circuit, ConstraintSystem, Error},
 };
 use pasta_curves::Fp;
 
-use super::chips::{difference, hash_cells, path_root, Cell, PolicyConfig, GENERAL};
+use super::chips::{difference, hash_cells, path_root, Cell, PolicyConfig, Rows};
 use super::instance::{ROW_BINDING, ROW_C, ROW_NOW, ROW_P};
 use super::range::{load_table, range_check};
 use super::vars::{IntentVar, PolicyVar};
@@ -301,29 +301,18 @@ impl PolicyCircuit {
         layouter.assign_region(
             || "witness",
             |mut region| {
-                let mut slot = 0usize;
-                let mut next = |region: &mut Region<'_, Fp>, v: Value<Fp>| {
-                    let column = config.general[slot % GENERAL];
-                    let row = slot / GENERAL;
-                    slot += 1;
-                    region.assign_advice(|| "witness", column, row, || v)
-                };
-                let mut constant = |region: &mut Region<'_, Fp>, v: u64| -> Result<Cell, Error> {
-                    let cell = next(region, Value::known(Fp::from(v)))?;
-                    region.constrain_constant(cell.cell(), Fp::from(v))?;
-                    Ok(cell)
-                };
-                let domain_intent = constant(&mut region, DOMAIN_INTENT)?;
-                let domain_policy = constant(&mut region, DOMAIN_POLICY)?;
-                let domain_leaf = constant(&mut region, DOMAIN_LEAF)?;
-                let domain_node = constant(&mut region, DOMAIN_NODE)?;
+                let mut rows = Rows::new(config);
+                let domain_intent = rows.constant(&mut region, DOMAIN_INTENT)?;
+                let domain_policy = rows.constant(&mut region, DOMAIN_POLICY)?;
+                let domain_leaf = rows.constant(&mut region, DOMAIN_LEAF)?;
+                let domain_node = rows.constant(&mut region, DOMAIN_NODE)?;
 
                 let intent = IntentFields::getters()
-                    .try_map(|get| next(&mut region, self.get(|a| get(&a.intent))))?;
+                    .try_map(|get| rows.witness(&mut region, self.get(|a| get(&a.intent))))?;
                 let policy = PolicyFields::getters()
-                    .try_map(|get| next(&mut region, self.get(|a| get(&a.policy))))?;
-                let now = next(&mut region, self.get(|a| a.now))?;
-                let binding = next(&mut region, self.get(|a| a.binding))?;
+                    .try_map(|get| rows.witness(&mut region, self.get(|a| get(&a.policy))))?;
+                let now = rows.witness(&mut region, self.get(|a| a.now))?;
+                let binding = rows.witness(&mut region, self.get(|a| a.binding))?;
 
                 region.constrain_constant(
                     intent.version.cell(),

@@ -50,7 +50,7 @@ use halo2_proofs::{
 };
 use pasta_curves::Fp;
 
-use super::chips::{add, difference, hash_cells, path_root, Cell, PolicyConfig, GENERAL};
+use super::chips::{add, difference, hash_cells, path_root, Cell, PolicyConfig, Rows};
 use super::circuit::Assignment;
 use super::range::{load_table, range_check};
 use super::Pasta;
@@ -301,29 +301,18 @@ impl SpendCircuit {
         layouter.assign_region(
             || "witness",
             |mut region| {
-                let mut slot = 0usize;
-                let mut next = |region: &mut Region<'_, Fp>, v: Value<Fp>| {
-                    let column = config.general[slot % GENERAL];
-                    let row = slot / GENERAL;
-                    slot += 1;
-                    region.assign_advice(|| "witness", column, row, || v)
-                };
-                let mut constant = |region: &mut Region<'_, Fp>, v: u64| -> Result<Cell, Error> {
-                    let cell = next(region, Value::known(Fp::from(v)))?;
-                    region.constrain_constant(cell.cell(), Fp::from(v))?;
-                    Ok(cell)
-                };
+                let mut rows = Rows::new(config);
                 let domains = Domains {
-                    policy: constant(&mut region, DOMAIN_SPEND_POLICY)?,
-                    outputs: constant(&mut region, DOMAIN_OUTPUTS)?,
-                    output: constant(&mut region, DOMAIN_OUTPUT)?,
-                    leaf: constant(&mut region, DOMAIN_LEAF)?,
-                    node: constant(&mut region, DOMAIN_NODE)?,
+                    policy: rows.constant(&mut region, DOMAIN_SPEND_POLICY)?,
+                    outputs: rows.constant(&mut region, DOMAIN_OUTPUTS)?,
+                    output: rows.constant(&mut region, DOMAIN_OUTPUT)?,
+                    leaf: rows.constant(&mut region, DOMAIN_LEAF)?,
+                    node: rows.constant(&mut region, DOMAIN_NODE)?,
                 };
-                let class_slots = constant(&mut region, self.class.slots() as u64)?;
+                let class_slots = rows.constant(&mut region, self.class.slots() as u64)?;
                 let mut field =
                     |region: &mut Region<'_, Fp>, get: fn(&SpendPolicyFields<Fp>) -> Fp| {
-                        next(region, self.get(|v| get(&v.policy)))
+                        rows.witness(region, self.get(|v| get(&v.policy)))
                     };
                 let policy = SpendPolicyFields {
                     network: field(&mut region, |p| p.network)?,
@@ -334,8 +323,9 @@ impl SpendCircuit {
                     salt_lo: field(&mut region, |p| p.salt_lo)?,
                     salt_hi: field(&mut region, |p| p.salt_hi)?,
                 };
-                let mut public =
-                    |region: &mut Region<'_, Fp>, i: usize| next(region, self.get(|v| v.public[i]));
+                let mut public = |region: &mut Region<'_, Fp>, i: usize| {
+                    rows.witness(region, self.get(|v| v.public[i]))
+                };
                 let fee = public(&mut region, SPEND_FEE)?;
                 let lock_time = public(&mut region, SPEND_LOCK_TIME)?;
                 let now = public(&mut region, SPEND_NOW)?;
@@ -344,9 +334,9 @@ impl SpendCircuit {
                 for i in 0..self.class.slots() {
                     let s = self.get(|v| v.slots[i]);
                     slots.push([
-                        next(&mut region, s.map(|s| s.script_hi))?,
-                        next(&mut region, s.map(|s| s.script_lo))?,
-                        next(&mut region, s.map(|s| s.amount))?,
+                        rows.witness(&mut region, s.map(|s| s.script_hi))?,
+                        rows.witness(&mut region, s.map(|s| s.script_lo))?,
+                        rows.witness(&mut region, s.map(|s| s.amount))?,
                     ]);
                 }
                 Ok(Loaded {
