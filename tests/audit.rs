@@ -1475,6 +1475,15 @@ impl verifier::PolicyRegistry for RosterUntil {
         prover::test_util::sample_registry().policies(key_id, backend, now)
     }
 
+    fn spend_policies(
+        &self,
+        key_id: &str,
+        backend: circuits::BackendId,
+        now: u64,
+    ) -> verifier::RegisteredPolicies {
+        prover::test_util::sample_registry().spend_policies(key_id, backend, now)
+    }
+
     fn rostered_identity(&self, signer: u16, now: u64) -> verifier::Rostered {
         match self.ids.get(&signer) {
             Some(_) if signer == self.removed && now >= self.at => verifier::Rostered::Absent,

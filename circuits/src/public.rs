@@ -116,6 +116,59 @@ pub enum PublicInputsError {
     /// `binding` does not fit in 31 bytes.
     #[error("public input `binding` does not fit in 31 bytes")]
     BindingOutOfRange,
+    /// An integer input (of the spend statement) out of its range.
+    #[error("public input `{name}` does not fit in {bits} bits")]
+    OutOfRange {
+        /// The input.
+        name: &'static str,
+        /// Its width.
+        bits: usize,
+    },
+    /// A vector of another length than the statement's.
+    #[error("{found} public inputs, the statement has {expected}")]
+    Count {
+        /// The statement's count.
+        expected: usize,
+        /// The count received.
+        found: usize,
+    },
+}
+
+/// A statement's public-input vector as it travels, is attested and is checked:
+/// `[derived.., P, now, binding]`. The derived prefix is what every verifier computes from
+/// the session itself (the intent statement's `C`; a spend's `O`, fee and lock time); `P`
+/// is matched against the governance registry, `now` against the session, `binding`
+/// re-derived. One contribution check ([`verifier::contribution`]) serves every statement.
+pub trait StatementInputs: Sized {
+    /// Names of the session-derived inputs, in order.
+    const DERIVED: &'static [&'static str];
+    /// Inputs in all: the derived ones, then `P`, `now` and `binding`.
+    const LEN: usize = Self::DERIVED.len() + 3;
+    /// Position of `P`.
+    const P: usize = Self::DERIVED.len();
+    /// Position of `now`.
+    const NOW: usize = Self::DERIVED.len() + 1;
+    /// Decodes canonical little-endian bytes, checking the count and every range.
+    fn decode(v: &[[u8; 32]]) -> Result<Self, PublicInputsError>;
+    /// The binding.
+    fn binding(&self) -> Binding;
+}
+
+impl<F: StatementField> StatementInputs for PublicInputs<F> {
+    const DERIVED: &'static [&'static str] = &["intent commitment C"];
+
+    fn decode(v: &[[u8; 32]]) -> Result<Self, PublicInputsError> {
+        let v: &[[u8; 32]; NUM_PUBLIC_INPUTS] =
+            v.try_into().map_err(|_| PublicInputsError::Count {
+                expected: NUM_PUBLIC_INPUTS,
+                found: v.len(),
+            })?;
+        Self::from_le_bytes(v)
+    }
+
+    fn binding(&self) -> Binding {
+        self.binding
+    }
 }
 
 impl<F: StatementField> PublicInputs<F> {

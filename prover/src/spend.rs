@@ -11,13 +11,69 @@ use ark_snark::SNARK;
 use circuits::bn254::{Bn254 as Bn254Backend, SpendCircuit};
 use circuits::spend::{SizeClass, SpendWitness};
 use rand_core::{CryptoRng, RngCore};
+use circuits::Backend;
 use verifier::groth16::Groth16VerifyingKey;
-use verifier::ProofEnvelope;
+use verifier::{ProofEnvelope, SpendVerifier, VkFingerprint};
 
 use crate::error::ProveError;
 use crate::groth16::Groth16Keys;
 use crate::halo2::{check_circuit, prove_circuit};
 use crate::CircuitSize;
+
+/// The keys of one spend size class on one backend: what a signer proves with. Verification
+/// is its [`SpendProver::verifier`]'s, the `verifier` crate key an auditor holds.
+pub trait SpendProver: Send + Sync {
+    /// The statement backend.
+    type Backend: Backend;
+    /// The verifying key.
+    type Verifier: SpendVerifier<Backend = Self::Backend>;
+
+    /// The class the keys are for.
+    fn class(&self) -> SizeClass;
+
+    /// The verifying key.
+    fn verifier(&self) -> &Self::Verifier;
+
+    /// Fingerprint of the verifying key; every proof names it.
+    fn fingerprint(&self) -> VkFingerprint {
+        self.verifier().fingerprint()
+    }
+
+    /// Proves `witness` (a witness of another class, or one the circuit does not accept,
+    /// is refused).
+    fn prove<R: RngCore + CryptoRng>(
+        &self,
+        witness: &SpendWitness<Self::Backend>,
+        rng: &mut R,
+    ) -> Result<ProofEnvelope, ProveError>;
+}
+
+/// One backend's spend keys for several size classes (a node loads the classes it signs
+/// for; the 256-output class is large).
+pub struct SpendKeys<Q>(Vec<Q>);
+
+impl<Q: SpendProver> SpendKeys<Q> {
+    /// Keys for the classes of `keys` (one each; a later duplicate is ignored).
+    pub fn new(keys: Vec<Q>) -> Self {
+        let mut out: Vec<Q> = Vec::new();
+        for k in keys {
+            if !out.iter().any(|o| o.class() == k.class()) {
+                out.push(k);
+            }
+        }
+        Self(out)
+    }
+
+    /// The keys of `class`, if held.
+    pub fn class(&self, class: SizeClass) -> Option<&Q> {
+        self.0.iter().find(|k| k.class() == class)
+    }
+
+    /// The classes held.
+    pub fn classes(&self) -> Vec<SizeClass> {
+        self.0.iter().map(SpendProver::class).collect()
+    }
+}
 
 /// Groth16/BN254 keys for one spend size class.
 pub struct Groth16Spend {
@@ -134,5 +190,47 @@ impl Halo2Spend {
         let k = circuits::pasta::SpendCircuit::k(self.class);
         check_circuit(k, &circuit, &values.public)?;
         prove_circuit(&self.vk, &self.pk, circuit, &values.public, rng)
+    }
+}
+
+impl SpendProver for Groth16Spend {
+    type Backend = Bn254Backend;
+    type Verifier = Groth16VerifyingKey;
+
+    fn class(&self) -> SizeClass {
+        self.class
+    }
+
+    fn verifier(&self) -> &Groth16VerifyingKey {
+        self.keys.verifying_key()
+    }
+
+    fn prove<R: RngCore + CryptoRng>(
+        &self,
+        witness: &SpendWitness<Bn254Backend>,
+        rng: &mut R,
+    ) -> Result<ProofEnvelope, ProveError> {
+        Groth16Spend::prove(self, witness, rng)
+    }
+}
+
+impl SpendProver for Halo2Spend {
+    type Backend = circuits::pasta::Pasta;
+    type Verifier = verifier::halo2::Halo2VerifyingKey;
+
+    fn class(&self) -> SizeClass {
+        self.class
+    }
+
+    fn verifier(&self) -> &verifier::halo2::Halo2VerifyingKey {
+        &self.vk
+    }
+
+    fn prove<R: RngCore + CryptoRng>(
+        &self,
+        witness: &SpendWitness<circuits::pasta::Pasta>,
+        rng: &mut R,
+    ) -> Result<ProofEnvelope, ProveError> {
+        Halo2Spend::prove(self, witness, rng)
     }
 }

@@ -52,4 +52,23 @@ impl verifier::PolicyRegistry for SampleRegistry {
         };
         (1..=16).map(|s| (s, p)).collect()
     }
+
+    /// The sample spend policy ([`circuits::sample::spend::policy`]) for signers 1..=16.
+    fn spend_policies(
+        &self,
+        _key_id: &str,
+        backend: circuits::BackendId,
+        _now: u64,
+    ) -> verifier::RegisteredPolicies {
+        let policy = circuits::sample::spend::policy();
+        let p = match backend {
+            circuits::BackendId::Groth16Bn254 => {
+                policy.commitment::<circuits::bn254::Bn254>().to_le_bytes()
+            }
+            circuits::BackendId::Halo2Pasta => {
+                policy.commitment::<circuits::pasta::Pasta>().to_le_bytes()
+            }
+        };
+        (1..=16).map(|s| (s, p)).collect()
+    }
 }

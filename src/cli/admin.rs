@@ -327,7 +327,7 @@ fn propose_cmd(args: &ProposeArgs) -> Result<()> {
     }
     let signed = propose(&trust, args.version, effective_from, content);
     // The record must make sense on its own before anyone signs it.
-    if let RecordContent::Policy(p) = &signed.record.content {
+    if let RecordContent::Policy(p) | RecordContent::SpendPolicy(p) = &signed.record.content {
         p.validate()
             .map_err(|e| anyhow!("invalid policy assignment: {e}"))?;
     }
@@ -506,10 +506,11 @@ fn print_record(signed: &SignedRecord, trust: &TrustRoot) {
                 );
             }
         }
-        RecordContent::Policy(p) => {
+        RecordContent::Policy(p) | RecordContent::SpendPolicy(p) => {
             for a in &p.assignments {
                 println!(
-                    "  policy: key {} signer {} backend {} P {}",
+                    "  {}: key {} signer {} backend {} P {}",
+                    r.kind(),
                     a.key_id,
                     a.signer,
                     a.backend.short_name(),

@@ -97,6 +97,12 @@ fn session_error(e: SessionError) -> ApiError {
         SessionError::Expired { .. } => (StatusCode::CONFLICT, "session_expired"),
         SessionError::DigestMismatch => (StatusCode::BAD_REQUEST, "digest_mismatch"),
         SessionError::BadReply { .. } => (StatusCode::BAD_REQUEST, "bad_reply"),
+        SessionError::Spend(_) => (StatusCode::UNPROCESSABLE_ENTITY, "spend_policy_violation"),
+        SessionError::Psbt(_) => (StatusCode::UNPROCESSABLE_ENTITY, "psbt_refused"),
+        SessionError::NoSpendKeys(_) => (StatusCode::CONFLICT, "no_spend_keys"),
+        SessionError::InputCount { .. } | SessionError::SighashMismatch { .. } => {
+            (StatusCode::BAD_REQUEST, "sighash_mismatch")
+        }
         SessionError::Prove(_) => (StatusCode::INTERNAL_SERVER_ERROR, "prove_failed"),
         SessionError::Signer(SignerError::NonceExists(_)) => {
             (StatusCode::CONFLICT, "session_replayed")

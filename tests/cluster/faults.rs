@@ -352,6 +352,10 @@ async fn hung_nodes_time_out_and_a_running_request_is_not_run_twice() {
         slow.excluded
     );
 
+    // The nodes witness the signature in the background, after it was answered: let them
+    // finish before they are frozen and killed below, or the log ends unwitnessed.
+    tokio::task::block_in_place(|| c.wait_witnessed());
+
     // Every node hangs: a request stays running (until the nodes die or time out). While it
     // runs, the same request id is answered 409 `request_running`, not run a second time.
     for id in 1..=5 {

@@ -2,14 +2,16 @@
 //! auditor check of a signer's round-1 contribution before trusting it.
 //!
 //! A contribution is a signer's nonce commitments, its policy proof, the proof's public
-//! inputs `[C, P, now, binding]` and its attestation. It is accepted when
+//! inputs and its attestation. The check is the same for every statement: the public inputs
+//! are `[derived.., P, now, binding]` ([`StatementInputs`]), where the derived inputs are
+//! the intent statement's `C`, or a Bitcoin spend's `O`, fee and lock time. It is accepted when
 //!
 //! 1. the signer has an identity key (is in the roster) and the attestation is a valid
 //!    BIP-340 signature by it over [`attestation_message`] — Groth16 proofs can be
 //!    re-randomised by anyone, so this signature, not the proof, says who attested;
 //! 2. the proof envelope decodes and names the expected backend and verifying key;
 //! 3. the public inputs are canonical field elements of the backend;
-//! 4. `C` and `now` are the session's ([`Expected`]), and `P` is the policy commitment
+//! 4. the derived inputs and `now` are the session's ([`Expected`]), and `P` is the policy commitment
 //!    the signer is registered under for this key at `now` ([`Expected::policies`], filled
 //!    by each verifier from its own copy of the governance registry): a proof against any
 //!    other policy — a fabricated, looser one, or an older one rolled back — is refused;
@@ -23,7 +25,8 @@
 //! [`contribution_faults`] reports them all (for the auditor, which names every fault of a
 //! record). Every fault is a [`ContributionError`] naming the signer.
 
-use circuits::public::{PublicInputs, PublicInputsError};
+use circuits::public::{PublicInputs, PublicInputsError, StatementInputs};
+use circuits::spend::SpendPublicInputs;
 use circuits::{Backend, BackendId, Binding};
 
 use crate::audit::attestation_message;
@@ -46,8 +49,9 @@ pub struct Contribution<'a> {
     pub commitments: &'a [u8],
     /// Its proof envelope's bytes (`ProofEnvelope::to_bytes`), as the attestation signs them.
     pub proof: &'a [u8],
-    /// Its public inputs `[C, P, now, binding]`, canonical little-endian.
-    pub public_inputs: &'a [[u8; 32]; 4],
+    /// Its public inputs `[derived.., P, now, binding]` ([`StatementInputs`]: `[C, P, now,
+    /// binding]` for the intent statement), canonical little-endian.
+    pub public_inputs: &'a [[u8; 32]],
     /// Its BIP-340 attestation over [`attestation_message`].
     pub attestation: &'a [u8; 64],
 }
@@ -59,8 +63,10 @@ pub struct Expected<'a> {
     pub session_id: &'a [u8; 32],
     /// The group key's serialized bytes (as the binding hashes them).
     pub group_key: &'a [u8],
-    /// The intent commitment `C`, little-endian.
-    pub intent_commitment: &'a [u8; 32],
+    /// The inputs every verifier derives from the session itself, little-endian: the
+    /// intent statement's `C`; a spend's `O`, fee and lock time
+    /// ([`StatementInputs::DERIVED`]).
+    pub derived: &'a [[u8; 32]],
     /// The time the policy is evaluated at.
     pub now: u64,
     /// The verifying key every proof must name (the backend is the check's `B`).
@@ -72,18 +78,18 @@ pub struct Expected<'a> {
 /// A contribution that passed the cheap checks: the decoded proof and public inputs, ready
 /// for [`verify_contribution_proofs`].
 #[derive(Clone, Debug)]
-pub struct Checked<F> {
+pub struct Checked<T> {
     /// The signer.
     pub signer_id: u16,
     /// The decoded proof envelope.
     pub proof: ProofEnvelope,
-    /// The decoded public inputs.
-    pub public: PublicInputs<F>,
+    /// The decoded public inputs (`PublicInputs<F>` or `SpendPublicInputs<F>`).
+    pub public: T,
 }
 
-impl<F> Checked<F> {
+impl<T> Checked<T> {
     /// `(signer, proof, public inputs)`: an item of [`verify_contribution_proofs`].
-    pub fn as_item(&self) -> (u16, &ProofEnvelope, &PublicInputs<F>) {
+    pub fn as_item(&self) -> (u16, &ProofEnvelope, &T) {
         (self.signer_id, &self.proof, &self.public)
     }
 }
@@ -125,12 +131,15 @@ pub enum ContributionFault {
     /// The public inputs are not canonical field elements of the backend.
     #[error("{0}")]
     PublicInputs(PublicInputsError),
-    /// The proof is for another intent commitment than the session's.
-    #[error("proved intent commitment {found}, the session's is {expected}")]
-    IntentMismatch {
-        /// The session's `C`, hex.
+    /// A proved input differs from the one derived from the session (the intent's `C`; a
+    /// spend's `O`, fee or lock time, derived from the transaction).
+    #[error("proved {input} {found}, the session's is {expected}")]
+    DerivedMismatch {
+        /// Which input ([`StatementInputs::DERIVED`]).
+        input: &'static str,
+        /// The derived value, hex.
         expected: String,
-        /// The proved `C`, hex.
+        /// The proved value, hex.
         found: String,
     },
     /// The proof is for another time than the session's.
@@ -170,14 +179,32 @@ fn now_bytes(now: u64) -> [u8; 32] {
     out
 }
 
-/// Every fault of steps 1–5 (module docs) of `c` on backend `B`, and the decoded proof
-/// and public inputs when they decode (so that the proof can still be verified and its
-/// failure reported too). `Checked` is `Some` whenever both decode, faults or not.
+/// Every fault of steps 1–5 (module docs) of an intent-statement contribution `c` on
+/// backend `B` ([`statement_faults`] with [`PublicInputs`]).
 pub fn contribution_faults<B: Backend>(
     c: &Contribution,
     e: &Expected,
-) -> (Option<Checked<B::F>>, Vec<ContributionFault>) {
+) -> (Option<Checked<PublicInputs<B::F>>>, Vec<ContributionFault>) {
+    statement_faults::<PublicInputs<B::F>>(B::ID, c, e)
+}
+
+/// Every fault of steps 1–5 (module docs) of `c`, a contribution to statement `T` on
+/// `backend`, and the decoded proof and public inputs when they decode (so that the proof
+/// can still be verified and its failure reported too). `Checked` is `Some` whenever both
+/// decode, faults or not.
+pub fn statement_faults<T: StatementInputs>(
+    backend: BackendId,
+    c: &Contribution,
+    e: &Expected,
+) -> (Option<Checked<T>>, Vec<ContributionFault>) {
     let mut faults = Vec::new();
+    if c.public_inputs.len() != T::LEN || e.derived.len() != T::DERIVED.len() {
+        faults.push(ContributionFault::PublicInputs(PublicInputsError::Count {
+            expected: T::LEN,
+            found: c.public_inputs.len(),
+        }));
+        return (None, faults);
+    }
     match c.identity_key {
         None => faults.push(ContributionFault::NotInRoster),
         Some(key) => {
@@ -198,9 +225,9 @@ pub fn contribution_faults<B: Backend>(
             faults.push(ContributionFault::Envelope(err));
             None
         }
-        Ok(env) if env.backend != B::ID || env.vk_fingerprint != e.vk_fingerprint => {
+        Ok(env) if env.backend != backend || env.vk_fingerprint != e.vk_fingerprint => {
             faults.push(ContributionFault::EnvelopeMismatch {
-                backend: B::ID,
+                backend,
                 fingerprint: e.vk_fingerprint,
                 found_backend: env.backend,
                 found_fingerprint: env.vk_fingerprint,
@@ -209,28 +236,31 @@ pub fn contribution_faults<B: Backend>(
         }
         Ok(env) => Some(env),
     };
-    if c.public_inputs[0] != *e.intent_commitment {
-        faults.push(ContributionFault::IntentMismatch {
-            expected: hex::encode(e.intent_commitment),
-            found: hex::encode(c.public_inputs[0]),
-        });
+    for ((input, derived), proved) in T::DERIVED.iter().zip(e.derived).zip(c.public_inputs) {
+        if proved != derived {
+            faults.push(ContributionFault::DerivedMismatch {
+                input,
+                expected: hex::encode(derived),
+                found: hex::encode(proved),
+            });
+        }
     }
-    if c.public_inputs[2] != now_bytes(e.now) {
+    if c.public_inputs[T::NOW] != now_bytes(e.now) {
         let mut low = [0u8; 8];
-        low.copy_from_slice(&c.public_inputs[2][..8]);
+        low.copy_from_slice(&c.public_inputs[T::NOW][..8]);
         faults.push(ContributionFault::NowMismatch {
             expected: e.now,
             found: u64::from_le_bytes(low),
         });
     }
     let registered = e.policies.get(c.signer_id);
-    if registered != Some(&c.public_inputs[1]) {
+    if registered != Some(&c.public_inputs[T::P]) {
         faults.push(ContributionFault::UnregisteredPolicy {
             registered: registered.map(hex::encode),
-            found: hex::encode(c.public_inputs[1]),
+            found: hex::encode(c.public_inputs[T::P]),
         });
     }
-    let public = match PublicInputs::<B::F>::from_le_bytes(c.public_inputs) {
+    let public = match T::decode(c.public_inputs) {
         Err(err) => {
             faults.push(ContributionFault::PublicInputs(err));
             None
@@ -242,10 +272,10 @@ pub fn contribution_faults<B: Backend>(
                 e.group_key,
                 c.commitments,
             );
-            if public.binding != derived {
+            if public.binding() != derived {
                 faults.push(ContributionFault::BindingMismatch {
                     expected: derived.to_hex(),
-                    found: public.binding.to_hex(),
+                    found: public.binding().to_hex(),
                 });
             }
             Some(public)
@@ -259,13 +289,32 @@ pub fn contribution_faults<B: Backend>(
     (checked, faults)
 }
 
-/// Steps 1–5 (module docs) of `c` on backend `B`, refusing at the first fault; the proof
-/// itself is left to [`verify_contribution_proofs`].
+/// Steps 1–5 (module docs) of an intent-statement contribution `c` on backend `B`,
+/// refusing at the first fault; the proof itself is left to [`verify_contribution_proofs`].
 pub fn check_contribution<B: Backend>(
     c: &Contribution,
     e: &Expected,
-) -> Result<Checked<B::F>, ContributionError> {
-    let (checked, faults) = contribution_faults::<B>(c, e);
+) -> Result<Checked<PublicInputs<B::F>>, ContributionError> {
+    check_statement::<PublicInputs<B::F>>(B::ID, c, e)
+}
+
+/// Steps 1–5 (module docs) of a spend contribution `c` on backend `B` (its derived inputs
+/// `O`, fee and lock time computed from the transaction), refusing at the first fault.
+pub fn check_spend_contribution<B: Backend>(
+    c: &Contribution,
+    e: &Expected,
+) -> Result<Checked<SpendPublicInputs<B::F>>, ContributionError> {
+    check_statement::<SpendPublicInputs<B::F>>(B::ID, c, e)
+}
+
+/// Steps 1–5 (module docs) of `c`, a contribution to statement `T` on `backend`, refusing
+/// at the first fault.
+pub fn check_statement<T: StatementInputs>(
+    backend: BackendId,
+    c: &Contribution,
+    e: &Expected,
+) -> Result<Checked<T>, ContributionError> {
+    let (checked, faults) = statement_faults::<T>(backend, c, e);
     match (faults.into_iter().next(), checked) {
         (Some(fault), _) => Err(ContributionError {
             signer_id: c.signer_id,

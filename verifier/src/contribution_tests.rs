@@ -91,7 +91,7 @@ fn expected() -> Expected<'static> {
     Expected {
         session_id: &SESSION,
         group_key: &GROUP,
-        intent_commitment: &[5; 32],
+        derived: &[[5; 32]],
         now: NOW,
         vk_fingerprint: FP,
         policies: registered(),
@@ -209,7 +209,8 @@ fn another_intent_or_time() {
     c.sign();
     assert_eq!(
         faults(&c),
-        vec![ContributionFault::IntentMismatch {
+        vec![ContributionFault::DerivedMismatch {
+            input: "intent commitment C",
             expected: hex::encode([5u8; 32]),
             found: hex::encode(c.public_inputs[0]),
         }]

@@ -40,4 +40,4 @@ pub use groth16::Groth16VerifyingKey;
 pub use halo2::Halo2VerifyingKey;
 pub use keys::KeyStoreError;
 pub use registered::{Pinned, PolicyRegistry, RegisteredPolicies, RosterShape, Rostered};
-pub use statement::{PublicOf, StatementVerifier};
+pub use statement::{PublicOf, SpendPublicOf, SpendVerifier, StatementVerifier};

@@ -63,6 +63,10 @@ pub trait PolicyRegistry: Send + Sync {
     /// The `P` each signer is registered under for `key_id` on `backend` at `now`.
     fn policies(&self, key_id: &str, backend: BackendId, now: u64) -> RegisteredPolicies;
 
+    /// The spend-policy `P` ([`circuits::spend::SpendPolicy`]) each signer is registered
+    /// under for `key_id` on `backend` at `now`: what a Bitcoin spend is proved against.
+    fn spend_policies(&self, key_id: &str, backend: BackendId, now: u64) -> RegisteredPolicies;
+
     /// Whether `signer` is in the roster in force at `now`, and under which identity key.
     /// A source that keeps no roster (a fixed [`RegisteredPolicies`]) answers
     /// [`Rostered::Untracked`].
@@ -119,8 +123,14 @@ pub enum Rostered {
     Member([u8; 32]),
 }
 
+/// A fixed set answers the same for both statements (tests register a signer's intent and
+/// spend policies in two sets).
 impl PolicyRegistry for RegisteredPolicies {
     fn policies(&self, _key_id: &str, _backend: BackendId, _now: u64) -> RegisteredPolicies {
+        self.clone()
+    }
+
+    fn spend_policies(&self, _key_id: &str, _backend: BackendId, _now: u64) -> RegisteredPolicies {
         self.clone()
     }
 }

@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use circuits::public::PublicInputs;
+use circuits::spend::SpendPublicInputs;
 use circuits::Backend;
 
 use crate::envelope::ProofEnvelope;
@@ -50,4 +51,58 @@ pub trait StatementVerifier: Send + Sync {
     fn load_dir(dir: &Path) -> Result<Self, KeyStoreError>
     where
         Self: Sized;
+}
+
+/// The public inputs of a spend proved on backend `B`.
+pub type SpendPublicOf<B> = SpendPublicInputs<<B as Backend>::F>;
+
+/// A verifying key of the Bitcoin spend statement ([`circuits::spend`]) for one size class
+/// on one backend (a Groth16 key made by `for_spend`, or a halo2 key from
+/// `transparent_spend`).
+pub trait SpendVerifier: Send + Sync {
+    /// The statement backend the key verifies for.
+    type Backend: Backend;
+
+    /// Fingerprint of the key; every proof made for it names it.
+    fn fingerprint(&self) -> VkFingerprint;
+
+    /// Verifies one spend proof against its public inputs. The envelope must name this
+    /// key's backend and fingerprint.
+    fn verify(
+        &self,
+        proof: &ProofEnvelope,
+        public: &SpendPublicOf<Self::Backend>,
+    ) -> Result<(), ProofError>;
+}
+
+impl SpendVerifier for crate::Groth16VerifyingKey {
+    type Backend = circuits::bn254::Bn254;
+
+    fn fingerprint(&self) -> VkFingerprint {
+        crate::Groth16VerifyingKey::fingerprint(self)
+    }
+
+    fn verify(
+        &self,
+        proof: &ProofEnvelope,
+        public: &SpendPublicOf<Self::Backend>,
+    ) -> Result<(), ProofError> {
+        self.verify_spend(proof, public)
+    }
+}
+
+impl SpendVerifier for crate::Halo2VerifyingKey {
+    type Backend = circuits::pasta::Pasta;
+
+    fn fingerprint(&self) -> VkFingerprint {
+        crate::Halo2VerifyingKey::fingerprint(self)
+    }
+
+    fn verify(
+        &self,
+        proof: &ProofEnvelope,
+        public: &SpendPublicOf<Self::Backend>,
+    ) -> Result<(), ProofError> {
+        self.verify_spend(proof, public)
+    }
 }

@@ -15,7 +15,7 @@ use crate::field::{Backend, StatementField};
 use crate::intent::Recipient;
 use crate::merkle::MerklePath;
 use crate::policy::PolicyCommitment;
-use crate::public::Binding;
+use crate::public::{Binding, PublicInputsError, StatementInputs};
 
 /// Number of public inputs of the spend statement.
 pub const NUM_SPEND_PUBLIC_INPUTS: usize = 6;
@@ -47,25 +47,6 @@ pub struct SpendPublicInputs<F> {
     pub now: u64,
     /// Session/signer binding.
     pub binding: Binding,
-}
-
-/// Field elements that are not a spend public-input vector.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SpendPublicInputsError {
-    /// A 32-byte value that is not a canonical field element.
-    #[error("public input {index} is not a canonical field element")]
-    NonCanonical {
-        /// Position.
-        index: usize,
-    },
-    /// An integer input out of its range.
-    #[error("public input `{name}` does not fit in {bits} bits")]
-    OutOfRange {
-        /// The input.
-        name: &'static str,
-        /// Its width.
-        bits: usize,
-    },
 }
 
 /// The low `bits` bits of `f` as an integer, if `f` is below `2^bits`.
@@ -113,16 +94,16 @@ impl<F: StatementField> SpendPublicInputs<F> {
     /// Decodes the vector, checking every integer's range (`binding < 2^248`).
     pub fn from_field_elements(
         v: &[F; NUM_SPEND_PUBLIC_INPUTS],
-    ) -> Result<Self, SpendPublicInputsError> {
+    ) -> Result<Self, PublicInputsError> {
         let range = |index: usize, name, bits| {
-            small(&v[index], bits).ok_or(SpendPublicInputsError::OutOfRange { name, bits })
+            small(&v[index], bits).ok_or(PublicInputsError::OutOfRange { name, bits })
         };
         let fee = range(SPEND_FEE, "fee", 64)?;
         let lock_time = range(SPEND_LOCK_TIME, "lock_time", 32)?;
         let now = range(SPEND_NOW, "now", 64)?;
         let b = v[SPEND_BINDING].to_le_bytes32();
         if b[31] != 0 {
-            return Err(SpendPublicInputsError::OutOfRange {
+            return Err(PublicInputsError::OutOfRange {
                 name: "binding",
                 bits: 248,
             });
@@ -147,11 +128,11 @@ impl<F: StatementField> SpendPublicInputs<F> {
     /// Inverse of [`Self::to_le_bytes`], rejecting non-canonical encodings.
     pub fn from_le_bytes(
         v: &[[u8; 32]; NUM_SPEND_PUBLIC_INPUTS],
-    ) -> Result<Self, SpendPublicInputsError> {
+    ) -> Result<Self, PublicInputsError> {
         let mut f = [F::zero(); NUM_SPEND_PUBLIC_INPUTS];
         for (index, (out, bytes)) in f.iter_mut().zip(v.iter()).enumerate() {
             *out = F::from_canonical_le_bytes32(bytes)
-                .ok_or(SpendPublicInputsError::NonCanonical { index })?;
+                .ok_or(PublicInputsError::NonCanonical { index })?;
         }
         Self::from_field_elements(&f)
     }
@@ -279,5 +260,22 @@ fn slot<B: Backend>(script: &Recipient, amount: u64, path: MerklePath<B::F>) -> 
         script_lo: B::F::from_u128(script.lo()),
         amount: B::F::from_u64(amount),
         path,
+    }
+}
+
+impl<F: StatementField> StatementInputs for SpendPublicInputs<F> {
+    const DERIVED: &'static [&'static str] = &["outputs commitment O", "fee", "lock_time"];
+
+    fn decode(v: &[[u8; 32]]) -> Result<Self, PublicInputsError> {
+        let v: &[[u8; 32]; NUM_SPEND_PUBLIC_INPUTS] =
+            v.try_into().map_err(|_| PublicInputsError::Count {
+                expected: NUM_SPEND_PUBLIC_INPUTS,
+                found: v.len(),
+            })?;
+        Self::from_le_bytes(v)
+    }
+
+    fn binding(&self) -> Binding {
+        self.binding
     }
 }

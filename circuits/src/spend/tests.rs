@@ -6,6 +6,7 @@ use ark_ff::{AdditiveGroup, Field};
 use super::*;
 use crate::bn254::{Bn254, Fr, SpendCircuit};
 use crate::field::StatementField;
+use crate::public::PublicInputsError;
 use crate::policy::PolicySalt;
 use crate::sample;
 
@@ -159,7 +160,7 @@ fn public_inputs_round_trip_and_reject_out_of_range_values() {
     v[public::SPEND_LOCK_TIME] = Fr::from_u64(1 << 32);
     assert_eq!(
         SpendPublicInputs::from_field_elements(&v),
-        Err(SpendPublicInputsError::OutOfRange {
+        Err(PublicInputsError::OutOfRange {
             name: "lock_time",
             bits: 32
         })
@@ -171,7 +172,7 @@ fn public_inputs_round_trip_and_reject_out_of_range_values() {
     b[0] = [0xff; 32];
     assert_eq!(
         SpendPublicInputs::<Fr>::from_le_bytes(&b),
-        Err(SpendPublicInputsError::NonCanonical { index: 0 })
+        Err(PublicInputsError::NonCanonical { index: 0 })
     );
 }
 

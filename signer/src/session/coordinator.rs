@@ -198,7 +198,7 @@ fn check_reply<C: Ciphersuite, V: StatementVerifier>(
     let expected = Expected {
         session_id: session.as_bytes(),
         group_key: &key.group_key,
-        intent_commitment,
+        derived: std::slice::from_ref(intent_commitment),
         now,
         vk_fingerprint: key.verifier.fingerprint(),
         policies,

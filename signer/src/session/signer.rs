@@ -85,6 +85,30 @@ pub enum SessionError {
         /// What was wrong.
         fault: ReplyFault,
     },
+    /// The spend breaks this signer's spend policy (names the rule and the output).
+    #[error("spend policy violated: {0}")]
+    Spend(circuits::spend::SpendViolation),
+    /// The PSBT is refused (not the group's inputs, a missing UTXO, a sighash type other
+    /// than DEFAULT/ALL, malformed bytes...; the message names the input).
+    #[error("PSBT refused: {0}")]
+    Psbt(String),
+    /// This signer holds no spend keys for the transaction's size class.
+    #[error("no spend keys for the {0}-output class")]
+    NoSpendKeys(usize),
+    /// A round-2 request with another number of signing packages than the inputs.
+    #[error("{packages} signing packages for {inputs} inputs")]
+    InputCount {
+        /// Packages received.
+        packages: usize,
+        /// Inputs of the transaction.
+        inputs: usize,
+    },
+    /// A package signs something other than its input's sighash as this signer derived it.
+    #[error("signing package {input} does not sign input {input}'s sighash")]
+    SighashMismatch {
+        /// The input.
+        input: usize,
+    },
     /// Proving failed.
     #[error(transparent)]
     Prove(#[from] ProveError),
@@ -100,6 +124,7 @@ impl SessionError {
     pub fn public_message(&self) -> String {
         match self {
             SessionError::Policy(v) => format!("policy refused: {}", v.rule()),
+            SessionError::Spend(v) => v.to_string(), // TEMP
             other => other.to_string(),
         }
     }
@@ -137,17 +162,19 @@ pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(600)
 /// a node's signers for one key all use the one loaded [`ProofSystem`]) and the key's
 /// registered policies ([`Registered`]).
 pub struct SessionSigner<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> {
-    signer: Signer<C, S>,
+    pub(super) signer: Signer<C, S>,
     /// The held policies, each with its `P` on this backend (computed once: the allowlist
     /// tree of a large policy is costly).
     policies: std::sync::RwLock<Vec<(Policy, [u8; 32])>>,
-    identity: Identity,
-    roster: std::sync::RwLock<Roster>,
+    pub(super) identity: Identity,
+    pub(super) roster: std::sync::RwLock<Roster>,
     system: Arc<P>,
-    registered: Registered,
-    ledger: Arc<dyn IntentLedger>,
+    pub(super) registered: Registered,
+    pub(super) ledger: Arc<dyn IntentLedger>,
     open: Mutex<HashMap<SessionId, Proven>>,
-    ttl: std::time::Duration,
+    pub(super) ttl: std::time::Duration,
+    // TEMP-DOC The Bitcoin spend side ([`super::spend`]): held spend policies, open spends.
+    // TEMP pub(super) spends: super::spend::SpendState,
 }
 
 /// Where a [`SessionSigner`] looks up the policies registered for its key: the key's id and
@@ -164,6 +191,11 @@ impl Registered {
     /// The `P` of every signer of this key on backend `B` at `now`.
     fn at<B: Backend>(&self, now: u64) -> RegisteredPolicies {
         self.registry.policies(&self.key_id, B::ID, now)
+    }
+
+    /// The spend-policy `P` of every signer of this key on backend `B` at `now`.
+    pub(super) fn spend_at<B: Backend>(&self, now: u64) -> RegisteredPolicies {
+        self.registry.spend_policies(&self.key_id, B::ID, now)
     }
 }
 
@@ -187,6 +219,7 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
             ledger: Arc::new(MemoryIntentLedger::new()),
             open: Mutex::new(HashMap::new()),
             ttl: SESSION_TTL,
+            // TEMP spends: Default::default(),
         }
     }
 
@@ -363,7 +396,7 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
         let expected = Expected {
             session_id: req.session.as_bytes(),
             group_key: &self.signer.share().group_key_bytes(),
-            intent_commitment: &proven.intent_commitment,
+            derived: std::slice::from_ref(&proven.intent_commitment),
             now: proven.now,
             vk_fingerprint: self.system.fingerprint(),
             policies,

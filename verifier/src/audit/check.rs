@@ -21,11 +21,11 @@ use crate::contribution::{
 };
 use crate::fingerprint::VkFingerprint;
 use crate::registered::{Pinned, Rostered};
-use crate::statement::StatementVerifier;
+use crate::statement::{PublicOf, StatementVerifier};
 
 /// Contributions on backend `B` whose proofs wait for their batch, by key, each with its
 /// record's index.
-type Queue<B> = BTreeMap<VkFingerprint, Vec<(u64, Checked<<B as Backend>::F>)>>;
+type Queue<B> = BTreeMap<VkFingerprint, Vec<(u64, Checked<PublicOf<B>>)>>;
 
 /// Proofs that passed the cheap checks, by backend.
 #[derive(Default)]
@@ -62,7 +62,7 @@ impl Proofs {
 /// Verifies `items` as one batch, naming every failing proof by record and signer.
 fn verify_batch<V: StatementVerifier>(
     key: &V,
-    items: &[(u64, Checked<<V::Backend as Backend>::F>)],
+    items: &[(u64, Checked<PublicOf<V::Backend>>)],
     out: &mut Vec<AuditFailure>,
 ) {
     let batch: Vec<_> = items.iter().map(|(_, c)| c.as_item()).collect();
@@ -221,7 +221,7 @@ fn check_record(index: u64, rec: &AuditRecord, keys: &AuditKeys) -> (Vec<AuditFa
     let session = Expected {
         session_id: &rec.session_id,
         group_key: &rec.group_key,
-        intent_commitment: &c,
+        derived: std::slice::from_ref(&c),
         now,
         vk_fingerprint: fingerprint,
         policies: &policies,
@@ -257,7 +257,7 @@ fn tag<T>(index: u64, items: Vec<T>) -> Vec<(u64, T)> {
 fn check_signers<B: Backend>(
     rec: &AuditRecord,
     session: &Expected,
-) -> (Vec<ContributionError>, Vec<Checked<B::F>>) {
+) -> (Vec<ContributionError>, Vec<Checked<PublicOf<B>>>) {
     let mut errors = Vec::new();
     let mut checked = Vec::new();
     for s in &rec.signers {

@@ -195,8 +195,9 @@ pub fn chain_hash(line: &[u8]) -> [u8; 32] {
 /// What a signer's node identity key signs (BIP-340, this 32-byte message) in round 1:
 /// `blake3("zkquorum/attest/round1/v1" || part_1 || … )`, each part preceded by its length
 /// (u64 LE); the parts are the session id, the signer id (u16 LE), the commitments bytes,
-/// the proof envelope bytes and the four public inputs concatenated (one 128-byte part) —
-/// byte for byte what `signer::session::round1_attestation` signs.
+/// the proof envelope bytes and the public inputs concatenated (one part: 128 bytes for the
+/// intent statement's four, 192 for a spend's six, so no attestation of one statement reads
+/// as one of the other) — byte for byte what `signer::session::round1_attestation` signs.
 ///
 /// Groth16 proofs can be re-randomised by anyone, so this signature — not the proof — says
 /// which node attested the contribution.
@@ -205,7 +206,7 @@ pub fn attestation_message(
     signer_id: u16,
     commitments: &[u8],
     proof: &[u8],
-    public_inputs: &[[u8; 32]; 4],
+    public_inputs: &[[u8; 32]],
 ) -> [u8; 32] {
     tagged_hash(
         ATTEST_TAG,

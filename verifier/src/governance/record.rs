@@ -319,16 +319,20 @@ impl PolicyAssignments {
 pub enum RecordKind {
     /// A [`Roster`].
     Roster,
-    /// [`PolicyAssignments`].
+    /// [`PolicyAssignments`] of the intent statement.
     Policy,
+    /// [`PolicyAssignments`] of the Bitcoin spend statement (`P` of a
+    /// [`circuits::spend::SpendPolicy`]).
+    SpendPolicy,
 }
 
 impl RecordKind {
-    /// `roster` or `policy`: the name in JSON and in the signed message.
+    /// `roster`, `policy` or `spend_policy`: the name in JSON and in the signed message.
     pub const fn as_str(self) -> &'static str {
         match self {
             RecordKind::Roster => "roster",
             RecordKind::Policy => "policy",
+            RecordKind::SpendPolicy => "spend_policy",
         }
     }
 }
@@ -347,6 +351,8 @@ pub enum RecordContent {
     Roster(Roster),
     /// Policy commitments per signer and key.
     Policy(PolicyAssignments),
+    /// Spend-policy commitments per signer and key (the Bitcoin spend statement's `P`).
+    SpendPolicy(PolicyAssignments),
 }
 
 impl RecordContent {
@@ -355,6 +361,7 @@ impl RecordContent {
         match self {
             RecordContent::Roster(_) => RecordKind::Roster,
             RecordContent::Policy(_) => RecordKind::Policy,
+            RecordContent::SpendPolicy(_) => RecordKind::SpendPolicy,
         }
     }
 
@@ -363,7 +370,7 @@ impl RecordContent {
         let mut parts = vec![self.kind().as_str().as_bytes().to_vec()];
         match self {
             RecordContent::Roster(r) => r.encode(&mut parts),
-            RecordContent::Policy(p) => p.encode(&mut parts),
+            RecordContent::Policy(p) | RecordContent::SpendPolicy(p) => p.encode(&mut parts),
         }
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         tagged_hash(CONTENT_TAG, &refs)

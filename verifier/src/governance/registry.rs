@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use circuits::BackendId;
 
 use super::error::GovernanceError;
-use super::record::{RecordContent, Roster, SignedRecord, WILDCARD_KEY};
+use super::record::{RecordContent, RecordKind, Roster, SignedRecord, WILDCARD_KEY};
 use super::trust::TrustRoot;
 use crate::registered::{Pinned, RegisteredPolicies, RosterShape, Rostered};
 
@@ -119,7 +119,7 @@ impl Registry {
             RecordContent::Roster(roster) => roster
                 .validate()
                 .map_err(|reason| GovernanceError::InvalidRoster { version, reason })?,
-            RecordContent::Policy(p) => {
+            RecordContent::Policy(p) | RecordContent::SpendPolicy(p) => {
                 let invalid = |reason| GovernanceError::InvalidPolicy { version, reason };
                 p.validate().map_err(invalid)?;
                 let roster = self.latest_roster().ok_or_else(|| {
@@ -162,7 +162,7 @@ impl Registry {
             .rev()
             .find_map(|r| match &r.record.content {
                 RecordContent::Roster(roster) => Some(roster),
-                RecordContent::Policy(_) => None,
+                _ => None,
             })
     }
 
@@ -180,7 +180,7 @@ impl Registry {
             .filter(|r| r.record.effective_from <= now)
             .find_map(|r| match &r.record.content {
                 RecordContent::Roster(roster) => Some((r.record.version, roster)),
-                RecordContent::Policy(_) => None,
+                _ => None,
             })
     }
 
@@ -190,6 +190,23 @@ impl Registry {
     /// roster in force at `now` are listed (none when no roster is); a signer without an
     /// assignment is absent, so its contributions are refused.
     pub fn policies(&self, key_id: &str, backend: BackendId, now: u64) -> RegisteredPolicies {
+        self.assigned(RecordKind::Policy, key_id, backend, now)
+    }
+
+    /// [`Registry::policies`] of the Bitcoin spend statement (from `spend_policy` records).
+    pub fn spend_policies(&self, key_id: &str, backend: BackendId, now: u64) -> RegisteredPolicies {
+        self.assigned(RecordKind::SpendPolicy, key_id, backend, now)
+    }
+
+    /// The assignments of the records of `kind` in force at `now` (see
+    /// [`Registry::policies`]).
+    fn assigned(
+        &self,
+        kind: RecordKind,
+        key_id: &str,
+        backend: BackendId,
+        now: u64,
+    ) -> RegisteredPolicies {
         let Some(roster) = self.roster_at(now) else {
             return RegisteredPolicies::new();
         };
@@ -201,8 +218,10 @@ impl Registry {
             .iter()
             .filter(|r| r.record.effective_from <= now)
         {
-            let RecordContent::Policy(p) = &r.record.content else {
-                continue;
+            let p = match &r.record.content {
+                RecordContent::Policy(p) if kind == RecordKind::Policy => p,
+                RecordContent::SpendPolicy(p) if kind == RecordKind::SpendPolicy => p,
+                _ => continue,
             };
             for a in p.assignments.iter().filter(|a| a.backend == backend) {
                 if a.key_id == key_id {
@@ -225,6 +244,10 @@ impl Registry {
 impl crate::registered::PolicyRegistry for Registry {
     fn policies(&self, key_id: &str, backend: BackendId, now: u64) -> RegisteredPolicies {
         Registry::policies(self, key_id, backend, now)
+    }
+
+    fn spend_policies(&self, key_id: &str, backend: BackendId, now: u64) -> RegisteredPolicies {
+        Registry::spend_policies(self, key_id, backend, now)
     }
 
     fn rostered_identity(&self, signer: u16, now: u64) -> Rostered {
@@ -258,6 +281,12 @@ impl crate::registered::PolicyRegistry for std::sync::RwLock<Registry> {
         self.read()
             .unwrap_or_else(|e| e.into_inner())
             .policies(key_id, backend, now)
+    }
+
+    fn spend_policies(&self, key_id: &str, backend: BackendId, now: u64) -> RegisteredPolicies {
+        self.read()
+            .unwrap_or_else(|e| e.into_inner())
+            .spend_policies(key_id, backend, now)
     }
 
     fn rostered_identity(&self, signer: u16, now: u64) -> Rostered {

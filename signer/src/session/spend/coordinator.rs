@@ -1,0 +1,300 @@
+//! The coordinator's side of a spend session (see [`super`]): it derives the transaction's
+//! sighashes and public inputs itself, gathers `t` round-1 replies that pass the
+//! contribution check (a signer that refuses or whose reply fails is excluded, naming why,
+//! and the next candidate is asked), sends one signing package per input, aggregates one
+//! BIP-341 key-path signature per input under the group's output key, checks each, and
+//! finalizes the PSBT. Signers are reached through [`SpendEndpoint`]; the in-process
+//! driver calls them directly, the service over HTTPS.
+
+use std::collections::BTreeMap;
+
+use circuits::spend::SizeClass;
+use circuits::Backend;
+use frost_core::keys::PublicKeyPackage;
+use frost_core::round2::SignatureShare;
+use frost_core::SigningPackage;
+use rand_core::{CryptoRng, RngCore};
+use verifier::bitcoin::{GroupWallet, Network, SignedSpend, SpendPsbt, SpendSummary};
+use verifier::{RegisteredPolicies, SpendVerifier};
+
+use super::{
+    check_reply, shares_list_bytes, SpendExpected, SpendRound1Reply,
+    SpendRound1Request, SpendRound2Reply, SpendRound2Request,
+};
+use crate::ids::{SessionId, SignerId};
+use crate::session::messages::Roster;
+use crate::session::outcome::{CoordinatorError, Excluded, Refusal, ReplyFault};
+use crate::taproot::{aggregate_taproot, signature_bytes, Taproot};
+
+/// A signer as the spend coordinator reaches it.
+pub trait SpendEndpoint: Sync {
+    /// The signer's id.
+    fn id(&self) -> SignerId;
+    /// Round 1 of a spend.
+    fn spend_round1(&self, req: &SpendRound1Request) -> Result<SpendRound1Reply, Refusal>;
+    /// Round 2 of a spend.
+    fn spend_round2(&self, req: &SpendRound2Request) -> Result<SpendRound2Reply, Refusal>;
+}
+
+/// What a spend session ends with: the finalized transaction and what its audit record is
+/// made of.
+#[derive(Debug)]
+pub struct SpendSigned {
+    /// The session.
+    pub session: SessionId,
+    /// The finalized PSBT, the signed transaction and its txid.
+    pub signed: SignedSpend,
+    /// The validated summary the session signed (sighashes, outputs, fee, lock time).
+    pub summary: SpendSummary,
+    /// The round-1 replies of the signers (commitments per input, proofs, attestations).
+    pub replies: Vec<SpendRound1Reply>,
+    /// Their round-2 replies (one share per input, attested).
+    pub shares: Vec<SpendRound2Reply>,
+    /// Signers excluded along the way, with the reason.
+    pub excluded: Vec<Excluded>,
+}
+
+/// Why a spend was not signed.
+#[derive(Debug, thiserror::Error)]
+pub enum SpendCoordinatorError {
+    /// The PSBT is refused before any signer is asked (the message names the input or
+    /// output).
+    #[error("PSBT refused: {0}")]
+    Psbt(String),
+    /// The coordinator holds no verifying key for the transaction's size class.
+    #[error("no spend verifying key for the {0}-output class")]
+    NoKeys(usize),
+    /// Too few signers, or a final signature that does not verify.
+    #[error(transparent)]
+    Session(#[from] CoordinatorError),
+}
+
+/// One key's spend coordinator: the group, its threshold, the roster of identities, the
+/// network it spends on, the signers' registered spend policies and a verifying key per
+/// size class.
+pub struct SpendCoordinator<'a, V: SpendVerifier> {
+    /// The group's public key package.
+    pub public: &'a PublicKeyPackage<Taproot>,
+    /// Signers a signature needs.
+    pub threshold: usize,
+    /// The participants' identity keys.
+    pub roster: &'a Roster,
+    /// The network the key spends on.
+    pub network: Network,
+    /// The spend-policy `P` each signer is registered under (the coordinator's registry).
+    pub policies: &'a RegisteredPolicies,
+    /// A verifying key per size class.
+    pub verifiers: Vec<(SizeClass, &'a V)>,
+}
+
+impl<V: SpendVerifier> SpendCoordinator<'_, V> {
+    /// Signs every input of the PSBT `psbt` (BIP-174 bytes) with `t` of `endpoints` (asked
+    /// in this order) at time `now`.
+    pub fn sign<R: RngCore + CryptoRng>(
+        &self,
+        endpoints: &[&dyn SpendEndpoint],
+        psbt: &[u8],
+        now: u64,
+        rng: &mut R,
+    ) -> Result<SpendSigned, SpendCoordinatorError> {
+        let refused = |e: &dyn std::fmt::Display| SpendCoordinatorError::Psbt(e.to_string());
+        let wallet = GroupWallet::from_public_key_package(self.public).map_err(|e| refused(&e))?;
+        let spend_psbt =
+            SpendPsbt::from_bytes(psbt, &wallet, self.network).map_err(|e| refused(&e))?;
+        let summary = spend_psbt.summary().map_err(|e| refused(&e))?;
+        let spend = summary.statement(self.network).map_err(|e| refused(&e))?;
+        let verifier = self
+            .verifiers
+            .iter()
+            .find(|(c, _)| *c == spend.class())
+            .map(|(_, v)| *v)
+            .ok_or(SpendCoordinatorError::NoKeys(spend.class().slots()))?;
+        let derived = derived_inputs::<V::Backend>(&spend);
+        let group_key = self
+            .public
+            .verifying_key()
+            .serialize()
+            .map_err(|e| refused(&e))?;
+        let session = SessionId::random(rng);
+        let expected = SpendExpected {
+            session: &session,
+            group_key: &group_key,
+            derived: &derived,
+            now,
+            policies: self.policies,
+            roster: self.roster,
+        };
+
+        // Round 1: ask `t` candidates, then one more for each excluded, until `t` pass.
+        let mut excluded = Vec::new();
+        let mut replies: Vec<SpendRound1Reply> = Vec::new();
+        let mut candidates = endpoints.iter();
+        let signers: Vec<SignerId> = endpoints.iter().map(|e| e.id()).collect();
+        while replies.len() < self.threshold {
+            let want = self.threshold - replies.len();
+            let batch: Vec<&&dyn SpendEndpoint> = candidates.by_ref().take(want).collect();
+            if batch.is_empty() {
+                return Err(CoordinatorError::TooFewSigners {
+                    need: self.threshold,
+                    usable: replies.len(),
+                    excluded,
+                }
+                .into());
+            }
+            let req = SpendRound1Request {
+                session,
+                psbt: psbt.to_vec(),
+                network: self.network,
+                now,
+                signers: signers.clone(),
+            };
+            for (e, result) in fan_out(&batch, |e| e.spend_round1(&req)) {
+                let id = e.id();
+                match result {
+                    Err(refusal) => excluded.push(Excluded::refused(id, refusal)),
+                    Ok(reply) if reply.signer != id => {
+                        excluded.push(Excluded::fault(id, ReplyFault::WrongSignerOrSession))
+                    }
+                    Ok(reply) if reply.commitments.len() != summary.sighashes.len() => {
+                        excluded.push(Excluded::fault(id, ReplyFault::CommitmentsDiffer))
+                    }
+                    Ok(reply) => match check_reply(verifier, &expected, &reply) {
+                        Ok(()) => replies.push(reply),
+                        Err(fault) => excluded.push(Excluded::fault(id, fault)),
+                    },
+                }
+            }
+        }
+
+        // Round 2: one package per input.
+        let packages: Vec<SigningPackage<Taproot>> = summary
+            .sighashes
+            .iter()
+            .enumerate()
+            .map(|(i, sighash)| {
+                let commitments = replies
+                    .iter()
+                    .map(|r| (r.signer.to_frost::<Taproot>(), r.commitments[i]))
+                    .collect();
+                SigningPackage::new(commitments, sighash)
+            })
+            .collect();
+        let req = SpendRound2Request {
+            session,
+            packages: packages.clone(),
+            replies: replies.clone(),
+        };
+        let chosen: Vec<&&dyn SpendEndpoint> = endpoints
+            .iter()
+            .filter(|e| replies.iter().any(|r| r.signer == e.id()))
+            .collect();
+        let mut shares = Vec::new();
+        let mut failed = Vec::new();
+        for (e, result) in fan_out(&chosen, |e| e.spend_round2(&req)) {
+            let id = e.id();
+            match result {
+                Err(refusal) => failed.push(Excluded::refused(id, refusal)),
+                Ok(reply) => match self.check_shares(&session, id, &reply, packages.len()) {
+                    Ok(()) => shares.push(reply),
+                    Err(fault) => failed.push(Excluded::fault(id, fault)),
+                },
+            }
+        }
+        if !failed.is_empty() {
+            excluded.extend(failed);
+            return Err(CoordinatorError::TooFewSigners {
+                need: self.threshold,
+                usable: shares.len(),
+                excluded,
+            }
+            .into());
+        }
+
+        // One signature per input, each checked under the output key before finalizing.
+        let mut signatures = Vec::with_capacity(packages.len());
+        for (i, package) in packages.iter().enumerate() {
+            let by_signer: BTreeMap<SignerId, SignatureShare<Taproot>> =
+                shares.iter().map(|s| (s.signer, s.shares[i])).collect();
+            let signature = aggregate_taproot(package, &by_signer, self.public, None)
+                .map_err(|e| CoordinatorError::FinalSignature(format!("input {i}: {e}")))?;
+            let bytes = signature_bytes(&signature)
+                .map_err(|e| CoordinatorError::FinalSignature(format!("input {i}: {e}")))?;
+            wallet
+                .verify_key_spend(&summary.sighashes[i], &bytes)
+                .map_err(|e| CoordinatorError::FinalSignature(format!("input {i}: {e}")))?;
+            signatures.push(bytes);
+        }
+        let mut spend_psbt = spend_psbt;
+        spend_psbt
+            .add_signatures(&signatures)
+            .map_err(|e| CoordinatorError::FinalSignature(e.to_string()))?;
+        let signed = spend_psbt
+            .finalize()
+            .map_err(|e| CoordinatorError::FinalSignature(e.to_string()))?;
+        Ok(SpendSigned {
+            session,
+            signed,
+            summary,
+            replies,
+            shares,
+            excluded,
+        })
+    }
+
+    /// A round-2 reply names its signer, holds one share per input, and is attested by the
+    /// signer's identity key over the session and the shares.
+    fn check_shares(
+        &self,
+        session: &SessionId,
+        id: SignerId,
+        reply: &SpendRound2Reply,
+        inputs: usize,
+    ) -> Result<(), ReplyFault> {
+        if reply.signer != id || reply.session != *session {
+            return Err(ReplyFault::Round2WrongSigner);
+        }
+        if reply.shares.len() != inputs {
+            return Err(ReplyFault::InvalidSignatureShare);
+        }
+        let key = self.roster.get(&id).ok_or(ReplyFault::Round2Attestation)?;
+        let msg = verifier::audit::share_attestation_message(
+            session.as_bytes(),
+            id.get(),
+            &shares_list_bytes(&reply.shares),
+        );
+        verifier::verify_bip340(key, &msg, &reply.attestation)
+            .map_err(|_| ReplyFault::Round2Attestation)
+    }
+}
+
+/// Calls `f` on every endpoint at once (one scoped thread each: round-1 proving overlaps).
+fn fan_out<'e, T: Send>(
+    items: &[&'e &'e dyn SpendEndpoint],
+    f: impl Fn(&dyn SpendEndpoint) -> T + Sync,
+) -> Vec<(&'e dyn SpendEndpoint, T)> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .iter()
+            .map(|e| {
+                let f = &f;
+                s.spawn(move || f(**e))
+            })
+            .collect();
+        items
+            .iter()
+            .zip(handles)
+            .map(|(e, h)| (**e, h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+            .collect()
+    })
+}
+
+/// `[O, fee, lock_time]` of `spend` on backend `B`, little-endian: the inputs every party
+/// derives from the transaction itself.
+pub fn derived_inputs<B: Backend>(spend: &circuits::spend::Spend) -> [[u8; 32]; 3] {
+    use circuits::StatementField;
+    [
+        spend.commitment::<B>().0.to_le_bytes32(),
+        B::F::from_u64(spend.fee()).to_le_bytes32(),
+        B::F::from_u64(spend.lock_time().into()).to_le_bytes32(),
+    ]
+}
