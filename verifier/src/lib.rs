@@ -17,10 +17,13 @@
 //! - [`audit`]: the hash-chained audit log of signing sessions and its verifier
 //!   ([`audit::verify_log`]);
 //! - [`governance`]: the admins' trust root, the roster and policy records `k` of them
-//!   sign, and the append-only [`governance::Registry`] every party checks itself.
+//!   sign, and the append-only [`governance::Registry`] every party checks itself;
+//! - [`bitcoin`]: the group's Taproot wallet, PSBTs checked as spends of it, BIP-341
+//!   sighashes and finalization (rust-bitcoin), the same code for every party.
 
 pub mod audit;
 pub mod bip340;
+pub mod bitcoin;
 pub mod contribution;
 pub mod envelope;
 pub mod error;
