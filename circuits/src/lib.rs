@@ -43,5 +43,7 @@ pub use merkle::{MerkleError, MerklePath, MerkleTree, TREE_DEPTH};
 pub use policy::{
     Policy, PolicyCommitment, PolicyFields, PolicyFileError, PolicySalt, PolicySaltParseError,
 };
-pub use public::{Binding, PublicInputs, PublicInputsError, StatementInputs, Witness, WitnessValues};
+pub use public::{
+    Binding, PublicInputs, PublicInputsError, StatementInputs, Witness, WitnessValues,
+};
 pub use rules::{check, PolicyViolation, Rule, UnknownRule};

@@ -10,8 +10,8 @@ use ark_groth16::Groth16;
 use ark_snark::SNARK;
 use circuits::bn254::{Bn254 as Bn254Backend, SpendCircuit};
 use circuits::spend::{SizeClass, SpendWitness};
-use rand_core::{CryptoRng, RngCore};
 use circuits::Backend;
+use rand_core::{CryptoRng, RngCore};
 use verifier::groth16::Groth16VerifyingKey;
 use verifier::{ProofEnvelope, SpendVerifier, VkFingerprint};
 

@@ -100,6 +100,7 @@ fn session_error(e: SessionError) -> ApiError {
         SessionError::Spend(_) => (StatusCode::UNPROCESSABLE_ENTITY, "spend_policy_violation"),
         SessionError::Psbt(_) => (StatusCode::UNPROCESSABLE_ENTITY, "psbt_refused"),
         SessionError::NoSpendKeys(_) => (StatusCode::CONFLICT, "no_spend_keys"),
+        SessionError::TxAlreadySigned(_) => (StatusCode::CONFLICT, "transaction_replayed"),
         SessionError::InputCount { .. } | SessionError::SighashMismatch { .. } => {
             (StatusCode::BAD_REQUEST, "sighash_mismatch")
         }

@@ -7,3 +7,5 @@
 #![allow(dead_code, unused_imports)]
 
 pub use prover::test_util::{groth16, halo2};
+
+pub mod btc;

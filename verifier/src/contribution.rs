@@ -179,12 +179,16 @@ fn now_bytes(now: u64) -> [u8; 32] {
     out
 }
 
+/// What [`statement_faults`] finds: the decoded contribution when it decodes, and every
+/// fault.
+pub type Faults<T> = (Option<Checked<T>>, Vec<ContributionFault>);
+
 /// Every fault of steps 1–5 (module docs) of an intent-statement contribution `c` on
 /// backend `B` ([`statement_faults`] with [`PublicInputs`]).
 pub fn contribution_faults<B: Backend>(
     c: &Contribution,
     e: &Expected,
-) -> (Option<Checked<PublicInputs<B::F>>>, Vec<ContributionFault>) {
+) -> Faults<PublicInputs<B::F>> {
     statement_faults::<PublicInputs<B::F>>(B::ID, c, e)
 }
 
@@ -196,7 +200,7 @@ pub fn statement_faults<T: StatementInputs>(
     backend: BackendId,
     c: &Contribution,
     e: &Expected,
-) -> (Option<Checked<T>>, Vec<ContributionFault>) {
+) -> Faults<T> {
     let mut faults = Vec::new();
     if c.public_inputs.len() != T::LEN || e.derived.len() != T::DERIVED.len() {
         faults.push(ContributionFault::PublicInputs(PublicInputsError::Count {

@@ -66,8 +66,7 @@ pub use policy::{
     commit_spend_policy_fields, SpendPolicy, SpendPolicyError, SpendPolicyFields, MAX_SCRIPTS,
 };
 pub use public::{
-    SlotValues, SpendPublicInputs, SpendValues, SpendWitness,
-    NUM_SPEND_PUBLIC_INPUTS,
+    SlotValues, SpendPublicInputs, SpendValues, SpendWitness, NUM_SPEND_PUBLIC_INPUTS,
 };
 pub use rules::{check, SpendViolation};
 

@@ -6,8 +6,8 @@ use ark_ff::{AdditiveGroup, Field};
 use super::*;
 use crate::bn254::{Bn254, Fr, SpendCircuit};
 use crate::field::StatementField;
-use crate::public::PublicInputsError;
 use crate::policy::PolicySalt;
+use crate::public::PublicInputsError;
 use crate::sample;
 
 use crate::sample::spend::{output as out, policy, spend_script as script, NETWORK as REGTEST};

@@ -9,7 +9,7 @@
 //! state machine against in-process signers or test doubles ([`session::Endpoint`]).
 
 pub mod session;
-// TEMP pub mod spend;
+pub mod spend;
 
 pub use session::Endpoint;
 

@@ -8,7 +8,7 @@ pub mod ledger;
 pub mod messages;
 pub mod outcome;
 pub mod signer;
-// TEMP pub mod spend;
+pub mod spend;
 
 pub use coordinator::{Action, Coordinator, SignSession};
 pub use ledger::{IntentLedger, LedgerError, MemoryIntentLedger, RETRY_WINDOW};

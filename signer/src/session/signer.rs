@@ -92,6 +92,9 @@ pub enum SessionError {
     /// than DEFAULT/ALL, malformed bytes...; the message names the input).
     #[error("PSBT refused: {0}")]
     Psbt(String),
+    /// The transaction (txid, hex in display order) was signed before under this key.
+    #[error("transaction {0} was already signed under this key")]
+    TxAlreadySigned(String),
     /// This signer holds no spend keys for the transaction's size class.
     #[error("no spend keys for the {0}-output class")]
     NoSpendKeys(usize),
@@ -124,7 +127,7 @@ impl SessionError {
     pub fn public_message(&self) -> String {
         match self {
             SessionError::Policy(v) => format!("policy refused: {}", v.rule()),
-            SessionError::Spend(v) => v.to_string(), // TEMP
+            SessionError::Spend(v) => super::spend::spend_refusal(v),
             other => other.to_string(),
         }
     }
@@ -173,8 +176,8 @@ pub struct SessionSigner<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> {
     pub(super) ledger: Arc<dyn IntentLedger>,
     open: Mutex<HashMap<SessionId, Proven>>,
     pub(super) ttl: std::time::Duration,
-    // TEMP-DOC The Bitcoin spend side ([`super::spend`]): held spend policies, open spends.
-    // TEMP pub(super) spends: super::spend::SpendState,
+    /// The Bitcoin spend side ([`super::spend`]): held spend policies, open spends.
+    pub(super) spends: super::spend::SpendState,
 }
 
 /// Where a [`SessionSigner`] looks up the policies registered for its key: the key's id and
@@ -219,7 +222,7 @@ impl<C: Ciphersuite, S: NonceStore<C>, P: ProofSystem> SessionSigner<C, S, P> {
             ledger: Arc::new(MemoryIntentLedger::new()),
             open: Mutex::new(HashMap::new()),
             ttl: SESSION_TTL,
-            // TEMP spends: Default::default(),
+            spends: Default::default(),
         }
     }
 

@@ -31,7 +31,7 @@ pub use error::{AddressError, FinalizeError, PsbtError, SighashError, WalletErro
 pub use finalize::{add_signatures, finalize, SignedSpend};
 pub use psbt::{OutputClass, SpendPsbt};
 pub use sighash::{key_spend_sighash, key_spend_sighashes};
-pub use summary::{SpendOutput, SpendSummary};
+pub use summary::{network_code, SpendOutput, SpendSummary};
 pub use wallet::GroupWallet;
 
 /// rust-bitcoin's types the API above speaks, re-exported so callers use the same version.

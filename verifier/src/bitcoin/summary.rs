@@ -3,7 +3,9 @@
 //! time — recomputed from the unsigned transaction and the spent outputs alone, so the
 //! coordinator, every signer and the auditor each derive the same values natively.
 
-use ::bitcoin::Txid;
+use ::bitcoin::hashes::Hash;
+use ::bitcoin::{Network, Txid};
+use circuits::spend::{script_hash, Spend, SpendError};
 
 use super::error::PsbtError;
 use super::psbt::{OutputClass, SpendPsbt};
@@ -63,5 +65,35 @@ impl SpendSummary {
             lock_time: tx.lock_time.to_consensus_u32(),
             txid: tx.compute_txid(),
         })
+    }
+}
+
+/// The network code the spend statement commits to (the first input of `O`'s hash chain,
+/// and the policy's `network`): the network's 4-byte P2P message start, read as a u32
+/// little-endian — a code Bitcoin itself fixes per network, so no table of ours can drift.
+pub fn network_code(network: Network) -> u32 {
+    u32::from_le_bytes(network.magic().to_bytes())
+}
+
+impl SpendSummary {
+    /// The txid's 32 bytes (internal byte order).
+    pub fn txid_bytes(&self) -> [u8; 32] {
+        self.txid.to_byte_array()
+    }
+
+    /// The spend as the statement sees it: the external outputs as (scriptPubKey hash,
+    /// amount) in transaction order, the fee and the lock time, under `network`'s code, in
+    /// the smallest size class that holds the outputs (more than 256 are refused).
+    pub fn statement(&self, network: Network) -> Result<Spend, SpendError> {
+        let outputs = self
+            .external
+            .iter()
+            .map(|o| circuits::spend::SpendOutput {
+                index: u32::try_from(o.index).unwrap_or(u32::MAX),
+                script: script_hash(&o.script_pubkey),
+                amount: o.amount,
+            })
+            .collect();
+        Spend::new(network_code(network), outputs, self.fee, self.lock_time)
     }
 }

@@ -18,8 +18,8 @@ use verifier::bitcoin::{GroupWallet, Network, SignedSpend, SpendPsbt, SpendSumma
 use verifier::{RegisteredPolicies, SpendVerifier};
 
 use super::{
-    check_reply, shares_list_bytes, SpendExpected, SpendRound1Reply,
-    SpendRound1Request, SpendRound2Reply, SpendRound2Request,
+    check_reply, shares_list_bytes, SpendExpected, SpendRound1Reply, SpendRound1Request,
+    SpendRound2Reply, SpendRound2Request,
 };
 use crate::ids::{SessionId, SignerId};
 use crate::session::messages::Roster;
@@ -283,7 +283,12 @@ fn fan_out<'e, T: Send>(
         items
             .iter()
             .zip(handles)
-            .map(|(e, h)| (**e, h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+            .map(|(e, h)| {
+                (
+                    **e,
+                    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                )
+            })
             .collect()
     })
 }

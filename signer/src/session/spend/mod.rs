@@ -12,7 +12,8 @@
 //!
 //! Round 1 ([`SessionSigner::spend_round1`]): the signer derives everything from the PSBT
 //! itself — each input's BIP-341 sighash, the external outputs, the fee, the lock time
-//! ([`verifier::bitcoin::SpendSummary`]) — refuses a transaction it signed before (by txid),
+//! ([`verifier::bitcoin::SpendSummary`]) — refuses a transaction it signed before (by txid,
+//! outside the retry window),
 //! checks its registered spend policy natively (a violation names the rule and the output),
 //! makes one nonce pair per input, proves, and signs the reply with its identity key.
 //!
@@ -143,7 +144,13 @@ pub fn commitments_list_bytes(
 
 /// The per-input shares as one byte string (what the round-2 attestation covers).
 pub fn shares_list_bytes(shares: &[SignatureShare<Taproot>]) -> Vec<u8> {
-    list_bytes(shares.iter().map(|s| s.serialize()).collect::<Vec<_>>().into_iter())
+    list_bytes(
+        shares
+            .iter()
+            .map(|s| s.serialize())
+            .collect::<Vec<_>>()
+            .into_iter(),
+    )
 }
 
 /// What a spend refusal may say outside the signer: the rule, and the output it is about.
@@ -153,7 +160,6 @@ pub fn spend_refusal(v: &SpendViolation) -> String {
         None => format!("spend policy refused: {}", v.rule()),
     }
 }
-
 
 /// What every spend contribution of one session must agree with, as the checking party
 /// derived it itself (from the PSBT, its registry and its roster).
@@ -179,8 +185,8 @@ pub(crate) fn check_reply<V: SpendVerifier>(
     if reply.session != *e.session {
         return Err(ReplyFault::WrongSignerOrSession);
     }
-    let commitments =
-        commitments_list_bytes(&reply.commitments).map_err(|e| ReplyFault::Commitments(e.to_string()))?;
+    let commitments = commitments_list_bytes(&reply.commitments)
+        .map_err(|e| ReplyFault::Commitments(e.to_string()))?;
     let proof = reply.proof.to_bytes();
     let contribution = Contribution {
         signer_id: reply.signer.get(),

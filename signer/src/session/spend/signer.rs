@@ -11,21 +11,24 @@ use verifier::bitcoin::{GroupWallet, SpendPsbt, SpendSummary};
 use verifier::RegisteredPolicies;
 
 use super::{
-    check_reply, commitments_list_bytes, SpendExpected, input_session, shares_list_bytes, SpendRound1Reply,
-    SpendRound1Request, SpendRound2Reply, SpendRound2Request,
+    check_reply, commitments_list_bytes, input_session, shares_list_bytes, SpendExpected,
+    SpendRound1Reply, SpendRound1Request, SpendRound2Reply, SpendRound2Request,
 };
-use crate::session::messages::binding_for;
-use crate::session::outcome::ReplyFault;
-use crate::session::signer::{SessionError, SessionSigner};
 use crate::error::SignerError;
 use crate::ids::SessionId;
 use crate::round::nonce::NonceStore;
+use crate::session::ledger::LedgerError;
+use crate::session::messages::binding_for;
+use crate::session::outcome::ReplyFault;
+use crate::session::signer::{SessionError, SessionSigner};
 use crate::taproot::Taproot;
 
 /// What round 1 of a spend remembers for round 2.
 struct SpendProven {
     sighashes: Vec<[u8; 32]>,
     txid: [u8; 32],
+    /// The txid as Bitcoin displays it (for refusals).
+    txid_display: String,
     /// `[O, fee, lock_time]` as proved.
     derived: [[u8; 32]; 3],
     class: SizeClass,
@@ -42,12 +45,22 @@ pub struct SpendState {
 }
 
 /// A ledger key for a transaction: the txid's first 8 bytes as the "nonce", the txid as
-/// the commitment. (A txid signed once is never signed again under the key; another
-/// transaction whose txid shares the 8 bytes is refused too, with probability 2^-64.)
+/// the commitment. Like an intent, a transaction may be signed again only within the
+/// ledger's retry window ([`crate::session::RETRY_WINDOW`]: a retry after a failed session,
+/// giving the same txid), never later; another transaction whose txid shares the 8 bytes is
+/// refused too (probability 2^-64).
 fn ledger_key(txid: &[u8; 32]) -> u64 {
     let mut b = [0u8; 8];
     b.copy_from_slice(&txid[..8]);
     u64::from_le_bytes(b)
+}
+
+/// A ledger refusal of a spend, naming the transaction.
+fn replayed(e: LedgerError, txid: &str) -> SessionError {
+    match e {
+        LedgerError::AlreadySigned { .. } => SessionError::TxAlreadySigned(txid.to_string()),
+        other => other.into(),
+    }
 }
 
 fn lock_err(_: impl std::fmt::Debug) -> SessionError {
@@ -119,7 +132,9 @@ impl<S: NonceStore<Taproot>, P: ProofSystem> SessionSigner<Taproot, S, P> {
         let policy = self.registered_spend_policy(req.now)?;
         let (summary, spend) = self.derive(req)?;
         let txid = summary.txid_bytes();
-        self.ledger.check(ledger_key(&txid), &txid)?;
+        self.ledger
+            .check(ledger_key(&txid), &txid)
+            .map_err(|e| replayed(e, &summary.txid.to_string()))?;
         circuits::spend::check(&spend, &policy, req.now).map_err(SessionError::Spend)?;
         let prover = keys
             .class(spend.class())
@@ -155,6 +170,7 @@ impl<S: NonceStore<Taproot>, P: ProofSystem> SessionSigner<Taproot, S, P> {
             SpendProven {
                 sighashes: summary.sighashes,
                 txid,
+                txid_display: summary.txid.to_string(),
                 derived: [public_inputs[0], public_inputs[1], public_inputs[2]],
                 class: spend.class(),
                 now: req.now,
@@ -238,11 +254,13 @@ impl<S: NonceStore<Taproot>, P: ProofSystem> SessionSigner<Taproot, S, P> {
             }
         }
         // The commit point: from here on this transaction counts as signed under this key.
-        self.ledger.record(
-            ledger_key(&proven.txid),
-            &proven.txid,
-            req.session.as_bytes(),
-        )?;
+        self.ledger
+            .record(
+                ledger_key(&proven.txid),
+                &proven.txid,
+                req.session.as_bytes(),
+            )
+            .map_err(|e| replayed(e, &proven.txid_display))?;
         let shares = req
             .packages
             .iter()

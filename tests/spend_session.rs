@@ -1,0 +1,490 @@
+//! Bitcoin spends signed by a 3-of-5 quorum in process, each signer proving (Groth16) that
+//! the transaction meets its registered spend policy: one session per transaction with one
+//! nonce pair per input, every signed transaction checked by Bitcoin Core's consensus code.
+//! Then the liars: a signer whose policy refuses (naming the rule and the output), a replayed
+//! session, a coordinator asking for shares over another sighash, and a signer proving
+//! about other outputs or another fee.
+
+mod common;
+
+use std::sync::{Arc, OnceLock};
+
+use bitcoin::{Psbt, TxOut};
+use circuits::spend::{script_hash, SizeClass, SpendPolicy};
+use circuits::PolicySalt;
+use common::btc::{consensus_check, external, funding, pay, spend_psbt};
+use frost_core::keys::PublicKeyPackage;
+use frost_core::SigningPackage;
+use prover::groth16::Groth16System;
+use prover::spend::{Groth16Spend, SpendKeys};
+use rand::rngs::OsRng;
+use signer::local::spend::SpendNode;
+use signer::session::spend::{
+    SpendCoordinator, SpendCoordinatorError, SpendEndpoint, SpendRound1Reply, SpendRound1Request,
+    SpendRound2Reply, SpendRound2Request, SpendSigned,
+};
+use signer::session::{CoordinatorError, Refusal, Registered, ReplyFault, SessionError};
+use signer::taproot::Taproot;
+use signer::{MemoryNonceStore, Roster, SessionId, SessionSigner, Threshold};
+use verifier::bitcoin::{network_code, GroupWallet, Network};
+use verifier::contribution::ContributionFault;
+use verifier::{PolicyRegistry, RegisteredPolicies};
+
+const NOW: u64 = circuits::sample::NOW;
+
+type Node = SessionSigner<Taproot, MemoryNonceStore<Taproot>, Groth16System>;
+
+/// The spend policy every signer holds: regtest, at most 100 000 sat out per transaction,
+/// fee at most 2 000 sat, time-locked until `NOW - 10`, external scripts 0..40 allowed.
+fn policy() -> SpendPolicy {
+    SpendPolicy::new(
+        network_code(Network::Regtest),
+        100_000,
+        2_000,
+        NOW - 10,
+        (0..40)
+            .map(|i| script_hash(external(i).as_bytes()))
+            .collect(),
+        PolicySalt::from_bytes([7; 32]),
+    )
+    .expect("a valid policy")
+}
+
+/// A registry answering the sample intent policy and [`policy`] as the spend policy, for
+/// signers 1..=5.
+struct Registry {
+    intent: RegisteredPolicies,
+    spend: RegisteredPolicies,
+}
+
+impl PolicyRegistry for Registry {
+    fn policies(&self, _: &str, _: circuits::BackendId, _: u64) -> RegisteredPolicies {
+        self.intent.clone()
+    }
+    fn spend_policies(&self, _: &str, _: circuits::BackendId, _: u64) -> RegisteredPolicies {
+        self.spend.clone()
+    }
+}
+
+/// Spend keys for the 2- and 16-output classes, set up once per test binary.
+fn keys() -> &'static SpendKeys<Groth16Spend> {
+    static KEYS: OnceLock<SpendKeys<Groth16Spend>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        SpendKeys::new(
+            [SizeClass::Two, SizeClass::Sixteen]
+                .into_iter()
+                .map(|c| Groth16Spend::setup(c, &mut OsRng).expect("spend setup"))
+                .collect(),
+        )
+    })
+}
+
+/// A fresh 3-of-5 key (DKG), its signers holding [`policy`], registered for it.
+struct Quorum {
+    nodes: Vec<Node>,
+    roster: Roster,
+    public: PublicKeyPackage<Taproot>,
+    wallet: GroupWallet,
+    spend: RegisteredPolicies,
+}
+
+fn quorum() -> Quorum {
+    let shares =
+        signer::local::dkg::<Taproot, _>(Threshold::new(3, 5).unwrap(), &mut OsRng).expect("dkg");
+    let public = shares[0].public_key_package().clone();
+    let (nodes, roster, intent) = signer::local::session_signers(
+        shares,
+        &circuits::sample::policy(),
+        common::groth16(),
+        &mut OsRng,
+    );
+    let p = policy()
+        .commitment::<circuits::bn254::Bn254>()
+        .to_le_bytes();
+    let spend: RegisteredPolicies = (1..=5).map(|s| (s, p)).collect();
+    let registered = Registered {
+        key_id: "local".into(),
+        registry: Arc::new(Registry {
+            intent,
+            spend: spend.clone(),
+        }),
+    };
+    let nodes = nodes
+        .into_iter()
+        .map(|n| {
+            let n = n.with_registered(registered.clone());
+            n.set_spend_policies(vec![policy()]);
+            n
+        })
+        .collect();
+    Quorum {
+        wallet: GroupWallet::from_public_key_package(&public).expect("wallet"),
+        nodes,
+        roster,
+        public,
+        spend,
+    }
+}
+
+impl Quorum {
+    fn coordinator(&self) -> SpendCoordinator<'_, verifier::Groth16VerifyingKey> {
+        SpendCoordinator {
+            public: &self.public,
+            threshold: 3,
+            roster: &self.roster,
+            network: Network::Regtest,
+            policies: &self.spend,
+            verifiers: [SizeClass::Two, SizeClass::Sixteen]
+                .into_iter()
+                .map(|c| (c, keys().class(c).expect("keys").verifier()))
+                .collect(),
+        }
+    }
+
+    fn endpoints(
+        &self,
+    ) -> Vec<SpendNode<'_, MemoryNonceStore<Taproot>, Groth16System, Groth16Spend>> {
+        self.nodes
+            .iter()
+            .map(|signer| SpendNode {
+                signer,
+                keys: keys(),
+            })
+            .collect()
+    }
+
+    /// Signs `psbt` with the signers in order, `first` (if any) asked before them.
+    fn sign(
+        &self,
+        psbt: &Psbt,
+        first: Option<&dyn SpendEndpoint>,
+    ) -> Result<SpendSigned, SpendCoordinatorError> {
+        let nodes = self.endpoints();
+        let mut endpoints: Vec<&dyn SpendEndpoint> = first.into_iter().collect();
+        endpoints.extend(nodes.iter().map(|n| n as &dyn SpendEndpoint));
+        self.coordinator()
+            .sign(&endpoints, &psbt.serialize(), NOW, &mut OsRng)
+    }
+
+    fn change(&self) -> bitcoin::ScriptBuf {
+        self.wallet.script_pubkey().clone()
+    }
+}
+
+/// The spent outputs of `psbt` (its inputs' `witness_utxo`), for the consensus check.
+fn spent(psbt: &Psbt) -> Vec<TxOut> {
+    psbt.inputs
+        .iter()
+        .map(|i| i.witness_utxo.clone().expect("witness_utxo"))
+        .collect()
+}
+
+fn consensus_ok(signed: &SpendSigned, psbt: &Psbt) {
+    consensus_check(&signed.signed.tx, &spent(psbt)).unwrap_or_else(|(i, e)| {
+        panic!(
+            "Bitcoin consensus refused input {i} of {}: {e}",
+            signed.signed.txid
+        )
+    });
+}
+
+/// Every excluded signer's reason, when too few signers remain.
+fn refusals(err: SpendCoordinatorError) -> Vec<String> {
+    match err {
+        SpendCoordinatorError::Session(CoordinatorError::TooFewSigners { excluded, .. }) => {
+            excluded.into_iter().map(|e| e.refusal.reason).collect()
+        }
+        other => panic!("expected too few signers, got {other}"),
+    }
+}
+
+#[test]
+fn a_quorum_signs_a_one_input_spend_and_bitcoin_accepts_it() {
+    let q = quorum();
+    let fund = funding(&q.change(), &[60_000]);
+    let psbt = spend_psbt(
+        &q.wallet,
+        &[fund],
+        vec![pay(external(0), 30_000), pay(q.change(), 29_000)],
+        0,
+    );
+    let signed = q.sign(&psbt, None).expect("signed");
+    consensus_ok(&signed, &psbt);
+    assert_eq!(signed.replies.len(), 3);
+    assert!(signed.excluded.is_empty(), "{:?}", signed.excluded);
+    assert_eq!(signed.summary.fee, 1_000);
+    assert_eq!(signed.summary.external.len(), 1, "change is not external");
+    assert_eq!(signed.signed.txid, psbt.unsigned_tx.compute_txid());
+    for r in &signed.replies {
+        assert_eq!(r.commitments.len(), 1, "one nonce pair per input");
+    }
+}
+
+#[test]
+fn three_inputs_and_sixteen_outputs_are_one_session_and_pass_consensus() {
+    let q = quorum();
+    let funds = [
+        funding(&q.change(), &[50_000, 40_000]),
+        funding(&q.change(), &[30_000]),
+    ];
+    let mut outputs: Vec<TxOut> = (0..16).map(|i| pay(external(i), 5_000)).collect();
+    outputs.push(pay(q.change(), 120_000 - 80_000 - 1_500));
+    let psbt = spend_psbt(&q.wallet, &funds, outputs, 800_000);
+    let signed = q.sign(&psbt, None).expect("signed");
+    consensus_ok(&signed, &psbt);
+    assert_eq!(signed.summary.sighashes.len(), 3);
+    for r in &signed.replies {
+        assert_eq!(r.commitments.len(), 3, "one nonce pair per input");
+    }
+    for s in &signed.shares {
+        assert_eq!(s.shares.len(), 3, "one share per input");
+    }
+}
+
+#[test]
+fn a_spend_breaking_the_policy_is_refused_naming_the_rule_and_the_output() {
+    let q = quorum();
+    let fund = || funding(&q.change(), &[200_000]);
+    // Output 1 pays a script outside every signer's allowlist.
+    let psbt = spend_psbt(
+        &q.wallet,
+        &[fund()],
+        vec![
+            pay(external(1), 10_000),
+            pay(external(500), 10_000),
+            pay(q.change(), 179_000),
+        ],
+        0,
+    );
+    let reasons = refusals(q.sign(&psbt, None).unwrap_err());
+    assert_eq!(reasons.len(), 5, "{reasons:?}");
+    for r in &reasons {
+        assert_eq!(r, "spend policy refused: allowlist (output 1)");
+    }
+    // Over the total, and over the fee limit.
+    let over_total = spend_psbt(
+        &q.wallet,
+        &[fund()],
+        vec![
+            pay(external(1), 60_000),
+            pay(external(2), 50_000),
+            pay(q.change(), 89_000),
+        ],
+        0,
+    );
+    for r in refusals(q.sign(&over_total, None).unwrap_err()) {
+        assert_eq!(r, "spend policy refused: total");
+    }
+    let over_fee = spend_psbt(
+        &q.wallet,
+        &[fund()],
+        vec![pay(external(1), 10_000), pay(q.change(), 185_000)],
+        0,
+    );
+    for r in refusals(q.sign(&over_fee, None).unwrap_err()) {
+        assert_eq!(r, "spend policy refused: fee");
+    }
+    // Change to a key that is not the group's counts as external (and is not allowlisted).
+    let foreign_change = spend_psbt(
+        &q.wallet,
+        &[fund()],
+        vec![pay(external(1), 10_000), pay(quorum().change(), 189_000)],
+        0,
+    );
+    for r in refusals(q.sign(&foreign_change, None).unwrap_err()) {
+        assert_eq!(r, "spend policy refused: allowlist (output 1)");
+    }
+}
+
+#[test]
+fn a_replayed_session_gets_no_nonces_and_no_shares() {
+    let q = quorum();
+    let fund = funding(&q.change(), &[60_000]);
+    let psbt = spend_psbt(
+        &q.wallet,
+        &[fund],
+        vec![pay(external(3), 30_000), pay(q.change(), 29_000)],
+        0,
+    );
+    let session = SessionId::random(&mut OsRng);
+    let chosen = &q.nodes[..3];
+    let req = SpendRound1Request {
+        session,
+        psbt: psbt.serialize(),
+        network: Network::Regtest,
+        now: NOW,
+        signers: chosen.iter().map(|n| n.id()).collect(),
+    };
+    let replies: Vec<SpendRound1Reply> = chosen
+        .iter()
+        .map(|n| n.spend_round1(&req, keys(), &mut OsRng).expect("round 1"))
+        .collect();
+    // Round 1 again under the same session: the input's nonces exist, none are made.
+    let err = chosen[0]
+        .spend_round1(&req, keys(), &mut OsRng)
+        .expect_err("replayed round 1");
+    assert!(
+        matches!(
+            err,
+            SessionError::Signer(signer::SignerError::NonceExists(_))
+        ),
+        "{err}"
+    );
+    let summary =
+        verifier::bitcoin::SpendPsbt::from_psbt(psbt.clone(), &q.wallet, Network::Regtest)
+            .and_then(|p| p.summary())
+            .expect("summary");
+    let commitments = replies
+        .iter()
+        .map(|r| (r.signer.to_frost::<Taproot>(), r.commitments[0]))
+        .collect();
+    let round2 = SpendRound2Request {
+        session,
+        packages: vec![SigningPackage::new(commitments, &summary.sighashes[0])],
+        replies,
+    };
+    chosen[1]
+        .spend_round2(&round2, keys(), &mut OsRng)
+        .expect("round 2");
+    // Round 2 again: the session is closed, its nonces consumed.
+    let err = chosen[1]
+        .spend_round2(&round2, keys(), &mut OsRng)
+        .expect_err("replayed round 2");
+    assert!(matches!(err, SessionError::UnknownSession(_)), "{err}");
+}
+
+#[test]
+fn a_coordinator_asking_shares_over_another_sighash_gets_none() {
+    let q = quorum();
+    let fund = funding(&q.change(), &[60_000]);
+    let psbt = spend_psbt(
+        &q.wallet,
+        &[fund],
+        vec![pay(external(4), 30_000), pay(q.change(), 29_000)],
+        0,
+    );
+    let session = SessionId::random(&mut OsRng);
+    let chosen = &q.nodes[..3];
+    let req = SpendRound1Request {
+        session,
+        psbt: psbt.serialize(),
+        network: Network::Regtest,
+        now: NOW,
+        signers: chosen.iter().map(|n| n.id()).collect(),
+    };
+    let replies: Vec<SpendRound1Reply> = chosen
+        .iter()
+        .map(|n| n.spend_round1(&req, keys(), &mut OsRng).expect("round 1"))
+        .collect();
+    // The package signs another message than input 0's sighash.
+    let commitments = replies
+        .iter()
+        .map(|r| (r.signer.to_frost::<Taproot>(), r.commitments[0]))
+        .collect();
+    let lie = SpendRound2Request {
+        session,
+        packages: vec![SigningPackage::new(commitments, &[9u8; 32])],
+        replies: replies.clone(),
+    };
+    let err = chosen[0]
+        .spend_round2(&lie, keys(), &mut OsRng)
+        .expect_err("refused");
+    assert!(
+        matches!(err, SessionError::SighashMismatch { input: 0 }),
+        "{err}"
+    );
+    // Two packages for one input: refused too.
+    let mut two = lie.clone();
+    two.packages.push(two.packages[0].clone());
+    let err = chosen[1]
+        .spend_round2(&two, keys(), &mut OsRng)
+        .expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            SessionError::InputCount {
+                packages: 2,
+                inputs: 1
+            }
+        ),
+        "{err}"
+    );
+}
+
+/// A signer that proves about another transaction than the session's (a PSBT of its own
+/// choosing), with valid proofs and attestations.
+struct ProvesOther<'a> {
+    node: SpendNode<'a, MemoryNonceStore<Taproot>, Groth16System, Groth16Spend>,
+    psbt: Vec<u8>,
+}
+
+impl SpendEndpoint for ProvesOther<'_> {
+    fn id(&self) -> signer::SignerId {
+        self.node.id()
+    }
+    fn spend_round1(&self, req: &SpendRound1Request) -> Result<SpendRound1Reply, Refusal> {
+        let mut other = req.clone();
+        other.psbt = self.psbt.clone();
+        self.node.spend_round1(&other)
+    }
+    fn spend_round2(&self, req: &SpendRound2Request) -> Result<SpendRound2Reply, Refusal> {
+        self.node.spend_round2(req)
+    }
+}
+
+#[test]
+fn a_proof_about_other_outputs_or_another_fee_is_refused_and_its_signer_replaced() {
+    let q = quorum();
+    let cases = [
+        // Other outputs, same fee: `O` differs.
+        (
+            vec![pay(external(6), 30_000), pay(q.change(), 29_000)],
+            "outputs commitment O",
+        ),
+        // Same external output, another fee: the fee differs.
+        (
+            vec![pay(external(5), 30_000), pay(q.change(), 28_500)],
+            "fee",
+        ),
+    ];
+    for (outputs, input) in cases {
+        // A fresh transaction per case (a signed one is never signed again).
+        let fund = funding(&q.change(), &[60_000]);
+        let psbt = spend_psbt(
+            &q.wallet,
+            std::slice::from_ref(&fund),
+            vec![pay(external(5), 30_000), pay(q.change(), 29_000)],
+            0,
+        );
+        let other = spend_psbt(&q.wallet, std::slice::from_ref(&fund), outputs, 0);
+        let liar = ProvesOther {
+            node: SpendNode {
+                signer: &q.nodes[4],
+                keys: keys(),
+            },
+            psbt: other.serialize(),
+        };
+        // The liar is asked first; its honest self is not asked again.
+        let nodes = q.endpoints();
+        let endpoints: Vec<&dyn SpendEndpoint> = std::iter::once(&liar as &dyn SpendEndpoint)
+            .chain(nodes[..4].iter().map(|n| n as &dyn SpendEndpoint))
+            .collect();
+        let signed = q
+            .coordinator()
+            .sign(&endpoints, &psbt.serialize(), NOW, &mut OsRng)
+            .expect("signed by the three honest signers asked next");
+        consensus_ok(&signed, &psbt);
+        assert_eq!(signed.excluded.len(), 1, "{:?}", signed.excluded);
+        let x = &signed.excluded[0];
+        assert_eq!(x.signer, q.nodes[4].id());
+        match &x.fault {
+            Some(ReplyFault::Contribution(ContributionFault::DerivedMismatch {
+                input: i, ..
+            })) => {
+                assert_eq!(*i, input)
+            }
+            other => panic!("expected a derived-input mismatch, got {other:?}"),
+        }
+        assert!(signed.replies.iter().all(|r| r.signer != x.signer));
+    }
+}
