@@ -130,7 +130,7 @@ pub fn bootstrap(dir: &Path, kdf: KdfParams, opts: &AdminOptions) -> Result<Boot
             None => {
                 let mut raw = Zeroizing::new([0u8; 32]);
                 OsRng.fill_bytes(raw.as_mut());
-                let pass = Zeroizing::new(hex::encode(raw.as_ref()));
+                let pass = Zeroizing::new(hex::encode(AsRef::<[u8]>::as_ref(&raw)));
                 let pass_path = passphrase_path(&path);
                 write_atomic(&pass_path, pass.as_bytes(), true)
                     .map_err(AdminError::io(&pass_path))?;

@@ -138,7 +138,7 @@ impl PassphraseKey {
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new(self.key.as_ref().into())
+        XChaCha20Poly1305::new(AsRef::<[u8]>::as_ref(&self.key).into())
     }
 
     /// Encrypts `plaintext` bound to `aad` under `nonce`; returns `ciphertext || tag`.

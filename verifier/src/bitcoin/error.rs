@@ -131,7 +131,9 @@ pub enum PsbtError {
         found: String,
     },
     /// The input claims a script tree, which the group's BIP-86 output has not.
-    #[error("input {input} carries script-path data (merkle root, leaf scripts or script signatures)")]
+    #[error(
+        "input {input} carries script-path data (merkle root, leaf scripts or script signatures)"
+    )]
     ScriptPath {
         /// The input.
         input: usize,
@@ -223,7 +225,9 @@ pub enum FinalizeError {
         reason: String,
     },
     /// The signature carries a sighash type other than the one the input asks for.
-    #[error("input {input}: signature's sighash type {found:#x} differs from the input's {expected:#x}")]
+    #[error(
+        "input {input}: signature's sighash type {found:#x} differs from the input's {expected:#x}"
+    )]
     SignatureSighashType {
         /// The input.
         input: usize,

@@ -49,7 +49,12 @@ fn sighashes(spend: &SpendPsbt) -> Result<Vec<[u8; 32]>, FinalizeError> {
     )?)
 }
 
-fn check(spend: &SpendPsbt, input: usize, sighash: &[u8; 32], sig: &[u8]) -> Result<(), FinalizeError> {
+fn check(
+    spend: &SpendPsbt,
+    input: usize,
+    sighash: &[u8; 32],
+    sig: &[u8],
+) -> Result<(), FinalizeError> {
     spend
         .wallet()
         .verify_key_spend(sighash, sig)
@@ -80,7 +85,13 @@ pub fn add_signatures(spend: &mut SpendPsbt, signatures: &[[u8; 64]]) -> Result<
             })?;
         sigs.push(signature);
     }
-    for ((input, signature), ty) in spend.psbt.inputs.iter_mut().zip(sigs).zip(&spend.sighash_types) {
+    for ((input, signature), ty) in spend
+        .psbt
+        .inputs
+        .iter_mut()
+        .zip(sigs)
+        .zip(&spend.sighash_types)
+    {
         input.tap_key_sig = Some(taproot::Signature {
             signature,
             sighash_type: *ty,

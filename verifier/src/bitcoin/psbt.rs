@@ -63,13 +63,21 @@ impl SpendPsbt {
     }
 
     /// Decodes a binary PSBT and validates it.
-    pub fn from_bytes(bytes: &[u8], wallet: &GroupWallet, network: Network) -> Result<Self, PsbtError> {
+    pub fn from_bytes(
+        bytes: &[u8],
+        wallet: &GroupWallet,
+        network: Network,
+    ) -> Result<Self, PsbtError> {
         let psbt = Psbt::deserialize(bytes).map_err(|e| PsbtError::Decode(e.to_string()))?;
         Self::from_psbt(psbt, wallet, network)
     }
 
     /// Validates a decoded PSBT.
-    pub fn from_psbt(psbt: Psbt, wallet: &GroupWallet, network: Network) -> Result<Self, PsbtError> {
+    pub fn from_psbt(
+        psbt: Psbt,
+        wallet: &GroupWallet,
+        network: Network,
+    ) -> Result<Self, PsbtError> {
         let tx = &psbt.unsigned_tx;
         if tx.input.is_empty() || psbt.inputs.is_empty() {
             return Err(PsbtError::NoInputs);
@@ -256,7 +264,10 @@ fn sum(mut amounts: impl Iterator<Item = Amount>) -> Result<u64, PsbtError> {
         .ok_or(PsbtError::AmountOverflow)
 }
 
-fn check_xpubs<'a>(xpubs: impl Iterator<Item = &'a Xpub>, network: Network) -> Result<(), PsbtError> {
+fn check_xpubs<'a>(
+    xpubs: impl Iterator<Item = &'a Xpub>,
+    network: Network,
+) -> Result<(), PsbtError> {
     let kind = NetworkKind::from(network);
     for x in xpubs {
         if x.network != kind {

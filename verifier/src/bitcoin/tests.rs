@@ -12,9 +12,7 @@ use ::bitcoin::psbt::{raw, PsbtSighashType};
 use ::bitcoin::secp256k1::Secp256k1;
 use ::bitcoin::taproot::TapNodeHash;
 use ::bitcoin::transaction::Version;
-use ::bitcoin::{
-    consensus, Amount, OutPoint, ScriptBuf, Sequence, TxIn, Witness,
-};
+use ::bitcoin::{consensus, Amount, OutPoint, ScriptBuf, Sequence, TxIn, Witness};
 use frost_core::keys::PublicKeyPackage;
 use frost_core::VerifyingKey;
 use frost_secp256k1_tr::keys::Tweak;
@@ -135,7 +133,11 @@ fn bitcoin_wallet_matches_bip341_key_path_only_outputs_and_frost_tweak() {
             hex32(&case["intermediary"]["tweakedPubkey"])
         );
         // frost's own tweak (what round2_taproot/aggregate_taproot sign under) is Q.
-        let frost_q = package.tweak::<&[u8]>(None).verifying_key().serialize().expect("sec1");
+        let frost_q = package
+            .tweak::<&[u8]>(None)
+            .verifying_key()
+            .serialize()
+            .expect("sec1");
         assert_eq!(frost_q[1..], wallet.output_key());
         assert_eq!(
             wallet.script_pubkey().as_bytes(),
@@ -151,8 +153,14 @@ fn bitcoin_wallet_matches_bip341_key_path_only_outputs_and_frost_tweak() {
             parse_address(address, Network::Regtest),
             Err(AddressError::WrongNetwork { .. })
         ));
-        assert!(wallet.address(Network::Regtest).to_string().starts_with("bcrt1p"));
-        assert!(wallet.address(Network::Testnet).to_string().starts_with("tb1p"));
+        assert!(wallet
+            .address(Network::Regtest)
+            .to_string()
+            .starts_with("bcrt1p"));
+        assert!(wallet
+            .address(Network::Testnet)
+            .to_string()
+            .starts_with("tb1p"));
         checked += 1;
     }
     assert_eq!(checked, 1);
@@ -241,7 +249,11 @@ fn bitcoin_psbt_summary_classifies_outputs() {
     let spend = SpendPsbt::from_base64(&b64, &w, Network::Regtest).expect("valid");
     assert_eq!(
         spend.output_classes(),
-        [OutputClass::External, OutputClass::Change, OutputClass::External]
+        [
+            OutputClass::External,
+            OutputClass::Change,
+            OutputClass::External
+        ]
     );
     let s = spend.summary().expect("summary");
     assert_eq!(s.fee, 10_000);
@@ -252,7 +264,10 @@ fn bitcoin_psbt_summary_classifies_outputs() {
     assert_eq!(s.change[0].index, 1);
     // A P2TR output to another key is external.
     assert_eq!(s.external[1].index, 2);
-    assert_eq!(s.external[1].script_pubkey, other.script_pubkey().to_bytes());
+    assert_eq!(
+        s.external[1].script_pubkey,
+        other.script_pubkey().to_bytes()
+    );
     assert_eq!(s.txid, p.unsigned_tx.compute_txid());
     // Binary round trip.
     let again = SpendPsbt::from_bytes(&p.serialize(), &w, Network::Regtest).expect("bytes");
@@ -270,7 +285,10 @@ fn bitcoin_psbt_refusals_name_the_input() {
         value: Amount::from_sat(5),
         script_pubkey: other_wallet().script_pubkey().clone(),
     });
-    assert!(matches!(check(p), Err(PsbtError::ForeignInput { input: 2, .. })));
+    assert!(matches!(
+        check(p),
+        Err(PsbtError::ForeignInput { input: 2, .. })
+    ));
 
     let mut p = psbt(&w, 3, &outs);
     p.inputs[1].witness_utxo = None;
@@ -293,7 +311,10 @@ fn bitcoin_psbt_refusals_name_the_input() {
 
     let mut p = psbt(&w, 2, &outs);
     p.inputs[0].tap_internal_key = Some(other_wallet().untweaked_internal_key());
-    assert!(matches!(check(p), Err(PsbtError::InternalKey { input: 0, .. })));
+    assert!(matches!(
+        check(p),
+        Err(PsbtError::InternalKey { input: 0, .. })
+    ));
 
     let mut p = psbt(&w, 2, &outs);
     p.inputs[1].tap_merkle_root = Some(TapNodeHash::from_byte_array([7; 32]));

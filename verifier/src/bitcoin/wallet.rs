@@ -104,7 +104,11 @@ impl GroupWallet {
     }
 
     /// Checks a 64-byte BIP-340 signature of `sighash` under the output key `Q`.
-    pub fn verify_key_spend(&self, sighash: &[u8; 32], signature: &[u8]) -> Result<(), Bip340Error> {
+    pub fn verify_key_spend(
+        &self,
+        sighash: &[u8; 32],
+        signature: &[u8],
+    ) -> Result<(), Bip340Error> {
         XOnlyPublicKey::from_bytes(&self.output_key())?.verify(sighash, signature)
     }
 }
