@@ -5,6 +5,7 @@
 //! - [`ca`]: `zkquorum ca init|issue|revoke` and `zkquorum csr`: certificates and roles;
 //! - [`serve`]: the two servers, `node` and `coordinator`;
 //! - [`client`]: the client-API commands `keygen` and `sign`;
+//! - [`address`]: `zkquorum address`, the group's P2TR address on a network;
 //! - [`policy`]: `policy set|show` on a node's database;
 //! - [`demo`]: a whole cluster in one process, end to end;
 //! - [`lifecycle`]: the key lifecycle offline;
@@ -12,6 +13,7 @@
 //! - [`audit`]: `zkquorum audit verify`;
 //! - [`admin`]: the policy admins' `admin keygen|propose|approve|submit|show`.
 
+pub mod address;
 pub mod admin;
 pub mod audit;
 pub mod bench;
@@ -58,6 +60,8 @@ pub enum Command {
     /// Check a key's record (every node's signature over it) before funding it.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Print a key's Taproot (P2TR, BIP-86 key path) address on a network.
+    Address(address::AddressArgs),
     /// A signer node's policy.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -92,6 +96,7 @@ impl Command {
             Command::Coordinator(args) => serve::coordinator(&args),
             Command::Keygen(args) => client::keygen(&args),
             Command::Key(cmd) => key::run(&cmd),
+            Command::Address(args) => address::run(&args),
             Command::Policy(cmd) => policy::policy(&cmd),
             Command::Sign(args) => client::sign(&args),
             Command::Audit(cmd) => audit::run(&cmd),

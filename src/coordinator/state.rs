@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use frost_core::keys::PublicKeyPackage;
 use signer::taproot::{self, Taproot};
+use verifier::bitcoin::GroupWallet;
 use verifier::governance::{Registry, TrustRoot};
 use verifier::StatementVerifier;
 
@@ -15,7 +16,7 @@ use super::store::{CoordinatorStore, KeyRecord};
 use crate::cluster::config::{ClusterConfig, CoordinatorConfig};
 use crate::cluster::roster::{self, RosterError};
 use crate::ids::KeyId;
-use crate::net::api::{ApiError, KeyInfo};
+use crate::net::api::{ApiError, KeyInfo, TaprootInfo};
 use crate::net::client::HttpClient;
 
 /// A running coordinator's state.
@@ -187,6 +188,10 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             created_at: rec.created_at,
             committed: rec.committed,
             key_record,
+            taproot: Some(TaprootInfo::of(
+                &GroupWallet::from_public_key_package(&public)
+                    .map_err(|e| ApiError::internal("group key", e))?,
+            )),
         })
     }
 }

@@ -33,6 +33,53 @@ fn processes_sign_refuse_survive_restarts_and_audit() {
     assert!(verified.contains("key record verified"), "{verified}");
     assert_eq!(verified.matches("signed with identity key").count(), 5);
 
+    // The key's Taproot wallet: the stored (DKG) group key is the internal key, coins go to
+    // its BIP-86 tweak Q. `keygen`'s answer, `key verify` and `zkquorum address` agree with
+    // the wallet derived here, and an unknown network is refused.
+    let x_only = key["x_only_key"].as_str().unwrap();
+    let wallet = verifier::bitcoin::GroupWallet::from_internal_key(
+        &hex::decode(x_only).unwrap().try_into().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(key["taproot"]["internal_key"], x_only);
+    assert_eq!(
+        key["taproot"]["output_key"],
+        hex::encode(wallet.output_key())
+    );
+    let regtest = wallet
+        .address(verifier::bitcoin::Network::Regtest)
+        .to_string();
+    let mainnet = wallet
+        .address(verifier::bitcoin::Network::Bitcoin)
+        .to_string();
+    assert_eq!(key["taproot"]["addresses"]["regtest"], regtest);
+    assert!(verified.contains(&mainnet), "{verified}");
+    let address = |network: &str| {
+        zkq(&[
+            "address",
+            "--config",
+            &c.path("client/client.toml"),
+            "--key-id",
+            "treasury",
+            "--network",
+            network,
+            "--trust-root",
+            &c.path("trust-root.json"),
+            "--registry",
+            &c.path("coordinator/coordinator.db"),
+        ])
+    };
+    let out = address("regtest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), regtest);
+    let out = address("mainnet");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown network"));
+
     // A compliant intent is signed by three signers; its record is in the log.
     let first = c.sign_ok("treasury", &c.intent(|_| {}));
     assert_eq!(first.audit_index, 1);

@@ -1,6 +1,8 @@
 //! The client API (operator/client → coordinator, mutual TLS): creating and listing keys,
 //! sign requests and their outcome, a request's status.
 
+use std::collections::BTreeMap;
+
 use circuits::{BackendId, Intent};
 use serde::{Deserialize, Serialize};
 use serde_with::{hex::Hex, serde_as};
@@ -43,6 +45,54 @@ pub struct KeyInfo {
     /// signature over the key, to check before funding it (`zkquorum key verify`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_record: Option<String>,
+    /// The group's Taproot wallet (BIP-86: key path only), derived from the group key.
+    /// Absent from coordinators that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taproot: Option<TaprootInfo>,
+}
+
+/// A key's Taproot wallet as the client API describes it (`verifier::bitcoin::GroupWallet`).
+///
+/// The stored group key (frost-secp256k1-tr's DKG output, which frost already tweaked once
+/// in `post_dkg`) is the **internal key** `P`: a PSBT's `tap_internal_key`. Coins are paid
+/// to the **output key** `Q = P + H_TapTweak(P)·G` (no script tree), and spends are signed
+/// under `Q`.
+#[serde_as]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaprootInfo {
+    /// The internal key `P`, x-only (hex): the PSBT's `tap_internal_key`.
+    #[serde_as(as = "Hex")]
+    pub internal_key: [u8; 32],
+    /// The output key `Q`, x-only (hex): what key-path spends are signed under.
+    #[serde_as(as = "Hex")]
+    pub output_key: [u8; 32],
+    /// The scriptPubKey `OP_1 <Q>` (hex).
+    #[serde_as(as = "Hex")]
+    pub script_pubkey: Vec<u8>,
+    /// The P2TR address on each network, by name (`bitcoin`, `testnet`, `signet`,
+    /// `regtest`; testnet and signet share theirs).
+    pub addresses: BTreeMap<String, String>,
+}
+
+impl TaprootInfo {
+    /// The wallet of a group whose internal (stored, x-only) key is `x_only`.
+    pub fn from_internal_key(x_only: &[u8; 32]) -> Result<Self, verifier::bitcoin::WalletError> {
+        let wallet = verifier::bitcoin::GroupWallet::from_internal_key(x_only)?;
+        Ok(Self::of(&wallet))
+    }
+
+    /// The description of `wallet`.
+    pub fn of(wallet: &verifier::bitcoin::GroupWallet) -> Self {
+        Self {
+            internal_key: wallet.internal_key(),
+            output_key: wallet.output_key(),
+            script_pubkey: wallet.script_pubkey().to_bytes(),
+            addresses: verifier::bitcoin::NETWORKS
+                .iter()
+                .map(|(name, net)| (name.to_string(), wallet.address(*net).to_string()))
+                .collect(),
+        }
+    }
 }
 
 /// `POST /v1/sign`: sign an intent with a key.
@@ -217,6 +267,13 @@ impl KeyInfo {
         }
         if rec.group_key[1..] != self.x_only_key[..] {
             return Err(disagrees("x-only key"));
+        }
+        if let Some(taproot) = &self.taproot {
+            let ours = TaprootInfo::from_internal_key(&self.x_only_key)
+                .map_err(|e| malformed(e.to_string()))?;
+            if *taproot != ours {
+                return Err(disagrees("Taproot wallet (internal/output key, address)"));
+            }
         }
         if rec.threshold != self.threshold {
             return Err(disagrees("threshold"));

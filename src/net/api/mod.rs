@@ -22,7 +22,7 @@ pub mod node;
 
 pub use client::{
     AuditPage, AuditQuery, CheckpointsQuery, CreateKey, KeyInfo, KeyVerifyError, SessionStatus,
-    SignRequest, SignResponse, MAX_AUDIT_PAGE,
+    SignRequest, SignResponse, TaprootInfo, MAX_AUDIT_PAGE,
 };
 pub(crate) use error::blocking;
 pub use error::{ApiError, ApiJson};

@@ -395,3 +395,48 @@ fn bitcoin_finalize_refuses_bad_signatures() {
         Err(FinalizeError::MissingSignature { input: 0 })
     );
 }
+
+#[test]
+fn bitcoin_psbt_refuses_disagreeing_previous_tx_and_other_network_xpubs() {
+    use std::str::FromStr;
+
+    use ::bitcoin::bip32::{DerivationPath, Fingerprint, Xpub};
+
+    let w = wallet();
+    let outs = [(external(), 1_000)];
+    // non_witness_utxo whose txid is not the outpoint's.
+    let mut p = psbt(&w, 2, &outs);
+    let prev = Transaction {
+        version: Version::TWO,
+        lock_time: LockTime::ZERO,
+        input: vec![],
+        output: vec![TxOut {
+            value: Amount::from_sat(100_000_000),
+            script_pubkey: w.script_pubkey().clone(),
+        }],
+    };
+    p.inputs[1].non_witness_utxo = Some(prev.clone());
+    assert_eq!(
+        SpendPsbt::from_psbt(p, &w, Network::Regtest).map(|_| ()),
+        Err(PsbtError::UtxoMismatch { input: 1 })
+    );
+    // The same previous transaction, now the one the outpoint names: accepted.
+    let mut p = psbt(&w, 1, &outs);
+    p.unsigned_tx.input[0].previous_output = OutPoint::new(prev.compute_txid(), 0);
+    p.inputs[0].non_witness_utxo = Some(prev);
+    assert!(SpendPsbt::from_psbt(p, &w, Network::Regtest).is_ok());
+
+    // A mainnet xpub (BIP-32 test vector 1's master key) in a regtest spend.
+    let xpub = Xpub::from_str(
+        "xpub661MyMwAqRbcFtXgS5sYJABqqG9YLmC4Q1Rdap9gSE8NqtwybGhePY2gZ29ESFjqJoCu1Rupje8YtGqsefD265TMg7usUDFdp6W1EGMcet8",
+    )
+    .expect("xpub");
+    let mut p = psbt(&w, 1, &outs);
+    p.xpub
+        .insert(xpub, (Fingerprint::default(), DerivationPath::master()));
+    assert!(SpendPsbt::from_psbt(p.clone(), &w, Network::Bitcoin).is_ok());
+    assert!(matches!(
+        SpendPsbt::from_psbt(p, &w, Network::Regtest),
+        Err(PsbtError::WrongNetwork { .. })
+    ));
+}
