@@ -10,22 +10,19 @@
 //! `P = D + H_TapTweak(D)·G` (its `post_dkg`), `P` is the internal key, spends are signed
 //! under `Q = P + H_TapTweak(P)·G`, and a plain (untweaked) FROST signature does not spend.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use bitcoin::absolute::LockTime;
-use bitcoin::hashes::Hash;
 use bitcoin::key::{TapTweak, UntweakedPublicKey};
 use bitcoin::psbt::PsbtSighashType;
 use bitcoin::secp256k1::Secp256k1;
-use bitcoin::transaction::Version;
-use bitcoin::{
-    consensus, Amount, OutPoint, Psbt, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness,
-};
+use bitcoin::{consensus, Amount, Psbt, Transaction, TxOut, Witness};
+use common::btc::{consensus_check, external, funding};
 use frost_core::keys::PublicKeyPackage;
 use k256::elliptic_curve::sec1::ToEncodedPoint;
 use rand::rngs::OsRng;
-use rand::RngCore;
 use signer::keys::dkg::{DkgParticipant, DkgRound2Message};
 use signer::taproot::{self, Taproot};
 use signer::{KeyShare, MemoryNonceStore, SessionId, Signer, SignerId, Threshold};
@@ -148,96 +145,9 @@ fn frost_sign(messages: &[[u8; 32]], subset: &[usize], tweaked: bool) -> Vec<[u8
         .collect()
 }
 
-/// A synthetic funding transaction paying `amounts` to `script` (its input spends a made-up
-/// outpoint: only the outputs matter to the spend).
-fn funding(script: &ScriptBuf, amounts: &[u64]) -> Transaction {
-    let mut txid = [0u8; 32];
-    OsRng.fill_bytes(&mut txid);
-    Transaction {
-        version: Version::TWO,
-        lock_time: LockTime::ZERO,
-        input: vec![TxIn {
-            previous_output: OutPoint::new(Txid::from_byte_array(txid), 0),
-            script_sig: ScriptBuf::new(),
-            sequence: Sequence::MAX,
-            witness: Witness::new(),
-        }],
-        output: amounts
-            .iter()
-            .map(|v| TxOut {
-                value: Amount::from_sat(*v),
-                script_pubkey: script.clone(),
-            })
-            .collect(),
-    }
-}
-
-/// An external scriptPubKey (P2WPKH to a made-up key hash, distinct per `i`).
-fn external(i: usize) -> ScriptBuf {
-    let mut program = vec![0x00, 0x14];
-    program.extend_from_slice(&[(i % 251) as u8 + 1; 20]);
-    program[2] = (i / 251) as u8;
-    ScriptBuf::from_bytes(program)
-}
-
-/// A PSBT spending every output of `funds` (each input with its `witness_utxo` and the
-/// group's `tap_internal_key`) into `outputs`.
+/// A PSBT spending every output of `funds` into `outputs` (lock time 840 000).
 fn spend_psbt(funds: &[Transaction], outputs: Vec<TxOut>) -> Psbt {
-    let g = group();
-    let mut prevouts = Vec::new();
-    let mut input = Vec::new();
-    for f in funds {
-        for (vout, out) in f.output.iter().enumerate() {
-            input.push(TxIn {
-                previous_output: OutPoint::new(f.compute_txid(), vout as u32),
-                script_sig: ScriptBuf::new(),
-                sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
-                witness: Witness::new(),
-            });
-            prevouts.push(out.clone());
-        }
-    }
-    let tx = Transaction {
-        version: Version::TWO,
-        lock_time: LockTime::from_consensus(840_000),
-        input,
-        output: outputs,
-    };
-    let mut psbt = Psbt::from_unsigned_tx(tx).expect("unsigned tx");
-    for (input, prevout) in psbt.inputs.iter_mut().zip(prevouts) {
-        input.witness_utxo = Some(prevout);
-        input.tap_internal_key = Some(g.wallet.untweaked_internal_key());
-    }
-    psbt
-}
-
-const FLAGS: u32 = bitcoinconsensus::VERIFY_ALL_PRE_TAPROOT | bitcoinconsensus::VERIFY_TAPROOT;
-
-/// Bitcoin Core's consensus check of every input of `tx` against `spent` (all outputs).
-fn consensus_check(tx: &Transaction, spent: &[TxOut]) -> Result<(), (usize, String)> {
-    let raw = consensus::serialize(tx);
-    let scripts: Vec<Vec<u8>> = spent.iter().map(|o| o.script_pubkey.to_bytes()).collect();
-    let utxos: Vec<bitcoinconsensus::Utxo> = scripts
-        .iter()
-        .zip(spent)
-        .map(|(s, o)| bitcoinconsensus::Utxo {
-            script_pubkey: s.as_ptr(),
-            script_pubkey_len: s.len() as u32,
-            value: o.value.to_sat() as i64,
-        })
-        .collect();
-    for (i, (script, out)) in scripts.iter().zip(spent).enumerate() {
-        bitcoinconsensus::verify_with_flags(
-            script,
-            out.value.to_sat(),
-            &raw,
-            Some(&utxos),
-            i,
-            FLAGS,
-        )
-        .map_err(|e| (i, format!("{e:?}")))?;
-    }
-    Ok(())
+    common::btc::spend_psbt(&group().wallet, funds, outputs, 840_000)
 }
 
 /// Validates, summarises, signs (signers `subset`), finalizes and consensus-checks a spend.
