@@ -3,7 +3,8 @@
 //! nonce pair per input, every signed transaction checked by Bitcoin Core's consensus code.
 //! Then the liars: a signer whose policy refuses (naming the rule and the output), a replayed
 //! session, a coordinator asking for shares over another sighash, and a signer proving
-//! about other outputs or another fee.
+//! about other outputs or another fee. Last, the auditor: it re-derives a spend from its
+//! record and names what a tampered record changed.
 
 mod common;
 
@@ -17,18 +18,22 @@ use frost_core::keys::PublicKeyPackage;
 use frost_core::SigningPackage;
 use prover::groth16::Groth16System;
 use prover::spend::{Groth16Spend, SpendKeys};
+use prover::ProofSystem;
 use rand::rngs::OsRng;
-use signer::local::spend::SpendNode;
+use signer::local::spend::{FixedRegistry, SpendNode};
 use signer::session::spend::{
-    SpendCoordinator, SpendCoordinatorError, SpendEndpoint, SpendRound1Reply, SpendRound1Request,
-    SpendRound2Reply, SpendRound2Request, SpendSigned,
+    RecordPlace, SpendCoordinator, SpendCoordinatorError, SpendEndpoint, SpendRound1Reply,
+    SpendRound1Request, SpendRound2Reply, SpendRound2Request, SpendSigned,
 };
-use signer::session::{CoordinatorError, Refusal, Registered, ReplyFault, SessionError};
+use signer::session::{CoordinatorError, Refusal, ReplyFault, SessionError};
 use signer::taproot::Taproot;
 use signer::{MemoryNonceStore, Roster, SessionId, SessionSigner, Threshold};
+use verifier::audit::{
+    decode_list, encode_list, spend_record_faults, verify_log, AuditError, AuditKeys, SpendRecord,
+};
 use verifier::bitcoin::{network_code, GroupWallet, Network};
 use verifier::contribution::ContributionFault;
-use verifier::{PolicyRegistry, RegisteredPolicies};
+use verifier::RegisteredPolicies;
 
 const NOW: u64 = circuits::sample::NOW;
 
@@ -48,22 +53,6 @@ fn policy() -> SpendPolicy {
         PolicySalt::from_bytes([7; 32]),
     )
     .expect("a valid policy")
-}
-
-/// A registry answering the sample intent policy and [`policy`] as the spend policy, for
-/// signers 1..=5.
-struct Registry {
-    intent: RegisteredPolicies,
-    spend: RegisteredPolicies,
-}
-
-impl PolicyRegistry for Registry {
-    fn policies(&self, _: &str, _: circuits::BackendId, _: u64) -> RegisteredPolicies {
-        self.intent.clone()
-    }
-    fn spend_policies(&self, _: &str, _: circuits::BackendId, _: u64) -> RegisteredPolicies {
-        self.spend.clone()
-    }
 }
 
 /// Spend keys for the 2- and 16-output classes, set up once per test binary.
@@ -98,25 +87,7 @@ fn quorum() -> Quorum {
         common::groth16(),
         &mut OsRng,
     );
-    let p = policy()
-        .commitment::<circuits::bn254::Bn254>()
-        .to_le_bytes();
-    let spend: RegisteredPolicies = (1..=5).map(|s| (s, p)).collect();
-    let registered = Registered {
-        key_id: "local".into(),
-        registry: Arc::new(Registry {
-            intent,
-            spend: spend.clone(),
-        }),
-    };
-    let nodes = nodes
-        .into_iter()
-        .map(|n| {
-            let n = n.with_registered(registered.clone());
-            n.set_spend_policies(vec![policy()]);
-            n
-        })
-        .collect();
+    let (nodes, spend) = signer::local::spend::hold_spend_policy(nodes, intent, &policy());
     Quorum {
         wallet: GroupWallet::from_public_key_package(&public).expect("wallet"),
         nodes,
@@ -487,4 +458,156 @@ fn a_proof_about_other_outputs_or_another_fee_is_refused_and_its_signer_replaced
         }
         assert!(signed.replies.iter().all(|r| r.signer != x.signer));
     }
+}
+
+/// The record of a signed spend, after the key record, as the coordinator would log it.
+fn logged(q: &Quorum, signed: &SpendSigned) -> (verifier::audit::KeyRecord, SpendRecord) {
+    let key = signer::local::key_record(&q.nodes, &q.public, "local", 1);
+    let rec = signed
+        .audit_record(
+            &q.public,
+            &q.roster,
+            RecordPlace {
+                key_id: "local",
+                threshold: 3,
+                network: Network::Regtest,
+                index: 1,
+                time: NOW,
+                prev: verifier::audit::chain_hash(key.to_line().as_bytes()),
+            },
+        )
+        .expect("record");
+    (key, rec)
+}
+
+#[test]
+fn the_auditor_re_derives_a_spend_from_its_record_and_names_what_was_tampered() {
+    let q = quorum();
+    let funds = [funding(&q.change(), &[40_000, 30_000])];
+    let psbt = spend_psbt(
+        &q.wallet,
+        &funds,
+        vec![pay(external(7), 50_000), pay(q.change(), 19_000)],
+        0,
+    );
+    let signed = q.sign(&psbt, None).expect("signed");
+    let (key, rec) = logged(&q, &signed);
+
+    // The whole log verifies and names the txid.
+    let mut keys = AuditKeys::new().with_registry(Arc::new(FixedRegistry {
+        intent: (1..=5)
+            .map(|s| {
+                let p = circuits::sample::policy().commitment::<circuits::bn254::Bn254>();
+                (s, p.to_le_bytes())
+            })
+            .collect(),
+        spend: q.spend.clone(),
+    }));
+    keys.add_verifier(common::groth16().verifier())
+        .add_spend_groth16(keys_of(SizeClass::Two).clone());
+    let log = format!("{}\n{}\n", key.to_line(), rec.to_line());
+    let report = verify_log(log.as_bytes(), &keys);
+    assert!(report.is_ok(), "{:?}", report.failures);
+    assert_eq!(report.txids, vec![signed.signed.txid.to_string()]);
+
+    let faults = |r: &SpendRecord| spend_record_faults(r, keys_of(SizeClass::Two), &q.spend);
+    assert!(faults(&rec).is_empty(), "{:?}", faults(&rec));
+
+    // Another transaction in the record (same inputs, other outputs): the proofs are about
+    // other outputs and the txid is not the PSBT's.
+    let mut other = rec.clone();
+    other.psbt = spend_psbt(
+        &q.wallet,
+        &funds,
+        vec![pay(external(8), 50_000), pay(q.change(), 19_000)],
+        0,
+    )
+    .to_string();
+    let found = faults(&other);
+    assert!(
+        found.iter().any(|e| matches!(e, AuditError::Contribution(c)
+            if matches!(c.fault, ContributionFault::DerivedMismatch { input: "outputs commitment O", .. }))),
+        "{found:?}"
+    );
+    assert!(found
+        .iter()
+        .any(|e| matches!(e, AuditError::SpendMismatch(m) if m.contains("txid"))));
+    assert!(found
+        .iter()
+        .any(|e| matches!(e, AuditError::SpendInput { input: 0, .. })));
+
+    // A signer's proved fee changed: its attestation and the fee check both fail.
+    let mut fee = rec.clone();
+    fee.signers[0].public_inputs[1][0] ^= 1;
+    let found = faults(&fee);
+    assert!(
+        found.iter().any(|e| matches!(e, AuditError::Contribution(c)
+            if matches!(c.fault, ContributionFault::DerivedMismatch { input: "fee", .. }))),
+        "{found:?}"
+    );
+
+    // The commitments listed for the two inputs swapped: neither input's R is the one
+    // that signed it.
+    let mut swapped = rec.clone();
+    for s in &mut swapped.signers {
+        let list = decode_list(&s.commitments).expect("a list");
+        s.commitments = encode_list(&[list[1], list[0]]);
+    }
+    let found = faults(&swapped);
+    for input in 0..2 {
+        assert!(
+            found
+                .iter()
+                .any(|e| matches!(e, AuditError::SpendInput { input: i, reason }
+                if *i == input && reason.contains("R with x"))),
+            "{found:?}"
+        );
+    }
+
+    // A signature of another input: refused under the output key.
+    let mut sigs = rec.clone();
+    sigs.signatures.swap(0, 1);
+    let found = faults(&sigs);
+    assert!(
+        found
+            .iter()
+            .any(|e| matches!(e, AuditError::SpendInput { reason, .. }
+            if reason.contains("output key"))),
+        "{found:?}"
+    );
+
+    // A share attestation of another signer's shares.
+    let mut shares = rec.clone();
+    shares.signers[0].shares = shares.signers[1].shares.clone();
+    let found = faults(&shares);
+    assert!(
+        found
+            .iter()
+            .any(|e| matches!(e, AuditError::ShareAttestation { .. })),
+        "{found:?}"
+    );
+
+    // In the log, a spend record whose key was never recorded is refused.
+    let log = format!(
+        "{}\n",
+        SpendRecord {
+            index: 0,
+            prev: [0; 32],
+            ..rec.clone()
+        }
+        .to_line()
+    );
+    let report = verify_log(log.as_bytes(), &keys);
+    assert!(
+        report
+            .failures
+            .iter()
+            .any(|f| matches!(f.reason, AuditError::UnknownKey { .. })),
+        "{:?}",
+        report.failures
+    );
+}
+
+fn keys_of(class: SizeClass) -> &'static verifier::Groth16VerifyingKey {
+    keys().class(class).expect("keys").verifier()
 }

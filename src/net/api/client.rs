@@ -245,7 +245,7 @@ impl KeyInfo {
             .map_err(|e| malformed(e.to_string()))?
         {
             verifier::audit::LogEntry::Key(k) => k,
-            verifier::audit::LogEntry::Signing(_) => {
+            verifier::audit::LogEntry::Signing(_) | verifier::audit::LogEntry::Spend(_) => {
                 return Err(malformed("a signing record, not a key record".into()))
             }
         };

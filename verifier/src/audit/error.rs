@@ -169,6 +169,25 @@ pub enum AuditError {
     /// envelope, public inputs, intent, time, binding or proof).
     #[error("{0}")]
     Contribution(#[from] ContributionError),
+    /// A spend record's transaction, signers or signatures disagree with its PSBT.
+    #[error("spend: {0}")]
+    SpendMismatch(String),
+    /// One input of a spend record fails: its group commitment or its signature.
+    #[error("spend input {input}: {reason}")]
+    SpendInput {
+        /// The input.
+        input: usize,
+        /// What failed.
+        reason: String,
+    },
+    /// No spend verifying key for the record's backend and fingerprint.
+    #[error("no spend verifying key for backend {backend} with fingerprint {fingerprint}")]
+    UnknownSpendKey {
+        /// Backend id.
+        backend: u8,
+        /// Fingerprint, hex.
+        fingerprint: String,
+    },
     /// A key record is inconsistent (its package, threshold, participants or roster).
     #[error("key record {key_id}: {reason}")]
     KeyRecord {
@@ -266,6 +285,8 @@ pub struct AuditReport {
     /// Records at least the required number of rostered nodes witnessed (`None`: no
     /// witnesses were given).
     pub witnessed: Option<u64>,
+    /// The txids of the Bitcoin spend records, in log order.
+    pub txids: Vec<String>,
 }
 
 impl AuditReport {

@@ -143,40 +143,74 @@ impl KeyRecord {
 /// and threshold, every signer a participant attesting with the identity key it attested
 /// the key with.
 pub(super) fn key_mismatches(rec: &super::AuditRecord, facts: &KeyFacts) -> Vec<AuditError> {
+    let signers: Vec<(u16, [u8; 32])> = rec
+        .signers
+        .iter()
+        .map(|s| (s.signer_id, s.identity_key))
+        .collect();
+    mismatches(
+        &rec.key_id,
+        (&rec.group_key, rec.threshold, rec.backend),
+        &signers,
+        facts,
+    )
+}
+
+/// [`key_mismatches`] of a spend record.
+pub(super) fn spend_key_mismatches(rec: &super::SpendRecord, facts: &KeyFacts) -> Vec<AuditError> {
+    let signers: Vec<(u16, [u8; 32])> = rec
+        .signers
+        .iter()
+        .map(|s| (s.signer_id, s.identity_key))
+        .collect();
+    mismatches(
+        &rec.key_id,
+        (&rec.group_key, rec.threshold, rec.backend),
+        &signers,
+        facts,
+    )
+}
+
+/// A record's (group key, threshold, backend) and signers against its key's facts.
+fn mismatches(
+    key_id: &str,
+    (group_key, threshold, backend): (&[u8; 33], u16, u8),
+    signers: &[(u16, [u8; 32])],
+    facts: &KeyFacts,
+) -> Vec<AuditError> {
     let mut out = Vec::new();
     let bad = |reason: String| AuditError::KeyMismatch {
-        key_id: rec.key_id.clone(),
+        key_id: key_id.to_string(),
         reason,
     };
-    if rec.group_key != facts.group_key {
+    if *group_key != facts.group_key {
         out.push(bad(format!(
             "group key {}, the key record's is {}",
-            hex::encode(rec.group_key),
+            hex::encode(group_key),
             hex::encode(facts.group_key)
         )));
     }
-    if rec.threshold != facts.threshold {
+    if threshold != facts.threshold {
         out.push(bad(format!(
             "threshold {}, the key record's is {}",
-            rec.threshold, facts.threshold
+            threshold, facts.threshold
         )));
     }
-    if rec.backend != facts.backend {
+    if backend != facts.backend {
         out.push(bad(format!(
             "backend {}, the key record's is {}",
-            rec.backend, facts.backend
+            backend, facts.backend
         )));
     }
-    for s in &rec.signers {
-        match facts.identities.get(&s.signer_id) {
+    for (signer_id, identity_key) in signers {
+        match facts.identities.get(signer_id) {
             None => out.push(bad(format!(
-                "signer {} is not a participant of the key",
-                s.signer_id
+                "signer {signer_id} is not a participant of the key"
             ))),
-            Some(k) if *k != s.identity_key => out.push(bad(format!(
+            Some(k) if k != identity_key => out.push(bad(format!(
                 "signer {} attests with identity key {}, it attested the key with {}",
-                s.signer_id,
-                hex::encode(s.identity_key),
+                signer_id,
+                hex::encode(identity_key),
                 hex::encode(k)
             ))),
             Some(_) => {}

@@ -46,6 +46,9 @@ pub enum AuditKeysError {
 pub struct AuditKeys {
     groth16: HashMap<VkFingerprint, Groth16VerifyingKey>,
     halo2: HashMap<VkFingerprint, Halo2VerifyingKey>,
+    /// Spend verifying keys (one per size class), by fingerprint.
+    spend_groth16: HashMap<VkFingerprint, Groth16VerifyingKey>,
+    spend_halo2: HashMap<VkFingerprint, Halo2VerifyingKey>,
     registry: Option<Arc<dyn PolicyRegistry>>,
     max_skew: Option<u64>,
     known_keys: HashMap<String, KeyFacts>,
@@ -167,6 +170,45 @@ impl AuditKeys {
     pub fn add_groth16(&mut self, key: Groth16VerifyingKey) -> &mut Self {
         self.groth16.insert(key.fingerprint(), key);
         self
+    }
+
+    /// Adds a Groth16 spend verifying key (one size class; `Groth16VerifyingKey::for_spend`).
+    pub fn add_spend_groth16(&mut self, key: Groth16VerifyingKey) -> &mut Self {
+        self.spend_groth16.insert(key.fingerprint(), key);
+        self
+    }
+
+    /// Adds a halo2 spend verifying key (`Halo2VerifyingKey::transparent_spend`).
+    pub fn add_spend_halo2(&mut self, key: Halo2VerifyingKey) -> &mut Self {
+        self.spend_halo2.insert(key.fingerprint(), key);
+        self
+    }
+
+    /// The Groth16 spend key with `fingerprint`, if held.
+    pub(super) fn spend_groth16(
+        &self,
+        fingerprint: &VkFingerprint,
+    ) -> Option<&Groth16VerifyingKey> {
+        self.spend_groth16.get(fingerprint)
+    }
+
+    /// The halo2 spend key with `fingerprint`, if held.
+    pub(super) fn spend_halo2(&self, fingerprint: &VkFingerprint) -> Option<&Halo2VerifyingKey> {
+        self.spend_halo2.get(fingerprint)
+    }
+
+    /// The spend-policy `P` each signer is registered under for `key_id` on `backend` at
+    /// `now` (none without a registry).
+    pub fn registered_spend_policies(
+        &self,
+        key_id: &str,
+        backend: circuits::BackendId,
+        now: u64,
+    ) -> RegisteredPolicies {
+        self.registry
+            .as_ref()
+            .map(|r| r.spend_policies(key_id, backend, now))
+            .unwrap_or_default()
     }
 
     /// Adds a halo2 key.

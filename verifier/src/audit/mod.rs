@@ -100,6 +100,7 @@ mod error;
 mod key_record;
 mod keys;
 mod record;
+mod spend_record;
 mod verify;
 mod witness;
 
@@ -115,5 +116,9 @@ pub use keys::{AuditKeys, AuditKeysError, DEFAULT_MAX_SKEW_SECS};
 pub use record::{
     attestation_message, chain_hash, share_attestation_message, AuditRecord, LogEntry, SignerEntry,
     ATTEST_TAG, AUDIT_VERSION, CHAIN_TAG, SHARE_ATTEST_TAG,
+};
+pub use spend_record::{
+    decode_list, encode_list, spend_record_faults, SpendRecord, SpendSignature, SpendSignerEntry,
+    SPEND_RECORD_VERSION,
 };
 pub use verify::{verify_log, verify_log_from, verify_record, CHUNK_RECORDS};

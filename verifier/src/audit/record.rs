@@ -4,6 +4,7 @@ use circuits::hash::tagged_hash;
 use serde::{Deserialize, Serialize};
 
 use super::key_record::KeyRecord;
+use super::spend_record::SpendRecord;
 
 /// Format version of [`AuditRecord`].
 pub const AUDIT_VERSION: u32 = 1;
@@ -88,8 +89,8 @@ pub struct SignerEntry {
     pub share_attestation: [u8; 64],
 }
 
-/// One line of the log: a key record or a signing record, told apart by the line's
-/// `"type"` field (`"key"` or `"signing"`, written first).
+/// One line of the log: a key record, a signing record or a Bitcoin spend record, told
+/// apart by the line's `"type"` field (`"key"`, `"signing"` or `"spend"`, written first).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LogEntry {
@@ -97,6 +98,8 @@ pub enum LogEntry {
     Key(KeyRecord),
     /// A signing session.
     Signing(AuditRecord),
+    /// A Bitcoin spend session.
+    Spend(SpendRecord),
 }
 
 impl LogEntry {
@@ -110,6 +113,7 @@ impl LogEntry {
         match self {
             LogEntry::Key(k) => k.index,
             LogEntry::Signing(s) => s.index,
+            LogEntry::Spend(s) => s.index,
         }
     }
 
@@ -118,6 +122,7 @@ impl LogEntry {
         match self {
             LogEntry::Key(k) => &k.prev,
             LogEntry::Signing(s) => &s.prev,
+            LogEntry::Spend(s) => &s.prev,
         }
     }
 
@@ -126,6 +131,7 @@ impl LogEntry {
         match self {
             LogEntry::Key(k) => k.to_line(),
             LogEntry::Signing(s) => s.to_line(),
+            LogEntry::Spend(s) => s.to_line(),
         }
     }
 }
@@ -136,6 +142,7 @@ impl LogEntry {
 pub(super) enum EntryRef<'a> {
     Key(&'a KeyRecord),
     Signing(&'a AuditRecord),
+    Spend(&'a SpendRecord),
 }
 
 /// The exact line of an entry.
@@ -157,6 +164,9 @@ impl AuditRecord {
             LogEntry::Signing(s) => Ok(s),
             LogEntry::Key(_) => Err(serde::de::Error::custom(
                 "a key record, where a signing record was expected",
+            )),
+            LogEntry::Spend(_) => Err(serde::de::Error::custom(
+                "a spend record, where a signing record was expected",
             )),
         }
     }
@@ -250,26 +260,31 @@ pub(super) mod hex_vec {
     }
 }
 
-mod hex_inputs {
+pub(super) mod hex_inputs {
     use serde::{de::Error, ser::SerializeSeq, Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(v: &[[u8; 32]; 4], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(4))?;
+    pub fn serialize<S: Serializer, const N: usize>(
+        v: &[[u8; 32]; N],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(N))?;
         for x in v {
             seq.serialize_element(&hex::encode(x))?;
         }
         seq.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[[u8; 32]; 4], D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<[[u8; 32]; N], D::Error> {
         let v = <Vec<std::borrow::Cow<'de, str>>>::deserialize(d)?;
-        if v.len() != 4 {
+        if v.len() != N {
             return Err(D::Error::custom(format!(
-                "expected 4 public inputs, got {}",
+                "expected {N} public inputs, got {}",
                 v.len()
             )));
         }
-        let mut out = [[0u8; 32]; 4];
+        let mut out = [[0u8; 32]; N];
         for (o, s) in out.iter_mut().zip(&v) {
             let bytes = hex::decode(s.as_ref()).map_err(D::Error::custom)?;
             *o = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {

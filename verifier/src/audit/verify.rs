@@ -6,9 +6,10 @@ use std::io::BufRead;
 
 use super::check::check_records;
 use super::error::{AuditError, AuditFailure, AuditReport};
-use super::key_record::{check_key_record, key_mismatches, KeyFacts};
+use super::key_record::{check_key_record, key_mismatches, spend_key_mismatches, KeyFacts};
 use super::keys::AuditKeys;
 use super::record::{chain_hash, AuditRecord, LogEntry};
+use super::spend_record::{spend_record_faults, SpendRecord, SPEND_RECORD_VERSION};
 use super::witness::WitnessCheck;
 
 /// Records whose proofs and signatures are verified together in [`verify_log`].
@@ -233,6 +234,39 @@ pub fn verify_log_from(
                     chunk.clear();
                 }
             }
+            Ok(LogEntry::Spend(rec)) => {
+                time = Some(rec.time);
+                report
+                    .failures
+                    .extend(check_chain(index, index, (rec.index, &rec.prev), head));
+                let f = facts.get(&rec.key_id).or_else(|| {
+                    match key_records.contains_key(&rec.key_id) {
+                        true => None,
+                        false => keys.known_key(&rec.key_id),
+                    }
+                });
+                let fail = |reason| AuditFailure { index, reason };
+                match f {
+                    None => report.failures.push(fail(AuditError::UnknownKey {
+                        key_id: rec.key_id.clone(),
+                    })),
+                    Some(f) => report
+                        .failures
+                        .extend(spend_key_mismatches(&rec, f).into_iter().map(fail)),
+                }
+                let first = *sessions.entry(rec.session_id).or_insert(index);
+                if first != index {
+                    report.failures.push(fail(AuditError::DuplicateSession {
+                        session_id: hex::encode(rec.session_id),
+                        first,
+                    }));
+                }
+                group_keys.insert(rec.group_key);
+                report.txids.push(rec.txid.clone());
+                report
+                    .failures
+                    .extend(check_spend(&rec, keys).into_iter().map(fail));
+            }
         }
         head = chain_hash(&line);
         witness.line(index, &head, time, keys, &mut report.failures);
@@ -245,4 +279,67 @@ pub fn verify_log_from(
     report.signers = identities.len();
     report.failures.sort_by_key(|f| f.index);
     report
+}
+
+/// Every fault of a spend record on its own: version, its proofs' time against the record's,
+/// the roster identities of its signers at that time, the proofs' verifying key (held) and
+/// every check of
+/// [`spend_record_faults`].
+fn check_spend(rec: &SpendRecord, keys: &AuditKeys) -> Vec<AuditError> {
+    use crate::registered::Rostered;
+    if rec.version != SPEND_RECORD_VERSION {
+        return vec![AuditError::UnsupportedVersion(rec.version)];
+    }
+    let mut out = Vec::new();
+    let now = rec
+        .signers
+        .first()
+        .map(|s| u64::from_le_bytes(s.public_inputs[4][..8].try_into().unwrap_or([0; 8])))
+        .unwrap_or(rec.time);
+    if now.abs_diff(rec.time) > keys.max_skew() {
+        out.push(AuditError::TimeSkew {
+            now,
+            time: rec.time,
+            max: keys.max_skew(),
+        });
+    }
+    for s in &rec.signers {
+        match keys.rostered_identity(s.signer_id, now) {
+            Rostered::Absent => out.push(AuditError::NotRostered {
+                signer_id: s.signer_id,
+                now,
+            }),
+            Rostered::Member(k) if k != s.identity_key => {
+                out.push(AuditError::IdentityNotRostered {
+                    signer_id: s.signer_id,
+                    found: hex::encode(s.identity_key),
+                    rostered: hex::encode(k),
+                })
+            }
+            _ => {}
+        }
+    }
+    let Ok(backend) = circuits::BackendId::try_from(rec.backend) else {
+        out.push(AuditError::UnknownBackend(rec.backend));
+        return out;
+    };
+    // Spend keys are not pinned in the roster yet (the README says so): the record's key
+    // must be one the auditor holds.
+    let fingerprint = crate::VkFingerprint(rec.vk_fingerprint);
+    let policies = keys.registered_spend_policies(&rec.key_id, backend, now);
+    let unknown = || AuditError::UnknownSpendKey {
+        backend: rec.backend,
+        fingerprint: hex::encode(rec.vk_fingerprint),
+    };
+    match backend {
+        circuits::BackendId::Groth16Bn254 => match keys.spend_groth16(&fingerprint) {
+            Some(v) => out.extend(spend_record_faults(rec, v, &policies)),
+            None => out.push(unknown()),
+        },
+        circuits::BackendId::Halo2Pasta => match keys.spend_halo2(&fingerprint) {
+            Some(v) => out.extend(spend_record_faults(rec, v, &policies)),
+            None => out.push(unknown()),
+        },
+    }
+    out
 }

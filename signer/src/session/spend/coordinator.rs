@@ -46,12 +46,106 @@ pub struct SpendSigned {
     pub signed: SignedSpend,
     /// The validated summary the session signed (sighashes, outputs, fee, lock time).
     pub summary: SpendSummary,
+    /// The unsigned PSBT as signed (base64, every input with its `witness_utxo`).
+    pub unsigned_psbt: String,
     /// The round-1 replies of the signers (commitments per input, proofs, attestations).
     pub replies: Vec<SpendRound1Reply>,
     /// Their round-2 replies (one share per input, attested).
     pub shares: Vec<SpendRound2Reply>,
     /// Signers excluded along the way, with the reason.
     pub excluded: Vec<Excluded>,
+}
+
+/// Where a spend record goes: the key and the log position.
+#[derive(Clone, Debug)]
+pub struct RecordPlace<'a> {
+    /// The coordinator's name for the key.
+    pub key_id: &'a str,
+    /// The key's threshold.
+    pub threshold: u16,
+    /// The network the key spends on.
+    pub network: Network,
+    /// Position in the log.
+    pub index: u64,
+    /// Unix seconds of the append.
+    pub time: u64,
+    /// The chain hash of the previous line.
+    pub prev: [u8; 32],
+}
+
+impl SpendSigned {
+    /// The audit record of this spend: the unsigned PSBT (with the spent outputs), every
+    /// signer's commitments, proof, public inputs, shares and attestations, the signatures
+    /// and the txid.
+    pub fn audit_record(
+        &self,
+        public: &PublicKeyPackage<Taproot>,
+        roster: &Roster,
+        place: RecordPlace<'_>,
+    ) -> Result<verifier::audit::SpendRecord, CoordinatorError> {
+        let bad = |e: &dyn std::fmt::Display| CoordinatorError::AuditRecord(e.to_string());
+        let group_key: [u8; 33] = public
+            .verifying_key()
+            .serialize()
+            .map_err(|e| bad(&e))?
+            .try_into()
+            .map_err(|_| bad(&"group key is not 33 bytes"))?;
+        let first = self.replies.first().ok_or_else(|| bad(&"no signers"))?;
+        let signers = self
+            .replies
+            .iter()
+            .map(|r| {
+                let shares = self
+                    .shares
+                    .iter()
+                    .find(|s| s.signer == r.signer)
+                    .ok_or_else(|| bad(&format!("no shares of signer {}", r.signer)))?;
+                Ok(verifier::audit::SpendSignerEntry {
+                    signer_id: r.signer.get(),
+                    identity_key: *roster
+                        .get(&r.signer)
+                        .ok_or_else(|| bad(&format!("signer {} is not in the roster", r.signer)))?,
+                    commitments: super::commitments_list_bytes(&r.commitments)
+                        .map_err(|e| bad(&e))?,
+                    proof: r.proof.to_bytes(),
+                    public_inputs: r.public_inputs,
+                    attestation: r.attestation,
+                    shares: shares_list_bytes(&shares.shares),
+                    share_attestation: shares.attestation,
+                })
+            })
+            .collect::<Result<Vec<_>, CoordinatorError>>()?;
+        let signatures = self
+            .signed
+            .tx
+            .input
+            .iter()
+            .map(|i| {
+                i.witness
+                    .nth(0)
+                    .and_then(|w| <[u8; 64]>::try_from(w).ok())
+                    .map(verifier::audit::SpendSignature)
+                    .ok_or_else(|| bad(&"an input without its 64-byte key-path signature"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(verifier::audit::SpendRecord {
+            version: verifier::audit::SPEND_RECORD_VERSION,
+            index: place.index,
+            session_id: *self.session.as_bytes(),
+            key_id: place.key_id.to_string(),
+            group_key,
+            threshold: place.threshold,
+            network: verifier::bitcoin::network_name(place.network).to_string(),
+            psbt: self.unsigned_psbt.clone(),
+            backend: first.proof.backend.as_u8(),
+            vk_fingerprint: first.proof.vk_fingerprint.0,
+            signers,
+            signatures,
+            txid: self.signed.txid.to_string(),
+            time: place.time,
+            prev: place.prev,
+        })
+    }
 }
 
 /// Why a spend was not signed.
@@ -102,6 +196,7 @@ impl<V: SpendVerifier> SpendCoordinator<'_, V> {
         let spend_psbt =
             SpendPsbt::from_bytes(psbt, &wallet, self.network).map_err(|e| refused(&e))?;
         let summary = spend_psbt.summary().map_err(|e| refused(&e))?;
+        let unsigned_psbt = spend_psbt.psbt().to_string();
         let spend = summary.statement(self.network).map_err(|e| refused(&e))?;
         let verifier = self
             .verifiers
@@ -235,6 +330,7 @@ impl<V: SpendVerifier> SpendCoordinator<'_, V> {
             session,
             signed,
             summary,
+            unsigned_psbt,
             replies,
             shares,
             excluded,

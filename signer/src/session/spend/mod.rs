@@ -43,7 +43,8 @@ use crate::taproot::Taproot;
 use circuits::spend::SpendViolation;
 
 pub use coordinator::{
-    derived_inputs, SpendCoordinator, SpendCoordinatorError, SpendEndpoint, SpendSigned,
+    derived_inputs, RecordPlace, SpendCoordinator, SpendCoordinatorError, SpendEndpoint,
+    SpendSigned,
 };
 pub use signer::SpendState;
 
@@ -119,18 +120,9 @@ pub struct SpendRound2Reply {
     pub attestation: [u8; 64],
 }
 
-/// A list of byte strings as one: count (u32 LE), then each length-prefixed (u32 LE).
-fn list_bytes(items: impl ExactSizeIterator<Item = Vec<u8>>) -> Vec<u8> {
-    let mut out = (items.len() as u32).to_le_bytes().to_vec();
-    for item in items {
-        out.extend_from_slice(&(item.len() as u32).to_le_bytes());
-        out.extend_from_slice(&item);
-    }
-    out
-}
-
-/// The serialized per-input commitments as one byte string (what the binding and the
-/// attestation cover).
+/// The serialized per-input commitments as one byte string
+/// ([`verifier::audit::encode_list`]: what the binding, the attestation and the audit
+/// record cover).
 pub fn commitments_list_bytes(
     commitments: &[SigningCommitments<Taproot>],
 ) -> Result<Vec<u8>, SessionError> {
@@ -139,18 +131,14 @@ pub fn commitments_list_bytes(
         .map(|c| c.serialize())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| SessionError::Signer(SignerError::Frost(e.to_string())))?;
-    Ok(list_bytes(each.into_iter()))
+    Ok(verifier::audit::encode_list(&each))
 }
 
-/// The per-input shares as one byte string (what the round-2 attestation covers).
+/// The per-input shares as one byte string (what the round-2 attestation and the audit
+/// record cover).
 pub fn shares_list_bytes(shares: &[SignatureShare<Taproot>]) -> Vec<u8> {
-    list_bytes(
-        shares
-            .iter()
-            .map(|s| s.serialize())
-            .collect::<Vec<_>>()
-            .into_iter(),
-    )
+    let each: Vec<Vec<u8>> = shares.iter().map(|s| s.serialize()).collect();
+    verifier::audit::encode_list(&each)
 }
 
 /// What a spend refusal may say outside the signer: the rule, and the output it is about.
