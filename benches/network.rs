@@ -4,9 +4,15 @@
 //! - `tls-one`: one `POST /v1/sign` through the coordinator's client API, the coordinator
 //!   calling the five nodes over loopback mutual TLS, every node writing its nonce rows to
 //!   SQLite (synchronous=FULL) and the coordinator its audit record;
+//! - `tls-one-settled`: the same request, timed only after the nodes finished witnessing
+//!   the previous record (untimed `GET /v1/audit/checkpoints?wait=true` in between): the
+//!   latency a client sees when the witnesses' verification does not compete with the
+//!   next session's proving for the same two cores (as on separate hosts);
 //! - `tls-8-concurrent`: eight requests at once (throughput = 8 / time).
 //!
-//! The ratio tls-one / in-process is the cost of transport and durable storage.
+//! The ratio tls-one / in-process is the cost of transport, durable storage and (on this
+//! one machine) the background witness rounds sharing the provers' cores; tls-one-settled /
+//! in-process the cost a session itself pays.
 
 mod common;
 
@@ -58,6 +64,10 @@ fn bench(c: &mut Criterion) {
         ))
         .unwrap();
     let client = local.client().unwrap();
+    // The checkpoints route answers the auditor's certificate only.
+    let auditor = local
+        .client_as(zkquorum::net::roles::Role::Auditor)
+        .unwrap();
     let key = KeyId::new("bench").unwrap();
     rt.block_on(client.create_key(&key)).unwrap();
     let t = zkquorum::clock::unix_now();
@@ -80,6 +90,19 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             n += 1;
             rt.block_on(client.sign(&request(n))).unwrap()
+        })
+    });
+    g.bench_function("tls-one-settled", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                rt.block_on(auditor.checkpoints()).unwrap();
+                n += 1;
+                let start = std::time::Instant::now();
+                rt.block_on(client.sign(&request(n))).unwrap();
+                total += start.elapsed();
+            }
+            total
         })
     });
     g.bench_function("tls-8-concurrent", |b| {

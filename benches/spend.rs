@@ -31,6 +31,7 @@ use signer::taproot::Taproot;
 use verifier::bitcoin::{network_code, GroupWallet, Network};
 
 #[path = "../tests/common/btc.rs"]
+#[allow(dead_code)]
 mod btc;
 
 fn classes() -> Vec<SizeClass> {

@@ -735,6 +735,7 @@ fn key_records_vouch_for_the_signing_records_after_them() {
         match &mut e {
             LogEntry::Key(k) => (k.index, k.prev) = at,
             LogEntry::Signing(r) => (r.index, r.prev) = at,
+            LogEntry::Spend(r) => (r.index, r.prev) = at,
         }
         relinked.push(e.to_line());
     }
@@ -1501,10 +1502,7 @@ fn a_removed_witness_cannot_vouch_for_records_after_its_removal() {
     let log = groth16_log();
     let full = log.with_key(&log.lines);
     let record_time = |i: usize| {
-        LogEntry::from_line(full[i].as_bytes()).map(|e| match e {
-            LogEntry::Key(k) => k.time,
-            LogEntry::Signing(r) => r.time,
-        })
+        LogEntry::from_line(full[i].as_bytes()).map(|e| e.time())
     };
     let last = record_time(full.len() - 1).unwrap();
     let witness = SigningKey::random(&mut OsRng);

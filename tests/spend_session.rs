@@ -267,29 +267,37 @@ fn a_spend_breaking_the_policy_is_refused_naming_the_rule_and_the_output() {
     }
 }
 
-#[test]
-fn a_replayed_session_gets_no_nonces_and_no_shares() {
-    let q = quorum();
+/// Round 1 of a fresh one-input spend (paying `external(out)`) by the first three signers,
+/// driven by hand (a coordinator that may lie in round 2): the PSBT, the request, the
+/// replies.
+fn round1_by_three(q: &Quorum, out: usize) -> (Psbt, SpendRound1Request, Vec<SpendRound1Reply>) {
     let fund = funding(&q.change(), &[60_000]);
     let psbt = spend_psbt(
         &q.wallet,
         &[fund],
-        vec![pay(external(3), 30_000), pay(q.change(), 29_000)],
+        vec![pay(external(out), 30_000), pay(q.change(), 29_000)],
         0,
     );
-    let session = SessionId::random(&mut OsRng);
     let chosen = &q.nodes[..3];
     let req = SpendRound1Request {
-        session,
+        session: SessionId::random(&mut OsRng),
         psbt: psbt.serialize(),
         network: Network::Regtest,
         now: NOW,
         signers: chosen.iter().map(|n| n.id()).collect(),
     };
-    let replies: Vec<SpendRound1Reply> = chosen
+    let replies = chosen
         .iter()
         .map(|n| n.spend_round1(&req, keys(), &mut OsRng).expect("round 1"))
         .collect();
+    (psbt, req, replies)
+}
+
+#[test]
+fn a_replayed_session_gets_no_nonces_and_no_shares() {
+    let q = quorum();
+    let (psbt, req, replies) = round1_by_three(&q, 3);
+    let (session, chosen) = (req.session, &q.nodes[..3]);
     // Round 1 again under the same session: the input's nonces exist, none are made.
     let err = chosen[0]
         .spend_round1(&req, keys(), &mut OsRng)
@@ -327,26 +335,8 @@ fn a_replayed_session_gets_no_nonces_and_no_shares() {
 #[test]
 fn a_coordinator_asking_shares_over_another_sighash_gets_none() {
     let q = quorum();
-    let fund = funding(&q.change(), &[60_000]);
-    let psbt = spend_psbt(
-        &q.wallet,
-        &[fund],
-        vec![pay(external(4), 30_000), pay(q.change(), 29_000)],
-        0,
-    );
-    let session = SessionId::random(&mut OsRng);
-    let chosen = &q.nodes[..3];
-    let req = SpendRound1Request {
-        session,
-        psbt: psbt.serialize(),
-        network: Network::Regtest,
-        now: NOW,
-        signers: chosen.iter().map(|n| n.id()).collect(),
-    };
-    let replies: Vec<SpendRound1Reply> = chosen
-        .iter()
-        .map(|n| n.spend_round1(&req, keys(), &mut OsRng).expect("round 1"))
-        .collect();
+    let (_, req, replies) = round1_by_three(&q, 4);
+    let (session, chosen) = (req.session, &q.nodes[..3]);
     // The package signs another message than input 0's sighash.
     let commitments = replies
         .iter()

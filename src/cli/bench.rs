@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use circuits::public::Witness;
 use circuits::sample;
+use circuits::spend::SizeClass;
 use circuits::BackendId;
 use clap::Args;
 use prover::groth16::Groth16System;
@@ -57,6 +58,11 @@ pub struct BenchArgs {
     /// Print one JSON report instead of the table (used by the parent process).
     #[arg(long, hide = true)]
     json: bool,
+    /// Also measure the Bitcoin spend statement for these size classes (2, 16, 256; comma
+    /// separated): constraints / `k`, setup, one proof and verification per backend. The
+    /// 256 class takes minutes and several GiB.
+    #[arg(long, value_delimiter = ',')]
+    spend: Vec<usize>,
 }
 
 /// One backend's figures.
@@ -254,5 +260,84 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         reports.push(child(b.short_name(), args)?);
     }
     println!("{}", table(&reports));
+    if !args.spend.is_empty() {
+        let classes = args
+            .spend
+            .iter()
+            .map(|n| match n {
+                2 => Ok(SizeClass::Two),
+                16 => Ok(SizeClass::Sixteen),
+                256 => Ok(SizeClass::TwoFiftySix),
+                other => bail!("--spend {other}: the size classes are 2, 16 and 256"),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        println!("{}", spend_table(&classes, args.samples)?);
+    }
     Ok(())
+}
+
+/// The spend statement per class: sizes, setup, one proof, verification (median of
+/// `samples`), on both backends, in this process.
+fn spend_table(classes: &[SizeClass], samples: u32) -> Result<String> {
+    use prover::spend::{Groth16Spend, Halo2Spend};
+    let secs = |d: Duration| format!("{:.2} s", d.as_secs_f64());
+    let ms = |f: f64| format!("{f:.2} ms");
+    let mut s = String::from(
+        "| spend class | Groth16 constraints | setup | prove | verify | halo2 k | setup | prove | verify |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for &class in classes {
+        eprintln!("measuring the {class}-output spend class …");
+        let t = Instant::now();
+        let g = Groth16Spend::setup(class, &mut OsRng)?;
+        let g_setup = t.elapsed();
+        let w = sample::spend::witness::<circuits::bn254::Bn254>(class, 1);
+        let t = Instant::now();
+        let env = g.prove(&w, &mut OsRng)?;
+        let g_prove = t.elapsed();
+        let public = w.public_inputs();
+        let g_verify = median(
+            (0..samples)
+                .map(|_| {
+                    let t = Instant::now();
+                    g.verifier()
+                        .verify_spend(&env, &public)
+                        .map(|_| t.elapsed())
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        let constraints = match g.circuit_size() {
+            CircuitSize::Constraints(n) => n,
+            CircuitSize::Rows { used, .. } => used,
+        };
+        drop(g);
+        let t = Instant::now();
+        let h = Halo2Spend::setup(class)?;
+        let h_setup = t.elapsed();
+        let w = sample::spend::witness::<circuits::pasta::Pasta>(class, 1);
+        let t = Instant::now();
+        let env = h.prove(&w, &mut OsRng)?;
+        let h_prove = t.elapsed();
+        let public = w.public_inputs();
+        let h_verify = median(
+            (0..samples)
+                .map(|_| {
+                    let t = Instant::now();
+                    h.verifier()
+                        .verify_spend(&env, &public)
+                        .map(|_| t.elapsed())
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        s += &format!(
+            "| {class} outputs | {constraints} | {} | {} | {} | {} | {} | {} | {} |\n",
+            secs(g_setup),
+            secs(g_prove),
+            ms(g_verify),
+            circuits::pasta::SpendCircuit::k(class),
+            secs(h_setup),
+            secs(h_prove),
+            ms(h_verify),
+        );
+    }
+    Ok(s)
 }

@@ -338,7 +338,10 @@ async fn demo<P: ProofSystem + 'static>(
     let pb = spinner("audit: verifying the chain, every signature, attestation and proof");
     // The nodes witness in the background: wait (a few seconds at most) for their signatures
     // over the whole log, as `audit export` does.
-    let witnesses = client.checkpoints().await?;
+    let witnesses = local
+        .client_as(zkquorum::net::roles::Role::Auditor)?
+        .checkpoints()
+        .await?;
     let db = local.coordinator_db.clone();
     let lines =
         tokio::task::spawn_blocking(move || zkquorum::coordinator::store::read_audit_lines(&db))

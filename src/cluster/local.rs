@@ -139,7 +139,13 @@ impl LocalCluster {
 
     /// A client of the coordinator's API with the operator certificate.
     pub fn client(&self) -> Result<ApiClient, LocalClusterError> {
-        let config = ClientConfig::load(&self.layout.client())?;
+        self.client_as(crate::net::roles::Role::Operator)
+    }
+
+    /// A client of the coordinator's API with `role`'s certificate (the auditor's reads the
+    /// log and the checkpoints; the operator's signs).
+    pub fn client_as(&self, role: crate::net::roles::Role) -> Result<ApiClient, LocalClusterError> {
+        let config = ClientConfig::load(&self.layout.client_of(role))?;
         ApiClient::from_config(&config)
             .map_err(|e: ClientError| LocalClusterError::Task(e.to_string()))
     }

@@ -235,3 +235,25 @@ fn config_errors_are_named_and_the_environment_overrides_the_files() {
     assert_ne!(bound.port(), 0);
     assert!(std::net::TcpStream::connect(bound).is_ok());
 }
+
+/// The main job, `zkquorum demo`, runs end to end (a short run): DKG, governance, signing
+/// with refusals, the audit log exported with the nodes' checkpoints (the auditor's
+/// certificate) and verified.
+#[test]
+fn the_demo_runs_end_to_end() {
+    let out = crate::fixture::zkq(&["demo", "--requests", "4"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("| audit records verified | 4 (1 key record, 3 signatures"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| rejected: amount_above_limit | 1 |"),
+        "{stdout}"
+    );
+}

@@ -117,6 +117,15 @@ impl LogEntry {
         }
     }
 
+    /// Unix seconds at which the entry was appended.
+    pub fn time(&self) -> u64 {
+        match self {
+            LogEntry::Key(k) => k.time,
+            LogEntry::Signing(s) => s.time,
+            LogEntry::Spend(s) => s.time,
+        }
+    }
+
     /// The entry's link to the previous line.
     pub fn prev(&self) -> &[u8; 32] {
         match self {

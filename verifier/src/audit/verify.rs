@@ -182,13 +182,7 @@ pub fn verify_log_from(
                 report
                     .failures
                     .extend(check_chain(index, index, (rec.index, &rec.prev), head));
-                // A key whose record failed is unknown: its signatures fail too.
-                let f = facts.get(&rec.key_id).or_else(|| {
-                    match key_records.contains_key(&rec.key_id) {
-                        true => None,
-                        false => keys.known_key(&rec.key_id),
-                    }
-                });
+                let f = key_facts(&facts, &key_records, keys, &rec.key_id);
                 report.failures.extend(key_failures(index, &rec, f));
                 let first = *sessions.entry(rec.session_id).or_insert(index);
                 if first != index {
@@ -239,12 +233,7 @@ pub fn verify_log_from(
                 report
                     .failures
                     .extend(check_chain(index, index, (rec.index, &rec.prev), head));
-                let f = facts.get(&rec.key_id).or_else(|| {
-                    match key_records.contains_key(&rec.key_id) {
-                        true => None,
-                        false => keys.known_key(&rec.key_id),
-                    }
-                });
+                let f = key_facts(&facts, &key_records, keys, &rec.key_id);
                 let fail = |reason| AuditFailure { index, reason };
                 match f {
                     None => report.failures.push(fail(AuditError::UnknownKey {
@@ -279,6 +268,22 @@ pub fn verify_log_from(
     report.signers = identities.len();
     report.failures.sort_by_key(|f| f.index);
     report
+}
+
+/// The facts of `key_id`'s key: from its key record in this log, or given to the auditor
+/// beforehand. A key whose record in this log failed is unknown: its signatures fail too.
+fn key_facts<'a>(
+    facts: &'a HashMap<String, KeyFacts>,
+    key_records: &HashMap<String, u64>,
+    keys: &'a AuditKeys,
+    key_id: &str,
+) -> Option<&'a KeyFacts> {
+    facts
+        .get(key_id)
+        .or_else(|| match key_records.contains_key(key_id) {
+            true => None,
+            false => keys.known_key(key_id),
+        })
 }
 
 /// Every fault of a spend record on its own: version, its proofs' time against the record's,
