@@ -1501,9 +1501,7 @@ impl verifier::PolicyRegistry for RosterUntil {
 fn a_removed_witness_cannot_vouch_for_records_after_its_removal() {
     let log = groth16_log();
     let full = log.with_key(&log.lines);
-    let record_time = |i: usize| {
-        LogEntry::from_line(full[i].as_bytes()).map(|e| e.time())
-    };
+    let record_time = |i: usize| LogEntry::from_line(full[i].as_bytes()).map(|e| e.time());
     let last = record_time(full.len() - 1).unwrap();
     let witness = SigningKey::random(&mut OsRng);
     let mut ids: BTreeMap<u16, [u8; 32]> = log
