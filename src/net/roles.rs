@@ -394,14 +394,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
 /// The route guard: a tower layer that answers 403 `forbidden` (naming the roles needed and
 /// the caller's) unless the request's [`Peer`] has one of `roles`. One line per route:
 ///
-/// ```ignore
+/// ```text
 /// .route("/v1/audit", get(audit).route_layer(require(&[Role::Auditor])))
 /// ```
 ///
 /// A `route_layer` on a `MethodRouter` covers the methods added before it, so two methods
 /// with different roles are guarded each on its own and merged:
 ///
-/// ```ignore
+/// ```text
 /// .route(
 ///     "/v1/governance",
 ///     post(submit)
