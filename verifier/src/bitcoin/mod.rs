@@ -18,6 +18,7 @@
 pub mod address;
 pub mod error;
 pub mod finalize;
+pub mod policy_file;
 pub mod psbt;
 pub mod sighash;
 pub mod summary;
@@ -29,6 +30,7 @@ mod tests;
 pub use address::{network_name, parse_address, parse_network, NETWORKS};
 pub use error::{AddressError, FinalizeError, PsbtError, SighashError, WalletError};
 pub use finalize::{add_signatures, finalize, SignedSpend};
+pub use policy_file::{spend_policy_from_toml, SpendPolicyFileError};
 pub use psbt::{OutputClass, SpendPsbt};
 pub use sighash::{key_spend_sighash, key_spend_sighashes};
 pub use summary::{network_code, SpendOutput, SpendSummary};
