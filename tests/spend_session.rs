@@ -536,6 +536,17 @@ fn the_auditor_re_derives_a_spend_from_its_record_and_names_what_was_tampered() 
         "{found:?}"
     );
 
+    // A signer whose proof claims another time than the session's is named.
+    let mut late = rec.clone();
+    late.signers[2].public_inputs[4][0] ^= 1;
+    let found = faults(&late);
+    assert!(
+        found.iter().any(|e| matches!(e, AuditError::Contribution(c)
+            if c.signer_id == late.signers[2].signer_id
+                && matches!(c.fault, ContributionFault::NowMismatch { .. }))),
+        "{found:?}"
+    );
+
     // The commitments listed for the two inputs swapped: neither input's R is the one
     // that signed it.
     let mut swapped = rec.clone();

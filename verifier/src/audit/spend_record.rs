@@ -180,6 +180,9 @@ pub fn spend_record_faults<V: SpendVerifier>(
         });
     }
     let derived = derived::<V::Backend>(&spend);
+    // One session time for every signer: the first signer's (the log checks it against the
+    // record's time), so a signer proving at another time is named, not believed.
+    let now = session_now(rec);
     let inputs = summary.sighashes.len();
     let mut per_input: Vec<Vec<(u16, &[u8])>> = vec![Vec::new(); inputs];
     let mut seen = Vec::new();
@@ -189,7 +192,6 @@ pub fn spend_record_faults<V: SpendVerifier>(
         }
         seen.push(s.signer_id);
         // Round 1: the contribution, then its proof.
-        let now = u64::from_le_bytes(s.public_inputs[4][..8].try_into().unwrap_or([0; 8]));
         let contribution = Contribution {
             signer_id: s.signer_id,
             identity_key: Some(&s.identity_key),
@@ -280,6 +282,14 @@ pub fn spend_record_faults<V: SpendVerifier>(
         }
     }
     faults
+}
+
+/// The session's `now`: the first signer's proved time (the record's `time` without signers).
+pub fn session_now(rec: &SpendRecord) -> u64 {
+    rec.signers
+        .first()
+        .map(|s| u64::from_le_bytes(s.public_inputs[4][..8].try_into().unwrap_or([0; 8])))
+        .unwrap_or(rec.time)
 }
 
 /// The record's transaction, re-derived: the validated summary, the statement's spend and

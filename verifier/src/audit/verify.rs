@@ -296,11 +296,7 @@ fn check_spend(rec: &SpendRecord, keys: &AuditKeys) -> Vec<AuditError> {
         return vec![AuditError::UnsupportedVersion(rec.version)];
     }
     let mut out = Vec::new();
-    let now = rec
-        .signers
-        .first()
-        .map(|s| u64::from_le_bytes(s.public_inputs[4][..8].try_into().unwrap_or([0; 8])))
-        .unwrap_or(rec.time);
+    let now = super::spend_record::session_now(rec);
     if now.abs_diff(rec.time) > keys.max_skew() {
         out.push(AuditError::TimeSkew {
             now,
