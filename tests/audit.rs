@@ -1189,6 +1189,7 @@ fn governance_files_pinning(
             .collect(),
         coordinator_tls_fingerprint: [9; 32],
         threshold: 2,
+        spend_keys: Vec::new(),
         verifying_keys: vec![
             verifier::governance::PinnedKey {
                 backend: circuits::BackendId::Groth16Bn254,

@@ -79,6 +79,7 @@ pub fn governed_registry<P: ProofSystem>(
             .collect(),
         coordinator_tls_fingerprint: [0xcc; 32],
         threshold: t,
+        spend_keys: Vec::new(),
         verifying_keys: vec![verifier::governance::PinnedKey {
             backend: <P::Backend as circuits::Backend>::ID,
             fingerprint: vk.0,

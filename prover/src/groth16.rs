@@ -323,6 +323,7 @@ impl Groth16System {
 impl ProofSystem for Groth16System {
     type Backend = Bn254Backend;
     type Verifier = Groth16VerifyingKey;
+    type Spend = crate::spend::Groth16Spend;
 
     fn setup<R: RngCore + CryptoRng>(rng: &mut R) -> Result<Self, ProveError> {
         let (pk, _) = Groth16::<Bn254>::circuit_specific_setup(PolicyCircuit::blank(), rng)

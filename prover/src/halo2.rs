@@ -220,6 +220,7 @@ pub(crate) fn prove_circuit<C: Circuit<Fp>, R: RngCore + CryptoRng>(
 impl ProofSystem for Halo2System {
     type Backend = Pasta;
     type Verifier = Halo2VerifyingKey;
+    type Spend = crate::spend::Halo2Spend;
 
     /// Transparent setup: `Params::new(K)` and keygen. The RNG is not used.
     fn setup<R: RngCore + CryptoRng>(_rng: &mut R) -> Result<Self, ProveError> {

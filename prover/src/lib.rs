@@ -64,6 +64,9 @@ pub trait ProofSystem: Send + Sync + Sized {
     /// `system.verifier().verify_batch(..)`).
     type Verifier: StatementVerifier<Backend = Self::Backend>;
 
+    /// The backend's keys for the Bitcoin spend statement, one per size class.
+    type Spend: spend::SpendProver<Backend = Self::Backend>;
+
     /// Generates keys (Groth16: a circuit-specific trusted setup; halo2: transparent).
     fn setup<R: RngCore + CryptoRng>(rng: &mut R) -> Result<Self, ProveError>;
 

@@ -5,19 +5,25 @@
 //! `MockProver` check and `create_proof` as [`crate::halo2`], under the transparent params
 //! of the class's `k`.
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use ark_bn254::Bn254;
 use ark_groth16::Groth16;
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use ark_snark::SNARK;
 use circuits::bn254::{Bn254 as Bn254Backend, SpendCircuit};
 use circuits::spend::{SizeClass, SpendWitness};
-use circuits::Backend;
+use circuits::{Backend, BackendId};
 use rand_core::{CryptoRng, RngCore};
 use verifier::groth16::Groth16VerifyingKey;
+use verifier::keys::{groth16_spend_name, Manifest};
 use verifier::{ProofEnvelope, SpendVerifier, VkFingerprint};
 
-use crate::error::ProveError;
+use crate::error::{KeyStoreError, ProveError};
 use crate::groth16::Groth16Keys;
 use crate::halo2::{check_circuit, prove_circuit};
+use crate::keystore;
 use crate::CircuitSize;
 
 /// The keys of one spend size class on one backend: what a signer proves with. Verification
@@ -46,6 +52,25 @@ pub trait SpendProver: Send + Sync {
         witness: &SpendWitness<Self::Backend>,
         rng: &mut R,
     ) -> Result<ProofEnvelope, ProveError>;
+
+    /// Generates the keys of `class` (Groth16: a circuit-specific setup; halo2:
+    /// transparent).
+    fn setup_class<R: RngCore + CryptoRng>(
+        class: SizeClass,
+        rng: &mut R,
+    ) -> Result<Self, ProveError>
+    where
+        Self: Sized;
+
+    /// Writes the keys to `dir` (atomically, manifest last; halo2 writes nothing: anyone
+    /// recomputes its keys).
+    fn save(&self, dir: &Path) -> Result<(), KeyStoreError>;
+
+    /// Loads the keys of `class` written by [`SpendProver::save`], refusing corrupted or
+    /// mismatched files.
+    fn load(dir: &Path, class: SizeClass) -> Result<Self, KeyStoreError>
+    where
+        Self: Sized;
 }
 
 /// One backend's spend keys for several size classes (a node loads the classes it signs
@@ -53,6 +78,36 @@ pub trait SpendProver: Send + Sync {
 pub struct SpendKeys<Q>(Vec<Q>);
 
 impl<Q: SpendProver> SpendKeys<Q> {
+    /// Loads the keys of every class of `classes` from `dir`.
+    pub fn load(dir: &Path, classes: &[SizeClass]) -> Result<Self, KeyStoreError> {
+        Ok(Self::new(
+            classes
+                .iter()
+                .map(|c| Q::load(dir, *c))
+                .collect::<Result<_, _>>()?,
+        ))
+    }
+
+    /// Generates the keys of every class of `classes` and writes them to `dir`.
+    pub fn setup_and_save<R: RngCore + CryptoRng>(
+        dir: &Path,
+        classes: &[SizeClass],
+        rng: &mut R,
+    ) -> Result<Self, String> {
+        let mut keys = Vec::new();
+        for class in classes {
+            let k = Q::setup_class(*class, rng).map_err(|e| e.to_string())?;
+            k.save(dir).map_err(|e| e.to_string())?;
+            keys.push(k);
+        }
+        Ok(Self::new(keys))
+    }
+
+    /// The verifying keys, by class.
+    pub fn verifiers(&self) -> Vec<(SizeClass, &Q::Verifier)> {
+        self.0.iter().map(|k| (k.class(), k.verifier())).collect()
+    }
+
     /// Keys for the classes of `keys` (one each; a later duplicate is ignored).
     pub fn new(keys: Vec<Q>) -> Self {
         let mut out: Vec<Q> = Vec::new();
@@ -197,6 +252,59 @@ impl SpendProver for Groth16Spend {
     type Backend = Bn254Backend;
     type Verifier = Groth16VerifyingKey;
 
+    fn setup_class<R: RngCore + CryptoRng>(
+        class: SizeClass,
+        rng: &mut R,
+    ) -> Result<Self, ProveError> {
+        Self::setup(class, rng)
+    }
+
+    /// `groth16-bn254-spend-<slots>.{pk,vk}` and their manifest (with `slots`).
+    fn save(&self, dir: &Path) -> Result<(), KeyStoreError> {
+        let name = groth16_spend_name(self.class);
+        let mut pk = Vec::new();
+        self.proving_key()
+            .serialize_compressed(&mut pk)
+            .expect("serialize to Vec");
+        let vk = self.verifier().to_bytes();
+        keystore::save(
+            dir,
+            &name,
+            BackendId::Groth16Bn254,
+            self.verifier().fingerprint(),
+            &[(&format!("{name}.pk"), &pk), (&format!("{name}.vk"), &vk)],
+            BTreeMap::from([("slots".to_string(), self.class.slots() as u64)]),
+        )
+    }
+
+    /// The verifying key through `verifier`'s loader, then the proving key (checksum, and
+    /// it must embed that verifying key and fit the class's circuit).
+    fn load(dir: &Path, class: SizeClass) -> Result<Self, KeyStoreError> {
+        let name = groth16_spend_name(class);
+        let vk = Groth16VerifyingKey::load_spend_dir(dir, class)?;
+        let manifest = Manifest::read(dir, &name, BackendId::Groth16Bn254)?;
+        let file = format!("{name}.pk");
+        let malformed = |reason: String| KeyStoreError::Malformed {
+            path: dir.join(&file),
+            reason,
+        };
+        let pk_bytes = manifest.read_file(dir, &file)?;
+        let pk = ark_groth16::ProvingKey::<Bn254>::deserialize_with_mode(
+            pk_bytes.as_slice(),
+            Compress::Yes,
+            Validate::No,
+        )
+        .map_err(|e| malformed(e.to_string()))?;
+        if pk.vk != *vk.key() {
+            return Err(malformed(
+                "proving key embeds a different verifying key".into(),
+            ));
+        }
+        let keys = Groth16Keys::new(pk, vk, SpendCircuit::blank(class))
+            .map_err(|e| malformed(e.to_string()))?;
+        Ok(Self { class, keys })
+    }
+
     fn class(&self) -> SizeClass {
         self.class
     }
@@ -217,6 +325,27 @@ impl SpendProver for Groth16Spend {
 impl SpendProver for Halo2Spend {
     type Backend = circuits::pasta::Pasta;
     type Verifier = verifier::halo2::Halo2VerifyingKey;
+
+    fn setup_class<R: RngCore + CryptoRng>(
+        class: SizeClass,
+        _rng: &mut R,
+    ) -> Result<Self, ProveError> {
+        Self::setup(class)
+    }
+
+    fn save(&self, _dir: &Path) -> Result<(), KeyStoreError> {
+        Ok(())
+    }
+
+    fn load(dir: &Path, class: SizeClass) -> Result<Self, KeyStoreError> {
+        Self::setup(class).map_err(|e| KeyStoreError::Malformed {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "transparent halo2 keys of the {}-output class: {e}",
+                class.slots()
+            ),
+        })
+    }
 
     fn class(&self) -> SizeClass {
         self.class

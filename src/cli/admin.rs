@@ -28,7 +28,7 @@ use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 use zkquorum::cluster::config::{ClientConfig, ClusterConfig};
 use zkquorum::governance::proposal::{
-    default_node_cert, policy_assignment, propose, roster_from_cluster,
+    default_node_cert, policy_assignment, propose, roster_from_cluster, spend_policy_assignment,
 };
 use zkquorum::governance::{
     approve_file, read_proposal, write_proposal, AdminKey, PolicyAssignments, RecordContent,
@@ -115,6 +115,10 @@ pub struct PolicyProposal {
     /// A policy file (TOML); paired with the `--signer` at the same position.
     #[arg(long, required = true)]
     pub policy: Vec<PathBuf>,
+    /// The files are Bitcoin spend policies (`verifier::bitcoin::spend_policy_from_toml`):
+    /// the record is a `spend_policy` one, what spends are proved against.
+    #[arg(long)]
+    pub spend: bool,
     /// The proposal file to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -287,12 +291,25 @@ fn propose_cmd(args: &ProposeArgs) -> Result<()> {
             }
             let mut assignments = Vec::new();
             for (i, (signer, file)) in p.signer.iter().zip(&p.policy).enumerate() {
-                let policy = Policy::from_file(file)
-                    .with_context(|| format!("policy file {}", file.display()))?;
                 let key_id = &p.key_id[if p.key_id.len() == 1 { 0 } else { i }];
-                assignments.push(policy_assignment(key_id, *signer, cluster.backend, &policy));
+                assignments.push(if p.spend {
+                    let text = std::fs::read_to_string(file)
+                        .with_context(|| format!("spend policy file {}", file.display()))?;
+                    let policy = verifier::bitcoin::spend_policy_from_toml(&text)
+                        .with_context(|| format!("spend policy file {}", file.display()))?;
+                    spend_policy_assignment(key_id, *signer, cluster.backend, &policy)
+                } else {
+                    let policy = Policy::from_file(file)
+                        .with_context(|| format!("policy file {}", file.display()))?;
+                    policy_assignment(key_id, *signer, cluster.backend, &policy)
+                });
             }
-            let content = RecordContent::Policy(PolicyAssignments { assignments });
+            let assignments = PolicyAssignments { assignments };
+            let content = if p.spend {
+                RecordContent::SpendPolicy(assignments)
+            } else {
+                RecordContent::Policy(assignments)
+            };
             (content, &p.out)
         }
         ProposeWhat::Roster(r) => {

@@ -129,3 +129,71 @@ pub fn sign(args: &SignArgs) -> Result<()> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// Options of `zkquorum sign-psbt`.
+#[derive(Args, Debug)]
+pub struct SignPsbtArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The key whose Taproot output every input spends.
+    #[arg(long)]
+    pub key_id: KeyId,
+    /// The unsigned PSBT file (BIP-174: base64 text, or binary starting with `psbt\xff`).
+    pub psbt: PathBuf,
+    /// Write the finalized PSBT (base64) here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Idempotency id: resubmitting with the same id returns the first outcome.
+    #[arg(long)]
+    pub request_id: Option<RequestId>,
+}
+
+/// `zkquorum sign-psbt`: prints the txid and the signed transaction (hex, ready to
+/// broadcast); exits non-zero when the spend is refused, printing each signer's reason.
+pub fn sign_psbt(args: &SignPsbtArgs) -> Result<()> {
+    use bitcoin::base64::Engine;
+    let bytes =
+        std::fs::read(&args.psbt).with_context(|| format!("read {}", args.psbt.display()))?;
+    let psbt = if bytes.starts_with(b"psbt\xff") {
+        bitcoin::base64::engine::general_purpose::STANDARD.encode(&bytes)
+    } else {
+        String::from_utf8(bytes)
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "{}: neither base64 text nor a binary PSBT",
+                    args.psbt.display()
+                )
+            })?
+            .trim()
+            .to_string()
+    };
+    let client = api_client(&args.client)?;
+    let req = zkquorum::net::api::spend::SignPsbtRequest {
+        key_id: args.key_id.clone(),
+        psbt,
+        request_id: args.request_id.clone(),
+    };
+    match runtime()?.block_on(client.sign_psbt(&req)) {
+        Ok(resp) => {
+            if let Some(out) = &args.out {
+                std::fs::write(out, format!("{}\n", resp.psbt))
+                    .with_context(|| format!("write {}", out.display()))?;
+            }
+            println!("txid {}", resp.txid);
+            println!("tx {}", resp.tx_hex);
+            println!("audit record {}", resp.audit_index);
+            for s in &resp.excluded {
+                println!("  signer {} left out: {}", s.signer, s.refusal.reason);
+            }
+            Ok(())
+        }
+        Err(zkquorum::net::client::ClientError::Api(e)) => {
+            eprintln!("refused: {} ({})", e.message, e.error);
+            for s in e.signers.iter().flatten() {
+                eprintln!("  signer {}: {}", s.signer, s.refusal.reason);
+            }
+            bail!("spend refused: {}", e.error)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -48,6 +48,13 @@ pub struct InitArgs {
     /// Admin approvals a governance record needs (`k`).
     #[arg(long, default_value_t = 2)]
     pub admin_threshold: u16,
+    /// The Bitcoin network the cluster's keys spend on (bitcoin, testnet, signet, regtest).
+    #[arg(long, default_value = "regtest")]
+    pub network: String,
+    /// Spend size classes (output slots) to make keys for, comma-separated: 2, 16, 256.
+    /// Each is a Groth16 setup (16: about ten seconds; 256: about a minute on two cores).
+    #[arg(long, value_delimiter = ',', default_value = "2")]
+    pub spend_classes: Vec<u16>,
 }
 
 fn parse_node_host(s: &str) -> Result<(u16, String), String> {
@@ -119,6 +126,15 @@ pub fn init(args: &InitArgs) -> Result<()> {
                 .map(zeroize::Zeroizing::new),
             initial_policy: None,
         },
+        network: Some(
+            verifier::bitcoin::parse_network(&args.network)
+                .map_err(|e| anyhow::anyhow!("--network: {e}"))?,
+        ),
+        spend_classes: args
+            .spend_classes
+            .iter()
+            .map(|s| verifier::keys::spend_class(usize::from(*s)).map_err(anyhow::Error::msg))
+            .collect::<Result<_>>()?,
     };
     eprintln!(
         "writing a {}-of-{} {} cluster into {} (proof-system setup takes a few seconds)",

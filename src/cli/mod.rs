@@ -67,6 +67,9 @@ pub enum Command {
     Policy(policy::PolicyCommand),
     /// Submit an intent for signing; prints the signature and the audit record.
     Sign(client::SignArgs),
+    /// Sign every input of a Bitcoin PSBT spending the group's Taproot output (each signer
+    /// proves the spend meets its spend policy); prints the txid and the signed transaction.
+    SignPsbt(client::SignPsbtArgs),
     /// Audit-log tools.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -99,6 +102,7 @@ impl Command {
             Command::Address(args) => address::run(&args),
             Command::Policy(cmd) => policy::policy(&cmd),
             Command::Sign(args) => client::sign(&args),
+            Command::SignPsbt(args) => client::sign_psbt(&args),
             Command::Audit(cmd) => audit::run(&cmd),
             Command::Admin(cmd) => admin::run(&cmd),
             Command::Lifecycle(args) => lifecycle::run(&args),

@@ -28,6 +28,10 @@ pub struct PolicySetArgs {
     pub config: PathBuf,
     /// The policy file.
     pub policy: PathBuf,
+    /// The file is a Bitcoin spend policy (network, limits in sat, `not_before`, allowlist
+    /// as addresses, salt): it joins the spend-policy history.
+    #[arg(long)]
+    pub spend: bool,
 }
 
 /// Options of `zkquorum policy show`.
@@ -58,6 +62,25 @@ fn commitment_hex(policy: &Policy, backend: BackendId) -> String {
 /// Runs a `policy` subcommand.
 pub fn policy(cmd: &PolicyCommand) -> Result<()> {
     match cmd {
+        PolicyCommand::Set(a) if a.spend => {
+            let text = std::fs::read_to_string(&a.policy)
+                .with_context(|| format!("spend policy file {}", a.policy.display()))?;
+            let (store, backend) = open_node_store(&a.config)?;
+            let (version, policy) = store.set_spend_policy(&text)?;
+            let commitment = hex::encode(match backend {
+                BackendId::Groth16Bn254 => {
+                    policy.commitment::<circuits::bn254::Bn254>().to_le_bytes()
+                }
+                BackendId::Halo2Pasta => {
+                    policy.commitment::<circuits::pasta::Pasta>().to_le_bytes()
+                }
+            });
+            println!(
+                "signer {}: spend policy version {version} held (commitment {commitment}); \
+                 it is proved once the admins register that commitment (admin propose policy --spend)",
+                store.node_id().get(),
+            );
+        }
         PolicyCommand::Set(a) => {
             let policy = Policy::from_file(&a.policy)
                 .with_context(|| format!("policy file {}", a.policy.display()))?;

@@ -93,11 +93,13 @@ pub fn node(args: &ServeArgs) -> Result<()> {
         let ready = match cluster.backend {
             BackendId::Groth16Bn254 => {
                 let system = cluster::load_system::<Groth16System>(&cluster)?;
-                zkquorum::node::prepare(config, cluster, passphrase, system).await?
+                let spend = cluster::init::load_spend_keys::<Groth16System>(&cluster)?;
+                zkquorum::node::prepare(config, cluster, passphrase, system, spend).await?
             }
             BackendId::Halo2Pasta => {
                 let system = cluster::load_system::<Halo2System>(&cluster)?;
-                zkquorum::node::prepare(config, cluster, passphrase, system).await?
+                let spend = cluster::init::load_spend_keys::<Halo2System>(&cluster)?;
+                zkquorum::node::prepare(config, cluster, passphrase, system, spend).await?
             }
         };
         bind_and_serve(addr, args.ready_file.as_deref(), ready).await

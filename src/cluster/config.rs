@@ -111,6 +111,16 @@ pub struct ClusterConfig {
     /// `trust-root.json` next to this file.
     #[serde(default = "default_trust_root")]
     pub trust_root: PathBuf,
+    /// The Bitcoin network the cluster's keys spend on (`bitcoin`, `testnet`, `signet`,
+    /// `regtest`); none: the cluster signs no Bitcoin spends. Nodes take it from here, not
+    /// from the coordinator's request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// The spend size classes (by output slots: 2, 16, 256) whose keys are in `keys_dir`
+    /// (Groth16; halo2's are recomputed) and pinned in the roster. A spend with more
+    /// external outputs than the largest is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spend_classes: Vec<u16>,
     /// Every node, ordered by id.
     pub nodes: Vec<NodeEntry>,
 }
@@ -129,6 +139,26 @@ impl ClusterConfig {
         // Checked in `load`.
         Threshold::new(self.threshold, self.nodes.len() as u16)
             .unwrap_or_else(|_| unreachable!("validated on load"))
+    }
+
+    /// The Bitcoin network the cluster spends on, if it signs spends.
+    pub fn bitcoin_network(&self) -> Option<verifier::bitcoin::Network> {
+        // Checked in `load`.
+        self.network
+            .as_deref()
+            .and_then(|n| verifier::bitcoin::parse_network(n).ok())
+    }
+
+    /// The spend size classes the cluster signs, smallest first.
+    pub fn spend_classes(&self) -> Vec<circuits::spend::SizeClass> {
+        // Checked in `load`.
+        let mut classes: Vec<_> = self
+            .spend_classes
+            .iter()
+            .filter_map(|s| verifier::keys::spend_class(usize::from(*s)).ok())
+            .collect();
+        classes.sort();
+        classes
     }
 
     /// The node with id `id`.
@@ -168,6 +198,16 @@ impl ClusterConfig {
                     "nodes {} and {} share the url {:?}",
                     other.id, node.id, node.url
                 )));
+            }
+        }
+        if let Some(name) = &self.network {
+            verifier::bitcoin::parse_network(name).map_err(|e| invalid(e.to_string()))?;
+        }
+        for (i, slots) in self.spend_classes.iter().enumerate() {
+            verifier::keys::spend_class(usize::from(*slots))
+                .map_err(|e| invalid(format!("spend_classes: {e}")))?;
+            if self.spend_classes[..i].contains(slots) {
+                return Err(invalid(format!("spend_classes: {slots} listed twice")));
             }
         }
         Ok(())

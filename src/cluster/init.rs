@@ -32,9 +32,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use circuits::spend::SizeClass;
 use circuits::{BackendId, Intent, Policy};
 use prover::groth16::Groth16System;
 use prover::halo2::Halo2System;
+use prover::spend::SpendKeys;
 use prover::ProofSystem;
 use rand::rngs::OsRng;
 use rand_core::RngCore;
@@ -73,6 +75,11 @@ pub struct InitOptions {
     pub kdf: KdfParams,
     /// The policy admins and their threshold (see [`crate::governance::bootstrap()`]).
     pub admins: crate::governance::AdminOptions,
+    /// The Bitcoin network the keys spend on (`None`: no spends).
+    pub network: Option<verifier::bitcoin::Network>,
+    /// The spend size classes whose keys are generated (Groth16: a setup each; the
+    /// 256-output class takes about a minute on two cores).
+    pub spend_classes: Vec<SizeClass>,
 }
 
 /// Where the files went.
@@ -304,8 +311,12 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
 
     mkdir(&root.join("keys"))?;
     match opts.backend {
-        BackendId::Groth16Bn254 => setup_keys::<Groth16System>(&root.join("keys"))?,
-        BackendId::Halo2Pasta => setup_keys::<Halo2System>(&root.join("keys"))?,
+        BackendId::Groth16Bn254 => {
+            setup_keys::<Groth16System>(&root.join("keys"), &opts.spend_classes)?
+        }
+        BackendId::Halo2Pasta => {
+            setup_keys::<Halo2System>(&root.join("keys"), &opts.spend_classes)?
+        }
     }
 
     let cluster = ClusterConfig {
@@ -317,6 +328,14 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Layout, InitError> {
         coordinator_cert: "coordinator/tls.pem".into(),
         revoked: crate::net::revocation::REVOKED_FILE.into(),
         trust_root: verifier::governance::trust::TRUST_ROOT_FILE.into(),
+        network: opts
+            .network
+            .map(|n| verifier::bitcoin::network_name(n).to_string()),
+        spend_classes: opts
+            .spend_classes
+            .iter()
+            .map(|c| c.slots() as u16)
+            .collect(),
         nodes: entries,
     };
     write_config(&root.join("cluster.toml"), &cluster)?;
@@ -368,11 +387,28 @@ fn url_host(host: &str) -> String {
     }
 }
 
-fn setup_keys<P: ProofSystem>(dir: &Path) -> Result<(), InitError> {
+fn setup_keys<P: ProofSystem>(dir: &Path, spend: &[SizeClass]) -> Result<(), InitError> {
     let system = P::setup(&mut OsRng).map_err(|e| InitError::ProofSystem(e.to_string()))?;
     system
         .save(dir)
-        .map_err(|e| InitError::ProofSystem(format!("writing keys to {}: {e}", dir.display())))
+        .map_err(|e| InitError::ProofSystem(format!("writing keys to {}: {e}", dir.display())))?;
+    SpendKeys::<P::Spend>::setup_and_save(dir, spend, &mut OsRng)
+        .map_err(|e| InitError::ProofSystem(format!("spend keys in {}: {e}", dir.display())))?;
+    Ok(())
+}
+
+/// Loads the spend keys of the classes the cluster signs from `keys_dir`.
+pub fn load_spend_keys<P: ProofSystem>(
+    cluster: &ClusterConfig,
+) -> Result<Arc<SpendKeys<P::Spend>>, InitError> {
+    SpendKeys::load(&cluster.keys_dir, &cluster.spend_classes())
+        .map(Arc::new)
+        .map_err(|e| {
+            InitError::ProofSystem(format!(
+                "loading spend keys from {}: {e}",
+                cluster.keys_dir.display()
+            ))
+        })
 }
 
 /// Loads the cluster's proof system from `keys_dir`, to be shared (`Arc`) by the servers

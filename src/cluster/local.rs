@@ -5,8 +5,8 @@
 //! system.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
+use circuits::spend::{SizeClass, SpendPolicy};
 use circuits::{BackendId, Policy};
 use prover::ProofSystem;
 use tokio::net::TcpListener;
@@ -70,6 +70,18 @@ impl LocalCluster {
         n: u16,
         kdf: signer::KdfParams,
     ) -> Result<Self, LocalClusterError> {
+        Self::start_with::<P>(dir, backend, t, n, kdf, &[SizeClass::Two]).await
+    }
+
+    /// [`LocalCluster::start`], spending on regtest with the keys of `spend_classes`.
+    pub async fn start_with<P: ProofSystem + 'static>(
+        dir: &Path,
+        backend: BackendId,
+        t: u16,
+        n: u16,
+        kdf: signer::KdfParams,
+        spend_classes: &[SizeClass],
+    ) -> Result<Self, LocalClusterError> {
         // Listeners first (port 0), so the configuration names the ports actually bound.
         let mut listeners = Vec::new();
         for _ in 0..=n {
@@ -90,6 +102,8 @@ impl LocalCluster {
             nodes: addrs[1..].to_vec(),
             kdf,
             admins: crate::governance::AdminOptions::default(),
+            network: Some(verifier::bitcoin::Network::Regtest),
+            spend_classes: spend_classes.to_vec(),
         };
         let target = dir.to_path_buf();
         let layout = tokio::task::spawn_blocking(move || cluster::init(&target, &opts))
@@ -97,9 +111,14 @@ impl LocalCluster {
             .map_err(|e| LocalClusterError::Task(e.to_string()))??;
         let cluster_cfg = ClusterConfig::load(&layout.cluster())?;
         let c2 = cluster_cfg.clone();
-        let system: Arc<P> = tokio::task::spawn_blocking(move || cluster::load_system::<P>(&c2))
-            .await
-            .map_err(|e| LocalClusterError::Task(e.to_string()))??;
+        let (system, spend) = tokio::task::spawn_blocking(move || {
+            Ok::<_, cluster::InitError>((
+                cluster::load_system::<P>(&c2)?,
+                cluster::init::load_spend_keys::<P>(&c2)?,
+            ))
+        })
+        .await
+        .map_err(|e| LocalClusterError::Task(e.to_string()))??;
         // The coordinator loads its verifier as a separate coordinator process would.
         let c3 = cluster_cfg.clone();
         let verifier =
@@ -115,7 +134,9 @@ impl LocalCluster {
         for id in 1..=n {
             let (config, cluster) = NodeConfig::load(&layout.node(id))?;
             let pass = config.passphrase()?;
-            ready.push(crate::node::prepare(config, cluster, pass, system.clone()).await?);
+            ready.push(
+                crate::node::prepare(config, cluster, pass, system.clone(), spend.clone()).await?,
+            );
         }
         let (stop, stop_rx) = watch::channel(false);
         let servers = listeners
@@ -172,7 +193,60 @@ impl LocalCluster {
         policies: &[(u16, Policy)],
         approvals: u16,
     ) -> Result<u64, LocalClusterError> {
-        use crate::governance::{bootstrap, proposal, AdminKey, PolicyAssignments, RecordContent};
+        use crate::governance::{proposal, PolicyAssignments, RecordContent};
+        let assignments = policies
+            .iter()
+            .map(|(id, p)| proposal::policy_assignment(key_id, *id, self.cluster.backend, p))
+            .collect();
+        self.govern(
+            RecordContent::Policy(PolicyAssignments { assignments }),
+            approvals,
+        )
+        .await
+    }
+
+    /// Sets node `id`'s spend policy from the file text `toml` (as `zkquorum policy set
+    /// --spend` does); returns its version.
+    pub async fn set_spend_policy(&self, id: u16, toml: String) -> Result<u64, LocalClusterError> {
+        let (config, _) = NodeConfig::load(&self.layout.node(id))?;
+        let pass = config.passphrase()?;
+        tokio::task::spawn_blocking(move || {
+            NodeStore::open(&config.db, pass.as_bytes())?
+                .set_spend_policy(&toml)
+                .map(|(v, _)| v)
+        })
+        .await
+        .map_err(|e| LocalClusterError::Task(e.to_string()))?
+        .map_err(Into::into)
+    }
+
+    /// [`LocalCluster::govern_policies`] for spend policies (a `spend_policy` record).
+    pub async fn govern_spend_policies(
+        &self,
+        key_id: &str,
+        policies: &[(u16, SpendPolicy)],
+        approvals: u16,
+    ) -> Result<u64, LocalClusterError> {
+        use crate::governance::{proposal, PolicyAssignments, RecordContent};
+        let assignments = policies
+            .iter()
+            .map(|(id, p)| proposal::spend_policy_assignment(key_id, *id, self.cluster.backend, p))
+            .collect();
+        self.govern(
+            RecordContent::SpendPolicy(PolicyAssignments { assignments }),
+            approvals,
+        )
+        .await
+    }
+
+    /// Proposes `content` as the next governance record in force from now, approves it with
+    /// the first `approvals` admin keys and submits it with the admin certificate.
+    async fn govern(
+        &self,
+        content: verifier::governance::RecordContent,
+        approvals: u16,
+    ) -> Result<u64, LocalClusterError> {
+        use crate::governance::{bootstrap, proposal, AdminKey};
         let task = |e: String| LocalClusterError::Task(e);
         let dir = self.layout.dir.clone();
         let trust = verifier::governance::TrustRoot::load(&self.cluster.trust_root)
@@ -180,18 +254,9 @@ impl LocalCluster {
         let head = crate::store::governance::read_records_at(&self.coordinator_db)
             .map_err(|e| task(e.to_string()))?
             .len() as u64;
-        let assignments = policies
-            .iter()
-            .map(|(id, p)| proposal::policy_assignment(key_id, *id, self.cluster.backend, p))
-            .collect();
         // In force from now: a record may not take effect before what the log already holds
         // (a key record, earlier signatures).
-        let mut signed = proposal::propose(
-            &trust,
-            head + 1,
-            crate::clock::unix_now(),
-            RecordContent::Policy(PolicyAssignments { assignments }),
-        );
+        let mut signed = proposal::propose(&trust, head + 1, crate::clock::unix_now(), content);
         for i in 1..=approvals {
             let path = bootstrap::admin_key_path(&dir, i);
             let pass = std::fs::read_to_string(bootstrap::passphrase_path(&path))?;

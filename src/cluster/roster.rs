@@ -138,6 +138,7 @@ mod tests {
 
     fn roster() -> Roster {
         Roster {
+            spend_keys: Vec::new(),
             verifying_keys: vec![verifier::governance::PinnedKey {
                 backend: circuits::BackendId::Groth16Bn254,
                 fingerprint: [0xf1; 32],
@@ -158,6 +159,8 @@ mod tests {
 
     fn cluster(roster: &Roster) -> ClusterConfig {
         ClusterConfig {
+            network: None,
+            spend_classes: Vec::new(),
             name: "c".into(),
             threshold: roster.threshold,
             backend: circuits::BackendId::Groth16Bn254,

@@ -38,6 +38,7 @@ pub mod driver;
 pub mod governance;
 pub mod routes;
 pub mod sign;
+pub mod spend;
 pub mod state;
 pub mod store;
 pub mod witness;

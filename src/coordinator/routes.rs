@@ -8,7 +8,7 @@
 //! | route | roles |
 //! |---|---|
 //! | `GET /v1/health` | any role (liveness, it tells nothing) |
-//! | `POST /v1/keys`, `POST /v1/sign` | operator granted the key id (403 `key_not_granted` otherwise) |
+//! | `POST /v1/keys`, `POST /v1/sign`, `POST /v1/sign-psbt` | operator granted the key id (403 `key_not_granted` otherwise) |
 //! | `GET /v1/keys` | operator (the keys it is granted) or auditor (all) |
 //! | `GET /v1/keys/{key_id}`, `GET /v1/sessions/{request_id}` | operator granted the key, or auditor |
 //! | `GET /v1/audit`, `GET /v1/audit/checkpoints` | auditor |
@@ -65,6 +65,10 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
                 post(sign_granted::<V>).route_layer(require(OPERATOR)),
             )
             .route(
+                "/v1/sign-psbt",
+                post(sign_psbt_granted::<V>).route_layer(require(OPERATOR)),
+            )
+            .route(
                 "/v1/sessions/{request_id}",
                 get(session_status::<V>).route_layer(require(READERS)),
             )
@@ -113,6 +117,15 @@ async fn sign_granted<V: StatementVerifier + 'static>(
 ) -> Result<Json<SignResponse>, ApiError> {
     peer.require_key(&req.key_id)?;
     sign(state, ApiJson(req)).await
+}
+
+async fn sign_psbt_granted<V: StatementVerifier + 'static>(
+    peer: Peer,
+    state: State<Arc<CoordinatorState<V>>>,
+    ApiJson(req): ApiJson<crate::net::api::spend::SignPsbtRequest>,
+) -> Result<Json<crate::net::api::spend::SignPsbtResponse>, ApiError> {
+    peer.require_key(&req.key_id)?;
+    super::spend::sign_psbt(state, ApiJson(req)).await
 }
 
 /// `GET /v1/audit?from=N&limit=M`: the stored lines verbatim, for auditors.

@@ -24,7 +24,9 @@ use crate::net::client::NodeClient;
 use crate::store::StoreError;
 
 /// The answer for a request that already has an outcome.
-fn replay(rec: RequestRecord) -> Result<Json<SignResponse>, ApiError> {
+pub(super) fn replay<T: serde::de::DeserializeOwned>(
+    rec: RequestRecord,
+) -> Result<Json<T>, ApiError> {
     match (rec.status, rec.result) {
         (RequestStatus::Signed, Some(json)) => serde_json::from_str(&json)
             .map(Json)
@@ -53,7 +55,7 @@ fn replay(rec: RequestRecord) -> Result<Json<SignResponse>, ApiError> {
     }
 }
 
-fn coordinator_error(e: CoordinatorError) -> (RequestStatus, ApiError) {
+pub(super) fn coordinator_error(e: CoordinatorError) -> (RequestStatus, ApiError) {
     match e {
         CoordinatorError::TooFewSigners {
             need,

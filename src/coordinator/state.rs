@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use circuits::spend::SizeClass;
 use frost_core::keys::PublicKeyPackage;
 use signer::taproot::{self, Taproot};
 use verifier::bitcoin::GroupWallet;
 use verifier::governance::{Registry, TrustRoot};
-use verifier::StatementVerifier;
+use verifier::{SpendVerifier, StatementVerifier};
 
 use super::store::{CoordinatorStore, KeyRecord};
 use crate::cluster::config::{ClusterConfig, CoordinatorConfig};
@@ -26,6 +27,8 @@ pub struct CoordinatorState<V: StatementVerifier + 'static> {
     pub(super) coordinator_key: [u8; 32],
     pub(super) store: CoordinatorStore,
     pub(super) verifier: Arc<V>,
+    /// The spend verifying keys of the classes `cluster.toml` lists, smallest class first.
+    pub(super) spend: Vec<(SizeClass, V::Spend)>,
     pub(super) http: HttpClient,
     pub(super) request_timeout: Duration,
     /// Each key's public key package, parsed on first use.
@@ -88,11 +91,17 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             config.signer_timeout(),
         )?
         .with_reply_limit(config.max_reply_bytes);
+        let spend = cluster
+            .spend_classes()
+            .into_iter()
+            .map(|class| Ok((class, V::Spend::load_class(&cluster.keys_dir, class)?)))
+            .collect::<Result<Vec<_>, verifier::KeyStoreError>>()?;
         Ok(Self {
             cluster,
             coordinator_key,
             store,
             verifier,
+            spend,
             http,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
             public_keys: RwLock::new(HashMap::new()),
@@ -120,6 +129,32 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             now,
         )?
         .clone())
+    }
+
+    /// The coordinator's spend keys, each checked against the spend key the roster in force
+    /// at `now` pins for its class (409 `spend_key_not_pinned` otherwise).
+    pub(super) fn pinned_spend_keys(
+        &self,
+        roster: &verifier::governance::Roster,
+    ) -> Result<Vec<(SizeClass, &V::Spend)>, ApiError> {
+        self.spend
+            .iter()
+            .map(|(class, key)| {
+                let pinned = roster.pinned_spend_key(self.cluster.backend, class.slots() as u16);
+                if pinned != Some(key.fingerprint().0) {
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::CONFLICT,
+                        "spend_key_not_pinned",
+                        format!(
+                            "the coordinator's {}-output spend key {} is not the one the roster pins",
+                            class.slots(),
+                            key.fingerprint().to_hex()
+                        ),
+                    ));
+                }
+                Ok((*class, key))
+            })
+            .collect()
     }
 
     /// The stored record of `key_id`; 404 `unknown_key` if there is none.

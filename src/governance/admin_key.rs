@@ -273,6 +273,7 @@ mod tests {
                 nodes: Vec::new(),
                 coordinator_tls_fingerprint: [0; 32],
                 threshold: 2,
+                spend_keys: Vec::new(),
                 verifying_keys: Vec::new(),
             }),
         );

@@ -12,9 +12,11 @@ use circuits::bn254::Bn254;
 use circuits::pasta::Pasta;
 use circuits::{BackendId, Policy};
 use verifier::governance::{
-    GovernanceRecord, PinnedKey, PolicyAssignment, RecordContent, Roster, RosterNode, SignedRecord,
-    TrustRoot,
+    GovernanceRecord, PinnedKey, PinnedSpendKey, PolicyAssignment, RecordContent, Roster,
+    RosterNode, SignedRecord, TrustRoot,
 };
+
+use verifier::SpendVerifier;
 
 use super::admin_key::AdminKey;
 use super::error::AdminError;
@@ -143,6 +145,30 @@ pub fn roster_from_cluster(
             .map_err(bad_key)?
             .fingerprint(),
     };
+    // And the spend key of each class the cluster signs, loaded the same way.
+    let spend_keys = cluster
+        .spend_classes()
+        .into_iter()
+        .map(|class| {
+            let fingerprint = match cluster.backend {
+                BackendId::Groth16Bn254 => {
+                    verifier::groth16::Groth16VerifyingKey::load_class(&cluster.keys_dir, class)
+                        .map_err(bad_key)?
+                        .fingerprint()
+                }
+                BackendId::Halo2Pasta => {
+                    verifier::halo2::Halo2VerifyingKey::load_class(&cluster.keys_dir, class)
+                        .map_err(bad_key)?
+                        .fingerprint()
+                }
+            };
+            Ok(PinnedSpendKey {
+                backend: cluster.backend,
+                slots: class.slots() as u16,
+                fingerprint: fingerprint.0,
+            })
+        })
+        .collect::<Result<Vec<_>, AdminError>>()?;
     let roster = Roster {
         nodes,
         coordinator_tls_fingerprint: cert_fingerprint(&cluster.coordinator_cert)?,
@@ -151,6 +177,7 @@ pub fn roster_from_cluster(
             backend: cluster.backend,
             fingerprint: fingerprint.0,
         }],
+        spend_keys,
     };
     roster.validate().map_err(|reason| {
         AdminError::Invalid(format!("the cluster is not a valid roster: {reason}"))
@@ -179,6 +206,25 @@ pub fn policy_assignment(
         signer,
         backend,
         commitment: policy_commitment(policy, backend),
+    }
+}
+
+/// Assigns spend policy `policy`'s commitment on `backend` to `signer` for `key_id` (in a
+/// `spend_policy` record).
+pub fn spend_policy_assignment(
+    key_id: &str,
+    signer: u16,
+    backend: BackendId,
+    policy: &circuits::spend::SpendPolicy,
+) -> PolicyAssignment {
+    PolicyAssignment {
+        key_id: key_id.to_string(),
+        signer,
+        backend,
+        commitment: match backend {
+            BackendId::Groth16Bn254 => policy.commitment::<Bn254>().to_le_bytes(),
+            BackendId::Halo2Pasta => policy.commitment::<Pasta>().to_le_bytes(),
+        },
     }
 }
 

@@ -46,6 +46,7 @@ impl Admins {
             nodes,
             coordinator_tls_fingerprint: [0xcc; 32],
             threshold: 2,
+            spend_keys: Vec::new(),
             verifying_keys: vec![verifier::governance::PinnedKey {
                 backend: circuits::BackendId::Groth16Bn254,
                 fingerprint: [0xf1; 32],

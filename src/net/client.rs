@@ -357,6 +357,33 @@ impl NodeClient {
         let wire: Round2ReplyWire = self.call("/v1/sign/round2", &body).await?;
         wire.decode().map_err(|e| Refusal::other(e.message))
     }
+
+    /// Round 1 of a spend on this node.
+    pub async fn spend_round1(
+        &self,
+        req: &signer::session::spend::SpendRound1Request,
+    ) -> Result<signer::session::spend::SpendRound1Reply, Refusal> {
+        use crate::net::api::spend::{SpendRound1ReplyWire, SpendRound1Wire};
+        let wire: SpendRound1ReplyWire = self
+            .call(
+                "/v1/node/spend/round1",
+                &SpendRound1Wire::encode(&self.key_id, req),
+            )
+            .await?;
+        wire.decode().map_err(|e| Refusal::other(e.message))
+    }
+
+    /// Round 2 of a spend on this node.
+    pub async fn spend_round2(
+        &self,
+        req: &signer::session::spend::SpendRound2Request,
+    ) -> Result<signer::session::spend::SpendRound2Reply, Refusal> {
+        use crate::net::api::spend::{SpendRound2ReplyWire, SpendRound2Wire};
+        let body =
+            SpendRound2Wire::encode(&self.key_id, req).map_err(|e| Refusal::other(e.message))?;
+        let wire: SpendRound2ReplyWire = self.call("/v1/node/spend/round2", &body).await?;
+        wire.decode().map_err(|e| Refusal::other(e.message))
+    }
 }
 
 /// A client of the coordinator's client API (cheap to clone: clones share connections).
@@ -421,6 +448,16 @@ impl ApiClient {
     pub async fn governance(&self) -> Result<GovernanceList, ClientError> {
         self.http
             .get(&format!("{}/v1/governance?from=1", self.base))
+            .await
+    }
+
+    /// `POST /v1/sign-psbt`: signs every input of a PSBT.
+    pub async fn sign_psbt(
+        &self,
+        req: &crate::net::api::spend::SignPsbtRequest,
+    ) -> Result<crate::net::api::spend::SignPsbtResponse, ClientError> {
+        self.http
+            .post(&format!("{}/v1/sign-psbt", self.base), req)
             .await
     }
 

@@ -88,6 +88,7 @@ pub async fn prepare<P: ProofSystem + 'static>(
     cluster: ClusterConfig,
     passphrase: zeroize::Zeroizing<String>,
     system: Arc<P>,
+    spend: Arc<prover::spend::SpendKeys<P::Spend>>,
 ) -> Result<Ready, NodeError> {
     let tls = crate::net::serve::ServerTls::new(
         crate::net::tls::server_config(&config.tls_cert, &config.tls_key, &cluster.ca)?,
@@ -98,7 +99,7 @@ pub async fn prepare<P: ProofSystem + 'static>(
     let pin = crate::net::tls::key_fingerprint_of_file(&cluster.coordinator_cert)?;
     // Argon2id and SQLite: off the async workers.
     let state = tokio::task::spawn_blocking(move || {
-        NodeState::open(&config, cluster, pin, passphrase.as_bytes(), system)
+        NodeState::open(&config, cluster, pin, passphrase.as_bytes(), system, spend)
     })
     .await
     .map_err(|e| NodeError::Identity(e.to_string()))??;

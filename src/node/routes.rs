@@ -18,6 +18,9 @@ use signer::SignerError;
 use super::dkg::{check_new_key, dkg_commit, dkg_finish, dkg_round2, dkg_start};
 use super::NodeState;
 use crate::net::api::governance::{accept_records, GovernanceHead, GovernancePush};
+use crate::net::api::spend::{
+    SpendRound1ReplyWire, SpendRound1Wire, SpendRound2ReplyWire, SpendRound2Wire,
+};
 use crate::net::api::{
     blocking, ApiError, ApiJson, NodeStatus, Round1ReplyWire, Round2ReplyWire, SignRound1,
     SignRound2, MAX_BODY_BYTES,
@@ -39,6 +42,8 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             .route("/v1/dkg/commit", post(dkg_commit::<P>))
             .route("/v1/sign/round1", post(round1::<P>))
             .route("/v1/sign/round2", post(round2::<P>))
+            .route("/v1/node/spend/round1", post(spend_round1::<P>))
+            .route("/v1/node/spend/round2", post(spend_round2::<P>))
             .route("/v1/node/governance", post(governance::<P>))
             .route(
                 "/v1/node/witness",
@@ -203,6 +208,71 @@ async fn round2<P: ProofSystem + 'static>(
         node.refresh_roster(&signer, crate::clock::unix_now())?;
         let reply = signer.round2(&req, &mut OsRng).map_err(session_error)?;
         Ok(Json(Round2ReplyWire::encode(&reply)))
+    })
+    .await
+}
+
+/// `POST /v1/node/spend/round1`: derive the spend from the PSBT on this node's network,
+/// check the registered spend policy, nonces per input, one proof (see
+/// [`signer::session::spend`]).
+async fn spend_round1<P: ProofSystem + 'static>(
+    State(node): State<Arc<NodeState<P>>>,
+    ApiJson(req): ApiJson<SpendRound1Wire>,
+) -> Result<Json<SpendRound1ReplyWire>, ApiError> {
+    let permit = node
+        .provers
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::internal("prover permits", e))?;
+    blocking(move || {
+        let _permit = permit;
+        let clock = crate::clock::unix_now();
+        if req.now.abs_diff(clock) > node.max_skew {
+            return Err(ApiError::bad_request(format!(
+                "session time {} is {} s from this signer's clock (at most {} s allowed)",
+                req.now,
+                req.now.abs_diff(clock),
+                node.max_skew
+            )));
+        }
+        let network = node.network()?;
+        let key_id = req.key_id.clone();
+        let req = req.decode(network)?;
+        let signer = node.signer(&key_id)?;
+        node.refresh_roster(&signer, req.now)?;
+        node.check_spend_pins(req.now)?;
+        node.refresh_spend_policies(&signer)?;
+        let reply = signer
+            .spend_round1(&req, &node.spend, &mut OsRng)
+            .map_err(session_error)?;
+        SpendRound1ReplyWire::encode(&reply).map(Json)
+    })
+    .await
+}
+
+/// `POST /v1/node/spend/round2`: every co-signer's contribution checked, each input's
+/// package checked against this node's own sighash, then one share per input.
+async fn spend_round2<P: ProofSystem + 'static>(
+    State(node): State<Arc<NodeState<P>>>,
+    ApiJson(req): ApiJson<SpendRound2Wire>,
+) -> Result<Json<SpendRound2ReplyWire>, ApiError> {
+    blocking(move || {
+        let (key_id, req) = req.decode()?;
+        let loaded = node
+            .signers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key_id)
+            .cloned();
+        let Some(signer) = loaded else {
+            return Err(session_error(SessionError::UnknownSession(req.session)));
+        };
+        node.refresh_roster(&signer, crate::clock::unix_now())?;
+        let reply = signer
+            .spend_round2(&req, &node.spend, &mut OsRng)
+            .map_err(session_error)?;
+        Ok(Json(SpendRound2ReplyWire::encode(&reply)))
     })
     .await
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use circuits::Policy;
+use prover::spend::SpendKeys;
 use prover::ProofSystem;
 use signer::keys::dkg::{DkgRound1, DkgRound2};
 use signer::session::{Identity, Registered, SessionSigner};
@@ -51,6 +52,8 @@ pub struct NodeState<P: ProofSystem + 'static> {
     pub(super) hpke: HpkeKey,
     /// The proof system, shared with the session signers and the other servers of the process.
     pub(super) system: Arc<P>,
+    /// The spend keys of the classes `cluster.toml` lists (shared likewise).
+    pub(super) spend: Arc<SpendKeys<P::Spend>>,
     pub(super) max_skew: u64,
     /// Round-1 proofs run at once: one per core. Each proof already uses every core, so
     /// more would only thrash; requests beyond it wait for a permit, off the blocking pool.
@@ -91,6 +94,7 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         coordinator_key: [u8; 32],
         passphrase: &[u8],
         system: Arc<P>,
+        spend: Arc<SpendKeys<P::Spend>>,
     ) -> Result<Self, NodeError> {
         let store = Arc::new(NodeStore::open(&config.db, passphrase)?);
         let secrets = store.identity()?;
@@ -139,6 +143,7 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             identity,
             hpke,
             system,
+            spend,
             max_skew: config.max_clock_skew_secs,
             provers: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -189,6 +194,57 @@ impl<P: ProofSystem + 'static> NodeState<P> {
             }
         }
         signer.set_policies(policies);
+        Ok(())
+    }
+
+    /// Hands `signer` the node's spend-policy history (read and decrypted at every spend
+    /// round 1: spends are rare next to their proofs). Which one is proved is the
+    /// registry's decision (`spend_policy` records).
+    pub(super) fn refresh_spend_policies(&self, signer: &NodeSigner<P>) -> Result<(), ApiError> {
+        let policies = self
+            .store
+            .spend_policies()
+            .map_err(|e| ApiError::internal("reading the spend policies", e))?;
+        signer.set_spend_policies(policies.into_iter().map(|(_, p)| p).collect());
+        Ok(())
+    }
+
+    /// The network this node's cluster spends on (409 `no_network` if it signs no spends).
+    pub(super) fn network(&self) -> Result<verifier::bitcoin::Network, ApiError> {
+        self.cluster.bitcoin_network().ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "no_network",
+                "this cluster names no Bitcoin network in cluster.toml: it signs no spends",
+            )
+        })
+    }
+
+    /// Refuses a spend unless the roster in force at `now` pins this node's spend key of
+    /// every class it holds (409 `spend_key_not_pinned`): a node proves only under keys the
+    /// admins approved.
+    pub(super) fn check_spend_pins(&self, now: u64) -> Result<(), ApiError> {
+        use prover::spend::SpendProver;
+        let registry = self.governance.read().unwrap_or_else(|e| e.into_inner());
+        let roster = registry.roster_at(now);
+        for class in self.spend.classes() {
+            let Some(keys) = self.spend.class(class) else {
+                continue;
+            };
+            let pinned =
+                roster.and_then(|r| r.pinned_spend_key(self.cluster.backend, class.slots() as u16));
+            if pinned != Some(keys.fingerprint().0) {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "spend_key_not_pinned",
+                    format!(
+                        "this node's {}-output spend key {} is not the one the roster pins",
+                        class.slots(),
+                        keys.fingerprint().to_hex()
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 

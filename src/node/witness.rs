@@ -163,6 +163,10 @@ fn witness_keys<P: ProofSystem + 'static>(node: &NodeState<P>) -> Result<AuditKe
         // (the coordinator's default request timeout), as the auditor allows by default.
         .with_max_skew(node.max_skew.saturating_add(120));
     keys.add_verifier(node.system.verifier());
+    // And its spend keys: a spend record is witnessed like any other.
+    for (_, v) in node.spend.verifiers() {
+        verifier::SpendVerifier::add_to_audit(v, &mut keys);
+    }
     for line in node
         .store
         .witnessed_key_records()

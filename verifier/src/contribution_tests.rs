@@ -304,6 +304,7 @@ struct Stub;
 
 impl StatementVerifier for Stub {
     type Backend = Bn254;
+    type Spend = crate::Groth16VerifyingKey;
     fn fingerprint(&self) -> VkFingerprint {
         FP
     }

@@ -78,16 +78,12 @@ impl Groth16VerifyingKey {
 
     /// Decodes a compressed key with full point validation.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProofError> {
-        let mut reader = bytes;
-        let vk = VerifyingKey::<Bn254>::deserialize_compressed(&mut reader)
-            .map_err(|e| ProofError::MalformedKey(e.to_string()))?;
-        if !reader.is_empty() {
-            return Err(ProofError::MalformedKey(format!(
-                "{} trailing bytes",
-                reader.len()
-            )));
-        }
-        Self::new(vk)
+        Self::new(decode_key(bytes)?)
+    }
+
+    /// Decodes a compressed spend verifying key ([`Groth16VerifyingKey::for_spend`]).
+    pub fn spend_from_bytes(bytes: &[u8]) -> Result<Self, ProofError> {
+        Self::for_spend(decode_key(bytes)?)
     }
 
     /// The compressed key bytes (what the fingerprint is computed over).
@@ -229,6 +225,7 @@ impl Groth16VerifyingKey {
 
 impl StatementVerifier for Groth16VerifyingKey {
     type Backend = Bn254Backend;
+    type Spend = Groth16VerifyingKey;
 
     fn fingerprint(&self) -> VkFingerprint {
         self.fingerprint
@@ -257,6 +254,20 @@ impl StatementVerifier for Groth16VerifyingKey {
     fn load_dir(dir: &Path) -> Result<Self, KeyStoreError> {
         Groth16VerifyingKey::load_dir(dir)
     }
+}
+
+/// A compressed verifying key, refusing trailing bytes.
+fn decode_key(bytes: &[u8]) -> Result<VerifyingKey<Bn254>, ProofError> {
+    let mut reader = bytes;
+    let vk = VerifyingKey::<Bn254>::deserialize_compressed(&mut reader)
+        .map_err(|e| ProofError::MalformedKey(e.to_string()))?;
+    if !reader.is_empty() {
+        return Err(ProofError::MalformedKey(format!(
+            "{} trailing bytes",
+            reader.len()
+        )));
+    }
+    Ok(vk)
 }
 
 /// Decodes a compressed proof with full point validation, refusing trailing bytes.

@@ -394,6 +394,7 @@ impl Halo2VerifyingKey {
 
 impl StatementVerifier for Halo2VerifyingKey {
     type Backend = Pasta;
+    type Spend = Halo2VerifyingKey;
 
     fn fingerprint(&self) -> VkFingerprint {
         self.fingerprint

@@ -20,6 +20,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use circuits::pasta::K;
+use circuits::spend::SizeClass;
 use circuits::BackendId;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +41,26 @@ pub const GROTH16_PK_FILE: &str = "groth16-bn254.pk";
 pub const HALO2_NAME: &str = "halo2-pasta";
 /// File of the halo2 params (the commitment key).
 pub const HALO2_PARAMS_FILE: &str = "halo2-pasta.params";
+
+/// Manifest name of the Groth16/BN254 keys of one spend size class
+/// (`groth16-bn254-spend-<slots>`); its files are `<name>.pk` and `<name>.vk`.
+pub fn groth16_spend_name(class: SizeClass) -> String {
+    format!("{GROTH16_NAME}-spend-{}", class.slots())
+}
+
+/// The spend size class of `slots` outputs, refusing any other number (what `cluster.toml`
+/// and the CLI name classes by).
+pub fn spend_class(slots: usize) -> Result<SizeClass, String> {
+    SizeClass::ALL
+        .into_iter()
+        .find(|c| c.slots() == slots)
+        .ok_or_else(|| {
+            format!(
+                "{slots} is not a spend size class (one of {})",
+                SizeClass::ALL.map(|c| c.slots().to_string()).join(", ")
+            )
+        })
+}
 
 /// Why keys could not be saved or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -239,6 +260,35 @@ impl Groth16VerifyingKey {
             path: dir.join(GROTH16_VK_FILE),
             reason: e.to_string(),
         })?;
+        manifest.check_fingerprint(vk.fingerprint())?;
+        Ok(vk)
+    }
+}
+
+impl Groth16VerifyingKey {
+    /// Loads the verifying key of spend class `class` alone from a key directory
+    /// ([`groth16_spend_name`]; checksum and fingerprint checked against its manifest, the
+    /// key checked to have the spend statement's six inputs).
+    pub fn load_spend_dir(dir: &Path, class: SizeClass) -> Result<Self, KeyStoreError> {
+        let name = groth16_spend_name(class);
+        let manifest = Manifest::read(dir, &name, BackendId::Groth16Bn254)?;
+        if manifest.params.get("slots") != Some(&(class.slots() as u64)) {
+            return Err(bad(
+                &manifest.path,
+                format!(
+                    "params {:?}, expected slots = {}",
+                    manifest.params,
+                    class.slots()
+                ),
+            ));
+        }
+        let file = format!("{name}.vk");
+        let bytes = manifest.read_file(dir, &file)?;
+        let malformed = |reason: String| KeyStoreError::Malformed {
+            path: dir.join(&file),
+            reason,
+        };
+        let vk = Self::spend_from_bytes(&bytes).map_err(|e| malformed(e.to_string()))?;
         manifest.check_fingerprint(vk.fingerprint())?;
         Ok(vk)
     }

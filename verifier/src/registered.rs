@@ -88,6 +88,13 @@ pub trait PolicyRegistry: Send + Sync {
         let _ = (backend, now);
         Pinned::Untracked
     }
+
+    /// The spend verifying key the roster in force at `now` pins for `backend` and the
+    /// size class of `slots` outputs.
+    fn pinned_spend_key(&self, backend: BackendId, slots: u16, now: u64) -> Pinned {
+        let _ = (backend, slots, now);
+        Pinned::Untracked
+    }
 }
 
 /// What the roster in force pins as a backend's verifying key.

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use circuits::public::PublicInputs;
-use circuits::spend::SpendPublicInputs;
+use circuits::spend::{SizeClass, SpendPublicInputs};
 use circuits::Backend;
 
 use crate::envelope::ProofEnvelope;
@@ -24,6 +24,9 @@ pub type PublicOf<B> = PublicInputs<<B as Backend>::F>;
 pub trait StatementVerifier: Send + Sync {
     /// The statement backend (field and native Poseidon) the key verifies for.
     type Backend: Backend;
+
+    /// The same backend's verifying key type for the Bitcoin spend statement.
+    type Spend: SpendVerifier<Backend = Self::Backend>;
 
     /// Fingerprint of the key; every proof made for it names it.
     fn fingerprint(&self) -> VkFingerprint;
@@ -73,6 +76,16 @@ pub trait SpendVerifier: Send + Sync {
         proof: &ProofEnvelope,
         public: &SpendPublicOf<Self::Backend>,
     ) -> Result<(), ProofError>;
+
+    /// Adds this key to an auditor's keys (spend records name it by fingerprint).
+    fn add_to_audit(&self, keys: &mut crate::audit::AuditKeys);
+
+    /// Loads the key of spend class `class` from a key directory (Groth16: the class's
+    /// files, see [`crate::keys::groth16_spend_name`]; halo2: recomputed from the
+    /// transparent params, no file).
+    fn load_class(dir: &Path, class: SizeClass) -> Result<Self, KeyStoreError>
+    where
+        Self: Sized;
 }
 
 impl SpendVerifier for crate::Groth16VerifyingKey {
@@ -89,6 +102,14 @@ impl SpendVerifier for crate::Groth16VerifyingKey {
     ) -> Result<(), ProofError> {
         self.verify_spend(proof, public)
     }
+
+    fn add_to_audit(&self, keys: &mut crate::audit::AuditKeys) {
+        keys.add_spend_groth16(self.clone());
+    }
+
+    fn load_class(dir: &Path, class: SizeClass) -> Result<Self, KeyStoreError> {
+        Self::load_spend_dir(dir, class)
+    }
 }
 
 impl SpendVerifier for crate::Halo2VerifyingKey {
@@ -104,5 +125,19 @@ impl SpendVerifier for crate::Halo2VerifyingKey {
         public: &SpendPublicOf<Self::Backend>,
     ) -> Result<(), ProofError> {
         self.verify_spend(proof, public)
+    }
+
+    fn add_to_audit(&self, keys: &mut crate::audit::AuditKeys) {
+        keys.add_spend_halo2(self.clone());
+    }
+
+    fn load_class(dir: &Path, class: SizeClass) -> Result<Self, KeyStoreError> {
+        Self::transparent_spend(class).map_err(|e| KeyStoreError::Malformed {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "transparent halo2 key of the {}-output class: {e}",
+                class.slots()
+            ),
+        })
     }
 }

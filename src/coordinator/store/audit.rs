@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
-use verifier::audit::{chain_hash, AuditRecord};
+use verifier::audit::{chain_hash, AuditRecord, SpendRecord};
 
 use super::requests::{finish_in, RequestStatus};
 use super::{to_i64, CoordinatorStore, COORDINATOR_MIGRATIONS, COORDINATOR_ROLE};
@@ -46,6 +46,31 @@ impl CoordinatorStore {
             .map_err(StoreError::sql("starting an audit transaction"))?;
         let line = append_in(&tx, record)?;
         let result = outcome(record, &line)?;
+        finish_in(&tx, id, RequestStatus::Signed, &result)?;
+        tx.commit()
+            .map_err(StoreError::sql("committing into audit and requests"))?;
+        Ok(line)
+    }
+
+    /// [`CoordinatorStore::append_audit_and_finish`] for a Bitcoin spend's record: its
+    /// index and `prev` set from the log, appended with the request's outcome in one
+    /// transaction.
+    pub fn append_spend_and_finish(
+        &self,
+        id: &RequestId,
+        record: &mut SpendRecord,
+        outcome: impl FnOnce(&SpendRecord) -> Result<String, StoreError>,
+    ) -> Result<String, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::sql("starting an audit transaction"))?;
+        let (_, line) = append_line(&tx, |index, prev| {
+            record.index = index;
+            record.prev = prev;
+            record.to_line()
+        })?;
+        let result = outcome(record)?;
         finish_in(&tx, id, RequestStatus::Signed, &result)?;
         tx.commit()
             .map_err(StoreError::sql("committing into audit and requests"))?;

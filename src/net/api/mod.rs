@@ -19,6 +19,7 @@ pub mod client;
 pub mod error;
 pub mod governance;
 pub mod node;
+pub mod spend;
 
 pub use client::{
     AuditPage, AuditQuery, CheckpointsQuery, CreateKey, KeyInfo, KeyVerifyError, SessionStatus,

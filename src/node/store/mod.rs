@@ -41,6 +41,7 @@ pub mod intents;
 pub mod nonces;
 pub mod policies;
 pub mod shares;
+pub mod spend_policies;
 pub mod witness;
 
 use identity::identity_aad;
@@ -138,6 +139,18 @@ pub const NODE_MIGRATIONS: &[Migration] = &[
         CREATE TABLE witnessed_keys (
             key_id TEXT PRIMARY KEY,
             line TEXT NOT NULL
+        );
+    ",
+    },
+    Migration {
+        version: 6,
+        sql: "
+        CREATE TABLE spend_policies (
+            version INTEGER PRIMARY KEY CHECK (version >= 1),
+            sealed BLOB NOT NULL,
+            commitment_bn254 TEXT NOT NULL,
+            commitment_pasta TEXT NOT NULL,
+            created_at INTEGER NOT NULL
         );
     ",
     },

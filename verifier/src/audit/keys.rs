@@ -12,8 +12,9 @@ use crate::error::ProofError;
 use crate::fingerprint::VkFingerprint;
 use crate::groth16::Groth16VerifyingKey;
 use crate::halo2::Halo2VerifyingKey;
-use crate::keys::{manifest_path, KeyStoreError, GROTH16_NAME, HALO2_NAME};
+use crate::keys::{groth16_spend_name, manifest_path, KeyStoreError, GROTH16_NAME, HALO2_NAME};
 use crate::registered::{Pinned, PolicyRegistry, RegisteredPolicies, RosterShape, Rostered};
+use circuits::spend::SizeClass;
 
 /// A key directory that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +134,14 @@ impl AuditKeys {
             .map_or(Pinned::Untracked, |r| r.pinned_key(backend, now))
     }
 
+    /// The spend verifying key pinned for `backend` and the class of `slots` outputs at
+    /// `now` ([`Pinned::Untracked`] without a registry).
+    pub fn pinned_spend_key(&self, backend: circuits::BackendId, slots: u16, now: u64) -> Pinned {
+        self.registry.as_ref().map_or(Pinned::Untracked, |r| {
+            r.pinned_spend_key(backend, slots, now)
+        })
+    }
+
     /// The shape of the roster in force at `now` (none without a registry).
     pub fn roster_shape(&self, now: u64) -> Option<RosterShape> {
         self.registry.as_ref().and_then(|r| r.roster_shape(now))
@@ -217,6 +226,21 @@ impl AuditKeys {
         self
     }
 
+    /// Adds the transparent halo2 spend keys of `classes`
+    /// ([`Halo2VerifyingKey::transparent_spend`]), recomputed (the 256-output class takes
+    /// minutes).
+    pub fn with_transparent_halo2_spend(
+        mut self,
+        classes: &[SizeClass],
+    ) -> Result<Self, AuditKeysError> {
+        for class in classes {
+            let key = Halo2VerifyingKey::transparent_spend(*class)
+                .map_err(AuditKeysError::Transparent)?;
+            self.add_spend_halo2(key);
+        }
+        Ok(self)
+    }
+
     /// Adds the transparent halo2 key ([`Halo2VerifyingKey::transparent`]): no file and
     /// no trust needed, anyone recomputes it.
     pub fn with_transparent_halo2(mut self) -> Result<Self, AuditKeysError> {
@@ -226,8 +250,9 @@ impl AuditKeys {
     }
 
     /// Loads the verifying keys of a key directory as `prover` saves it, through the one
-    /// loader ([`Groth16VerifyingKey::load_dir`], [`Halo2VerifyingKey::load_dir`]): each
-    /// backend whose manifest is present, its files' checksums and its fingerprint checked
+    /// loader ([`Groth16VerifyingKey::load_dir`], [`Halo2VerifyingKey::load_dir`],
+    /// [`Groth16VerifyingKey::load_spend_dir`] per spend class): each key whose manifest
+    /// is present, its files' checksums and its fingerprint checked
     /// against the manifest. A directory with no manifest gives no keys (every record then
     /// names the key it lacks).
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Self, AuditKeysError> {
@@ -243,6 +268,11 @@ impl AuditKeys {
         if manifest_path(dir, HALO2_NAME).exists() {
             keys.add_halo2(Halo2VerifyingKey::load_dir(dir)?);
         }
+        for class in SizeClass::ALL {
+            if manifest_path(dir, &groth16_spend_name(class)).exists() {
+                keys.add_spend_groth16(Groth16VerifyingKey::load_spend_dir(dir, class)?);
+            }
+        }
         Ok(keys)
     }
 
@@ -256,9 +286,9 @@ impl AuditKeys {
         self.halo2.get(fp)
     }
 
-    /// Number of keys held.
+    /// Number of keys held (statement and spend keys).
     pub fn len(&self) -> usize {
-        self.groth16.len() + self.halo2.len()
+        self.groth16.len() + self.halo2.len() + self.spend_groth16.len() + self.spend_halo2.len()
     }
 
     /// Whether no key is held.

@@ -324,9 +324,23 @@ fn check_spend(rec: &SpendRecord, keys: &AuditKeys) -> Vec<AuditError> {
         out.push(AuditError::UnknownBackend(rec.backend));
         return out;
     };
-    // Spend keys are not pinned in the roster yet (the README says so): the record's key
-    // must be one the auditor holds.
+    // Only a spend key the admins pinned counts, whatever keys the auditor was handed. Any
+    // class's pin will do: a proof made under another class's key does not verify for the
+    // statement the auditor derives from the transaction (its `O` is padded to the class).
     let fingerprint = crate::VkFingerprint(rec.vk_fingerprint);
+    let pins: Vec<crate::Pinned> = circuits::spend::SizeClass::ALL
+        .iter()
+        .map(|c| keys.pinned_spend_key(backend, c.slots() as u16, now))
+        .collect();
+    if !pins.contains(&crate::Pinned::Untracked)
+        && !pins.contains(&crate::Pinned::Key(rec.vk_fingerprint))
+    {
+        out.push(AuditError::UnpinnedVerifyingKey {
+            backend,
+            fingerprint,
+            pinned: None,
+        });
+    }
     let policies = keys.registered_spend_policies(&rec.key_id, backend, now);
     let unknown = || AuditError::UnknownSpendKey {
         backend: rec.backend,

@@ -41,8 +41,8 @@ mod tests;
 
 pub use error::GovernanceError;
 pub use record::{
-    Approval, GovernanceRecord, PinnedKey, PolicyAssignment, PolicyAssignments, RecordContent,
-    RecordKind, Roster, RosterNode, SignedRecord, WILDCARD_KEY,
+    Approval, GovernanceRecord, PinnedKey, PinnedSpendKey, PolicyAssignment, PolicyAssignments,
+    RecordContent, RecordKind, Roster, RosterNode, SignedRecord, WILDCARD_KEY,
 };
 pub use registry::Registry;
 pub use serde_hex::backend as backend_name;

@@ -80,6 +80,20 @@ pub struct PinnedKey {
     pub fingerprint: [u8; 32],
 }
 
+/// A spend verifying key the roster pins: one per backend and spend size class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedSpendKey {
+    /// The backend the key is for.
+    #[serde(with = "serde_hex::backend")]
+    pub backend: BackendId,
+    /// The size class, by its number of output slots (2, 16 or 256).
+    pub slots: u16,
+    /// Its fingerprint.
+    #[serde(with = "serde_hex")]
+    pub fingerprint: [u8; 32],
+}
+
 /// The cluster's membership: its nodes, its coordinator, the signing threshold and the proof
 /// verifying keys it uses.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +109,11 @@ pub struct Roster {
     /// The verifying keys proofs must be made for, at most one per backend. A backend
     /// without a pin has no valid proof.
     pub verifying_keys: Vec<PinnedKey>,
+    /// The Bitcoin spend verifying keys, at most one per backend and size class. A class
+    /// without a pin has no valid spend proof. Absent from records that pin none, so
+    /// rosters written before spends existed keep their bytes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spend_keys: Vec<PinnedSpendKey>,
 }
 
 impl Roster {
@@ -113,6 +132,15 @@ impl Roster {
         self.verifying_keys
             .iter()
             .find(|k| k.backend == backend)
+            .map(|k| k.fingerprint)
+    }
+
+    /// The fingerprint of the spend verifying key pinned for `backend` and the class of
+    /// `slots` outputs, if any.
+    pub fn pinned_spend_key(&self, backend: BackendId, slots: u16) -> Option<[u8; 32]> {
+        self.spend_keys
+            .iter()
+            .find(|k| k.backend == backend && k.slots == slots)
             .map(|k| k.fingerprint)
     }
 
@@ -141,6 +169,21 @@ impl Roster {
             {
                 return Err(format!(
                     "more than one verifying key pinned for {}",
+                    pin.backend.name()
+                ));
+            }
+        }
+        for (i, pin) in self.spend_keys.iter().enumerate() {
+            if crate::keys::spend_class(usize::from(pin.slots)).is_err() {
+                return Err(format!("{} is not a spend size class", pin.slots));
+            }
+            if self.spend_keys[..i]
+                .iter()
+                .any(|p| p.backend == pin.backend && p.slots == pin.slots)
+            {
+                return Err(format!(
+                    "more than one {}-output spend key pinned for {}",
+                    pin.slots,
                     pin.backend.name()
                 ));
             }
@@ -212,6 +255,17 @@ impl Roster {
         for pin in &self.verifying_keys {
             parts.push(vec![pin.backend.as_u8()]);
             parts.push(pin.fingerprint.to_vec());
+        }
+        // Only when present, like the JSON field: older rosters encode as before. The
+        // parts are length-prefixed and this list comes last, so both forms stay unambiguous.
+        if !self.spend_keys.is_empty() {
+            parts.push(b"spend_keys".to_vec());
+            parts.push((self.spend_keys.len() as u64).to_le_bytes().to_vec());
+            for pin in &self.spend_keys {
+                parts.push(vec![pin.backend.as_u8()]);
+                parts.push(pin.slots.to_le_bytes().to_vec());
+                parts.push(pin.fingerprint.to_vec());
+            }
         }
     }
 }

@@ -264,6 +264,16 @@ impl crate::registered::PolicyRegistry for Registry {
         }
     }
 
+    fn pinned_spend_key(&self, backend: BackendId, slots: u16, now: u64) -> Pinned {
+        match self
+            .roster_at(now)
+            .and_then(|r| r.pinned_spend_key(backend, slots))
+        {
+            Some(fp) => Pinned::Key(fp),
+            None => Pinned::Nothing,
+        }
+    }
+
     fn roster_shape(&self, now: u64) -> Option<RosterShape> {
         self.roster_version_at(now)
             .map(|(version, roster)| RosterShape {
@@ -301,6 +311,15 @@ impl crate::registered::PolicyRegistry for std::sync::RwLock<Registry> {
         crate::registered::PolicyRegistry::pinned_key(
             &*self.read().unwrap_or_else(|e| e.into_inner()),
             backend,
+            now,
+        )
+    }
+
+    fn pinned_spend_key(&self, backend: BackendId, slots: u16, now: u64) -> Pinned {
+        crate::registered::PolicyRegistry::pinned_spend_key(
+            &*self.read().unwrap_or_else(|e| e.into_inner()),
+            backend,
+            slots,
             now,
         )
     }

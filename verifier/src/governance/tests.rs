@@ -57,6 +57,7 @@ fn roster(n: u16, t: u16) -> Roster {
             .collect(),
         coordinator_tls_fingerprint: [0xcc; 32],
         threshold: t,
+        spend_keys: Vec::new(),
         verifying_keys: vec![super::PinnedKey {
             backend: BackendId::Groth16Bn254,
             fingerprint: [0xf1; 32],
