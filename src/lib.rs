@@ -14,7 +14,9 @@
 //! - [`cluster`]: configuration files, `zkquorum init`, and a whole cluster in one process;
 //! - [`governance`]: the policy admins' tools — admin key files, proposal files, the
 //!   genesis `init` makes (records and registry: `verifier::governance`);
-//! - [`ids`]: key and request ids; [`clock`]: the wall clock.
+//! - [`ids`]: key and request ids; [`clock`]: the wall clock;
+//! - [`regtest`]: synthetic regtest funding, PSBTs and Bitcoin Core's consensus check (the
+//!   demo and the tests).
 //!
 //! The binary (`src/main.rs`, `src/cli/`) adds the command line, the demo, the lifecycle
 //! tour and the backend comparison on top.
@@ -32,6 +34,7 @@ pub mod governance;
 pub mod ids;
 pub mod net;
 pub mod node;
+pub mod regtest;
 pub mod store;
 
 // Old paths, kept while `tests/cluster.rs` still imports them; new code uses

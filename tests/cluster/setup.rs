@@ -241,7 +241,7 @@ fn config_errors_are_named_and_the_environment_overrides_the_files() {
 /// certificate) and verified.
 #[test]
 fn the_demo_runs_end_to_end() {
-    let out = crate::fixture::zkq(&["demo", "--requests", "4"]);
+    let out = crate::fixture::zkq(&["demo", "--mode", "intent", "--requests", "4"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -256,4 +256,23 @@ fn the_demo_runs_end_to_end() {
         stdout.contains("| rejected: amount_above_limit | 1 |"),
         "{stdout}"
     );
+}
+
+/// The default demo: Bitcoin spends (here without the 100-payee batch), each signed
+/// transaction checked by Bitcoin Core's consensus code, the log verified with its txids.
+#[test]
+fn the_bitcoin_demo_runs_end_to_end() {
+    let out = crate::fixture::zkq(&["demo", "--requests", "4", "--batch", "0"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("| signed (each checked by Bitcoin consensus code) | 3 |"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| rejected: total | 1 |"), "{stdout}");
+    assert!(stdout.contains("3 spends"), "{stdout}");
 }

@@ -2,7 +2,10 @@
 //!
 //! Five signer nodes and a coordinator are started on loopback, each behind its own mutual
 //! TLS listener and SQLite database in a temporary directory (exactly what `zkquorum init`
-//! writes). Then: a DKG across the nodes, a policy per signer, twenty signing requests of
+//! writes). By default the cluster spends regtest bitcoin ([`bitcoin`]); `--mode intent`
+//! runs the generic intent statement instead, described here.
+//!
+//! Intent mode: a DKG across the nodes, a policy per signer, twenty signing requests of
 //! which some break a rule (each refusal printed with the rule each signer named), every
 //! signature checked as plain BIP-340, the coordinator's audit log exported and verified,
 //! and a summary table.
@@ -31,15 +34,33 @@ use zkquorum::ids::KeyId;
 use zkquorum::net::api::{SignRequest, SignResponse};
 use zkquorum::net::client::ClientError;
 
+mod bitcoin;
+
+/// What the demo signs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoMode {
+    /// Bitcoin spends: PSBTs in, consensus-checked Taproot transactions out.
+    Bitcoin,
+    /// The generic intent statement (asset, amount, recipient, time window).
+    Intent,
+}
+
 /// Options of `zkquorum demo`.
 #[derive(Args, Debug)]
 pub struct DemoArgs {
+    /// What to sign.
+    #[arg(long, value_enum, default_value = "bitcoin")]
+    mode: DemoMode,
     /// Proof backend.
     #[arg(long, default_value = "groth16")]
     backend: BackendId,
-    /// Number of signing requests (about one in four breaks a rule).
+    /// Number of signing requests or payouts (about one in four breaks a rule).
     #[arg(long, default_value_t = 20)]
     requests: usize,
+    /// Bitcoin mode: payees of the batch payout (payout #10, needs `--requests` > 10; the
+    /// 256-output class, whose key setup takes about a minute on two cores); 0: no batch.
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
     /// Keep the cluster in this directory (must not exist) instead of a temporary one.
     #[arg(long)]
     keep: Option<std::path::PathBuf>,
@@ -132,9 +153,24 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         args.backend.short_name()
     );
     println!("  cluster directory: {}", dir.display());
-    match args.backend {
-        BackendId::Groth16Bn254 => rt.block_on(demo::<Groth16System>(args, &dir, started)),
-        BackendId::Halo2Pasta => rt.block_on(demo::<Halo2System>(args, &dir, started)),
+    ensure!(
+        args.batch <= 256,
+        "--batch {}: the largest spend class has 256 outputs",
+        args.batch
+    );
+    match (args.mode, args.backend) {
+        (DemoMode::Intent, BackendId::Groth16Bn254) => {
+            rt.block_on(demo::<Groth16System>(args, &dir, started))
+        }
+        (DemoMode::Intent, BackendId::Halo2Pasta) => {
+            rt.block_on(demo::<Halo2System>(args, &dir, started))
+        }
+        (DemoMode::Bitcoin, BackendId::Groth16Bn254) => {
+            rt.block_on(bitcoin::demo::<Groth16System>(args, &dir, started))
+        }
+        (DemoMode::Bitcoin, BackendId::Halo2Pasta) => {
+            rt.block_on(bitcoin::demo::<Halo2System>(args, &dir, started))
+        }
     }
 }
 
@@ -335,48 +371,15 @@ async fn demo<P: ProofSystem + 'static>(
     }
 
     // 6. The audit log: exported from the coordinator's database and verified offline.
-    let pb = spinner("audit: verifying the chain, every signature, attestation and proof");
-    // The nodes witness in the background: wait (a few seconds at most) for their signatures
-    // over the whole log, as `audit export` does.
-    let witnesses = local
-        .client_as(zkquorum::net::roles::Role::Auditor)?
-        .checkpoints()
-        .await?;
-    let db = local.coordinator_db.clone();
-    let lines =
-        tokio::task::spawn_blocking(move || zkquorum::coordinator::store::read_audit_lines(&db))
-            .await??;
-    let log_path = dir.join("audit.jsonl");
-    let mut text = lines.join("\n");
-    text.push('\n');
-    std::fs::write(&log_path, &text)?;
-    let keys_dir = local.cluster.keys_dir.clone();
-    let trust_root = local.cluster.trust_root.clone();
-    let db = local.coordinator_db.clone();
-    let report = tokio::task::spawn_blocking(move || -> Result<_> {
-        // The auditor's trust root, and the registry checked against it.
-        let trust = verifier::governance::TrustRoot::load(&trust_root)?;
-        let records = zkquorum::store::governance::read_records_at(&db)?;
-        let registry = verifier::governance::Registry::from_records(trust, records)?;
-        // Only what at least the threshold of rostered nodes witnessed is accepted.
-        let keys = verifier::audit::AuditKeys::load_dir(&keys_dir)?
-            .with_transparent_halo2()?
-            .with_registry(std::sync::Arc::new(registry))
-            .with_witnesses(witnesses, usize::from(T));
-        Ok(verifier::audit::verify_log(
-            std::io::Cursor::new(text),
-            &keys,
-        ))
-    })
-    .await??;
-    pb.finish_with_message(format!(
-        "audit: {} records verified: {} key record(s), {} signatures, {} witnessed by {T}+ nodes ({})",
+    let (report, log_path) = verify_audit(&local, dir).await?;
+    println!(
+        "  audit: {} records verified: {} key record(s), {} signatures, {} witnessed by {T}+ nodes ({})",
         report.records,
         report.key_records,
         report.signatures(),
         report.witnessed.unwrap_or(0),
         log_path.display()
-    ));
+    );
     ensure!(
         report.is_ok(),
         "audit log failed verification: {:?}",
@@ -429,4 +432,51 @@ async fn demo<P: ProofSystem + 'static>(
     );
     println!("| total time | {:.1} s |", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The audit log, exported from the coordinator's database to `dir/audit.jsonl` and
+/// verified offline as an auditor would: the registry checked against the trust root, the
+/// key directory's verifying keys (spend keys included), and only what at least `T`
+/// rostered nodes witnessed.
+async fn verify_audit(
+    local: &LocalCluster,
+    dir: &Path,
+) -> Result<(verifier::audit::AuditReport, std::path::PathBuf)> {
+    let pb = spinner("audit: verifying the chain, every signature, attestation and proof");
+    // The nodes witness in the background: wait (a few seconds at most) for their signatures
+    // over the whole log, as `audit export` does.
+    let witnesses = local
+        .client_as(zkquorum::net::roles::Role::Auditor)?
+        .checkpoints()
+        .await?;
+    let db = local.coordinator_db.clone();
+    let lines =
+        tokio::task::spawn_blocking(move || zkquorum::coordinator::store::read_audit_lines(&db))
+            .await??;
+    let log_path = dir.join("audit.jsonl");
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(&log_path, &text)?;
+    let cluster = local.cluster.clone();
+    let db = local.coordinator_db.clone();
+    let report = tokio::task::spawn_blocking(move || -> Result<_> {
+        let trust = verifier::governance::TrustRoot::load(&cluster.trust_root)?;
+        let records = zkquorum::store::governance::read_records_at(&db)?;
+        let registry = verifier::governance::Registry::from_records(trust, records)?;
+        let mut keys =
+            verifier::audit::AuditKeys::load_dir(&cluster.keys_dir)?.with_transparent_halo2()?;
+        if cluster.backend == BackendId::Halo2Pasta {
+            keys = keys.with_transparent_halo2_spend(&cluster.spend_classes())?;
+        }
+        let keys = keys
+            .with_registry(std::sync::Arc::new(registry))
+            .with_witnesses(witnesses, usize::from(T));
+        Ok(verifier::audit::verify_log(
+            std::io::Cursor::new(text),
+            &keys,
+        ))
+    })
+    .await??;
+    pb.finish_and_clear();
+    Ok((report, log_path))
 }
