@@ -2,4 +2,5 @@
 //! ([`zkquorum::regtest`]: synthetic funding, payee scripts, PSBTs, Bitcoin Core's
 //! consensus check).
 
+#[allow(unused_imports)]
 pub use zkquorum::regtest::{consensus_check, external, funding, pay, spend_psbt};
