@@ -18,6 +18,7 @@ use verifier::{ProofEnvelope, SpendVerifier, VkFingerprint};
 use crate::error::ProveError;
 use crate::groth16::Groth16Keys;
 use crate::halo2::{check_circuit, prove_circuit};
+use crate::msm::TableBudget;
 use crate::CircuitSize;
 
 /// The keys of one spend size class on one backend: what a signer proves with. Verification
@@ -100,7 +101,7 @@ impl Groth16Spend {
         let vk = Groth16VerifyingKey::for_spend(pk.vk.clone()).map_err(backend_err)?;
         Ok(Self {
             class,
-            keys: Groth16Keys::new(pk, vk, SpendCircuit::blank(class))?,
+            keys: Groth16Keys::new(pk, vk, SpendCircuit::blank(class), TableBudget::global())?,
         })
     }
 

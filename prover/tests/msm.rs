@@ -364,3 +364,35 @@ fn groth16_proofs_made_with_our_msm_verify_under_ark_groth16() {
     let table = FixedBaseMsm::with_window(&pk.b_g2_query, 10);
     assert_eq!(table.msm(&s), ArkMsm.msm_g2(&pk.b_g2_query, &s));
 }
+
+#[test]
+fn groth16_proofs_verify_with_and_without_fixed_base_tables() {
+    use ark_bn254::Bn254;
+    use ark_groth16::Groth16;
+    use prover::groth16::Groth16System;
+    use prover::ProofSystem;
+    use verifier::StatementVerifier;
+
+    let pk = prover::test_util::groth16().proving_key().clone();
+    let witness = circuits::sample::witness(4);
+    let inputs = witness.public_inputs().to_field_elements();
+    let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
+    let variable = Groth16System::from_proving_key(pk.clone(), &TableBudget::new(0)).unwrap();
+    assert_eq!(variable.fixed_base_bytes(), 0);
+    let budget = TableBudget::new(1 << 30);
+    let fixed = Groth16System::from_proving_key(pk, &budget).unwrap();
+    // Tables were built, and the budget was charged for exactly their bytes.
+    assert!(fixed.fixed_base_bytes() > 0);
+    assert_eq!(budget.available(), (1 << 30) - fixed.fixed_base_bytes());
+    for system in [&variable, &fixed] {
+        let env = system.prove(&witness, &mut rand::rngs::OsRng).unwrap();
+        let proof = verifier::groth16::decode_proof(&env.proof).unwrap();
+        assert!(Groth16::<Bn254>::verify_proof(&pvk, &proof, &inputs).unwrap());
+        system
+            .verifier()
+            .verify(&env, &witness.public_inputs())
+            .unwrap();
+    }
+    drop(fixed);
+    assert_eq!(budget.available(), 1 << 30);
+}
