@@ -20,6 +20,16 @@
 //! depend on which ran.
 //! Tests check every proof with ark-groth16's verifier.
 //!
+//! *Threads.* Each prover owns one rayon pool ([`ProverPool`]) of an explicit size
+//! ([`Groth16System::with_threads`]; by default `RAYON_NUM_THREADS`, else the available
+//! cores), and runs all of a proof on it: witness synthesis, the satisfiability check,
+//! ark-poly's FFTs in the QAP witness map (rayon's `par_iter`s run on the pool they are called
+//! from) and the MSMs (ours, on the current pool; no ark-ec MSM is on this path, so none of
+//! ark-ec's internal pools). The five MSMs run concurrently (`rayon::join`). A batch of at
+//! least as many proofs as threads is proved one proof per thread, each on a single-threaded
+//! pool of its own, so the inner work does not split and throughput scales with threads; the
+//! remainder (fewer proofs than threads) shares the prover's pool.
+//!
 //! Setup is circuit-specific: whoever runs [`ProofSystem::setup`] learns the toxic waste and
 //! could forge proofs, so Groth16 keys are trusted exactly as much as their generator (a
 //! multi-party setup is a later feature). Keys are stored compressed; the verifying key is
@@ -28,6 +38,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use ark_bn254::{g1, g2, Bn254, Fr, G2Projective};
 use ark_ec::short_weierstrass::{Affine, Projective};
@@ -45,8 +57,10 @@ use ark_snark::SNARK;
 use circuits::bn254::{Bn254 as Bn254Backend, PolicyCircuit};
 use circuits::public::Witness;
 use circuits::BackendId;
+use rand::rngs::OsRng;
 use rand_core::{CryptoRng, RngCore};
 use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
 use verifier::groth16::{encode_proof, Groth16VerifyingKey};
 use verifier::keys::{
     Manifest, GROTH16_NAME as NAME, GROTH16_PK_FILE as PK_FILE, GROTH16_VK_FILE as VK_FILE,
@@ -73,6 +87,51 @@ pub(crate) struct Groth16Keys {
     r1cs: R1cs,
     sparse: SparseQueries,
     tables: FixedTables,
+    pool: ProverPool,
+}
+
+/// The rayon pool a prover runs its proofs on, and its thread count.
+#[derive(Clone, Debug)]
+pub struct ProverPool {
+    pool: Arc<ThreadPool>,
+    threads: usize,
+}
+
+impl ProverPool {
+    /// A pool of `threads` threads (at least one).
+    pub fn new(threads: usize) -> Self {
+        let threads = threads.max(1);
+        let pool = ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("groth16-prover-{i}"))
+            .build()
+            .expect("build the prover's thread pool");
+        Self {
+            pool: Arc::new(pool),
+            threads,
+        }
+    }
+
+    /// The default thread count: `RAYON_NUM_THREADS` if set to a positive number (as rayon's
+    /// global pool reads it), else the available cores.
+    pub fn default_threads() -> usize {
+        std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// The pool's thread count.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+}
+
+impl Default for ProverPool {
+    fn default() -> Self {
+        Self::new(Self::default_threads())
+    }
 }
 
 /// Fixed-base tables of the queries' non-identity points (in [`SparseQueries`] order), each
@@ -263,14 +322,29 @@ impl Groth16Keys {
             )));
         }
         let sparse = SparseQueries::new(&pk);
-        let tables = FixedTables::build(&pk, &sparse, budget);
+        let pool = ProverPool::default();
+        // Table building is key construction's heaviest part; it too stays on the pool.
+        let tables = pool
+            .pool
+            .install(|| FixedTables::build(&pk, &sparse, budget));
         Ok(Self {
             pk,
             vk,
             r1cs,
             sparse,
             tables,
+            pool,
         })
+    }
+
+    /// Runs proofs on `pool` from now on.
+    pub(crate) fn set_pool(&mut self, pool: ProverPool) {
+        self.pool = pool;
+    }
+
+    /// The pool proofs run on.
+    pub(crate) fn pool(&self) -> &ProverPool {
+        &self.pool
     }
 
     /// Bytes of fixed-base tables these keys hold (0 when none fitted the budget).
@@ -327,8 +401,70 @@ impl Groth16Keys {
     /// against the cached matrices, QAP witness map, sparse MSMs.
     pub(crate) fn prove_circuit<R: RngCore + CryptoRng>(
         &self,
-        circuit: impl ConstraintSynthesizer<Fr>,
+        circuit: impl ConstraintSynthesizer<Fr> + Send,
         rng: &mut R,
+    ) -> Result<ProofEnvelope, ProveError> {
+        // r and s are non-zero with overwhelming probability; ark's prover relies on the same.
+        let (r, s) = (Fr::rand(rng), Fr::rand(rng));
+        self.pool.pool.install(|| self.prove_here(circuit, r, s))
+    }
+
+    /// Proves `count` circuits, `make(i)` the `i`-th, with OS randomness; results in order.
+    /// `⌊count/t⌋·t` of them (`t` the pool's threads, when `t > 1`) run one per thread, each
+    /// on a single-threaded pool; the rest concurrently on the prover's pool.
+    pub(crate) fn prove_batch_with<C: ConstraintSynthesizer<Fr> + Send>(
+        &self,
+        count: usize,
+        make: impl Fn(usize) -> C + Sync,
+    ) -> Vec<Result<ProofEnvelope, ProveError>> {
+        let t = self.pool.threads;
+        let whole = if t > 1 { count / t * t } else { 0 };
+        let prove = |i: usize| {
+            let mut rng = OsRng;
+            let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+            self.prove_here(make(i), r, s)
+        };
+        let done = Mutex::new(Vec::with_capacity(count));
+        if whole > 0 {
+            let next = AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..t {
+                    scope.spawn(|| {
+                        // Each thread's rayon calls (FFTs, MSMs) stay on its own single thread.
+                        let one = ThreadPoolBuilder::new()
+                            .num_threads(1)
+                            .build()
+                            .expect("build a single-threaded pool");
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            if i >= whole {
+                                break;
+                            }
+                            let out = one.install(|| prove(i));
+                            done.lock().expect("no panics while held").push((i, out));
+                        }
+                    });
+                }
+            });
+        }
+        let rest: Vec<_> = self.pool.pool.install(|| {
+            (whole..count)
+                .into_par_iter()
+                .map(|i| (i, prove(i)))
+                .collect()
+        });
+        let mut done = done.into_inner().expect("no panics while held");
+        done.extend(rest);
+        done.sort_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, out)| out).collect()
+    }
+
+    /// [`Self::prove_circuit`]'s work, on the current pool.
+    fn prove_here(
+        &self,
+        circuit: impl ConstraintSynthesizer<Fr>,
+        r: Fr,
+        s: Fr,
     ) -> Result<ProofEnvelope, ProveError> {
         let z = self.r1cs.assign(circuit)?;
         // ark-groth16 only debug-asserts satisfiability; check it here, always.
@@ -342,8 +478,6 @@ impl Groth16Keys {
             &z,
         )
         .map_err(backend_err)?;
-        // r and s are non-zero with overwhelming probability; ark's prover relies on the same.
-        let (r, s) = (Fr::rand(rng), Fr::rand(rng));
         let proof = self.compose(&z, &h, r, s);
         Ok(ProofEnvelope {
             backend: BackendId::Groth16Bn254,
@@ -386,6 +520,19 @@ impl Groth16System {
     /// Bytes of fixed-base tables this prover holds (0 when none fitted its budget).
     pub fn fixed_base_bytes(&self) -> usize {
         self.keys.table_bytes()
+    }
+
+    /// Runs proofs on a pool of `threads` threads (instead of the default,
+    /// [`ProverPool::default_threads`]); `prove` uses at most that many, and `prove_batch`
+    /// proves that many at once.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.keys.set_pool(ProverPool::new(threads));
+        self
+    }
+
+    /// Threads proofs run on.
+    pub fn threads(&self) -> usize {
+        self.keys.pool().threads()
     }
 
     /// The proving key (for benchmarks against stock `ark_groth16` and for tests that force
@@ -476,5 +623,15 @@ impl ProofSystem for Groth16System {
         rng: &mut R,
     ) -> Result<ProofEnvelope, ProveError> {
         self.keys.prove_circuit(PolicyCircuit::new(witness), rng)
+    }
+
+    /// One proof per thread of the prover's pool when the batch has at least as many
+    /// statements as threads (see the module docs); results in input order.
+    fn prove_batch(
+        &self,
+        witnesses: &[Witness<Self::Backend>],
+    ) -> Vec<Result<ProofEnvelope, ProveError>> {
+        self.keys
+            .prove_batch_with(witnesses.len(), |i| PolicyCircuit::new(&witnesses[i]))
     }
 }

@@ -449,3 +449,28 @@ fn verifier_loads_alone_without_the_proving_key() {
     ));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn batches_on_an_explicit_pool_verify_in_input_order() {
+    use prover::msm::TableBudget;
+    let ws: Vec<_> = (20..23).map(witness).collect();
+    // 2 threads: two proofs one per thread plus one on the shared pool; 3: all per thread.
+    for threads in [2, 3] {
+        let sys =
+            Groth16System::from_proving_key(system().proving_key().clone(), &TableBudget::new(0))
+                .unwrap()
+                .with_threads(threads);
+        assert_eq!(sys.threads(), threads);
+        let out = sys.prove_batch(&ws);
+        assert_eq!(out.len(), ws.len());
+        for (env, w) in out.iter().zip(&ws) {
+            sys.verifier()
+                .verify(env.as_ref().unwrap(), &w.public_inputs())
+                .unwrap();
+        }
+        // Each proof is bound to its own statement: swapped, they fail.
+        let (a, b) = (out[0].as_ref().unwrap(), out[1].as_ref().unwrap());
+        assert!(sys.verifier().verify(a, &ws[1].public_inputs()).is_err());
+        assert!(sys.verifier().verify(b, &ws[0].public_inputs()).is_err());
+    }
+}
