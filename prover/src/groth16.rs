@@ -78,12 +78,19 @@ pub struct Groth16System {
     keys: Groth16Keys,
 }
 
-/// The prover of one circuit: its keys, its R1CS matrices (synthesized once) and the
-/// non-identity indices of the proving key's queries. [`Groth16System`] is the intent
-/// statement's; [`crate::spend::Groth16Spend`] a spend class's.
+/// A statement's keys: its prover and the verifying key its proofs name.
+/// [`Groth16System`] is the intent statement's; [`crate::spend::Groth16Spend`] a spend
+/// class's.
 pub(crate) struct Groth16Keys {
-    pk: ProvingKey<Bn254>,
+    prover: Groth16Prover,
     vk: Groth16VerifyingKey,
+}
+
+/// Our Groth16 prover for one R1CS circuit (any circuit: the statements', the benchmarks'
+/// synthetic ones): its proving key, its R1CS matrices (synthesized once), the non-identity
+/// indices of the key's queries, their fixed-base tables and its thread pool.
+pub struct Groth16Prover {
+    pk: ProvingKey<Bn254>,
     r1cs: R1cs,
     sparse: SparseQueries,
     tables: FixedTables,
@@ -304,11 +311,84 @@ fn backend_err(e: impl ToString) -> ProveError {
 }
 
 impl Groth16Keys {
-    /// The prover for `pk`, a key for the circuit `blank` (the circuit without witness)
-    /// whose verifying key `vk` wraps, with fixed-base tables as far as `budget` allows.
+    /// The keys for `pk`, a key for the circuit `blank` (the circuit without witness) whose
+    /// verifying key `vk` wraps, with fixed-base tables as far as `budget` allows.
     pub(crate) fn new(
         pk: ProvingKey<Bn254>,
         vk: Groth16VerifyingKey,
+        blank: impl ConstraintSynthesizer<Fr>,
+        budget: &TableBudget,
+    ) -> Result<Self, ProveError> {
+        Ok(Self {
+            prover: Groth16Prover::new(pk, blank, budget)?,
+            vk,
+        })
+    }
+
+    /// Runs proofs on `pool` from now on.
+    pub(crate) fn set_pool(&mut self, pool: ProverPool) {
+        self.prover.pool = pool;
+    }
+
+    /// The pool proofs run on.
+    pub(crate) fn pool(&self) -> &ProverPool {
+        &self.prover.pool
+    }
+
+    /// Bytes of fixed-base tables these keys hold (0 when none fitted the budget).
+    pub(crate) fn table_bytes(&self) -> usize {
+        self.prover.fixed_base_bytes()
+    }
+
+    fn envelope(&self, proof: Proof<Bn254>) -> ProofEnvelope {
+        ProofEnvelope {
+            backend: BackendId::Groth16Bn254,
+            vk_fingerprint: self.vk.fingerprint(),
+            proof: encode_proof(&proof),
+        }
+    }
+
+    /// [`Groth16Prover::prove`], as an envelope naming the verifying key.
+    pub(crate) fn prove_circuit<R: RngCore + CryptoRng>(
+        &self,
+        circuit: impl ConstraintSynthesizer<Fr> + Send,
+        rng: &mut R,
+    ) -> Result<ProofEnvelope, ProveError> {
+        Ok(self.envelope(self.prover.prove(circuit, rng)?))
+    }
+
+    /// [`Groth16Prover::prove_batch_with`], as envelopes.
+    pub(crate) fn prove_batch_with<C: ConstraintSynthesizer<Fr> + Send>(
+        &self,
+        count: usize,
+        make: impl Fn(usize) -> C + Sync,
+    ) -> Vec<Result<ProofEnvelope, ProveError>> {
+        self.prover
+            .prove_batch_with(count, make)
+            .into_iter()
+            .map(|p| p.map(|p| self.envelope(p)))
+            .collect()
+    }
+
+    pub(crate) fn proving_key(&self) -> &ProvingKey<Bn254> {
+        self.prover.proving_key()
+    }
+
+    pub(crate) fn verifying_key(&self) -> &Groth16VerifyingKey {
+        &self.vk
+    }
+
+    pub(crate) fn num_constraints(&self) -> usize {
+        self.prover.num_constraints()
+    }
+}
+
+impl Groth16Prover {
+    /// The prover for `pk`, a key for the circuit `blank` (the circuit without witness; only
+    /// its shape is used), with fixed-base tables as far as `budget` allows, on a pool of
+    /// [`ProverPool::default_threads`] threads.
+    pub fn new(
+        pk: ProvingKey<Bn254>,
         blank: impl ConstraintSynthesizer<Fr>,
         budget: &TableBudget,
     ) -> Result<Self, ProveError> {
@@ -329,7 +409,6 @@ impl Groth16Keys {
             .install(|| FixedTables::build(&pk, &sparse, budget));
         Ok(Self {
             pk,
-            vk,
             r1cs,
             sparse,
             tables,
@@ -337,18 +416,19 @@ impl Groth16Keys {
         })
     }
 
-    /// Runs proofs on `pool` from now on.
-    pub(crate) fn set_pool(&mut self, pool: ProverPool) {
-        self.pool = pool;
+    /// Runs proofs on a pool of `threads` threads from now on.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.pool = ProverPool::new(threads);
+        self
     }
 
-    /// The pool proofs run on.
-    pub(crate) fn pool(&self) -> &ProverPool {
-        &self.pool
+    /// Threads proofs run on.
+    pub fn threads(&self) -> usize {
+        self.pool.threads()
     }
 
-    /// Bytes of fixed-base tables these keys hold (0 when none fitted the budget).
-    pub(crate) fn table_bytes(&self) -> usize {
+    /// Bytes of fixed-base tables this prover holds (0 when none fitted the budget).
+    pub fn fixed_base_bytes(&self) -> usize {
         self.tables.bytes()
     }
 
@@ -397,13 +477,13 @@ impl Groth16Keys {
         }
     }
 
-    /// Proves `circuit` (an assignment of the key's circuit): witness, satisfiability check
-    /// against the cached matrices, QAP witness map, sparse MSMs.
-    pub(crate) fn prove_circuit<R: RngCore + CryptoRng>(
+    /// Proves `circuit` (an assignment of the key's circuit) on the prover's pool: witness,
+    /// satisfiability check against the cached matrices, QAP witness map, MSMs.
+    pub fn prove<R: RngCore + CryptoRng>(
         &self,
         circuit: impl ConstraintSynthesizer<Fr> + Send,
         rng: &mut R,
-    ) -> Result<ProofEnvelope, ProveError> {
+    ) -> Result<Proof<Bn254>, ProveError> {
         // r and s are non-zero with overwhelming probability; ark's prover relies on the same.
         let (r, s) = (Fr::rand(rng), Fr::rand(rng));
         self.pool.pool.install(|| self.prove_here(circuit, r, s))
@@ -412,11 +492,11 @@ impl Groth16Keys {
     /// Proves `count` circuits, `make(i)` the `i`-th, with OS randomness; results in order.
     /// `⌊count/t⌋·t` of them (`t` the pool's threads, when `t > 1`) run one per thread, each
     /// on a single-threaded pool; the rest concurrently on the prover's pool.
-    pub(crate) fn prove_batch_with<C: ConstraintSynthesizer<Fr> + Send>(
+    pub fn prove_batch_with<C: ConstraintSynthesizer<Fr> + Send>(
         &self,
         count: usize,
         make: impl Fn(usize) -> C + Sync,
-    ) -> Vec<Result<ProofEnvelope, ProveError>> {
+    ) -> Vec<Result<Proof<Bn254>, ProveError>> {
         let t = self.pool.threads;
         let whole = if t > 1 { count / t * t } else { 0 };
         let prove = |i: usize| {
@@ -459,13 +539,13 @@ impl Groth16Keys {
         done.into_iter().map(|(_, out)| out).collect()
     }
 
-    /// [`Self::prove_circuit`]'s work, on the current pool.
+    /// [`Self::prove`]'s work, on the current pool.
     fn prove_here(
         &self,
         circuit: impl ConstraintSynthesizer<Fr>,
         r: Fr,
         s: Fr,
-    ) -> Result<ProofEnvelope, ProveError> {
+    ) -> Result<Proof<Bn254>, ProveError> {
         let z = self.r1cs.assign(circuit)?;
         // ark-groth16 only debug-asserts satisfiability; check it here, always.
         if !self.r1cs.is_satisfied(&z) {
@@ -478,23 +558,16 @@ impl Groth16Keys {
             &z,
         )
         .map_err(backend_err)?;
-        let proof = self.compose(&z, &h, r, s);
-        Ok(ProofEnvelope {
-            backend: BackendId::Groth16Bn254,
-            vk_fingerprint: self.vk.fingerprint(),
-            proof: encode_proof(&proof),
-        })
+        Ok(self.compose(&z, &h, r, s))
     }
 
-    pub(crate) fn proving_key(&self) -> &ProvingKey<Bn254> {
+    /// The proving key.
+    pub fn proving_key(&self) -> &ProvingKey<Bn254> {
         &self.pk
     }
 
-    pub(crate) fn verifying_key(&self) -> &Groth16VerifyingKey {
-        &self.vk
-    }
-
-    pub(crate) fn num_constraints(&self) -> usize {
+    /// R1CS constraints of the circuit.
+    pub fn num_constraints(&self) -> usize {
         self.r1cs.num_constraints
     }
 }

@@ -474,3 +474,57 @@ fn batches_on_an_explicit_pool_verify_in_input_order() {
         assert!(sys.verifier().verify(b, &ws[0].public_inputs()).is_err());
     }
 }
+
+#[test]
+fn our_prover_on_a_synthetic_circuit_verifies_under_ark_groth16() {
+    use ark_ff::UniformRand;
+    use prover::groth16::Groth16Prover;
+    use prover::msm::TableBudget;
+    use prover::test_util::SyntheticCircuit;
+
+    let n = SyntheticCircuit::constraints_for_domain(10);
+    let (pk, vk) =
+        Groth16::<Bn254>::circuit_specific_setup(SyntheticCircuit::blank(n), &mut OsRng).unwrap();
+    let pvk = ark_groth16::prepare_verifying_key(&vk);
+    let inputs = [0u8; SyntheticCircuit::INPUTS].map(|_| Fr::rand(&mut OsRng));
+    let circuit = SyntheticCircuit::new(n, inputs);
+    let public = circuit.public_inputs();
+    let budget = TableBudget::new(1 << 30);
+    for prover in [
+        Groth16Prover::new(pk.clone(), SyntheticCircuit::blank(n), &TableBudget::new(0))
+            .unwrap()
+            .with_threads(1),
+        Groth16Prover::new(pk.clone(), SyntheticCircuit::blank(n), &budget)
+            .unwrap()
+            .with_threads(2),
+    ] {
+        assert_eq!(prover.num_constraints(), n);
+        assert_eq!(
+            prover.fixed_base_bytes() > 0,
+            prover.threads() == 2,
+            "only the second prover has a budget for tables"
+        );
+        let proof = prover.prove(circuit.clone(), &mut OsRng).unwrap();
+        assert!(Groth16::<Bn254>::verify_with_processed_vk(&pvk, &public, &proof).unwrap());
+        let mut wrong = public.clone();
+        wrong[3] += Fr::from(1u8);
+        assert!(!Groth16::<Bn254>::verify_with_processed_vk(&pvk, &wrong, &proof).unwrap());
+        // Batches: in order, each bound to its own inputs.
+        let other = [1u8, 2, 3, 4].map(Fr::from);
+        let proofs = prover.prove_batch_with(3, |i| {
+            SyntheticCircuit::new(n, if i == 1 { other } else { inputs })
+        });
+        for (i, p) in proofs.iter().enumerate() {
+            let want: &[Fr] = if i == 1 { &other } else { &public };
+            assert!(
+                Groth16::<Bn254>::verify_with_processed_vk(&pvk, want, p.as_ref().unwrap())
+                    .unwrap()
+            );
+        }
+    }
+    // The second prover held tables while it lived; dropped, they gave their bytes back.
+    assert_eq!(budget.available(), 1 << 30);
+    // The stock prover accepts the same circuit and keys (the benchmark's baseline).
+    let stock = Groth16::<Bn254>::prove(&pk, circuit, &mut OsRng).unwrap();
+    assert!(Groth16::<Bn254>::verify_with_processed_vk(&pvk, &public, &stock).unwrap());
+}
