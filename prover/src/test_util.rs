@@ -136,7 +136,7 @@ impl ark_relations::gr1cs::ConstraintSynthesizer<ark_bn254::Fr> for SyntheticCir
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            if x % 4 == 0 {
+            if x & 3 == 0 {
                 (x >> 8) as usize % len
             } else {
                 len - 1 - (x >> 8) as usize % len.min(16)
