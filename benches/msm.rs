@@ -1,5 +1,7 @@
-//! Variable-base MSM on BN254 G1 and G2: ours (`prover::msm::PippengerMsm`) against ark-ec's
-//! `VariableBaseMSM::msm_bigint` (`prover::msm::ArkMsm`) on the same random inputs, at
+//! MSM on BN254 G1 and G2: ours (`prover::msm::PippengerMsm`) against ark-ec's
+//! `VariableBaseMSM::msm_bigint` (`prover::msm::ArkMsm`) on the same random inputs, and our
+//! fixed-base tables (`prover::msm::FixedBaseMsm`, table built outside the timing; its size
+//! is printed) on the same bases, at
 //! 2^10, 2^12, 2^14 and 2^16 points (`ZKQ_MSM_MAX_LOG=20` goes on to 2^20,
 //! `ZKQ_MSM_MIN_LOG` starts later). Both run on the
 //! global rayon pool (ark-ec builds its own 2-thread pools inside).
@@ -15,7 +17,7 @@ use ark_ec::{CurveGroup, PrimeGroup};
 use ark_ff::{PrimeField, UniformRand};
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use prover::msm::{Accumulation, ArkMsm, BigInt, MsmBackend, PippengerMsm};
+use prover::msm::{Accumulation, ArkMsm, BigInt, FixedBaseMsm, MsmBackend, PippengerMsm};
 
 /// `n` distinct points (running sums of 64 random multiples of the generator: cheap to make
 /// even in G2) and `n` random scalars.
@@ -80,6 +82,11 @@ fn bench_msm(c: &mut Criterion) {
                 g.bench_with_input(BenchmarkId::new("ours-noglv", log), &log, |b, _| {
                     b.iter(|| ours_noglv.msm_g1(&p, &s))
                 });
+                let table = fixed_table(&p);
+                assert_eq!(table.msm(&s), ArkMsm.msm_g1(&p, &s));
+                g.bench_with_input(BenchmarkId::new("fixed", log), &log, |b, _| {
+                    b.iter(|| table.msm(&s))
+                });
             } else {
                 let (p, s) = inputs::<ark_bn254::g2::Config>(n, log as u64);
                 assert_eq!(ours.msm_g2(&p, &s), ArkMsm.msm_g2(&p, &s));
@@ -92,10 +99,31 @@ fn bench_msm(c: &mut Criterion) {
                 g.bench_with_input(BenchmarkId::new("ours-noglv", log), &log, |b, _| {
                     b.iter(|| ours_noglv.msm_g2(&p, &s))
                 });
+                let table = fixed_table(&p);
+                assert_eq!(table.msm(&s), ArkMsm.msm_g2(&p, &s));
+                g.bench_with_input(BenchmarkId::new("fixed", log), &log, |b, _| {
+                    b.iter(|| table.msm(&s))
+                });
             }
         }
         g.finish();
     }
+}
+
+/// The fixed-base table of `bases` at the chosen width; prints its size and build time.
+fn fixed_table<P: prover::msm::glv::GlvCurve<ScalarField = Fr>>(
+    bases: &[Affine<P>],
+) -> FixedBaseMsm<P> {
+    let t = Instant::now();
+    let table = FixedBaseMsm::with_window(bases, FixedBaseMsm::<P>::choose_window(bases.len()));
+    eprintln!(
+        "fixed-base table: {} bases, c = {}, {:.1} MiB, built in {:.2} s",
+        bases.len(),
+        table.window(),
+        table.memory_bytes() as f64 / (1 << 20) as f64,
+        t.elapsed().as_secs_f64()
+    );
+    table
 }
 
 /// This process's user + system CPU time in ms (`/proc/self/stat`, 10 ms ticks).
@@ -140,6 +168,17 @@ fn sweep() {
             median_ms(|| PippengerMsm::new().msm_g1(&p1, &s1)),
             median_ms(|| PippengerMsm::new().msm_g2(&p2, &s2)),
         );
+        let mut line = format!("2^{log} fixed:");
+        for &c in &widths {
+            let t1 = FixedBaseMsm::with_window(&p1, c);
+            let t2 = FixedBaseMsm::with_window(&p2, c);
+            line += &format!(
+                " c{c}={:.1}/{:.1}",
+                median_ms(|| t1.msm(&s1)),
+                median_ms(|| t2.msm(&s2))
+            );
+        }
+        println!("{line}");
         for glv in [true, false] {
             for acc in [Accumulation::Affine, Accumulation::Projective] {
                 let mut line = format!("2^{log} glv={glv} {acc:?}:");

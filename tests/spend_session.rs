@@ -450,6 +450,110 @@ fn a_proof_about_other_outputs_or_another_fee_is_refused_and_its_signer_replaced
     }
 }
 
+/// A signer whose round 1 cannot finish before `gate` opens (or 60 s pass).
+struct WaitsFor<'a> {
+    node: SpendNode<'a, MemoryNonceStore<Taproot>, Groth16System, Groth16Spend>,
+    gate: &'a (std::sync::Mutex<bool>, std::sync::Condvar),
+}
+
+impl SpendEndpoint for WaitsFor<'_> {
+    fn id(&self) -> signer::SignerId {
+        self.node.id()
+    }
+    fn spend_round1(&self, req: &SpendRound1Request) -> Result<SpendRound1Reply, Refusal> {
+        let (open, cv) = self.gate;
+        let guard = open.lock().unwrap();
+        let (guard, _) = cv
+            .wait_timeout_while(guard, std::time::Duration::from_secs(60), |o| !*o)
+            .unwrap();
+        if !*guard {
+            return Err(Refusal::other(
+                "the replacement was not asked while I proved",
+            ));
+        }
+        drop(guard);
+        self.node.spend_round1(req)
+    }
+    fn spend_round2(&self, req: &SpendRound2Request) -> Result<SpendRound2Reply, Refusal> {
+        self.node.spend_round2(req)
+    }
+}
+
+/// A signer that opens `gate` when asked.
+struct Opens<'a> {
+    node: SpendNode<'a, MemoryNonceStore<Taproot>, Groth16System, Groth16Spend>,
+    gate: &'a (std::sync::Mutex<bool>, std::sync::Condvar),
+}
+
+impl SpendEndpoint for Opens<'_> {
+    fn id(&self) -> signer::SignerId {
+        self.node.id()
+    }
+    fn spend_round1(&self, req: &SpendRound1Request) -> Result<SpendRound1Reply, Refusal> {
+        *self.gate.0.lock().unwrap() = true;
+        self.gate.1.notify_all();
+        self.node.spend_round1(req)
+    }
+    fn spend_round2(&self, req: &SpendRound2Request) -> Result<SpendRound2Reply, Refusal> {
+        self.node.spend_round2(req)
+    }
+}
+
+/// A signer that refuses every spend at once (as one over its limit does, before proving).
+struct RefusesAtOnce(signer::SignerId);
+
+impl SpendEndpoint for RefusesAtOnce {
+    fn id(&self) -> signer::SignerId {
+        self.0
+    }
+    fn spend_round1(&self, _: &SpendRound1Request) -> Result<SpendRound1Reply, Refusal> {
+        Err(Refusal::other("over my limit"))
+    }
+    fn spend_round2(&self, _: &SpendRound2Request) -> Result<SpendRound2Reply, Refusal> {
+        unreachable!("a refusing signer is never asked for shares")
+    }
+}
+
+#[test]
+fn a_refusing_signer_is_replaced_while_the_others_still_prove() {
+    // Signers 1 and 2 cannot finish round 1 until signer 4 has been asked; signer 3
+    // refuses at once. Replacing only after the first three answered would never ask 4
+    // in time (and, over the network, would hand 4 a session time grown stale).
+    let q = quorum();
+    let gate = (std::sync::Mutex::new(false), std::sync::Condvar::new());
+    let node = |i: usize| SpendNode {
+        signer: &q.nodes[i],
+        keys: keys(),
+    };
+    let waiting = [0, 1].map(|i| WaitsFor {
+        node: node(i),
+        gate: &gate,
+    });
+    let refuses = RefusesAtOnce(q.nodes[2].id());
+    let opens = Opens {
+        node: node(3),
+        gate: &gate,
+    };
+    let endpoints: Vec<&dyn SpendEndpoint> = vec![&waiting[0], &waiting[1], &refuses, &opens];
+    let fund = funding(&q.change(), &[60_000]);
+    let psbt = spend_psbt(
+        &q.wallet,
+        std::slice::from_ref(&fund),
+        vec![pay(external(5), 30_000), pay(q.change(), 29_000)],
+        0,
+    );
+    let signed = q
+        .coordinator()
+        .sign(&endpoints, &psbt.serialize(), NOW, &mut OsRng)
+        .expect("signed by 1, 2 and the replacement 4");
+    consensus_ok(&signed, &psbt);
+    assert_eq!(signed.excluded.len(), 1, "{:?}", signed.excluded);
+    assert_eq!(signed.excluded[0].signer, q.nodes[2].id());
+    let mut by: Vec<_> = signed.replies.iter().map(|r| r.signer).collect();
+    by.sort();
+    assert_eq!(by, [0, 1, 3].map(|i| q.nodes[i].id()));
+}
+
 /// The record of a signed spend, after the key record, as the coordinator would log it.
 fn logged(q: &Quorum, signed: &SpendSigned) -> (verifier::audit::KeyRecord, SpendRecord) {
     let key = signer::local::key_record(&q.nodes, &q.public, "local", 1);

@@ -125,6 +125,19 @@ impl<B: Backend> MerkleTree<B> {
             .unwrap_or(self.empty[TREE_DEPTH])
     }
 
+    /// Every node at `level` (0 the leaves, [`TREE_DEPTH`] the root), empty ones included:
+    /// `2^(TREE_DEPTH - level)` of them. Circuits that share the top of the tree between
+    /// several paths witness such a level once.
+    /// (A `level` above [`TREE_DEPTH`] is read as the root's.)
+    pub fn level(&self, level: usize) -> Vec<B::F> {
+        let level = level.min(TREE_DEPTH);
+        let width = 1usize << (TREE_DEPTH - level);
+        let filled = &self.levels[level];
+        (0..width)
+            .map(|i| filled.get(i).copied().unwrap_or(self.empty[level]))
+            .collect()
+    }
+
     /// The authentication path of leaf `index`.
     pub fn path(&self, index: usize) -> Result<MerklePath<B::F>, MerkleError> {
         if index >= self.len() {

@@ -12,7 +12,23 @@
 //! (variables that never appear in `B`) and ~10% of every assignment (zero bits) drop out.
 //! The MSMs are ours ([`crate::msm::PippengerMsm`]: GLV, signed digits, batch-affine
 //! Pippenger), on the caller's rayon pool; ark-ec's stays the cross-check in the tests.
+//! When keys are made or loaded, each query (its non-identity points) also gets a fixed-base
+//! table ([`crate::msm::FixedBaseMsm`]: one bucket pass instead of one per window; ~0.8–0.9×
+//! the variable-base time from 2^12 to 2^18 points) while the process-wide
+//! [`TableBudget::global`] allows (default 512 MiB, `ZKQ_FIXED_BASE_MB`); a query without a
+//! table takes the variable-base path. Both compute the same sums, so a proof does not
+//! depend on which ran.
 //! Tests check every proof with ark-groth16's verifier.
+//!
+//! *Threads.* Each prover owns one rayon pool ([`ProverPool`]) of an explicit size
+//! ([`Groth16System::with_threads`]; by default `RAYON_NUM_THREADS`, else the available
+//! cores), and runs all of a proof on it: witness synthesis, the satisfiability check,
+//! ark-poly's FFTs in the QAP witness map (rayon's `par_iter`s run on the pool they are called
+//! from) and the MSMs (ours, on the current pool; no ark-ec MSM is on this path, so none of
+//! ark-ec's internal pools). The five MSMs run concurrently (`rayon::join`). A batch of at
+//! least as many proofs as threads is proved one proof per thread, each on a single-threaded
+//! pool of its own, so the inner work does not split and throughput scales with threads; the
+//! remainder (fewer proofs than threads) shares the prover's pool.
 //!
 //! Setup is circuit-specific: whoever runs [`ProofSystem::setup`] learns the toxic waste and
 //! could forge proofs, so Groth16 keys are trusted exactly as much as their generator (a
@@ -22,8 +38,10 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use ark_bn254::{Bn254, Fr, G2Projective};
+use ark_bn254::{g1, g2, Bn254, Fr, G2Projective};
 use ark_ec::short_weierstrass::{Affine, Projective};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{PrimeField, UniformRand, Zero};
@@ -39,8 +57,10 @@ use ark_snark::SNARK;
 use circuits::bn254::{Bn254 as Bn254Backend, PolicyCircuit};
 use circuits::public::Witness;
 use circuits::BackendId;
+use rand::rngs::OsRng;
 use rand_core::{CryptoRng, RngCore};
 use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
 use verifier::groth16::{encode_proof, Groth16VerifyingKey};
 use verifier::keys::{
     Manifest, GROTH16_NAME as NAME, GROTH16_PK_FILE as PK_FILE, GROTH16_VK_FILE as VK_FILE,
@@ -50,7 +70,7 @@ use verifier::ProofEnvelope;
 use crate::error::{KeyStoreError, ProveError};
 use crate::keystore;
 use crate::msm::glv::GlvCurve;
-use crate::msm::{MsmBackend, PippengerMsm};
+use crate::msm::{FixedBaseMsm, MsmBackend, PippengerMsm, TableBudget};
 use crate::{CircuitSize, ProofSystem};
 
 /// Groth16/BN254 keys for the v1 statement.
@@ -58,14 +78,115 @@ pub struct Groth16System {
     keys: Groth16Keys,
 }
 
-/// The prover of one circuit: its keys, its R1CS matrices (synthesized once) and the
-/// non-identity indices of the proving key's queries. [`Groth16System`] is the intent
-/// statement's; [`crate::spend::Groth16Spend`] a spend class's.
+/// A statement's keys: its prover and the verifying key its proofs name.
+/// [`Groth16System`] is the intent statement's; [`crate::spend::Groth16Spend`] a spend
+/// class's.
 pub(crate) struct Groth16Keys {
-    pk: ProvingKey<Bn254>,
+    prover: Groth16Prover,
     vk: Groth16VerifyingKey,
+}
+
+/// Our Groth16 prover for one R1CS circuit (any circuit: the statements', the benchmarks'
+/// synthetic ones): its proving key, its R1CS matrices (synthesized once), the non-identity
+/// indices of the key's queries, their fixed-base tables and its thread pool.
+pub struct Groth16Prover {
+    pk: ProvingKey<Bn254>,
     r1cs: R1cs,
     sparse: SparseQueries,
+    /// Built at construction ([`TablePlan::Now`]) or by the first proof.
+    tables: OnceLock<FixedTables>,
+    pool: ProverPool,
+}
+
+/// When a prover builds its fixed-base tables.
+#[derive(Clone, Copy, Debug)]
+pub enum TablePlan<'a> {
+    /// At construction, within this budget (benchmarks, tests).
+    Now(&'a TableBudget),
+    /// At the first proof, within [`TableBudget::global`]: loading keys stays cheap, and a
+    /// process that only verifies (a coordinator, an auditor) never holds tables.
+    OnFirstProof,
+}
+
+/// The rayon pool a prover runs its proofs on, and its thread count.
+#[derive(Clone, Debug)]
+pub struct ProverPool {
+    pool: Arc<ThreadPool>,
+    threads: usize,
+}
+
+impl ProverPool {
+    /// A pool of `threads` threads (at least one).
+    pub fn new(threads: usize) -> Self {
+        let threads = threads.max(1);
+        let pool = ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("groth16-prover-{i}"))
+            .build()
+            .expect("build the prover's thread pool");
+        Self {
+            pool: Arc::new(pool),
+            threads,
+        }
+    }
+
+    /// The default thread count: `RAYON_NUM_THREADS` if set to a positive number (as rayon's
+    /// global pool reads it), else the available cores.
+    pub fn default_threads() -> usize {
+        std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// The pool's thread count.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+}
+
+impl Default for ProverPool {
+    fn default() -> Self {
+        Self::new(Self::default_threads())
+    }
+}
+
+/// Fixed-base tables of the queries' non-identity points (in [`SparseQueries`] order), each
+/// present if it fitted in the budget when the keys were built.
+#[derive(Default)]
+struct FixedTables {
+    h: Option<FixedBaseMsm<g1::Config>>,
+    a: Option<FixedBaseMsm<g1::Config>>,
+    b_g1: Option<FixedBaseMsm<g1::Config>>,
+    l: Option<FixedBaseMsm<g1::Config>>,
+    b_g2: Option<FixedBaseMsm<g2::Config>>,
+}
+
+impl FixedTables {
+    /// Tables in order of the work they save per byte (the dense `h` query first; G2 last,
+    /// its points twice the bytes), each while `budget` has room.
+    fn build(pk: &ProvingKey<Bn254>, q: &SparseQueries, budget: &TableBudget) -> Self {
+        fn pick<G: Copy>(query: &[G], indices: &[usize]) -> Vec<G> {
+            indices.iter().map(|&i| query[i]).collect()
+        }
+        Self {
+            h: FixedBaseMsm::within_budget(&pk.h_query, budget),
+            a: FixedBaseMsm::within_budget(&pick(&pk.a_query, &q.a), budget),
+            b_g1: FixedBaseMsm::within_budget(&pick(&pk.b_g1_query, &q.b_g1), budget),
+            l: FixedBaseMsm::within_budget(&pick(&pk.l_query, &q.l), budget),
+            b_g2: FixedBaseMsm::within_budget(&pick(&pk.b_g2_query, &q.b_g2), budget),
+        }
+    }
+
+    /// Bytes held by the tables.
+    fn bytes(&self) -> usize {
+        [&self.h, &self.a, &self.b_g1, &self.l]
+            .iter()
+            .filter_map(|t| t.as_ref().map(|t| t.memory_bytes()))
+            .sum::<usize>()
+            + self.b_g2.as_ref().map_or(0, |t| t.memory_bytes())
+    }
 }
 
 /// For each variable-indexed query of the proving key, the indices whose point is not the
@@ -104,6 +225,23 @@ fn sparse_msm<P: GlvCurve<ScalarField = Fr>>(
         .map(|&i| (bases[i], scalars[i].into_bigint()))
         .unzip();
     PippengerMsm::new().msm::<P>(&b, &s)
+}
+
+/// A query's MSM: through its fixed-base table if it has one (scalars gathered in the table's
+/// order, zeros skipped inside), else [`sparse_msm`].
+fn query_msm<P: GlvCurve<ScalarField = Fr>>(
+    table: Option<&FixedBaseMsm<P>>,
+    bases: &[Affine<P>],
+    scalars: &[Fr],
+    indices: &[usize],
+) -> Projective<P> {
+    match table {
+        Some(t) => {
+            let s: Vec<_> = indices.iter().map(|&i| scalars[i].into_bigint()).collect();
+            t.msm(&s)
+        }
+        None => sparse_msm(bases, scalars, indices),
+    }
 }
 
 /// The circuit's R1CS matrices, synthesized once exactly as the Groth16 generator does.
@@ -184,12 +322,86 @@ fn backend_err(e: impl ToString) -> ProveError {
 }
 
 impl Groth16Keys {
-    /// The prover for `pk`, a key for the circuit `blank` (the circuit without witness)
-    /// whose verifying key `vk` wraps.
+    /// The keys for `pk`, a key for the circuit `blank` (the circuit without witness) whose
+    /// verifying key `vk` wraps, with fixed-base tables built as `tables` says.
     pub(crate) fn new(
         pk: ProvingKey<Bn254>,
         vk: Groth16VerifyingKey,
         blank: impl ConstraintSynthesizer<Fr>,
+        tables: TablePlan<'_>,
+    ) -> Result<Self, ProveError> {
+        Ok(Self {
+            prover: Groth16Prover::new(pk, blank, tables)?,
+            vk,
+        })
+    }
+
+    /// Runs proofs on `pool` from now on.
+    pub(crate) fn set_pool(&mut self, pool: ProverPool) {
+        self.prover.pool = pool;
+    }
+
+    /// The pool proofs run on.
+    pub(crate) fn pool(&self) -> &ProverPool {
+        &self.prover.pool
+    }
+
+    /// Bytes of fixed-base tables these keys hold (0 when none fitted the budget).
+    pub(crate) fn table_bytes(&self) -> usize {
+        self.prover.fixed_base_bytes()
+    }
+
+    fn envelope(&self, proof: Proof<Bn254>) -> ProofEnvelope {
+        ProofEnvelope {
+            backend: BackendId::Groth16Bn254,
+            vk_fingerprint: self.vk.fingerprint(),
+            proof: encode_proof(&proof),
+        }
+    }
+
+    /// [`Groth16Prover::prove`], as an envelope naming the verifying key.
+    pub(crate) fn prove_circuit<R: RngCore + CryptoRng>(
+        &self,
+        circuit: impl ConstraintSynthesizer<Fr> + Send,
+        rng: &mut R,
+    ) -> Result<ProofEnvelope, ProveError> {
+        Ok(self.envelope(self.prover.prove(circuit, rng)?))
+    }
+
+    /// [`Groth16Prover::prove_batch_with`], as envelopes.
+    pub(crate) fn prove_batch_with<C: ConstraintSynthesizer<Fr> + Send>(
+        &self,
+        count: usize,
+        make: impl Fn(usize) -> C + Sync,
+    ) -> Vec<Result<ProofEnvelope, ProveError>> {
+        self.prover
+            .prove_batch_with(count, make)
+            .into_iter()
+            .map(|p| p.map(|p| self.envelope(p)))
+            .collect()
+    }
+
+    pub(crate) fn proving_key(&self) -> &ProvingKey<Bn254> {
+        self.prover.proving_key()
+    }
+
+    pub(crate) fn verifying_key(&self) -> &Groth16VerifyingKey {
+        &self.vk
+    }
+
+    pub(crate) fn num_constraints(&self) -> usize {
+        self.prover.num_constraints()
+    }
+}
+
+impl Groth16Prover {
+    /// The prover for `pk`, a key for the circuit `blank` (the circuit without witness; only
+    /// its shape is used), with fixed-base tables built as `tables` says, on a pool of
+    /// [`ProverPool::default_threads`] threads.
+    pub fn new(
+        pk: ProvingKey<Bn254>,
+        blank: impl ConstraintSynthesizer<Fr>,
+        tables: TablePlan<'_>,
     ) -> Result<Self, ProveError> {
         let r1cs = R1cs::synthesize(blank)?;
         // The key's query vectors are sized by the circuit it was made for.
@@ -201,12 +413,49 @@ impl Groth16Keys {
             )));
         }
         let sparse = SparseQueries::new(&pk);
-        Ok(Self {
+        let prover = Self {
             pk,
-            vk,
             r1cs,
             sparse,
+            tables: OnceLock::new(),
+            pool: ProverPool::default(),
+        };
+        if let TablePlan::Now(budget) = tables {
+            prover.tables_within(budget);
+        }
+        Ok(prover)
+    }
+
+    /// The tables, built within `budget` if they are not yet (on the prover's pool: building
+    /// is the heaviest part of making a prover).
+    fn tables_within(&self, budget: &TableBudget) -> &FixedTables {
+        self.tables.get_or_init(|| {
+            self.pool
+                .pool
+                .install(|| FixedTables::build(&self.pk, &self.sparse, budget))
         })
+    }
+
+    /// Builds the tables now if the plan was [`TablePlan::OnFirstProof`] (a node warms its
+    /// prover before its first session with it).
+    pub fn warm(&self) {
+        self.tables_within(TableBudget::global());
+    }
+
+    /// Runs proofs on a pool of `threads` threads from now on.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.pool = ProverPool::new(threads);
+        self
+    }
+
+    /// Threads proofs run on.
+    pub fn threads(&self) -> usize {
+        self.pool.threads()
+    }
+
+    /// Bytes of fixed-base tables this prover holds (0 when none fitted the budget).
+    pub fn fixed_base_bytes(&self) -> usize {
+        self.tables.get().map_or(0, FixedTables::bytes)
     }
 
     /// ark-groth16's proof composition (`create_proof_with_assignment`) over sparse MSMs.
@@ -214,26 +463,30 @@ impl Groth16Keys {
     fn compose(&self, z: &[Fr], h: &[Fr], r: Fr, s: Fr) -> Proof<Bn254> {
         let pk = &self.pk;
         let q = &self.sparse;
+        let t = self.tables_within(TableBudget::global());
         let aux = &z[self.r1cs.num_inputs..];
         let ((h_acc, l_acc), ((a_acc, b1_acc), b2_acc)) = rayon::join(
             || {
                 rayon::join(
                     || {
                         let hb: Vec<_> = h.par_iter().map(|x| x.into_bigint()).collect();
-                        PippengerMsm::new().msm_g1(&pk.h_query, &hb)
+                        match &t.h {
+                            Some(table) => table.msm(&hb),
+                            None => PippengerMsm::new().msm_g1(&pk.h_query, &hb),
+                        }
                     },
-                    || sparse_msm(&pk.l_query, aux, &q.l),
+                    || query_msm(t.l.as_ref(), &pk.l_query, aux, &q.l),
                 )
             },
             || {
                 rayon::join(
                     || {
                         rayon::join(
-                            || sparse_msm(&pk.a_query, z, &q.a),
-                            || sparse_msm(&pk.b_g1_query, z, &q.b_g1),
+                            || query_msm(t.a.as_ref(), &pk.a_query, z, &q.a),
+                            || query_msm(t.b_g1.as_ref(), &pk.b_g1_query, z, &q.b_g1),
                         )
                     },
-                    || sparse_msm(&pk.b_g2_query, z, &q.b_g2),
+                    || query_msm(t.b_g2.as_ref(), &pk.b_g2_query, z, &q.b_g2),
                 )
             },
         );
@@ -250,13 +503,78 @@ impl Groth16Keys {
         }
     }
 
-    /// Proves `circuit` (an assignment of the key's circuit): witness, satisfiability check
-    /// against the cached matrices, QAP witness map, sparse MSMs.
-    pub(crate) fn prove_circuit<R: RngCore + CryptoRng>(
+    /// Proves `circuit` (an assignment of the key's circuit) on the prover's pool: witness,
+    /// satisfiability check against the cached matrices, QAP witness map, MSMs.
+    pub fn prove<R: RngCore + CryptoRng>(
+        &self,
+        circuit: impl ConstraintSynthesizer<Fr> + Send,
+        rng: &mut R,
+    ) -> Result<Proof<Bn254>, ProveError> {
+        // r and s are non-zero with overwhelming probability; ark's prover relies on the same.
+        let (r, s) = (Fr::rand(rng), Fr::rand(rng));
+        self.warm();
+        self.pool.pool.install(|| self.prove_here(circuit, r, s))
+    }
+
+    /// Proves `count` circuits, `make(i)` the `i`-th, with OS randomness; results in order.
+    /// `⌊count/t⌋·t` of them (`t` the pool's threads, when `t > 1`) run one per thread, each
+    /// on a single-threaded pool; the rest concurrently on the prover's pool.
+    pub fn prove_batch_with<C: ConstraintSynthesizer<Fr> + Send>(
+        &self,
+        count: usize,
+        make: impl Fn(usize) -> C + Sync,
+    ) -> Vec<Result<Proof<Bn254>, ProveError>> {
+        // Tables first, on the whole pool, before the proofs split the threads.
+        self.warm();
+        let t = self.pool.threads;
+        let whole = if t > 1 { count / t * t } else { 0 };
+        let prove = |i: usize| {
+            let mut rng = OsRng;
+            let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+            self.prove_here(make(i), r, s)
+        };
+        let done = Mutex::new(Vec::with_capacity(count));
+        if whole > 0 {
+            let next = AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..t {
+                    scope.spawn(|| {
+                        // Each thread's rayon calls (FFTs, MSMs) stay on its own single thread.
+                        let one = ThreadPoolBuilder::new()
+                            .num_threads(1)
+                            .build()
+                            .expect("build a single-threaded pool");
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            if i >= whole {
+                                break;
+                            }
+                            let out = one.install(|| prove(i));
+                            done.lock().expect("no panics while held").push((i, out));
+                        }
+                    });
+                }
+            });
+        }
+        let rest: Vec<_> = self.pool.pool.install(|| {
+            (whole..count)
+                .into_par_iter()
+                .map(|i| (i, prove(i)))
+                .collect()
+        });
+        let mut done = done.into_inner().expect("no panics while held");
+        done.extend(rest);
+        done.sort_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, out)| out).collect()
+    }
+
+    /// [`Self::prove`]'s work, on the current pool.
+    fn prove_here(
         &self,
         circuit: impl ConstraintSynthesizer<Fr>,
-        rng: &mut R,
-    ) -> Result<ProofEnvelope, ProveError> {
+        r: Fr,
+        s: Fr,
+    ) -> Result<Proof<Bn254>, ProveError> {
         let z = self.r1cs.assign(circuit)?;
         // ark-groth16 only debug-asserts satisfiability; check it here, always.
         if !self.r1cs.is_satisfied(&z) {
@@ -269,35 +587,55 @@ impl Groth16Keys {
             &z,
         )
         .map_err(backend_err)?;
-        // r and s are non-zero with overwhelming probability; ark's prover relies on the same.
-        let (r, s) = (Fr::rand(rng), Fr::rand(rng));
-        let proof = self.compose(&z, &h, r, s);
-        Ok(ProofEnvelope {
-            backend: BackendId::Groth16Bn254,
-            vk_fingerprint: self.vk.fingerprint(),
-            proof: encode_proof(&proof),
-        })
+        Ok(self.compose(&z, &h, r, s))
     }
 
-    pub(crate) fn proving_key(&self) -> &ProvingKey<Bn254> {
+    /// The proving key.
+    pub fn proving_key(&self) -> &ProvingKey<Bn254> {
         &self.pk
     }
 
-    pub(crate) fn verifying_key(&self) -> &Groth16VerifyingKey {
-        &self.vk
-    }
-
-    pub(crate) fn num_constraints(&self) -> usize {
+    /// R1CS constraints of the circuit.
+    pub fn num_constraints(&self) -> usize {
         self.r1cs.num_constraints
     }
 }
 
 impl Groth16System {
     fn from_pk(pk: ProvingKey<Bn254>) -> Result<Self, ProveError> {
+        Self::from_proving_key(pk, TablePlan::OnFirstProof)
+    }
+
+    /// The system for an existing proving key of the v1 statement, with fixed-base tables for
+    /// its queries built as `tables` says (`setup` and `load` build them at the first proof
+    /// within [`TableBudget::global`]; `TablePlan::Now(&TableBudget::new(0))` keeps every MSM
+    /// variable-base).
+    pub fn from_proving_key(
+        pk: ProvingKey<Bn254>,
+        tables: TablePlan<'_>,
+    ) -> Result<Self, ProveError> {
         let vk = Groth16VerifyingKey::new(pk.vk.clone()).map_err(backend_err)?;
         Ok(Self {
-            keys: Groth16Keys::new(pk, vk, PolicyCircuit::blank())?,
+            keys: Groth16Keys::new(pk, vk, PolicyCircuit::blank(), tables)?,
         })
+    }
+
+    /// Bytes of fixed-base tables this prover holds (0 when none fitted its budget).
+    pub fn fixed_base_bytes(&self) -> usize {
+        self.keys.table_bytes()
+    }
+
+    /// Runs proofs on a pool of `threads` threads (instead of the default,
+    /// [`ProverPool::default_threads`]); `prove` uses at most that many, and `prove_batch`
+    /// proves that many at once.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.keys.set_pool(ProverPool::new(threads));
+        self
+    }
+
+    /// Threads proofs run on.
+    pub fn threads(&self) -> usize {
+        self.keys.pool().threads()
     }
 
     /// The proving key (for benchmarks against stock `ark_groth16` and for tests that force
@@ -389,5 +727,15 @@ impl ProofSystem for Groth16System {
         rng: &mut R,
     ) -> Result<ProofEnvelope, ProveError> {
         self.keys.prove_circuit(PolicyCircuit::new(witness), rng)
+    }
+
+    /// One proof per thread of the prover's pool when the batch has at least as many
+    /// statements as threads (see the module docs); results in input order.
+    fn prove_batch(
+        &self,
+        witnesses: &[Witness<Self::Backend>],
+    ) -> Vec<Result<ProofEnvelope, ProveError>> {
+        self.keys
+            .prove_batch_with(witnesses.len(), |i| PolicyCircuit::new(&witnesses[i]))
     }
 }

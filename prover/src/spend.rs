@@ -21,7 +21,7 @@ use verifier::keys::{groth16_spend_name, Manifest};
 use verifier::{ProofEnvelope, SpendVerifier, VkFingerprint};
 
 use crate::error::{KeyStoreError, ProveError};
-use crate::groth16::Groth16Keys;
+use crate::groth16::{Groth16Keys, TablePlan};
 use crate::halo2::{check_circuit, prove_circuit};
 use crate::keystore;
 use crate::CircuitSize;
@@ -155,7 +155,7 @@ impl Groth16Spend {
         let vk = Groth16VerifyingKey::for_spend(pk.vk.clone()).map_err(backend_err)?;
         Ok(Self {
             class,
-            keys: Groth16Keys::new(pk, vk, SpendCircuit::blank(class))?,
+            keys: Groth16Keys::new(pk, vk, SpendCircuit::blank(class), TablePlan::OnFirstProof)?,
         })
     }
 
@@ -300,7 +300,7 @@ impl SpendProver for Groth16Spend {
                 "proving key embeds a different verifying key".into(),
             ));
         }
-        let keys = Groth16Keys::new(pk, vk, SpendCircuit::blank(class))
+        let keys = Groth16Keys::new(pk, vk, SpendCircuit::blank(class), TablePlan::OnFirstProof)
             .map_err(|e| malformed(e.to_string()))?;
         Ok(Self { class, keys })
     }

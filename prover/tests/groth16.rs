@@ -9,7 +9,7 @@ use ark_snark::SNARK;
 use circuits::bn254::{Bn254 as B, PolicyCircuit};
 use circuits::public::{PublicInputs, Witness};
 use circuits::{sample, PolicyViolation};
-use prover::groth16::Groth16System;
+use prover::groth16::{Groth16System, TablePlan};
 use prover::test_util::groth16 as system;
 use prover::{KeyStoreError, ProofSystem, ProveError};
 use rand::rngs::OsRng;
@@ -448,4 +448,123 @@ fn verifier_loads_alone_without_the_proving_key() {
         Err(KeyStoreError::Checksum { .. })
     ));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn batches_on_an_explicit_pool_verify_in_input_order() {
+    use prover::msm::TableBudget;
+    let ws: Vec<_> = (20..23).map(witness).collect();
+    // 2 threads: two proofs one per thread plus one on the shared pool; 3: all per thread.
+    for threads in [2, 3] {
+        let sys = Groth16System::from_proving_key(
+            system().proving_key().clone(),
+            TablePlan::Now(&TableBudget::new(0)),
+        )
+        .unwrap()
+        .with_threads(threads);
+        assert_eq!(sys.threads(), threads);
+        let out = sys.prove_batch(&ws);
+        assert_eq!(out.len(), ws.len());
+        for (env, w) in out.iter().zip(&ws) {
+            sys.verifier()
+                .verify(env.as_ref().unwrap(), &w.public_inputs())
+                .unwrap();
+        }
+        // Each proof is bound to its own statement: swapped, they fail.
+        let (a, b) = (out[0].as_ref().unwrap(), out[1].as_ref().unwrap());
+        assert!(sys.verifier().verify(a, &ws[1].public_inputs()).is_err());
+        assert!(sys.verifier().verify(b, &ws[0].public_inputs()).is_err());
+    }
+}
+
+#[test]
+fn our_prover_on_a_synthetic_circuit_verifies_under_ark_groth16() {
+    use ark_ff::UniformRand;
+    use prover::groth16::Groth16Prover;
+    use prover::msm::TableBudget;
+    use prover::test_util::SyntheticCircuit;
+
+    let n = SyntheticCircuit::constraints_for_domain(10);
+    let (pk, vk) =
+        Groth16::<Bn254>::circuit_specific_setup(SyntheticCircuit::blank(n), &mut OsRng).unwrap();
+    let pvk = ark_groth16::prepare_verifying_key(&vk);
+    let inputs = [0u8; SyntheticCircuit::INPUTS].map(|_| Fr::rand(&mut OsRng));
+    let circuit = SyntheticCircuit::new(n, inputs);
+    let public = circuit.public_inputs();
+    let budget = TableBudget::new(1 << 30);
+    for prover in [
+        Groth16Prover::new(
+            pk.clone(),
+            SyntheticCircuit::blank(n),
+            TablePlan::Now(&TableBudget::new(0)),
+        )
+        .unwrap()
+        .with_threads(1),
+        Groth16Prover::new(
+            pk.clone(),
+            SyntheticCircuit::blank(n),
+            TablePlan::Now(&budget),
+        )
+        .unwrap()
+        .with_threads(2),
+    ] {
+        assert_eq!(prover.num_constraints(), n);
+        assert_eq!(
+            prover.fixed_base_bytes() > 0,
+            prover.threads() == 2,
+            "only the second prover has a budget for tables"
+        );
+        let proof = prover.prove(circuit.clone(), &mut OsRng).unwrap();
+        assert!(Groth16::<Bn254>::verify_with_processed_vk(&pvk, &public, &proof).unwrap());
+        let mut wrong = public.clone();
+        wrong[3] += Fr::from(1u8);
+        assert!(!Groth16::<Bn254>::verify_with_processed_vk(&pvk, &wrong, &proof).unwrap());
+        // Batches: in order, each bound to its own inputs.
+        let other = [1u8, 2, 3, 4].map(Fr::from);
+        let proofs = prover.prove_batch_with(3, |i| {
+            SyntheticCircuit::new(n, if i == 1 { other } else { inputs })
+        });
+        for (i, p) in proofs.iter().enumerate() {
+            let want: &[Fr] = if i == 1 { &other } else { &public };
+            assert!(
+                Groth16::<Bn254>::verify_with_processed_vk(&pvk, want, p.as_ref().unwrap())
+                    .unwrap()
+            );
+        }
+    }
+    // The second prover held tables while it lived; dropped, they gave their bytes back.
+    assert_eq!(budget.available(), 1 << 30);
+    // The stock prover accepts the same circuit and keys (the benchmark's baseline).
+    let stock = Groth16::<Bn254>::prove(&pk, circuit, &mut OsRng).unwrap();
+    assert!(Groth16::<Bn254>::verify_with_processed_vk(&pvk, &public, &stock).unwrap());
+}
+
+#[test]
+fn a_prover_that_defers_its_tables_builds_them_at_its_first_proof() {
+    use ark_ff::UniformRand;
+    use prover::groth16::Groth16Prover;
+    use prover::msm::TableBudget;
+    use prover::test_util::SyntheticCircuit;
+
+    let n = SyntheticCircuit::constraints_for_domain(9);
+    let (pk, vk) =
+        Groth16::<Bn254>::circuit_specific_setup(SyntheticCircuit::blank(n), &mut OsRng).unwrap();
+    let pvk = ark_groth16::prepare_verifying_key(&vk);
+    let prover = Groth16Prover::new(pk, SyntheticCircuit::blank(n), TablePlan::OnFirstProof)
+        .unwrap()
+        .with_threads(1);
+    // Loading keys builds nothing: a process that never proves never holds tables.
+    assert_eq!(prover.fixed_base_bytes(), 0);
+    let inputs = [0u8; SyntheticCircuit::INPUTS].map(|_| Fr::rand(&mut OsRng));
+    let circuit = SyntheticCircuit::new(n, inputs);
+    let public = circuit.public_inputs();
+    let proof = prover.prove(circuit, &mut OsRng).unwrap();
+    assert!(Groth16::<Bn254>::verify_with_processed_vk(&pvk, &public, &proof).unwrap());
+    // Within the global budget (512 MiB unless ZKQ_FIXED_BASE_MB says otherwise).
+    if TableBudget::from_env().available() > 0 {
+        assert!(prover.fixed_base_bytes() > 0, "the first proof built them");
+    }
+    let mut wrong = public;
+    wrong[0] += Fr::from(1u8);
+    assert!(!Groth16::<Bn254>::verify_with_processed_vk(&pvk, &wrong, &proof).unwrap());
 }

@@ -1,6 +1,7 @@
 //! `prover::msm` against ark-ec's `VariableBaseMSM::msm`: random inputs and edges (zero
 //! scalars, `r − 1`, identity points, repeated points, `P` and `−P`, sizes 0, 1, 2 and
-//! non-powers of two), G1 and G2, GLV and non-GLV, every accumulation mode, fixed windows.
+//! non-powers of two), G1 and G2, GLV and non-GLV, every accumulation mode, fixed windows;
+//! and the fixed-base tables (`FixedBaseMsm`) on the same inputs, at several widths.
 
 use ark_bn254::{Fr, G1Projective, G2Projective};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
@@ -9,7 +10,9 @@ use ark_ff::{BigInteger, PrimeField, UniformRand};
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use proptest::prelude::*;
 use prover::msm::glv::GlvCurve;
-use prover::msm::{Accumulation, ArkMsm, BigInt, MsmBackend, PippengerMsm};
+use prover::msm::{
+    Accumulation, ArkMsm, BigInt, FixedBaseMsm, MsmBackend, PippengerMsm, TableBudget,
+};
 
 /// What an input slot holds.
 #[derive(Clone, Copy, Debug)]
@@ -100,11 +103,37 @@ fn check<P: GlvCurve<ScalarField = Fr>>(
     Ok(())
 }
 
+/// Fixed-base tables at the chosen width and at narrow and wide fixed ones: the full input,
+/// then a prefix of the scalars (a table is used with fewer scalars than bases).
+fn check_fixed<P: GlvCurve<ScalarField = Fr>>(
+    points: &[Affine<P>],
+    scalars: &[Fr],
+) -> Result<(), TestCaseError> {
+    let bigints: Vec<BigInt> = scalars.iter().map(|s| s.into_bigint()).collect();
+    let auto = FixedBaseMsm::<P>::choose_window(points.len());
+    for c in [auto, 1, 3, 7, 16] {
+        let table = FixedBaseMsm::with_window(points, c);
+        prop_assert_eq!(table.len(), points.len());
+        let expect = Projective::<P>::msm(points, scalars).expect("equal lengths");
+        prop_assert_eq!(
+            table.msm(&bigints).into_affine(),
+            expect.into_affine(),
+            "c={}",
+            c
+        );
+        let k = points.len() / 2;
+        let expect = Projective::<P>::msm(&points[..k], &scalars[..k]).expect("equal lengths");
+        prop_assert_eq!(table.msm(&bigints[..k]), expect, "prefix, c={}", c);
+    }
+    Ok(())
+}
+
 fn check_all<P: GlvCurve<ScalarField = Fr>>(slots: &[Slot], seed: u64) {
     let (points, scalars) = inputs::<P>(slots, seed);
     for msm in configs() {
         check(&msm, &points, &scalars).unwrap();
     }
+    check_fixed(&points, &scalars).unwrap();
 }
 
 proptest! {
@@ -116,6 +145,7 @@ proptest! {
         for msm in configs() {
             check(&msm, &points, &scalars)?;
         }
+        check_fixed(&points, &scalars)?;
     }
 
     #[test]
@@ -124,6 +154,7 @@ proptest! {
         for msm in configs() {
             check(&msm, &points, &scalars)?;
         }
+        check_fixed(&points, &scalars)?;
     }
 }
 
@@ -188,6 +219,41 @@ fn many_rounds_with_auto_batches() {
         }
     }
     check(&PippengerMsm::new(), &points, &scalars).unwrap();
+    // Fixed-base: narrow buckets of hundreds of pairs, and the chosen width (many chunks).
+    let bigints: Vec<BigInt> = scalars.iter().map(|s| s.into_bigint()).collect();
+    let expect = G1Projective::msm(&points, &scalars).unwrap();
+    for c in [
+        3,
+        FixedBaseMsm::<ark_bn254::g1::Config>::choose_window(3000),
+    ] {
+        assert_eq!(FixedBaseMsm::with_window(&points, c).msm(&bigints), expect);
+    }
+}
+
+#[test]
+fn fixed_base_tables_respect_their_budget() {
+    let (points, scalars) = inputs::<ark_bn254::g1::Config>(&[Slot::Random; 50], 13);
+    let bigints: Vec<BigInt> = scalars.iter().map(|s| s.into_bigint()).collect();
+    let c = FixedBaseMsm::<ark_bn254::g1::Config>::choose_window(50);
+    let bytes = FixedBaseMsm::<ark_bn254::g1::Config>::table_bytes(50, c);
+    assert!(FixedBaseMsm::within_budget(&points, &TableBudget::new(bytes - 1)).is_none());
+    let budget = TableBudget::new(bytes + 10);
+    let table = FixedBaseMsm::within_budget(&points, &budget).expect("fits");
+    assert_eq!(table.memory_bytes(), bytes);
+    assert_eq!(budget.available(), 10);
+    // A second table does not fit in what is left; dropping the first gives its bytes back.
+    assert!(FixedBaseMsm::within_budget(&points, &budget).is_none());
+    assert_eq!(
+        table.msm(&bigints),
+        G1Projective::msm(&points, &scalars).unwrap()
+    );
+    drop(table);
+    assert_eq!(budget.available(), bytes + 10);
+    assert!(FixedBaseMsm::within_budget(&points, &TableBudget::new(0)).is_none());
+    // An empty base set costs nothing and sums to the identity.
+    let empty = FixedBaseMsm::<ark_bn254::g1::Config>::within_budget(&[], &TableBudget::new(0))
+        .expect("empty table fits");
+    assert_eq!(empty.msm(&bigints), G1Projective::default());
 }
 
 #[test]
@@ -213,6 +279,7 @@ fn non_canonical_scalars_are_reduced() {
         let got = PippengerMsm::new().glv(glv).msm_g1(&points, &big);
         assert_eq!(got, expect);
     }
+    assert_eq!(FixedBaseMsm::with_window(&points, 9).msm(&big), expect);
     // ark's baseline sees the canonical ones.
     let canon: Vec<BigInt> = scalars.iter().map(|s| s.into_bigint()).collect();
     assert_eq!(ArkMsm.msm_g1(&points, &canon), expect);
@@ -283,4 +350,50 @@ fn groth16_proofs_made_with_our_msm_verify_under_ark_groth16() {
         ArkMsm.msm_g2(&pk.b_g2_query, &s)
     );
     assert_eq!(ours.msm_g1(&pk.h_query, &s), ArkMsm.msm_g1(&pk.h_query, &s));
+    for (name, q) in [
+        ("a", &pk.a_query),
+        ("b_g1", &pk.b_g1_query),
+        ("h", &pk.h_query),
+    ] {
+        let table = FixedBaseMsm::with_window(
+            q,
+            FixedBaseMsm::<ark_bn254::g1::Config>::choose_window(q.len()),
+        );
+        assert_eq!(table.msm(&s), ArkMsm.msm_g1(q, &s), "{name}");
+    }
+    let table = FixedBaseMsm::with_window(&pk.b_g2_query, 10);
+    assert_eq!(table.msm(&s), ArkMsm.msm_g2(&pk.b_g2_query, &s));
+}
+
+#[test]
+fn groth16_proofs_verify_with_and_without_fixed_base_tables() {
+    use ark_bn254::Bn254;
+    use ark_groth16::Groth16;
+    use prover::groth16::{Groth16System, TablePlan};
+    use prover::ProofSystem;
+    use verifier::StatementVerifier;
+
+    let pk = prover::test_util::groth16().proving_key().clone();
+    let witness = circuits::sample::witness(4);
+    let inputs = witness.public_inputs().to_field_elements();
+    let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
+    let variable =
+        Groth16System::from_proving_key(pk.clone(), TablePlan::Now(&TableBudget::new(0))).unwrap();
+    assert_eq!(variable.fixed_base_bytes(), 0);
+    let budget = TableBudget::new(1 << 30);
+    let fixed = Groth16System::from_proving_key(pk, TablePlan::Now(&budget)).unwrap();
+    // Tables were built, and the budget was charged for exactly their bytes.
+    assert!(fixed.fixed_base_bytes() > 0);
+    assert_eq!(budget.available(), (1 << 30) - fixed.fixed_base_bytes());
+    for system in [&variable, &fixed] {
+        let env = system.prove(&witness, &mut rand::rngs::OsRng).unwrap();
+        let proof = verifier::groth16::decode_proof(&env.proof).unwrap();
+        assert!(Groth16::<Bn254>::verify_proof(&pvk, &proof, &inputs).unwrap());
+        system
+            .verifier()
+            .verify(&env, &witness.public_inputs())
+            .unwrap();
+    }
+    drop(fixed);
+    assert_eq!(budget.available(), 1 << 30);
 }

@@ -13,10 +13,12 @@
 //! own, each matched against the roster's pin for its class before the session starts.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use circuits::spend::SizeClass;
 use circuits::Backend;
 use signer::session::spend::{
     RecordPlace, SpendCoordinator, SpendCoordinatorError, SpendEndpoint, SpendRound1Reply,
@@ -40,6 +42,22 @@ use crate::store::StoreError;
 struct NodeSpend {
     client: NodeClient,
     runtime: tokio::runtime::Handle,
+    /// Round 1's timeout ([`proving_timeout`]).
+    prove_timeout: Duration,
+}
+
+/// How long a node may take over spend round 1, in which it proves: the signer timeout for
+/// every 16 output slots of the spend's class, at most the request timeout (by default 30 s
+/// for classes 2 and 16, and 120 s for 256: that class proves for tens of seconds, longer
+/// where nodes share a host). `outputs` is the transaction's output count (an
+/// upper bound on its external outputs; a PSBT that does not parse gets the smallest class
+/// and is refused by the session anyway).
+fn proving_timeout(signer: Duration, request: Duration, outputs: usize) -> Duration {
+    let slots =
+        SizeClass::for_outputs(outputs).map_or(SizeClass::TwoFiftySix.slots(), |c| c.slots());
+    (signer * (slots.div_ceil(16) as u32))
+        .min(request)
+        .max(signer)
 }
 
 impl SpendEndpoint for NodeSpend {
@@ -48,7 +66,8 @@ impl SpendEndpoint for NodeSpend {
     }
 
     fn spend_round1(&self, req: &SpendRound1Request) -> Result<SpendRound1Reply, Refusal> {
-        self.runtime.block_on(self.client.spend_round1(req))
+        self.runtime
+            .block_on(self.client.spend_round1(req, self.prove_timeout))
     }
 
     fn spend_round2(&self, req: &SpendRound2Request) -> Result<SpendRound2Reply, Refusal> {
@@ -138,6 +157,8 @@ async fn run<V: StatementVerifier + 'static>(
         .registry()
         .spend_policies(req.key_id.as_str(), V::Backend::ID, now);
     let runtime = tokio::runtime::Handle::current();
+    let outputs = bitcoin::psbt::Psbt::deserialize(&psbt).map_or(0, |p| p.unsigned_tx.output.len());
+    let prove_timeout = proving_timeout(c.signer_timeout, c.request_timeout, outputs);
     let session = {
         let (c, key_id, public, identities) = (
             c.clone(),
@@ -153,6 +174,7 @@ async fn run<V: StatementVerifier + 'static>(
                 .map(|n| NodeSpend {
                     client: NodeClient::new(n.id, &n.url, key_id.clone(), c.http.clone()),
                     runtime: runtime.clone(),
+                    prove_timeout,
                 })
                 .collect();
             let endpoints: Vec<&dyn SpendEndpoint> =
@@ -237,5 +259,30 @@ async fn run<V: StatementVerifier + 'static>(
             tracing::info!(request = %request_id, key = %req.key_id, error = %err, "spend not signed");
             Err(err)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_class_gets_longer_to_prove_within_the_request_timeout() {
+        let (signer, request) = (Duration::from_secs(30), Duration::from_secs(120));
+        assert_eq!(proving_timeout(signer, request, 2), signer);
+        assert_eq!(proving_timeout(signer, request, 16), signer, "class 16");
+        assert_eq!(
+            proving_timeout(signer, request, 101),
+            request,
+            "class 256, capped"
+        );
+        assert_eq!(
+            proving_timeout(signer, Duration::from_secs(3_600), 101),
+            Duration::from_secs(480)
+        );
+        // Too many outputs for any class: the largest class's bound (the session refuses it).
+        assert_eq!(proving_timeout(signer, request, 10_000), request);
+        // A request timeout below the signer timeout does not shorten a call.
+        assert_eq!(proving_timeout(signer, Duration::from_secs(10), 2), signer);
     }
 }

@@ -31,6 +31,8 @@ pub struct CoordinatorState<V: StatementVerifier + 'static> {
     pub(super) spend: Vec<(SizeClass, V::Spend)>,
     pub(super) http: HttpClient,
     pub(super) request_timeout: Duration,
+    /// How long one call to a node may take (the HTTP client's own timeout).
+    pub(super) signer_timeout: Duration,
     /// Each key's public key package, parsed on first use.
     pub(super) public_keys: RwLock<HashMap<KeyId, Arc<PublicKeyPackage<Taproot>>>>,
     /// The governance registry, rebuilt and re-verified from the database at start and
@@ -104,6 +106,7 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
             spend,
             http,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
+            signer_timeout: config.signer_timeout(),
             public_keys: RwLock::new(HashMap::new()),
             governance: Arc::new(RwLock::new(registry)),
             witnessing: super::witness::Witnessing::default(),

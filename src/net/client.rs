@@ -189,13 +189,22 @@ impl HttpClient {
         url: &str,
         body: &B,
     ) -> Result<T, ClientError> {
-        let resp = self
-            .pool(url)?
-            .post(url)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| transport(url, e))?;
+        self.post_within(url, body, None).await
+    }
+
+    /// [`Self::post`], giving up after `timeout` instead of the client's own timeout when
+    /// one is given (a call known to take long, such as a round in which a node proves).
+    pub async fn post_within<B: Serialize, T: DeserializeOwned>(
+        &self,
+        url: &str,
+        body: &B,
+        timeout: Option<Duration>,
+    ) -> Result<T, ClientError> {
+        let mut req = self.pool(url)?.post(url).json(body);
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
+        let resp = req.send().await.map_err(|e| transport(url, e))?;
         self.answer(url, resp).await
     }
 
@@ -320,13 +329,23 @@ impl NodeClient {
         path: &str,
         body: &B,
     ) -> Result<T, Refusal> {
+        self.call_within(path, body, None).await
+    }
+
+    /// [`Self::call`] with [`HttpClient::post_within`]'s timeout.
+    async fn call_within<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        timeout: Option<Duration>,
+    ) -> Result<T, Refusal> {
         let url = format!("{}{path}", self.base);
-        let mut result = self.http.post(&url, body).await;
+        let mut result = self.http.post_within(&url, body, timeout).await;
         // A pooled connection to a node that restarted fails once; retry on a new one. Safe
         // for both rounds: a node refuses a session it has already seen (round 1) or whose
         // nonces are used (round 2). Timeouts are not retried.
         if matches!(&result, Err(ClientError::Transport { reason, .. }) if reason != "timed out") {
-            result = self.http.post(&url, body).await;
+            result = self.http.post_within(&url, body, timeout).await;
         }
         result.map_err(|e| match e {
             ClientError::Api(api) => Refusal {
@@ -358,16 +377,19 @@ impl NodeClient {
         wire.decode().map_err(|e| Refusal::other(e.message))
     }
 
-    /// Round 1 of a spend on this node.
+    /// Round 1 of a spend on this node, in which it proves: allowed `timeout` (a large
+    /// class proves for tens of seconds), not the client's per-call timeout.
     pub async fn spend_round1(
         &self,
         req: &signer::session::spend::SpendRound1Request,
+        timeout: Duration,
     ) -> Result<signer::session::spend::SpendRound1Reply, Refusal> {
         use crate::net::api::spend::{SpendRound1ReplyWire, SpendRound1Wire};
         let wire: SpendRound1ReplyWire = self
-            .call(
+            .call_within(
                 "/v1/node/spend/round1",
                 &SpendRound1Wire::encode(&self.key_id, req),
+                Some(timeout),
             )
             .await?;
         wire.decode().map_err(|e| Refusal::other(e.message))

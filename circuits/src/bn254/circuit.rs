@@ -225,9 +225,20 @@ pub(crate) fn path_root(
     leaf: FpVar<Fr>,
     path: Option<&MerklePath<Fr>>,
 ) -> Result<FpVar<Fr>, SynthesisError> {
+    path_climb(cs, leaf, path, TREE_DEPTH)
+}
+
+/// [`path_root`]'s first `levels` levels: the node at depth `TREE_DEPTH - levels` above
+/// `leaf`.
+pub(crate) fn path_climb(
+    cs: &ConstraintSystemRef<Fr>,
+    leaf: FpVar<Fr>,
+    path: Option<&MerklePath<Fr>>,
+    levels: usize,
+) -> Result<FpVar<Fr>, SynthesisError> {
     let missing = || SynthesisError::AssignmentMissing;
     let mut cur = leaf;
-    for level in 0..TREE_DEPTH {
+    for level in 0..levels.min(TREE_DEPTH) {
         let sibling = FpVar::new_witness(cs.clone(), || {
             path.map(|p| p.siblings[level]).ok_or_else(missing)
         })?;

@@ -30,28 +30,41 @@
 //! - 1, 2, 5: `poseidon_hash_var` (domain and length in the capacity element); `N` and the
 //!   domain tags are constants of the circuit; the path gadget is
 //!   [`super::circuit`]'s (one multiplication per level for the swap).
+//! - 5, shared top: a class with [`SizeClass::shared_levels`] `L > 0` witnesses the `2^L`
+//!   nodes of the allowlist tree at depth `16 - L` once and hashes them pairwise up to
+//!   `allowlist_root` (`2^L - 1` node hashes). Each slot climbs only its first `16 - L`
+//!   levels and must arrive at the node that its last `L` direction bits select among the
+//!   witnessed ones (a tree of `2^L - 1` multiplexers, one constraint each). Sound because
+//!   the witnessed nodes are bound to the root: by collision resistance of `H_NODE` the
+//!   node a slot reaches is the tree's node at that position, exactly as if the slot had
+//!   hashed its full path (whose top `L` siblings are those nodes' hashes).
 //! - 3, 4: boolean decompositions (`bits + 1` constraints each); the sum is a linear
 //!   combination (no constraint of its own).
 //! - 6: `binding · binding = binding_sq` for a witnessed square.
 //!
 //! # Size
 //!
-//! 11 117 constraints for 2 slots and 76 371 for 16 (pinned by `spend_sizes_are_pinned`):
-//! 4 661 per slot — 19 permutations (2 for the `O` link, 1 leaf, 16 path levels) of ~243
-//! and one 64-bit range check — plus ~1 800 for the policy, the public integers and the
-//! three orderings. 256 slots: about 1.2 million.
+//! 11 117 constraints for 2 slots, 64 788 for 16 and 822 011 for 256 (the first two pinned
+//! by `spend_sizes_are_pinned`). A slot with its whole path costs 4 661 — 19 permutations
+//! (2 for the `O` link, 1 leaf, 16 path levels) of ~243 and one 64-bit range check — plus
+//! ~1 800 for the policy, the public integers and the three orderings. Sharing the top 4
+//! levels saves 16 slots 0.85× of the constraints; sharing 7 saves 256 slots 0.69× (from
+//! 1 195 011), which also halves the 256 class's FFT domain (2^21 to 2^20).
 
 use ark_ff::AdditiveGroup;
-use ark_r1cs_std::{alloc::AllocVar, eq::EqGadget, fields::fp::FpVar, fields::FieldVar};
+use ark_r1cs_std::{
+    alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::fp::FpVar, fields::FieldVar,
+};
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, SynthesisError, SynthesisMode,
 };
 
-use super::circuit::{enforce_bits, path_root};
+use super::circuit::{enforce_bits, path_climb};
 use super::poseidon::poseidon_hash_var;
 use super::{Bn254, Fr};
 use crate::checks::{U32_BITS, U64_BITS};
-use crate::field::{StatementField, DOMAIN_LEAF};
+use crate::field::{StatementField, DOMAIN_LEAF, DOMAIN_NODE};
+use crate::merkle::TREE_DEPTH;
 use crate::spend::public::{
     SPEND_BINDING, SPEND_FEE, SPEND_LOCK_TIME, SPEND_NOW, SPEND_O, SPEND_P,
 };
@@ -170,6 +183,23 @@ impl ConstraintSynthesizer<Fr> for SpendCircuit {
                 FpVar::Constant(Fr::from_u64(self.class.slots() as u64)),
             ],
         )?;
+        // 5 (shared part). The top `shared` levels: their 2^shared nodes at depth
+        // TREE_DEPTH - shared, hashed once to the committed root (with none shared, the
+        // root itself is the one node every slot must reach).
+        let shared = self.class.shared_levels();
+        if v.is_some_and(|v| v.top.len() != 1 << shared) {
+            return Err(SynthesisError::Unsatisfiable);
+        }
+        let top = if shared == 0 {
+            vec![policy.allowlist_root.clone()]
+        } else {
+            let top = (0..1usize << shared)
+                .map(|j| FpVar::new_witness(cs.clone(), || v.map(|v| v.top[j]).ok_or_else(missing)))
+                .collect::<Result<Vec<_>, _>>()?;
+            subtree_root(&cs, top.clone())?.enforce_equal(&policy.allowlist_root)?;
+            top
+        };
+
         let mut total = FpVar::<Fr>::Constant(Fr::ZERO);
         for i in 0..self.class.slots() {
             let slot = v.map(|v| &v.slots[i]);
@@ -187,7 +217,17 @@ impl ConstraintSynthesizer<Fr> for SpendCircuit {
                 &[acc, hi.clone(), lo.clone(), amount],
             )?;
             let leaf = poseidon_hash_var(cs.clone(), DOMAIN_LEAF, &[hi, lo])?;
-            path_root(&cs, leaf, slot.map(|s| &s.path))?.enforce_equal(&policy.allowlist_root)?;
+            let path = slot.map(|s| &s.path);
+            let node = path_climb(&cs, leaf, path, TREE_DEPTH - shared)?;
+            // The node the slot's remaining path bits select among the shared ones.
+            let bits = (TREE_DEPTH - shared..TREE_DEPTH)
+                .map(|level| {
+                    Boolean::new_witness(cs.clone(), || {
+                        path.map(|p| p.is_right(level)).ok_or_else(missing)
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            select(&top, &bits)?.enforce_equal(&node)?;
         }
         acc.enforce_equal(&o_pub)?;
 
@@ -207,5 +247,37 @@ impl ConstraintSynthesizer<Fr> for SpendCircuit {
         })?;
         binding.mul_equals(&binding, &binding_sq)?;
         Ok(())
+    }
+}
+
+/// The root of the subtree whose bottom level is `nodes` (a power of two of them):
+/// `H_NODE` pairwise, level by level.
+fn subtree_root(
+    cs: &ConstraintSystemRef<Fr>,
+    mut nodes: Vec<FpVar<Fr>>,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    while nodes.len() > 1 {
+        nodes = nodes
+            .chunks(2)
+            .map(|pair| poseidon_hash_var(cs.clone(), DOMAIN_NODE, pair))
+            .collect::<Result<_, _>>()?;
+    }
+    nodes.pop().ok_or(SynthesisError::Unsatisfiable)
+}
+
+/// `values[index]`, `index` given by its little-endian `bits` (`values.len() == 2^bits`):
+/// a tree of multiplexers, `a + bit·(b - a)`, one constraint each.
+fn select(values: &[FpVar<Fr>], bits: &[Boolean<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
+    let mut layer = values.to_vec();
+    for bit in bits {
+        let bit = FpVar::from(bit.clone());
+        layer = layer
+            .chunks(2)
+            .map(|pair| &pair[0] + &bit * (&pair[1] - &pair[0]))
+            .collect();
+    }
+    match layer.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(SynthesisError::Unsatisfiable),
     }
 }

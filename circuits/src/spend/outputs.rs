@@ -61,6 +61,20 @@ impl SizeClass {
         }
     }
 
+    /// How many top levels of the allowlist tree the class's slots share in the Groth16
+    /// circuit: the `2^L` nodes at depth `TREE_DEPTH - L` are witnessed once and hashed to
+    /// the root once, and each slot climbs only `TREE_DEPTH - L` levels, then selects its node
+    /// among them by its remaining `L` path bits (`2^L - 1` multiplexers). Per slot that
+    /// trades `L` node hashes (~245 constraints each) for `2^L - 1` constraints, at a shared
+    /// cost of `2^L - 1` hashes: `L` minimises the sum (0 for 2 slots, 4 for 16, 7 for 256).
+    pub const fn shared_levels(self) -> usize {
+        match self {
+            SizeClass::Two => 0,
+            SizeClass::Sixteen => 4,
+            SizeClass::TwoFiftySix => 7,
+        }
+    }
+
     /// The smallest class holding `outputs` external outputs.
     pub fn for_outputs(outputs: usize) -> Result<Self, SpendError> {
         Self::ALL

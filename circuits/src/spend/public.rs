@@ -13,7 +13,7 @@ use super::policy::{commit_spend_policy_fields, SpendPolicy, SpendPolicyFields};
 use super::rules::{check, SpendViolation};
 use crate::field::{Backend, StatementField};
 use crate::intent::Recipient;
-use crate::merkle::MerklePath;
+use crate::merkle::{MerklePath, TREE_DEPTH};
 use crate::policy::PolicyCommitment;
 use crate::public::{Binding, PublicInputsError, StatementInputs};
 
@@ -161,6 +161,10 @@ pub struct SpendValues<F> {
     pub policy: SpendPolicyFields<F>,
     /// One entry per slot of the class.
     pub slots: Vec<SlotValues<F>>,
+    /// The allowlist tree's nodes at depth `TREE_DEPTH - L`, `L` the class's
+    /// [`SizeClass::shared_levels`] (`2^L` nodes; one, the root, when `L = 0`). The Groth16
+    /// circuit hashes them to the root once instead of climbing every path to the top.
+    pub top: Vec<F>,
     /// `[O, fee, lock_time, P, now, binding]`.
     pub public: [F; NUM_SPEND_PUBLIC_INPUTS],
 }
@@ -209,6 +213,7 @@ impl<B: Backend> SpendWitness<B> {
     pub fn new_unchecked(spend: &Spend, policy: &SpendPolicy, now: u64, binding: Binding) -> Self {
         let tree = policy.allowlist_tree::<B>();
         let root = tree.root();
+        let top = tree.level(TREE_DEPTH - spend.class().shared_levels());
         let fields = policy.fields_with_root::<B>(root);
         let slots = spend
             .slots()
@@ -238,6 +243,7 @@ impl<B: Backend> SpendWitness<B> {
                 class: spend.class(),
                 policy: fields,
                 slots,
+                top,
                 public: public.to_field_elements(),
             },
         }

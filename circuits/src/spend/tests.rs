@@ -285,6 +285,73 @@ fn every_rule_is_enforced_in_the_circuit() {
 }
 
 #[test]
+fn slots_reach_the_shared_top_of_the_tree_only_by_their_own_path() {
+    // An allowlist spanning three of the 16 class's shared subtrees (4 096 leaves each), and
+    // payees in each of them.
+    let scripts: Vec<_> = (0..8_200u32)
+        .map(|i| script_hash(&[&[0x51u8, 0x20][..], &i.to_le_bytes()].concat()))
+        .collect();
+    let p = SpendPolicy::new(
+        REGTEST,
+        100_000,
+        1_000,
+        sample::NOW - 10,
+        scripts.clone(),
+        PolicySalt::from_bytes([3; 32]),
+    )
+    .unwrap();
+    let payees = [1usize, 4_100, 8_195];
+    let s = Spend::with_class(
+        REGTEST,
+        payees
+            .iter()
+            .enumerate()
+            .map(|(i, &j)| out(i as u32, scripts[j], 10))
+            .collect(),
+        500,
+        0,
+        SizeClass::Sixteen,
+    )
+    .unwrap();
+    let good = SpendWitness::<Bn254>::new(&s, &p, sample::NOW, sample::binding(1))
+        .unwrap()
+        .values()
+        .clone();
+    let shared = SizeClass::Sixteen.shared_levels();
+    assert_eq!(good.top.len(), 1 << shared);
+    let depth = crate::merkle::TREE_DEPTH - shared;
+    let selected: Vec<_> = good.slots[..3]
+        .iter()
+        .map(|slot| usize::from(slot.path.index) >> depth)
+        .collect();
+    assert_eq!(
+        selected,
+        [0, 1, 2],
+        "the payees sit under different shared nodes"
+    );
+    assert!(satisfied(good.clone()));
+
+    // Shared nodes that do not hash to the committed root: refused, even one no slot uses.
+    for j in [1, 9] {
+        let mut v = good.clone();
+        v.top[j] += Fr::ONE;
+        assert!(!satisfied(v), "top node {j} is not bound to the root");
+    }
+    // Two shared nodes swapped: the root changes.
+    let mut v = good.clone();
+    v.top.swap(1, 2);
+    assert!(!satisfied(v));
+    // A slot that climbs correctly but claims another shared node by its top bits.
+    let mut v = good.clone();
+    v.slots[1].path.index ^= 1 << depth;
+    assert!(!satisfied(v));
+    // Too few or too many shared nodes: refused before synthesis.
+    let mut v = good.clone();
+    v.top.pop();
+    assert!(SpendCircuit::from_values(v).is_satisfied().is_err());
+}
+
+#[test]
 fn spend_sizes_are_pinned() {
     assert_eq!(
         SpendCircuit::num_constraints(SizeClass::Two).unwrap(),
@@ -292,7 +359,7 @@ fn spend_sizes_are_pinned() {
     );
     assert_eq!(
         SpendCircuit::num_constraints(SizeClass::Sixteen).unwrap(),
-        76_371
+        64_788
     );
 }
 

@@ -134,6 +134,23 @@ impl<P: SWCurveConfig> BucketSums<P> {
         starts: &[usize],
         min_batch: usize,
     ) -> Bucket<P> {
+        self.window_sum_by(|i| bases[i as usize], |_, _| {}, entries, starts, min_batch)
+            .0
+    }
+
+    /// [`Self::window_sum`] with the points fetched by `point(index)` (the entry without its
+    /// [`NEG`] bit) and then adjusted by `fix(index, &mut point)` in a separate pass (so that
+    /// data-dependent branches there do not stall the loads), returning `(Σ_b (b + 1)·S_b, Σ_b S_b)`: the fixed-base MSM
+    /// ([`super::fixed`]) derives its points from a table and sums a range of buckets
+    /// `lo..hi` as `Σ_b (b + 1)·S_{lo+b} + lo·Σ_b S_{lo+b}`.
+    pub fn window_sum_by(
+        &mut self,
+        point: impl Fn(u32) -> Affine<P>,
+        fix: impl Fn(u32, &mut Affine<P>),
+        entries: &[u32],
+        starts: &[usize],
+        min_batch: usize,
+    ) -> (Bucket<P>, Bucket<P>) {
         let buckets = starts.len() - 1;
         let min_batch = min_batch.max(1);
         // `lens[b]`: points of bucket `b` still to be added, at `points[starts[b]..]`.
@@ -147,9 +164,9 @@ impl<P: SWCurveConfig> BucketSums<P> {
         // Signs are applied in a second pass, so that their unpredictable branches do not
         // stall the loads.
         self.points.clear();
-        self.points
-            .extend(entries.iter().map(|&e| bases[(e & !NEG) as usize]));
+        self.points.extend(entries.iter().map(|&e| point(e & !NEG)));
         for (p, &e) in self.points.iter_mut().zip(entries) {
+            fix(e & !NEG, p);
             if e & NEG != 0 {
                 p.y = -p.y;
             }
@@ -215,7 +232,7 @@ impl<P: SWCurveConfig> BucketSums<P> {
             }
             acc += &running;
         }
-        acc
+        (acc, running)
     }
 }
 

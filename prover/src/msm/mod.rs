@@ -24,9 +24,14 @@
 //! step 4 computes `Σ_j 2^{jc} Σ_i d_{ij}·P_i` with complete addition formulas (the identity,
 //! doubling and `P + (−P)` are handled explicitly in the affine adder). The tests compare with
 //! ark-ec on random and edge inputs.
+//!
+//! For a base set known in advance (a proving key's query), [`fixed::FixedBaseMsm`] trades a
+//! precomputed table of `2^{jc}·P_i` (within a [`fixed::TableBudget`]) for a single bucket pass
+//! with no per-window reductions or doublings.
 
 pub mod batch_add;
 pub mod digits;
+pub mod fixed;
 pub mod glv;
 pub mod pippenger;
 
@@ -39,6 +44,7 @@ use ark_ff::{BigInteger, PrimeField};
 use rayon::prelude::*;
 use rayon::ThreadPool;
 
+pub use fixed::{FixedBaseMsm, TableBudget};
 use glv::{decompose, endomorphism, GlvCurve, HALF_BITS};
 
 /// A scalar as the MSMs take it: `Fr`'s canonical integer (`PrimeField::into_bigint`).

@@ -220,46 +220,60 @@ impl<V: SpendVerifier> SpendCoordinator<'_, V> {
             roster: self.roster,
         };
 
-        // Round 1: ask `t` candidates, then one more for each excluded, until `t` pass.
+        // Round 1: `t` candidates at once; each one excluded is replaced as soon as it is
+        // (a signer refuses before it proves, so its replacement gets a fresh session time
+        // instead of waiting out the others' proofs), until `t` pass.
+        let signers: Vec<SignerId> = endpoints.iter().map(|e| e.id()).collect();
+        let req = SpendRound1Request {
+            session,
+            psbt: psbt.to_vec(),
+            network: self.network,
+            now,
+            signers,
+        };
         let mut excluded = Vec::new();
         let mut replies: Vec<SpendRound1Reply> = Vec::new();
-        let mut candidates = endpoints.iter();
-        let signers: Vec<SignerId> = endpoints.iter().map(|e| e.id()).collect();
-        while replies.len() < self.threshold {
-            let want = self.threshold - replies.len();
-            let batch: Vec<&&dyn SpendEndpoint> = candidates.by_ref().take(want).collect();
-            if batch.is_empty() {
-                return Err(CoordinatorError::TooFewSigners {
-                    need: self.threshold,
-                    usable: replies.len(),
-                    excluded,
-                }
-                .into());
-            }
-            let req = SpendRound1Request {
-                session,
-                psbt: psbt.to_vec(),
-                network: self.network,
-                now,
-                signers: signers.clone(),
-            };
-            for (e, result) in fan_out(&batch, |e| e.spend_round1(&req)) {
+        for_each_until(
+            endpoints,
+            self.threshold,
+            |e| e.spend_round1(&req),
+            |e, result| {
                 let id = e.id();
-                match result {
-                    Err(refusal) => excluded.push(Excluded::refused(id, refusal)),
+                let outcome = match result {
+                    Err(refusal) => Err(Excluded::refused(id, refusal)),
                     Ok(reply) if reply.signer != id => {
-                        excluded.push(Excluded::fault(id, ReplyFault::WrongSignerOrSession))
+                        Err(Excluded::fault(id, ReplyFault::WrongSignerOrSession))
                     }
                     Ok(reply) if reply.commitments.len() != summary.sighashes.len() => {
-                        excluded.push(Excluded::fault(id, ReplyFault::CommitmentsDiffer))
+                        Err(Excluded::fault(id, ReplyFault::CommitmentsDiffer))
                     }
                     Ok(reply) => match check_reply(verifier, &expected, &reply) {
-                        Ok(()) => replies.push(reply),
-                        Err(fault) => excluded.push(Excluded::fault(id, fault)),
+                        Ok(()) => Ok(reply),
+                        Err(fault) => Err(Excluded::fault(id, fault)),
                     },
+                };
+                match outcome {
+                    Ok(reply) => {
+                        replies.push(reply);
+                        true
+                    }
+                    Err(x) => {
+                        excluded.push(x);
+                        false
+                    }
                 }
+            },
+        );
+        if replies.len() < self.threshold {
+            return Err(CoordinatorError::TooFewSigners {
+                need: self.threshold,
+                usable: replies.len(),
+                excluded,
             }
+            .into());
         }
+        // In roster order, whatever order they arrived in.
+        replies.sort_by_key(|r| r.signer);
 
         // Round 2: one package per input.
         let packages: Vec<SigningPackage<Taproot>> = summary
@@ -361,6 +375,44 @@ impl<V: SpendVerifier> SpendCoordinator<'_, V> {
         verifier::verify_bip340(key, &msg, &reply.attestation)
             .map_err(|_| ReplyFault::Round2Attestation)
     }
+}
+
+/// Calls `call` on endpoints in order, `want` at once (one scoped thread each, so round-1
+/// proving overlaps), and hands each result to `take` as it arrives; each result `take`
+/// does not accept (returns `false`) starts the next endpoint at once. Stops when `want`
+/// were accepted or no endpoint is left and none is in flight.
+fn for_each_until<'e, T: Send>(
+    endpoints: &[&'e dyn SpendEndpoint],
+    want: usize,
+    call: impl Fn(&dyn SpendEndpoint) -> T + Sync,
+    mut take: impl FnMut(&'e dyn SpendEndpoint, T) -> bool,
+) {
+    use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut next = endpoints.iter();
+        let (mut accepted, mut in_flight) = (0, 0);
+        loop {
+            while accepted + in_flight < want {
+                let Some(&e) = next.next() else { break };
+                let (tx, call) = (tx.clone(), &call);
+                s.spawn(move || {
+                    // Sent even if `call` panics, so the loop never waits for a lost reply.
+                    let _ = tx.send((e, catch_unwind(AssertUnwindSafe(|| call(e)))));
+                });
+                in_flight += 1;
+            }
+            if in_flight == 0 {
+                return;
+            }
+            let Ok((e, result)) = rx.recv() else { return };
+            in_flight -= 1;
+            match result {
+                Ok(result) => accepted += usize::from(take(e, result)),
+                Err(panic) => resume_unwind(panic),
+            }
+        }
+    })
 }
 
 /// Calls `f` on every endpoint at once (one scoped thread each: round-1 proving overlaps).
