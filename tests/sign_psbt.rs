@@ -8,7 +8,10 @@
 //! log (spend record included) verifies with the key directory's spend keys and the
 //! registry, and lists the txid; a payee outside the allowlist is refused with 422
 //! `spend_policy_violation`, each signer naming the rule and the output; a foreign input
-//! is refused before any node is asked; the same request id replays the first outcome.
+//! is refused before any node is asked; the same request id replays the first outcome;
+//! once the admins pin another spend key, the coordinator refuses (409
+//! `spend_key_not_pinned`), and so does each node asked directly by a coordinator that
+//! skips that check.
 
 mod common;
 
@@ -188,6 +191,81 @@ fn psbts_are_signed_refused_replayed_and_audited_through_the_service() {
         let report = verify_log(std::io::Cursor::new(lines.join("\n") + "\n"), &keys);
         assert!(report.failures.is_empty(), "{:?}", report.failures);
         assert_eq!(report.txids, vec![signed.txid.clone()]);
+
+        // The admins pin another 2-output spend key (a new key ceremony whose keys these
+        // processes have not loaded): nothing proves under the old one any more.
+        let mut roster =
+            zkquorum::governance::proposal::roster_from_cluster(&local.cluster, |id| {
+                zkquorum::governance::proposal::default_node_cert(&local.layout.dir, id)
+            })
+            .unwrap();
+        assert_eq!(roster.spend_keys.len(), 1);
+        roster.spend_keys[0].fingerprint = [0x5a; 32];
+        local
+            .govern(verifier::governance::RecordContent::Roster(roster), 2)
+            .await
+            .unwrap();
+        let next = spend_psbt(
+            &wallet,
+            &[funding(wallet.script_pubkey(), &[70_000])],
+            vec![
+                pay(external(2), 20_000),
+                pay(wallet.script_pubkey().clone(), 49_000),
+            ],
+            0,
+        );
+        // The coordinator refuses before asking anyone ...
+        match client
+            .sign_psbt(&SignPsbtRequest {
+                key_id: key_id.clone(),
+                psbt: base64(&next),
+                request_id: None,
+            })
+            .await
+        {
+            Err(ClientError::Api(e)) => {
+                assert_eq!((e.status, e.error.as_str()), (409, "spend_key_not_pinned"));
+            }
+            other => panic!("signed under an unpinned key: {other:?}"),
+        }
+        // ... and a coordinator that skips its own check (played here with its certificate)
+        // gets no proof either: each node checks the roster itself.
+        let (config, cluster) =
+            zkquorum::cluster::config::CoordinatorConfig::load(&local.layout.coordinator())
+                .unwrap();
+        let identity = Arc::new(
+            zkquorum::net::tls::ReloadingCert::load(&config.tls_cert, &config.tls_key).unwrap(),
+        );
+        let http = zkquorum::net::client::HttpClient::for_nodes(
+            &cluster.nodes,
+            identity,
+            &cluster.ca,
+            None,
+            std::time::Duration::from_secs(30),
+        )
+        .unwrap();
+        let liar = zkquorum::net::client::NodeClient::new(
+            cluster.nodes[0].id,
+            &cluster.nodes[0].url,
+            key_id.clone(),
+            http,
+        );
+        let request = signer::session::spend::SpendRound1Request {
+            session: signer::SessionId::random(&mut rand::rngs::OsRng),
+            psbt: next.serialize(),
+            network: Network::Regtest,
+            now: zkquorum::clock::unix_now(),
+            signers: cluster.nodes.iter().map(|n| n.id).collect(),
+        };
+        let refusal = liar
+            .spend_round1(&request, std::time::Duration::from_secs(60))
+            .await
+            .expect_err("a node proved under a key the roster does not pin");
+        assert!(
+            refusal.reason.contains("this node's 2-output spend key")
+                && refusal.reason.contains("is not the one the roster pins"),
+            "{refusal:?}"
+        );
         local.shutdown().await;
     });
 }

@@ -62,6 +62,11 @@ pub struct VerifyArgs {
     /// be checked.
     #[arg(long, value_name = "DIR")]
     keys: Option<PathBuf>,
+    /// Also check halo2 spend records of these size classes (2, 16, 256; comma-separated),
+    /// with their transparent keys, recomputed here: class 16 takes about half a minute,
+    /// 256 about ten minutes on two cores. Groth16 spend keys come from `--keys`.
+    #[arg(long, value_delimiter = ',', value_parser = super::parse_spend_class)]
+    halo2_spend_classes: Vec<circuits::spend::SizeClass>,
     /// The auditor's trust root (`trust-root.json`: the admin keys and threshold). Every
     /// governance record is checked against it; the policies it registers are what each
     /// signer's `P` must be.
@@ -207,6 +212,7 @@ fn verify(args: &VerifyArgs) -> Result<()> {
         None => AuditKeys::new(),
     }
     .with_transparent_halo2()?
+    .with_transparent_halo2_spend(&args.halo2_spend_classes)?
     .with_registry(Arc::new(registry))
     .with_max_skew(args.max_skew);
     if let Some(w) = witnesses {

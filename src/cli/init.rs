@@ -53,8 +53,8 @@ pub struct InitArgs {
     pub network: String,
     /// Spend size classes (output slots) to make keys for, comma-separated: 2, 16, 256.
     /// Each is a Groth16 setup (16: about ten seconds; 256: about a minute on two cores).
-    #[arg(long, value_delimiter = ',', default_value = "2")]
-    pub spend_classes: Vec<u16>,
+    #[arg(long, value_delimiter = ',', default_value = "2", value_parser = super::parse_spend_class)]
+    pub spend_classes: Vec<circuits::spend::SizeClass>,
 }
 
 fn parse_node_host(s: &str) -> Result<(u16, String), String> {
@@ -130,11 +130,7 @@ pub fn init(args: &InitArgs) -> Result<()> {
             verifier::bitcoin::parse_network(&args.network)
                 .map_err(|e| anyhow::anyhow!("--network: {e}"))?,
         ),
-        spend_classes: args
-            .spend_classes
-            .iter()
-            .map(|s| verifier::keys::spend_class(usize::from(*s)).map_err(anyhow::Error::msg))
-            .collect::<Result<_>>()?,
+        spend_classes: args.spend_classes.clone(),
     };
     eprintln!(
         "writing a {}-of-{} {} cluster into {} (proof-system setup takes a few seconds)",

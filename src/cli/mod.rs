@@ -119,3 +119,67 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()
         .context("starting the async runtime")
 }
+
+/// clap's parser for a spend size class given by its output slots (2, 16 or 256).
+pub(crate) fn parse_spend_class(s: &str) -> Result<circuits::spend::SizeClass, String> {
+    let slots: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of output slots"))?;
+    verifier::keys::spend_class(slots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use circuits::spend::SizeClass;
+
+    #[test]
+    fn spend_classes_are_parsed_and_a_wrong_one_is_named() {
+        assert_eq!(parse_spend_class(" 256"), Ok(SizeClass::TwoFiftySix));
+        assert!(parse_spend_class("3")
+            .unwrap_err()
+            .contains("3 is not a spend size class"));
+        assert!(parse_spend_class("two")
+            .unwrap_err()
+            .contains("not a number"));
+        let cli = Cli::try_parse_from([
+            "zkquorum",
+            "audit",
+            "verify",
+            "log.jsonl",
+            "--trust-root",
+            "t.json",
+            "--halo2-spend-classes",
+            "2,16",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Audit(audit::AuditCommand::Verify(_))
+        ));
+        let err = Cli::try_parse_from([
+            "zkquorum",
+            "audit",
+            "verify",
+            "log.jsonl",
+            "--trust-root",
+            "t.json",
+            "--halo2-spend-classes",
+            "2,17",
+        ])
+        .err()
+        .expect("class 17 refused");
+        assert!(
+            err.to_string().contains("17 is not a spend size class"),
+            "{err}"
+        );
+        let err = Cli::try_parse_from(["zkquorum", "init", "--spend-classes", "32"])
+            .err()
+            .expect("class 32 refused");
+        assert!(
+            err.to_string().contains("32 is not a spend size class"),
+            "{err}"
+        );
+    }
+}

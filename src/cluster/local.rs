@@ -241,7 +241,7 @@ impl LocalCluster {
 
     /// Proposes `content` as the next governance record in force from now, approves it with
     /// the first `approvals` admin keys and submits it with the admin certificate.
-    async fn govern(
+    pub async fn govern(
         &self,
         content: verifier::governance::RecordContent,
         approvals: u16,

@@ -143,18 +143,13 @@ impl<V: StatementVerifier + 'static> CoordinatorState<V> {
         self.spend
             .iter()
             .map(|(class, key)| {
-                let pinned = roster.pinned_spend_key(self.cluster.backend, class.slots() as u16);
-                if pinned != Some(key.fingerprint().0) {
-                    return Err(ApiError::new(
-                        axum::http::StatusCode::CONFLICT,
-                        "spend_key_not_pinned",
-                        format!(
-                            "the coordinator's {}-output spend key {} is not the one the roster pins",
-                            class.slots(),
-                            key.fingerprint().to_hex()
-                        ),
-                    ));
-                }
+                crate::cluster::roster::check_spend_pin(
+                    Some(roster),
+                    self.cluster.backend,
+                    *class,
+                    &key.fingerprint(),
+                    "the coordinator's",
+                )?;
                 Ok((*class, key))
             })
             .collect()

@@ -228,21 +228,14 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         let registry = self.governance.read().unwrap_or_else(|e| e.into_inner());
         let roster = registry.roster_at(now);
         for class in self.spend.classes() {
-            let Some(keys) = self.spend.class(class) else {
-                continue;
-            };
-            let pinned =
-                roster.and_then(|r| r.pinned_spend_key(self.cluster.backend, class.slots() as u16));
-            if pinned != Some(keys.fingerprint().0) {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::CONFLICT,
-                    "spend_key_not_pinned",
-                    format!(
-                        "this node's {}-output spend key {} is not the one the roster pins",
-                        class.slots(),
-                        keys.fingerprint().to_hex()
-                    ),
-                ));
+            if let Some(keys) = self.spend.class(class) {
+                crate::cluster::roster::check_spend_pin(
+                    roster,
+                    self.cluster.backend,
+                    class,
+                    &keys.fingerprint(),
+                    "this node's",
+                )?;
             }
         }
         Ok(())

@@ -44,8 +44,8 @@
 //!
 //! # Size
 //!
-//! 11 117 constraints for 2 slots, 64 788 for 16 and 822 011 for 256 (the first two pinned
-//! by `spend_sizes_are_pinned`). A slot with its whole path costs 4 661 — 19 permutations
+//! 11 117 constraints for 2 slots, 64 788 for 16 and 826 132 for 256 (pinned by
+//! `spend_sizes_are_pinned`). A slot with its whole path costs 4 661 — 19 permutations
 //! (2 for the `O` link, 1 leaf, 16 path levels) of ~243 and one 64-bit range check — plus
 //! ~1 800 for the policy, the public integers and the three orderings. Sharing the top 4
 //! levels saves 16 slots 0.85× of the constraints; sharing 7 saves 256 slots 0.69× (from

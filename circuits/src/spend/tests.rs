@@ -361,6 +361,11 @@ fn spend_sizes_are_pinned() {
         SpendCircuit::num_constraints(SizeClass::Sixteen).unwrap(),
         64_788
     );
+    // Below 2^20 - 6 public inputs - 1: the 256 class's FFT domain is 2^20, not 2^21.
+    assert_eq!(
+        SpendCircuit::num_constraints(SizeClass::TwoFiftySix).unwrap(),
+        826_132
+    );
 }
 
 #[test]

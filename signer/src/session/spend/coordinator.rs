@@ -274,6 +274,7 @@ impl<V: SpendVerifier> SpendCoordinator<'_, V> {
         }
         // In roster order, whatever order they arrived in.
         replies.sort_by_key(|r| r.signer);
+        excluded.sort_by_key(|x| x.signer);
 
         // Round 2: one package per input.
         let packages: Vec<SigningPackage<Taproot>> = summary
