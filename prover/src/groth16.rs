@@ -336,6 +336,35 @@ impl Groth16Keys {
         })
     }
 
+    /// The keys whose proving key is `file` in `dir` (read through `manifest`, so its
+    /// checksum is checked), for the verifying key `vk` already loaded: the proving key must
+    /// embed `vk` and fit the circuit `blank`. Tables are built at the first proof.
+    pub(crate) fn load(
+        dir: &Path,
+        manifest: &Manifest,
+        file: &str,
+        vk: Groth16VerifyingKey,
+        blank: impl ConstraintSynthesizer<Fr>,
+    ) -> Result<Self, KeyStoreError> {
+        let malformed = |reason: String| KeyStoreError::Malformed {
+            path: dir.join(file),
+            reason,
+        };
+        let pk_bytes = manifest.read_file(dir, file)?;
+        let pk = ProvingKey::<Bn254>::deserialize_with_mode(
+            pk_bytes.as_slice(),
+            Compress::Yes,
+            Validate::No,
+        )
+        .map_err(|e| malformed(e.to_string()))?;
+        if pk.vk != *vk.key() {
+            return Err(malformed(
+                "proving key embeds a different verifying key".into(),
+            ));
+        }
+        Self::new(pk, vk, blank, TablePlan::OnFirstProof).map_err(|e| malformed(e.to_string()))
+    }
+
     /// Runs proofs on `pool` from now on.
     pub(crate) fn set_pool(&mut self, pool: ProverPool) {
         self.prover.pool = pool;
@@ -687,23 +716,9 @@ impl ProofSystem for Groth16System {
     fn load(dir: &Path) -> Result<Self, KeyStoreError> {
         let manifest = Manifest::read(dir, NAME, BackendId::Groth16Bn254)?;
         let vk = Groth16VerifyingKey::load_with(dir, &manifest)?;
-        let pk_bytes = manifest.read_file(dir, PK_FILE)?;
-        let malformed = |reason: String| KeyStoreError::Malformed {
-            path: dir.join(PK_FILE),
-            reason,
-        };
-        let pk = ProvingKey::<Bn254>::deserialize_with_mode(
-            pk_bytes.as_slice(),
-            Compress::Yes,
-            Validate::No,
-        )
-        .map_err(|e| malformed(e.to_string()))?;
-        if pk.vk != *vk.key() {
-            return Err(malformed(
-                "proving key embeds a different verifying key".into(),
-            ));
-        }
-        Self::from_pk(pk).map_err(|e| malformed(e.to_string()))
+        Ok(Self {
+            keys: Groth16Keys::load(dir, &manifest, PK_FILE, vk, PolicyCircuit::blank())?,
+        })
     }
 
     fn verifier(&self) -> &Groth16VerifyingKey {

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use ark_bn254::Bn254;
 use ark_groth16::Groth16;
-use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+use ark_serialize::CanonicalSerialize;
 use ark_snark::SNARK;
 use circuits::bn254::{Bn254 as Bn254Backend, SpendCircuit};
 use circuits::spend::{SizeClass, SpendWitness};
@@ -283,25 +283,13 @@ impl SpendProver for Groth16Spend {
         let name = groth16_spend_name(class);
         let vk = Groth16VerifyingKey::load_spend_dir(dir, class)?;
         let manifest = Manifest::read(dir, &name, BackendId::Groth16Bn254)?;
-        let file = format!("{name}.pk");
-        let malformed = |reason: String| KeyStoreError::Malformed {
-            path: dir.join(&file),
-            reason,
-        };
-        let pk_bytes = manifest.read_file(dir, &file)?;
-        let pk = ark_groth16::ProvingKey::<Bn254>::deserialize_with_mode(
-            pk_bytes.as_slice(),
-            Compress::Yes,
-            Validate::No,
-        )
-        .map_err(|e| malformed(e.to_string()))?;
-        if pk.vk != *vk.key() {
-            return Err(malformed(
-                "proving key embeds a different verifying key".into(),
-            ));
-        }
-        let keys = Groth16Keys::new(pk, vk, SpendCircuit::blank(class), TablePlan::OnFirstProof)
-            .map_err(|e| malformed(e.to_string()))?;
+        let keys = Groth16Keys::load(
+            dir,
+            &manifest,
+            &format!("{name}.pk"),
+            vk,
+            SpendCircuit::blank(class),
+        )?;
         Ok(Self { class, keys })
     }
 
