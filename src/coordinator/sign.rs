@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use circuits::{Backend, Rule};
+use frost_core::keys::PublicKeyPackage;
 use signer::taproot::{self, Taproot};
 use verifier::StatementVerifier;
 
@@ -18,7 +19,7 @@ use super::driver;
 use super::state::CoordinatorState;
 use super::store::{RequestRecord, RequestStatus};
 use super::{Coordinator, CoordinatorError, Signed};
-use crate::ids::RequestId;
+use crate::ids::{KeyId, RequestId};
 use crate::net::api::{blocking, ApiError, ApiJson, SignRequest, SignResponse};
 use crate::net::client::NodeClient;
 use crate::store::StoreError;
@@ -101,6 +102,36 @@ pub(super) fn coordinator_error(e: CoordinatorError) -> (RequestStatus, ApiError
     }
 }
 
+/// What [`begin`] found.
+pub(super) enum Begun {
+    /// A new request, recorded as running, for this group key.
+    New(Arc<PublicKeyPackage<Taproot>>),
+    /// A request id seen before: its record, to [`replay`].
+    Seen(RequestRecord),
+}
+
+/// Records `request_id` as running for `key_id` (an unknown key is refused before anything
+/// is recorded), or finds it already recorded.
+pub(super) async fn begin<V: StatementVerifier + 'static>(
+    c: &Arc<CoordinatorState<V>>,
+    key_id: &KeyId,
+    request_id: &RequestId,
+) -> Result<Begun, ApiError> {
+    let (c, key_id, request_id) = (c.clone(), key_id.clone(), request_id.clone());
+    blocking(move || {
+        let public = c.public_key(&key_id)?;
+        let existing = c
+            .store
+            .begin_request(&request_id, &key_id)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok(match existing {
+            Some(rec) => Begun::Seen(rec),
+            None => Begun::New(public),
+        })
+    })
+    .await
+}
+
 /// Signs a request (or replays its first outcome).
 ///
 /// The session runs as its own task: a client that disconnects, or the route's timeout,
@@ -125,21 +156,10 @@ async fn run<V: StatementVerifier + 'static>(
     // without such a roster nothing is recorded or signed.
     let identities = crate::cluster::roster::identities(&c.governed_roster(now)?);
     // An unknown key is refused before the request is recorded.
-    let (public, existing) = {
-        let (c, key_id, request_id) = (c.clone(), req.key_id.clone(), request_id.clone());
-        blocking(move || {
-            let public = c.public_key(&key_id)?;
-            let existing = c
-                .store
-                .begin_request(&request_id, &key_id)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            Ok((public, existing))
-        })
-        .await?
+    let public = match begin(&c, &req.key_id, &request_id).await? {
+        Begun::New(public) => public,
+        Begun::Seen(existing) => return replay(existing),
     };
-    if let Some(existing) = existing {
-        return replay(existing);
-    }
     let coord = Coordinator::new((*public).clone(), identities, &*c.verifier)
         .map_err(|e| ApiError::internal("coordinator", e))?;
     let nodes: Vec<NodeClient> = c

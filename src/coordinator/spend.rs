@@ -28,7 +28,7 @@ use signer::session::{CoordinatorError, Refusal};
 use signer::SignerId;
 use verifier::StatementVerifier;
 
-use super::sign::{coordinator_error, replay};
+use super::sign::{begin, coordinator_error, replay, Begun};
 use super::state::CoordinatorState;
 use super::store::RequestStatus;
 use crate::ids::RequestId;
@@ -138,21 +138,10 @@ async fn run<V: StatementVerifier + 'static>(
     // Proofs are checked only under spend keys the admins pinned.
     c.pinned_spend_keys(&roster)?;
     let identities = crate::cluster::roster::identities(&roster);
-    let (public, existing) = {
-        let (c, key_id, request_id) = (c.clone(), req.key_id.clone(), request_id.clone());
-        blocking(move || {
-            let public = c.public_key(&key_id)?;
-            let existing = c
-                .store
-                .begin_request(&request_id, &key_id)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            Ok((public, existing))
-        })
-        .await?
+    let public = match begin(&c, &req.key_id, &request_id).await? {
+        Begun::New(public) => public,
+        Begun::Seen(existing) => return replay(existing),
     };
-    if let Some(existing) = existing {
-        return replay(existing);
-    }
     let policies = c
         .registry()
         .spend_policies(req.key_id.as_str(), V::Backend::ID, now);

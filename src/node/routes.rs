@@ -156,25 +156,10 @@ async fn round1<P: ProofSystem + 'static>(
     State(node): State<Arc<NodeState<P>>>,
     ApiJson(req): ApiJson<SignRound1>,
 ) -> Result<Json<Round1ReplyWire>, ApiError> {
-    // Proving runs on the blocking pool, bounded by the node's prover permits; the permit
-    // moves into the task, so it is held until the proof is done even if the caller left.
-    let permit = node
-        .provers
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiError::internal("prover permits", e))?;
+    let permit = node.prover_permit().await?;
     blocking(move || {
         let _permit = permit;
-        let clock = crate::clock::unix_now();
-        if req.now.abs_diff(clock) > node.max_skew {
-            return Err(ApiError::bad_request(format!(
-                "session time {} is {} s from this signer's clock (at most {} s allowed)",
-                req.now,
-                req.now.abs_diff(clock),
-                node.max_skew
-            )));
-        }
+        node.check_session_time(req.now)?;
         let key_id = req.key_id.clone();
         let signer = node.signer(&key_id)?;
         node.refresh_roster(&signer, req.now)?;
@@ -193,13 +178,7 @@ async fn round2<P: ProofSystem + 'static>(
 ) -> Result<Json<Round2ReplyWire>, ApiError> {
     blocking(move || {
         let (key_id, req) = req.decode()?;
-        let loaded = node
-            .signers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key_id)
-            .cloned();
-        let Some(signer) = loaded else {
+        let Some(signer) = node.loaded_signer(&key_id) else {
             // A held key with no signer loaded has had no round 1 since this node started.
             check_new_key(&node, &key_id)
                 .map_err(|_| session_error(SessionError::UnknownSession(req.session)))?;
@@ -219,23 +198,10 @@ async fn spend_round1<P: ProofSystem + 'static>(
     State(node): State<Arc<NodeState<P>>>,
     ApiJson(req): ApiJson<SpendRound1Wire>,
 ) -> Result<Json<SpendRound1ReplyWire>, ApiError> {
-    let permit = node
-        .provers
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiError::internal("prover permits", e))?;
+    let permit = node.prover_permit().await?;
     blocking(move || {
         let _permit = permit;
-        let clock = crate::clock::unix_now();
-        if req.now.abs_diff(clock) > node.max_skew {
-            return Err(ApiError::bad_request(format!(
-                "session time {} is {} s from this signer's clock (at most {} s allowed)",
-                req.now,
-                req.now.abs_diff(clock),
-                node.max_skew
-            )));
-        }
+        node.check_session_time(req.now)?;
         let network = node.network()?;
         let key_id = req.key_id.clone();
         let req = req.decode(network)?;
@@ -259,13 +225,7 @@ async fn spend_round2<P: ProofSystem + 'static>(
 ) -> Result<Json<SpendRound2ReplyWire>, ApiError> {
     blocking(move || {
         let (key_id, req) = req.decode()?;
-        let loaded = node
-            .signers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key_id)
-            .cloned();
-        let Some(signer) = loaded else {
+        let Some(signer) = node.loaded_signer(&key_id) else {
             return Err(session_error(SessionError::UnknownSession(req.session)));
         };
         node.refresh_roster(&signer, crate::clock::unix_now())?;

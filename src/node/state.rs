@@ -309,6 +309,42 @@ impl<P: ProofSystem + 'static> NodeState<P> {
         Ok((version, roster))
     }
 
+    /// One of the node's prover permits: proving runs on the blocking pool, at most as many
+    /// proofs at once as permits; the permit moves into the task, so it is held until the
+    /// proof is done even if the caller left.
+    pub(super) async fn prover_permit(
+        &self,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.provers
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::internal("prover permits", e))
+    }
+
+    /// Refuses a session time further than the allowed skew from this node's clock.
+    pub(super) fn check_session_time(&self, now: u64) -> Result<(), ApiError> {
+        let clock = crate::clock::unix_now();
+        if now.abs_diff(clock) > self.max_skew {
+            return Err(ApiError::bad_request(format!(
+                "session time {now} is {} s from this signer's clock (at most {} s allowed)",
+                now.abs_diff(clock),
+                self.max_skew
+            )));
+        }
+        Ok(())
+    }
+
+    /// The session signer of `key_id` if one is loaded (a round 1 since this node started
+    /// built it): round 2 never builds one.
+    pub(super) fn loaded_signer(&self, key_id: &KeyId) -> Option<Arc<NodeSigner<P>>> {
+        self.signers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key_id)
+            .cloned()
+    }
+
     /// The session signer of `key_id`, built from the stored share on first use.
     pub(super) fn signer(&self, key_id: &KeyId) -> Result<Arc<NodeSigner<P>>, ApiError> {
         if let Some(s) = self
