@@ -21,7 +21,7 @@ use verifier::keys::{groth16_spend_name, Manifest};
 use verifier::{ProofEnvelope, SpendVerifier, VkFingerprint};
 
 use crate::error::{KeyStoreError, ProveError};
-use crate::groth16::{Groth16Keys, TablePlan};
+use crate::groth16::{Groth16Keys, ProverPool, TablePlan};
 use crate::halo2::{check_circuit, prove_circuit};
 use crate::keystore;
 use crate::CircuitSize;
@@ -162,6 +162,19 @@ impl Groth16Spend {
     /// The class the keys are for.
     pub fn class(&self) -> SizeClass {
         self.class
+    }
+
+    /// Runs proofs on a pool of `threads` threads (instead of
+    /// [`crate::groth16::ProverPool::default_threads`]), as
+    /// [`crate::groth16::Groth16System::with_threads`].
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.keys.set_pool(ProverPool::new(threads));
+        self
+    }
+
+    /// Threads proofs run on.
+    pub fn threads(&self) -> usize {
+        self.keys.pool().threads()
     }
 
     /// The verifying key ([`Groth16VerifyingKey::verify_spend`]).

@@ -182,3 +182,17 @@ mod halo2 {
         ));
     }
 }
+
+#[test]
+fn a_spend_prover_on_an_explicit_pool_proves_on_it() {
+    // Its own keys: `with_threads` takes the prover by value.
+    let keys = Groth16Spend::setup(SizeClass::Two, &mut OsRng)
+        .unwrap()
+        .with_threads(1);
+    assert_eq!(keys.threads(), 1);
+    let w = s::witness::<B>(SizeClass::Two, 2);
+    let env = keys.prove(&w, &mut OsRng).unwrap();
+    keys.verifier()
+        .verify_spend(&env, &w.public_inputs())
+        .unwrap();
+}

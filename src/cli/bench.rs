@@ -3,7 +3,9 @@
 //! Measures, per backend, on the embedded sample statement: circuit size, key setup,
 //! proving latency (median of `--samples` runs), `prove_batch` throughput over `--batch`
 //! proofs, verification (median), batch verification of the same proofs (per proof), proof
-//! size, key sizes and peak memory. Each backend runs in its own
+//! size, key sizes, peak memory and the threads proofs ran on (`--threads N`: the Groth16
+//! prover's own pool of `N`, and a rayon pool of `N` around the rest, halo2 included; by
+//! default `RAYON_NUM_THREADS`, else the available cores). Each backend runs in its own
 //! child process so its peak resident memory (`VmHWM`) is its own; the parent prints one
 //! Markdown table with both backends side by side. Criterion benches (`cargo bench --bench
 //! proofs`) give the statistically careful figures; this command gives the overview.
@@ -17,7 +19,8 @@ use circuits::sample;
 use circuits::spend::SizeClass;
 use circuits::BackendId;
 use clap::Args;
-use prover::groth16::Groth16System;
+use prover::groth16::{Groth16System, ProverPool};
+use prover::halo2::Halo2System;
 use prover::{CircuitSize, ProofSystem};
 use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
@@ -63,6 +66,41 @@ pub struct BenchArgs {
     /// 256 class takes minutes and several GiB.
     #[arg(long, value_delimiter = ',')]
     spend: Vec<usize>,
+    /// Threads to prove on: the Groth16 prover's pool (`with_threads`) and a rayon pool of
+    /// that size around everything else (halo2 proving, verification). Default:
+    /// `RAYON_NUM_THREADS`, else the available cores.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    threads: Option<u32>,
+}
+
+/// How `--threads` reaches a backend's prover.
+trait Threads: ProofSystem {
+    /// The system, proving on `threads` threads from now on.
+    fn on_threads(self, threads: usize) -> Self;
+    /// The threads its proofs run on.
+    fn proving_threads(&self) -> usize;
+}
+
+impl Threads for Groth16System {
+    fn on_threads(self, threads: usize) -> Self {
+        self.with_threads(threads)
+    }
+
+    /// The prover's own pool, whatever the surrounding rayon pool.
+    fn proving_threads(&self) -> usize {
+        self.threads()
+    }
+}
+
+impl Threads for Halo2System {
+    /// halo2 proves on the current rayon pool, which [`run_one`] sizes.
+    fn on_threads(self, _threads: usize) -> Self {
+        self
+    }
+
+    fn proving_threads(&self) -> usize {
+        rayon::current_num_threads()
+    }
 }
 
 /// One backend's figures.
@@ -88,10 +126,13 @@ fn median(mut v: Vec<Duration>) -> f64 {
     v[v.len() / 2].as_secs_f64() * 1e3
 }
 
-fn measure<S: ProofSystem>(name: &str, args: &BenchArgs) -> Result<Report> {
+fn measure<S: Threads>(name: &str, args: &BenchArgs) -> Result<Report> {
     let t = Instant::now();
-    let system = S::setup(&mut OsRng)?;
+    let mut system = S::setup(&mut OsRng)?;
     let setup_ms = t.elapsed().as_secs_f64() * 1e3;
+    if let Some(n) = args.threads {
+        system = system.on_threads(n as usize);
+    }
     let witnesses: Vec<Witness<S::Backend>> = (0..args.batch.max(args.samples) as u64)
         .map(sample::witness)
         .collect();
@@ -141,7 +182,7 @@ fn measure<S: ProofSystem>(name: &str, args: &BenchArgs) -> Result<Report> {
         pk_bytes,
         vk_bytes,
         peak_rss_mib: peak_rss_mib(),
-        threads: rayon::current_num_threads(),
+        threads: system.proving_threads(),
     })
 }
 
@@ -158,14 +199,26 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn run_one(backend: BackendChoice, args: &BenchArgs) -> Result<Report> {
-    match backend {
+    in_pool(args.threads, || match backend {
         BackendChoice::One(BackendId::Groth16Bn254) => {
             measure::<Groth16System>("Groth16 / BN254", args)
         }
         BackendChoice::One(BackendId::Halo2Pasta) => {
-            measure::<prover::halo2::Halo2System>("halo2 / IPA (Pasta)", args)
+            measure::<Halo2System>("halo2 / IPA (Pasta)", args)
         }
         BackendChoice::All => bail!("run_one takes a single backend"),
+    })
+}
+
+/// Runs `f` on a rayon pool of `threads` threads (the global pool when `None`).
+fn in_pool<T: Send>(threads: Option<u32>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    match threads {
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n as usize)
+            .build()
+            .with_context(|| format!("starting a pool of {n} threads"))?
+            .install(f),
+        None => f(),
     }
 }
 
@@ -175,6 +228,11 @@ fn child(backend: &str, args: &BenchArgs) -> Result<Report> {
         .args(["bench-backends", "--json", "--backend", backend])
         .args(["--samples", &args.samples.to_string()])
         .args(["--batch", &args.batch.to_string()])
+        .args(
+            args.threads
+                .iter()
+                .flat_map(|n| ["--threads".to_string(), n.to_string()]),
+        )
         .output()
         .context("running the measurement process")?;
     if !out.status.success() {
@@ -271,25 +329,36 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 other => bail!("--spend {other}: the size classes are 2, 16 and 256"),
             })
             .collect::<Result<Vec<_>>>()?;
-        println!("{}", spend_table(&classes, args.samples)?);
+        println!("{}", in_pool(args.threads, || spend_table(&classes, args))?);
     }
     Ok(())
 }
 
 /// The spend statement per class: sizes, setup, one proof, verification (median of
-/// `samples`), on both backends, in this process.
-fn spend_table(classes: &[SizeClass], samples: u32) -> Result<String> {
+/// `--samples`), on both backends, in this process (on `--threads` threads, see [`run`]).
+fn spend_table(classes: &[SizeClass], args: &BenchArgs) -> Result<String> {
     use prover::spend::{Groth16Spend, Halo2Spend};
+    let samples = args.samples;
+    let groth16_threads = args
+        .threads
+        .map_or_else(ProverPool::default_threads, |n| n as usize);
     let secs = |d: Duration| format!("{:.2} s", d.as_secs_f64());
     let ms = |f: f64| format!("{f:.2} ms");
     let mut s = String::from(
         "| spend class | Groth16 constraints | setup | prove | verify | halo2 k | setup | prove | verify |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for &class in classes {
-        eprintln!("measuring the {class}-output spend class …");
+        eprintln!(
+            "measuring the {class}-output spend class (Groth16 on {groth16_threads} threads, \
+             halo2 on {}) …",
+            rayon::current_num_threads()
+        );
         let t = Instant::now();
-        let g = Groth16Spend::setup(class, &mut OsRng)?;
+        let mut g = Groth16Spend::setup(class, &mut OsRng)?;
         let g_setup = t.elapsed();
+        if let Some(n) = args.threads {
+            g = g.with_threads(n as usize);
+        }
         let w = sample::spend::witness::<circuits::bn254::Bn254>(class, 1);
         let t = Instant::now();
         let env = g.prove(&w, &mut OsRng)?;
@@ -340,4 +409,38 @@ fn spend_table(classes: &[SizeClass], samples: u32) -> Result<String> {
         );
     }
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    fn threads(args: &[&str]) -> Result<Option<u32>, String> {
+        let argv = ["zkquorum", "bench-backends"].iter().chain(args);
+        match Cli::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .command
+        {
+            Command::BenchBackends(a) => Ok(a.threads),
+            _ => Err("parsed as another command".into()),
+        }
+    }
+
+    #[test]
+    fn threads_is_optional_and_at_least_one() {
+        assert_eq!(threads(&[]), Ok(None));
+        assert_eq!(threads(&["--threads", "2"]), Ok(Some(2)));
+        for bad in ["0", "-1", "two", "1025"] {
+            let err = threads(&[&format!("--threads={bad}")]).unwrap_err();
+            assert!(
+                err.contains("invalid value") && err.contains("--threads"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(threads(&["--threads", "0"])
+            .unwrap_err()
+            .contains("0 is not in 1..=1024"));
+    }
 }
