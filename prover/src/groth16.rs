@@ -375,6 +375,11 @@ impl Groth16Keys {
         &self.prover.pool
     }
 
+    /// Builds the fixed-base tables now if they are not yet ([`Groth16Prover::warm`]).
+    pub(crate) fn warm(&self) {
+        self.prover.warm();
+    }
+
     /// Bytes of fixed-base tables these keys hold (0 when none fitted the budget).
     pub(crate) fn table_bytes(&self) -> usize {
         self.prover.fixed_base_bytes()
@@ -649,9 +654,16 @@ impl Groth16System {
         })
     }
 
-    /// Bytes of fixed-base tables this prover holds (0 when none fitted its budget).
+    /// Bytes of fixed-base tables this prover holds (0 when none fitted its budget, or
+    /// before the first proof).
     pub fn fixed_base_bytes(&self) -> usize {
         self.keys.table_bytes()
+    }
+
+    /// Builds the fixed-base tables now instead of at the first proof (a node before its
+    /// first session, a benchmark before it starts the clock).
+    pub fn warm(&self) {
+        self.keys.warm();
     }
 
     /// Runs proofs on a pool of `threads` threads (instead of the default,

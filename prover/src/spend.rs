@@ -177,6 +177,17 @@ impl Groth16Spend {
         self.keys.pool().threads()
     }
 
+    /// Builds the fixed-base tables now instead of at the first proof
+    /// ([`crate::groth16::Groth16System::warm`]).
+    pub fn warm(&self) {
+        self.keys.warm();
+    }
+
+    /// Bytes of fixed-base tables held (0 before the first proof or [`Self::warm`]).
+    pub fn fixed_base_bytes(&self) -> usize {
+        self.keys.table_bytes()
+    }
+
     /// The verifying key ([`Groth16VerifyingKey::verify_spend`]).
     pub fn verifier(&self) -> &Groth16VerifyingKey {
         self.keys.verifying_key()

@@ -62,10 +62,11 @@ pub struct BenchArgs {
     #[arg(long, hide = true)]
     json: bool,
     /// Also measure the Bitcoin spend statement for these size classes (2, 16, 256; comma
-    /// separated): constraints / `k`, setup, one proof and verification per backend. The
-    /// 256 class takes minutes and several GiB.
-    #[arg(long, value_delimiter = ',')]
-    spend: Vec<usize>,
+    /// separated): constraints / `k`, setup, one proof and verification per backend
+    /// (`--backend groth16` skips halo2, whose 256 class takes over ten minutes). The 256
+    /// class takes minutes and several GiB.
+    #[arg(long, value_delimiter = ',', value_parser = super::parse_spend_class)]
+    spend: Vec<SizeClass>,
     /// Threads to prove on: the Groth16 prover's pool (`with_threads`) and a rayon pool of
     /// that size around everything else (halo2 proving, verification). Default:
     /// `RAYON_NUM_THREADS`, else the available cores.
@@ -79,6 +80,9 @@ trait Threads: ProofSystem {
     fn on_threads(self, threads: usize) -> Self;
     /// The threads its proofs run on.
     fn proving_threads(&self) -> usize;
+    /// Does now what the first proof would do once (Groth16's fixed-base tables), so the
+    /// proofs measured are all alike.
+    fn warm(&self) {}
 }
 
 impl Threads for Groth16System {
@@ -89,6 +93,16 @@ impl Threads for Groth16System {
     /// The prover's own pool, whatever the surrounding rayon pool.
     fn proving_threads(&self) -> usize {
         self.threads()
+    }
+
+    fn warm(&self) {
+        let t = Instant::now();
+        Groth16System::warm(self);
+        eprintln!(
+            "  fixed-base tables: {:.1} MiB in {:.2} s (once per key, not in the proof times)",
+            self.fixed_base_bytes() as f64 / (1 << 20) as f64,
+            t.elapsed().as_secs_f64()
+        );
     }
 }
 
@@ -133,6 +147,7 @@ fn measure<S: Threads>(name: &str, args: &BenchArgs) -> Result<Report> {
     if let Some(n) = args.threads {
         system = system.on_threads(n as usize);
     }
+    system.warm();
     let witnesses: Vec<Witness<S::Backend>> = (0..args.batch.max(args.samples) as u64)
         .map(sample::witness)
         .collect();
@@ -319,25 +334,43 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     println!("{}", table(&reports));
     if !args.spend.is_empty() {
-        let classes = args
-            .spend
-            .iter()
-            .map(|n| match n {
-                2 => Ok(SizeClass::Two),
-                16 => Ok(SizeClass::Sixteen),
-                256 => Ok(SizeClass::TwoFiftySix),
-                other => bail!("--spend {other}: the size classes are 2, 16 and 256"),
-            })
-            .collect::<Result<Vec<_>>>()?;
-        println!("{}", in_pool(args.threads, || spend_table(&classes, args))?);
+        println!(
+            "{}",
+            in_pool(args.threads, || spend_table(&args.spend, args))?
+        );
     }
     Ok(())
+}
+
+/// halo2's spend figures for `class`: setup, one proof, verification (median of
+/// `samples`, ms).
+fn halo2_spend(class: SizeClass, samples: u32) -> Result<(Duration, Duration, f64)> {
+    use prover::spend::Halo2Spend;
+    let t = Instant::now();
+    let h = Halo2Spend::setup(class)?;
+    let setup = t.elapsed();
+    let w = sample::spend::witness::<circuits::pasta::Pasta>(class, 1);
+    let t = Instant::now();
+    let env = h.prove(&w, &mut OsRng)?;
+    let prove = t.elapsed();
+    let public = w.public_inputs();
+    let verify = median(
+        (0..samples)
+            .map(|_| {
+                let t = Instant::now();
+                h.verifier()
+                    .verify_spend(&env, &public)
+                    .map(|_| t.elapsed())
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    );
+    Ok((setup, prove, verify))
 }
 
 /// The spend statement per class: sizes, setup, one proof, verification (median of
 /// `--samples`), on both backends, in this process (on `--threads` threads, see [`run`]).
 fn spend_table(classes: &[SizeClass], args: &BenchArgs) -> Result<String> {
-    use prover::spend::{Groth16Spend, Halo2Spend};
+    use prover::spend::Groth16Spend;
     let samples = args.samples;
     let groth16_threads = args
         .threads
@@ -359,6 +392,13 @@ fn spend_table(classes: &[SizeClass], args: &BenchArgs) -> Result<String> {
         if let Some(n) = args.threads {
             g = g.with_threads(n as usize);
         }
+        let t = Instant::now();
+        g.warm();
+        eprintln!(
+            "  {class}-output fixed-base tables: {:.1} MiB in {:.2} s (not in the proof time)",
+            g.fixed_base_bytes() as f64 / (1 << 20) as f64,
+            t.elapsed().as_secs_f64()
+        );
         let w = sample::spend::witness::<circuits::bn254::Bn254>(class, 1);
         let t = Instant::now();
         let env = g.prove(&w, &mut OsRng)?;
@@ -379,33 +419,24 @@ fn spend_table(classes: &[SizeClass], args: &BenchArgs) -> Result<String> {
             CircuitSize::Rows { used, .. } => used,
         };
         drop(g);
-        let t = Instant::now();
-        let h = Halo2Spend::setup(class)?;
-        let h_setup = t.elapsed();
-        let w = sample::spend::witness::<circuits::pasta::Pasta>(class, 1);
-        let t = Instant::now();
-        let env = h.prove(&w, &mut OsRng)?;
-        let h_prove = t.elapsed();
-        let public = w.public_inputs();
-        let h_verify = median(
-            (0..samples)
-                .map(|_| {
-                    let t = Instant::now();
-                    h.verifier()
-                        .verify_spend(&env, &public)
-                        .map(|_| t.elapsed())
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        );
+        let halo2 = match args.backend {
+            BackendChoice::One(BackendId::Groth16Bn254) => None,
+            _ => Some(halo2_spend(class, samples)?),
+        };
+        let (k, h_setup, h_prove, h_verify) = match halo2 {
+            Some((setup, prove, verify)) => (
+                circuits::pasta::SpendCircuit::k(class).to_string(),
+                secs(setup),
+                secs(prove),
+                ms(verify),
+            ),
+            None => Default::default(),
+        };
         s += &format!(
-            "| {class} outputs | {constraints} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {class} outputs | {constraints} | {} | {} | {} | {k} | {h_setup} | {h_prove} | {h_verify} |\n",
             secs(g_setup),
             secs(g_prove),
             ms(g_verify),
-            circuits::pasta::SpendCircuit::k(class),
-            secs(h_setup),
-            secs(h_prove),
-            ms(h_verify),
         );
     }
     Ok(s)

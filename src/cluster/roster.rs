@@ -127,6 +127,32 @@ pub fn identities(roster: &Roster) -> signer::session::Roster {
         .collect()
 }
 
+/// Refuses (409 `spend_key_not_pinned`) unless `roster` pins `fingerprint` as the spend key
+/// of `class` on `backend`; `whose` names the key's holder in the message ("this node's",
+/// "the coordinator's"). Nobody proves or verifies a spend under a key the admins did not
+/// approve.
+pub fn check_spend_pin(
+    roster: Option<&Roster>,
+    backend: circuits::BackendId,
+    class: circuits::spend::SizeClass,
+    fingerprint: &verifier::VkFingerprint,
+    whose: &str,
+) -> Result<(), ApiError> {
+    let pinned = roster.and_then(|r| r.pinned_spend_key(backend, class.slots() as u16));
+    if pinned == Some(fingerprint.0) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::CONFLICT,
+        "spend_key_not_pinned",
+        format!(
+            "{whose} {}-output spend key {} is not the one the roster pins",
+            class.slots(),
+            fingerprint.to_hex()
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,30 +282,4 @@ mod tests {
             Err(RosterError::Disagrees { .. })
         ));
     }
-}
-
-/// Refuses (409 `spend_key_not_pinned`) unless `roster` pins `fingerprint` as the spend key
-/// of `class` on `backend`; `whose` names the key's holder in the message ("this node's",
-/// "the coordinator's"). Nobody proves or verifies a spend under a key the admins did not
-/// approve.
-pub fn check_spend_pin(
-    roster: Option<&Roster>,
-    backend: circuits::BackendId,
-    class: circuits::spend::SizeClass,
-    fingerprint: &verifier::VkFingerprint,
-    whose: &str,
-) -> Result<(), ApiError> {
-    let pinned = roster.and_then(|r| r.pinned_spend_key(backend, class.slots() as u16));
-    if pinned == Some(fingerprint.0) {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        axum::http::StatusCode::CONFLICT,
-        "spend_key_not_pinned",
-        format!(
-            "{whose} {}-output spend key {} is not the one the roster pins",
-            class.slots(),
-            fingerprint.to_hex()
-        ),
-    ))
 }
