@@ -12,33 +12,9 @@
 use std::time::{Duration, Instant};
 
 use ark_bn254::Fr;
-use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ec::{CurveGroup, PrimeGroup};
-use ark_ff::{PrimeField, UniformRand};
-use ark_std::rand::{rngs::StdRng, SeedableRng};
+use ark_ec::short_weierstrass::Affine;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use prover::msm::{Accumulation, ArkMsm, BigInt, FixedBaseMsm, MsmBackend, PippengerMsm};
-
-/// `n` distinct points (running sums of 64 random multiples of the generator: cheap to make
-/// even in G2) and `n` random scalars.
-fn inputs<P: SWCurveConfig<ScalarField = Fr>>(
-    n: usize,
-    seed: u64,
-) -> (Vec<Affine<P>>, Vec<BigInt>) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let seeds: Vec<Projective<P>> = (0..64)
-        .map(|_| Projective::<P>::generator() * Fr::rand(&mut rng))
-        .collect();
-    let mut acc = seeds[0];
-    let points: Vec<Projective<P>> = (0..n)
-        .map(|i| {
-            acc += seeds[i % 64];
-            acc
-        })
-        .collect();
-    let scalars = (0..n).map(|_| Fr::rand(&mut rng).into_bigint()).collect();
-    (Projective::normalize_batch(&points), scalars)
-}
+use prover::msm::{Accumulation, ArkMsm, FixedBaseMsm, MsmBackend, PippengerMsm};
 
 fn max_log() -> u32 {
     std::env::var("ZKQ_MSM_MAX_LOG")
@@ -71,7 +47,7 @@ fn bench_msm(c: &mut Criterion) {
             let n = 1usize << log;
             g.throughput(Throughput::Elements(n as u64));
             if group == "g1" {
-                let (p, s) = inputs::<ark_bn254::g1::Config>(n, log as u64);
+                let (p, s) = prover::test_util::msm_inputs::<ark_bn254::g1::Config>(n, log as u64);
                 assert_eq!(ours.msm_g1(&p, &s), ArkMsm.msm_g1(&p, &s));
                 g.bench_with_input(BenchmarkId::new("ark", log), &log, |b, _| {
                     b.iter(|| ArkMsm.msm_g1(&p, &s))
@@ -88,7 +64,7 @@ fn bench_msm(c: &mut Criterion) {
                     b.iter(|| table.msm(&s))
                 });
             } else {
-                let (p, s) = inputs::<ark_bn254::g2::Config>(n, log as u64);
+                let (p, s) = prover::test_util::msm_inputs::<ark_bn254::g2::Config>(n, log as u64);
                 assert_eq!(ours.msm_g2(&p, &s), ArkMsm.msm_g2(&p, &s));
                 g.bench_with_input(BenchmarkId::new("ark", log), &log, |b, _| {
                     b.iter(|| ArkMsm.msm_g2(&p, &s))
@@ -159,8 +135,8 @@ fn sweep() {
         .unwrap_or_else(|| (8..=16).collect());
     for log in logs() {
         let n = 1usize << log;
-        let (p1, s1) = inputs::<ark_bn254::g1::Config>(n, 1);
-        let (p2, s2) = inputs::<ark_bn254::g2::Config>(n, 2);
+        let (p1, s1) = prover::test_util::msm_inputs::<ark_bn254::g1::Config>(n, 1);
+        let (p2, s2) = prover::test_util::msm_inputs::<ark_bn254::g2::Config>(n, 2);
         println!(
             "2^{log} ark: g1 {:.1} ms, g2 {:.1} ms; ours auto: g1 {:.1} ms, g2 {:.1} ms",
             median_ms(|| ArkMsm.msm_g1(&p1, &s1)),

@@ -5,28 +5,8 @@
 use std::time::Instant;
 
 use ark_bn254::Fr;
-use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ec::{CurveGroup, PrimeGroup};
-use ark_ff::{PrimeField, UniformRand};
-use ark_std::rand::{rngs::StdRng, SeedableRng};
 use prover::msm::glv::GlvCurve;
-use prover::msm::{BigInt, FixedBaseMsm, PippengerMsm};
-
-fn inputs<P: SWCurveConfig<ScalarField = Fr>>(n: usize) -> (Vec<Affine<P>>, Vec<BigInt>) {
-    let mut rng = StdRng::seed_from_u64(n as u64);
-    let seeds: Vec<Projective<P>> = (0..64)
-        .map(|_| Projective::<P>::generator() * Fr::rand(&mut rng))
-        .collect();
-    let mut acc = seeds[0];
-    let points: Vec<Projective<P>> = (0..n)
-        .map(|i| {
-            acc += seeds[i % 64];
-            acc
-        })
-        .collect();
-    let scalars = (0..n).map(|_| Fr::rand(&mut rng).into_bigint()).collect();
-    (Projective::normalize_batch(&points), scalars)
-}
+use prover::msm::{FixedBaseMsm, PippengerMsm};
 
 /// Median wall-clock milliseconds of `reps` calls.
 fn median_ms<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
@@ -43,7 +23,7 @@ fn median_ms<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
 
 fn run<P: GlvCurve<ScalarField = Fr>>(name: &str, log: u32, widths: &[u32]) {
     let n = 1usize << log;
-    let (p, s) = inputs::<P>(n);
+    let (p, s) = prover::test_util::msm_inputs::<P>(n, n as u64);
     let reps = if log >= 16 { 5 } else { 9 };
     let var = median_ms(reps, || PippengerMsm::new().msm::<P>(&p, &s));
     let mut line = format!("{name} 2^{log}: variable {var:.1} ms;");

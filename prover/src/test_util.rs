@@ -179,3 +179,33 @@ impl ark_relations::gr1cs::ConstraintSynthesizer<ark_bn254::Fr> for SyntheticCir
         Ok(())
     }
 }
+
+/// `n` distinct points (running sums of 64 random multiples of the generator: cheap to make
+/// even in G2) and `n` random scalars, from `seed`: MSM benchmark inputs.
+pub fn msm_inputs<P: ark_ec::short_weierstrass::SWCurveConfig<ScalarField = ark_bn254::Fr>>(
+    n: usize,
+    seed: u64,
+) -> (
+    Vec<ark_ec::short_weierstrass::Affine<P>>,
+    Vec<crate::msm::BigInt>,
+) {
+    use ark_ec::short_weierstrass::Projective;
+    use ark_ec::{CurveGroup, PrimeGroup};
+    use ark_ff::{PrimeField, UniformRand};
+    use ark_std::rand::{rngs::StdRng, SeedableRng};
+    let mut rng = StdRng::seed_from_u64(seed);
+    let seeds: Vec<Projective<P>> = (0..64)
+        .map(|_| Projective::<P>::generator() * ark_bn254::Fr::rand(&mut rng))
+        .collect();
+    let mut acc = seeds[0];
+    let points: Vec<Projective<P>> = (0..n)
+        .map(|i| {
+            acc += seeds[i % 64];
+            acc
+        })
+        .collect();
+    let scalars = (0..n)
+        .map(|_| ark_bn254::Fr::rand(&mut rng).into_bigint())
+        .collect();
+    (Projective::normalize_batch(&points), scalars)
+}
