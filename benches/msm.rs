@@ -1,5 +1,7 @@
 //! MSM on BN254 G1 and G2: ours (`prover::msm::PippengerMsm`) against ark-ec's
-//! `VariableBaseMSM::msm_bigint` (`prover::msm::ArkMsm`) on the same random inputs, and our
+//! `VariableBaseMSM::msm_bigint` (`prover::msm::ArkMsm`) and halo2curves 0.10's `msm_best`
+//! (batch-affine Pippenger, `asm`; inputs converted outside the timing) on the same random
+//! inputs, and our
 //! fixed-base tables (`prover::msm::FixedBaseMsm`, table built outside the timing; its size
 //! is printed) on the same bases, at
 //! 2^10, 2^12, 2^14 and 2^16 points (`ZKQ_MSM_MAX_LOG=20` goes on to 2^20,
@@ -58,6 +60,7 @@ fn bench_msm(c: &mut Criterion) {
                 g.bench_with_input(BenchmarkId::new("ours-noglv", log), &log, |b, _| {
                     b.iter(|| ours_noglv.msm_g1(&p, &s))
                 });
+                halo2curves_bench(&mut g, log, &p, &s, ours.msm_g1(&p, &s));
                 let table = fixed_table(&p);
                 assert_eq!(table.msm(&s), ArkMsm.msm_g1(&p, &s));
                 g.bench_with_input(BenchmarkId::new("fixed", log), &log, |b, _| {
@@ -75,6 +78,7 @@ fn bench_msm(c: &mut Criterion) {
                 g.bench_with_input(BenchmarkId::new("ours-noglv", log), &log, |b, _| {
                     b.iter(|| ours_noglv.msm_g2(&p, &s))
                 });
+                halo2curves_bench(&mut g, log, &p, &s, ours.msm_g2(&p, &s));
                 let table = fixed_table(&p);
                 assert_eq!(table.msm(&s), ArkMsm.msm_g2(&p, &s));
                 g.bench_with_input(BenchmarkId::new("fixed", log), &log, |b, _| {
@@ -83,6 +87,96 @@ fn bench_msm(c: &mut Criterion) {
             }
         }
         g.finish();
+    }
+}
+
+/// halo2curves' `msm_best` on `points` and `scalars` (converted first), after checking that
+/// it computes `expected`, our sum.
+fn halo2curves_bench<P: h2c::Convert>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    log: u32,
+    points: &[Affine<P>],
+    scalars: &[prover::msm::BigInt],
+    expected: ark_ec::short_weierstrass::Projective<P>,
+) {
+    let (bases, coeffs) = h2c::inputs(points, scalars);
+    let theirs = halo2curves::msm::msm_best(&coeffs, &bases);
+    assert!(
+        h2c::same(expected, theirs),
+        "halo2curves disagrees at 2^{log}"
+    );
+    g.bench_with_input(BenchmarkId::new("halo2curves", log), &log, |b, _| {
+        b.iter(|| halo2curves::msm::msm_best(&coeffs, &bases))
+    });
+}
+
+/// The same points and scalars as halo2curves' bn256 types (canonical little-endian
+/// coordinates; G2's `Fq2` as `c0 + c1·u` in both libraries).
+mod h2c {
+    use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
+    use ark_ec::{AffineRepr, CurveGroup};
+    use ark_ff::{BigInteger, PrimeField};
+    use halo2curves::bn256 as hc;
+    use halo2curves::group::prime::PrimeCurveAffine;
+    use halo2curves::group::Curve;
+    use halo2curves::CurveAffine;
+
+    /// A halo2curves prime field element from canonical little-endian bytes.
+    fn field<F: halo2curves::ff::PrimeField>(le: &[u8]) -> F {
+        let mut repr = F::Repr::default();
+        repr.as_mut().copy_from_slice(le);
+        F::from_repr(repr).expect("a canonical field element")
+    }
+
+    fn fq(x: &ark_bn254::Fq) -> hc::Fq {
+        field(&x.into_bigint().to_bytes_le())
+    }
+
+    /// A BN254 group whose affine points have a halo2curves counterpart.
+    pub trait Convert: SWCurveConfig {
+        type Theirs: CurveAffine<ScalarExt = hc::Fr>;
+        fn base(x: &Self::BaseField) -> <Self::Theirs as CurveAffine>::Base;
+
+        fn point(p: &Affine<Self>) -> Self::Theirs {
+            match p.xy() {
+                None => Self::Theirs::identity(),
+                Some((x, y)) => Self::Theirs::from_xy(Self::base(&x), Self::base(&y))
+                    .expect("a point on the curve"),
+            }
+        }
+    }
+
+    impl Convert for ark_bn254::g1::Config {
+        type Theirs = hc::G1Affine;
+        fn base(x: &ark_bn254::Fq) -> hc::Fq {
+            fq(x)
+        }
+    }
+
+    impl Convert for ark_bn254::g2::Config {
+        type Theirs = hc::G2Affine;
+        fn base(x: &ark_bn254::Fq2) -> hc::Fq2 {
+            hc::Fq2::new(fq(&x.c0), fq(&x.c1))
+        }
+    }
+
+    /// `points` and `scalars` as halo2curves takes them.
+    pub fn inputs<P: Convert>(
+        points: &[Affine<P>],
+        scalars: &[prover::msm::BigInt],
+    ) -> (Vec<P::Theirs>, Vec<hc::Fr>) {
+        (
+            points.iter().map(P::point).collect(),
+            scalars.iter().map(|s| field(&s.to_bytes_le())).collect(),
+        )
+    }
+
+    /// Whether our sum and theirs are the same point.
+    pub fn same<P: Convert>(
+        ours: Projective<P>,
+        theirs: <P::Theirs as PrimeCurveAffine>::Curve,
+    ) -> bool {
+        P::point(&ours.into_affine()) == theirs.to_affine()
     }
 }
 
