@@ -304,6 +304,17 @@ impl R1cs {
         Ok(z)
     }
 
+    /// The QAP quotient's coefficients for the assignment `z` (ark-groth16's witness map).
+    fn witness_map(&self, z: &[Fr]) -> Result<Vec<Fr>, ProveError> {
+        LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
+            &self.matrices,
+            self.num_inputs,
+            self.num_constraints,
+            z,
+        )
+        .map_err(backend_err)
+    }
+
     /// `⟨A_i,z⟩·⟨B_i,z⟩ = ⟨C_i,z⟩` for every constraint `i`.
     fn is_satisfied(&self, z: &[Fr]) -> bool {
         let row = |m: &Matrix<Fr>, i: usize| -> Fr { m[i].iter().map(|(c, j)| *c * z[*j]).sum() };
@@ -492,49 +503,52 @@ impl Groth16Prover {
         self.tables.get().map_or(0, FixedTables::bytes)
     }
 
-    /// ark-groth16's proof composition (`create_proof_with_assignment`) over sparse MSMs.
-    /// `z = [1, inputs.., witnesses..]`, `h` the QAP quotient's coefficients.
-    fn compose(&self, z: &[Fr], h: &[Fr], r: Fr, s: Fr) -> Proof<Bn254> {
+    /// ark-groth16's proof composition (`create_proof_with_assignment`) over sparse MSMs, for
+    /// `z = [1, inputs.., witnesses..]`. The QAP witness map (its FFTs) only feeds the `h`
+    /// MSM, so it runs alongside the four MSMs that need only `z`.
+    fn compose(&self, z: &[Fr], r: Fr, s: Fr) -> Result<Proof<Bn254>, ProveError> {
         let pk = &self.pk;
         let q = &self.sparse;
         let t = self.tables_within(TableBudget::global());
         let aux = &z[self.r1cs.num_inputs..];
-        let ((h_acc, l_acc), ((a_acc, b1_acc), b2_acc)) = rayon::join(
-            || {
-                rayon::join(
-                    || {
-                        let hb: Vec<_> = h.par_iter().map(|x| x.into_bigint()).collect();
-                        match &t.h {
-                            Some(table) => table.msm(&hb),
-                            None => PippengerMsm::new().msm_g1(&pk.h_query, &hb),
-                        }
-                    },
-                    || query_msm(t.l.as_ref(), &pk.l_query, aux, &q.l),
-                )
+        let (h_acc, (l_acc, ((a_acc, b1_acc), b2_acc))) = rayon::join(
+            || -> Result<_, ProveError> {
+                let h = self.r1cs.witness_map(z)?;
+                let hb: Vec<_> = h.par_iter().map(|x| x.into_bigint()).collect();
+                Ok(match &t.h {
+                    Some(table) => table.msm(&hb),
+                    None => PippengerMsm::new().msm_g1(&pk.h_query, &hb),
+                })
             },
             || {
                 rayon::join(
+                    || query_msm(t.l.as_ref(), &pk.l_query, aux, &q.l),
                     || {
                         rayon::join(
-                            || query_msm(t.a.as_ref(), &pk.a_query, z, &q.a),
-                            || query_msm(t.b_g1.as_ref(), &pk.b_g1_query, z, &q.b_g1),
+                            || {
+                                rayon::join(
+                                    || query_msm(t.a.as_ref(), &pk.a_query, z, &q.a),
+                                    || query_msm(t.b_g1.as_ref(), &pk.b_g1_query, z, &q.b_g1),
+                                )
+                            },
+                            || query_msm(t.b_g2.as_ref(), &pk.b_g2_query, z, &q.b_g2),
                         )
                     },
-                    || query_msm(t.b_g2.as_ref(), &pk.b_g2_query, z, &q.b_g2),
                 )
             },
         );
+        let h_acc = h_acc?;
         // The queries include the constant-one variable at index 0, so `a_acc` already holds
         // ark's `query[0] + Σ query[1..]·assignment`.
         let g_a = pk.delta_g1 * r + a_acc + pk.vk.alpha_g1;
         let g1_b = pk.delta_g1 * s + b1_acc + pk.beta_g1;
         let g2_b: G2Projective = pk.vk.delta_g2 * s + b2_acc + pk.vk.beta_g2;
         let g_c = g_a * s + g1_b * r - pk.delta_g1 * (r * s) + l_acc + h_acc;
-        Proof {
+        Ok(Proof {
             a: g_a.into_affine(),
             b: g2_b.into_affine(),
             c: g_c.into_affine(),
-        }
+        })
     }
 
     /// Proves `circuit` (an assignment of the key's circuit) on the prover's pool: witness,
@@ -610,18 +624,14 @@ impl Groth16Prover {
         s: Fr,
     ) -> Result<Proof<Bn254>, ProveError> {
         let z = self.r1cs.assign(circuit)?;
-        // ark-groth16 only debug-asserts satisfiability; check it here, always.
-        if !self.r1cs.is_satisfied(&z) {
+        // ark-groth16 only debug-asserts satisfiability; check it here, always. The check
+        // runs alongside the proof (which it only discards), as nearly every witness passes.
+        let (satisfied, proof) =
+            rayon::join(|| self.r1cs.is_satisfied(&z), || self.compose(&z, r, s));
+        if !satisfied {
             return Err(ProveError::Unsatisfied("groth16"));
         }
-        let h = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
-            &self.r1cs.matrices,
-            self.r1cs.num_inputs,
-            self.r1cs.num_constraints,
-            &z,
-        )
-        .map_err(backend_err)?;
-        Ok(self.compose(&z, &h, r, s))
+        proof
     }
 
     /// The proving key.
@@ -658,12 +668,6 @@ impl Groth16System {
     /// before the first proof).
     pub fn fixed_base_bytes(&self) -> usize {
         self.keys.table_bytes()
-    }
-
-    /// Builds the fixed-base tables now instead of at the first proof (a node before its
-    /// first session, a benchmark before it starts the clock).
-    pub fn warm(&self) {
-        self.keys.warm();
     }
 
     /// Runs proofs on a pool of `threads` threads (instead of the default,
@@ -739,6 +743,12 @@ impl ProofSystem for Groth16System {
 
     fn circuit_size(&self) -> CircuitSize {
         CircuitSize::Constraints(self.keys.num_constraints())
+    }
+
+    /// Builds the fixed-base tables now instead of at the first proof (a node before its
+    /// first session, a benchmark before it starts the clock).
+    fn warm(&self) {
+        self.keys.warm();
     }
 
     fn key_sizes(&self) -> (usize, usize) {

@@ -88,6 +88,11 @@ pub trait ProofSystem: Send + Sync + Sized {
     /// Constraints or rows.
     fn circuit_size(&self) -> CircuitSize;
 
+    /// Builds what the prover precomputes per key now instead of at the first proof
+    /// (Groth16: the fixed-base tables, within [`msm::TableBudget::global`]); nothing where
+    /// there is nothing to build (halo2). A node calls it at startup when its config asks.
+    fn warm(&self) {}
+
     /// Serialized sizes of (proving key, verifying key) in bytes.
     fn key_sizes(&self) -> (usize, usize);
 

@@ -71,6 +71,9 @@ pub trait SpendProver: Send + Sync {
     fn load(dir: &Path, class: SizeClass) -> Result<Self, KeyStoreError>
     where
         Self: Sized;
+
+    /// Builds the prover's per-key precomputation now ([`crate::ProofSystem::warm`]).
+    fn warm(&self) {}
 }
 
 /// One backend's spend keys for several size classes (a node loads the classes it signs
@@ -101,6 +104,14 @@ impl<Q: SpendProver> SpendKeys<Q> {
             keys.push(k);
         }
         Ok(Self::new(keys))
+    }
+
+    /// Builds every class's per-key precomputation now, in the order the classes were given
+    /// ([`SpendProver::warm`]).
+    pub fn warm(&self) {
+        for k in &self.0 {
+            k.warm();
+        }
     }
 
     /// The verifying keys, by class.
@@ -175,12 +186,6 @@ impl Groth16Spend {
     /// Threads proofs run on.
     pub fn threads(&self) -> usize {
         self.keys.pool().threads()
-    }
-
-    /// Builds the fixed-base tables now instead of at the first proof
-    /// ([`crate::groth16::Groth16System::warm`]).
-    pub fn warm(&self) {
-        self.keys.warm();
     }
 
     /// Bytes of fixed-base tables held (0 before the first proof or [`Self::warm`]).
@@ -281,6 +286,11 @@ impl SpendProver for Groth16Spend {
         rng: &mut R,
     ) -> Result<Self, ProveError> {
         Self::setup(class, rng)
+    }
+
+    /// Builds the fixed-base tables now instead of at the first proof.
+    fn warm(&self) {
+        self.keys.warm();
     }
 
     /// `groth16-bn254-spend-<slots>.{pk,vk}` and their manifest (with `slots`).

@@ -80,9 +80,11 @@ trait Threads: ProofSystem {
     fn on_threads(self, threads: usize) -> Self;
     /// The threads its proofs run on.
     fn proving_threads(&self) -> usize;
-    /// Does now what the first proof would do once (Groth16's fixed-base tables), so the
-    /// proofs measured are all alike.
-    fn warm(&self) {}
+    /// [`ProofSystem::warm`] (what the first proof would do once: Groth16's fixed-base
+    /// tables), so the proofs measured are all alike, reporting what it built.
+    fn warm_and_report(&self) {
+        self.warm();
+    }
 }
 
 impl Threads for Groth16System {
@@ -95,9 +97,9 @@ impl Threads for Groth16System {
         self.threads()
     }
 
-    fn warm(&self) {
+    fn warm_and_report(&self) {
         let t = Instant::now();
-        Groth16System::warm(self);
+        self.warm();
         eprintln!(
             "  fixed-base tables: {:.1} MiB in {:.2} s (once per key, not in the proof times)",
             self.fixed_base_bytes() as f64 / (1 << 20) as f64,
@@ -147,7 +149,7 @@ fn measure<S: Threads>(name: &str, args: &BenchArgs) -> Result<Report> {
     if let Some(n) = args.threads {
         system = system.on_threads(n as usize);
     }
-    system.warm();
+    system.warm_and_report();
     let witnesses: Vec<Witness<S::Backend>> = (0..args.batch.max(args.samples) as u64)
         .map(sample::witness)
         .collect();
@@ -370,7 +372,7 @@ fn halo2_spend(class: SizeClass, samples: u32) -> Result<(Duration, Duration, f6
 /// The spend statement per class: sizes, setup, one proof, verification (median of
 /// `--samples`), on both backends, in this process (on `--threads` threads, see [`run`]).
 fn spend_table(classes: &[SizeClass], args: &BenchArgs) -> Result<String> {
-    use prover::spend::Groth16Spend;
+    use prover::spend::{Groth16Spend, SpendProver};
     let samples = args.samples;
     let groth16_threads = args
         .threads

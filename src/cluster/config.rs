@@ -241,6 +241,11 @@ pub struct NodeConfig {
     /// node's clock, in seconds (the policy's time rules are evaluated at that time).
     #[serde(default = "default_skew")]
     pub max_clock_skew_secs: u64,
+    /// Build the provers' per-key tables (Groth16 fixed-base tables, within
+    /// `ZKQ_FIXED_BASE_MB`) in the background at startup, so that the first session does
+    /// not pay for them. Off by default: a node then builds them at its first proof.
+    #[serde(default)]
+    pub warm_provers: bool,
 }
 
 fn default_skew() -> u64 {
@@ -464,4 +469,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> std::io::Result<
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NODE: &str = r#"
+        id = 2
+        listen = "127.0.0.1:7002"
+        db = "node.db"
+        tls_cert = "node.crt"
+        tls_key = "node.key"
+        cluster = "../cluster.toml"
+    "#;
+
+    #[test]
+    fn a_node_warms_its_provers_only_when_its_config_asks() {
+        let plain: NodeConfig = toml::from_str(NODE).unwrap();
+        assert!(!plain.warm_provers);
+        let warm: NodeConfig = toml::from_str(&format!("{NODE}\nwarm_provers = true")).unwrap();
+        assert!(warm.warm_provers);
+        let bad = toml::from_str::<NodeConfig>(&format!("{NODE}\nwarm_provers = \"yes\""));
+        assert!(bad.unwrap_err().to_string().contains("warm_provers"));
+    }
 }

@@ -273,6 +273,7 @@ pub fn node_init(
         passphrase_file: opts.passphrase_file.clone(),
         cluster: opts.cluster.clone(),
         max_clock_skew_secs: DEFAULT_CLOCK_SKEW_SECS,
+        warm_provers: false,
     };
     let toml = dir.join(NODE_CONFIG_FILE);
     write_toml(&toml, &config).map_err(io_err(&toml))?;

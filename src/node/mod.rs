@@ -81,8 +81,27 @@ pub enum NodeError {
 /// A node ready to serve: its TLS (configuration and revocation list) and router.
 pub type Ready = (crate::net::serve::ServerTls, Router);
 
+/// Builds the provers' per-key tables ([`ProofSystem::warm`]) on a thread of their own, the
+/// statement's first and then every spend class's; a session that needs a table meanwhile
+/// waits for it rather than building it twice.
+pub fn warm_in_background<P: ProofSystem + 'static>(
+    system: Arc<P>,
+    spend: Arc<prover::spend::SpendKeys<P::Spend>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let t = std::time::Instant::now();
+        system.warm();
+        spend.warm();
+        tracing::info!(
+            secs = t.elapsed().as_secs_f64(),
+            "prover tables built at startup"
+        );
+    })
+}
+
 /// Opens the node (database, keys, TLS): everything that can fail or take time happens
-/// here, before the caller binds its port, so an open port means a ready node.
+/// here, before the caller binds its port, so an open port means a ready node (except the
+/// provers' tables when `warm_provers` is set: they are built in the background).
 pub async fn prepare<P: ProofSystem + 'static>(
     config: NodeConfig,
     cluster: ClusterConfig,
@@ -97,12 +116,39 @@ pub async fn prepare<P: ProofSystem + 'static>(
     // The coordinator's key, not its certificate: a renewed coordinator certificate (same
     // request, same key) is still the pinned coordinator.
     let pin = crate::net::tls::key_fingerprint_of_file(&cluster.coordinator_cert)?;
+    let warm = config.warm_provers.then(|| (system.clone(), spend.clone()));
     // Argon2id and SQLite: off the async workers.
     let state = tokio::task::spawn_blocking(move || {
         NodeState::open(&config, cluster, pin, passphrase.as_bytes(), system, spend)
     })
     .await
     .map_err(|e| NodeError::Identity(e.to_string()))??;
+    if let Some((system, spend)) = warm {
+        warm_in_background(system, spend);
+    }
     tracing::info!(signer = %state.id, "signer node ready");
     Ok((tls, Arc::new(state).router(pin)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prover::groth16::{Groth16System, TablePlan};
+    use prover::spend::SpendKeys;
+
+    /// `warm_provers`: the background warm-up leaves the prover holding the tables its first
+    /// proof would have built.
+    #[test]
+    fn warming_at_startup_builds_the_tables_a_first_proof_would() {
+        let shared = prover::test_util::groth16();
+        let system = Arc::new(
+            Groth16System::from_proving_key(shared.proving_key().clone(), TablePlan::OnFirstProof)
+                .unwrap(),
+        );
+        assert_eq!(system.fixed_base_bytes(), 0, "no tables before the warm-up");
+        warm_in_background(system.clone(), Arc::new(SpendKeys::new(Vec::new())))
+            .join()
+            .unwrap();
+        assert!(system.fixed_base_bytes() > 0, "tables after the warm-up");
+    }
 }

@@ -64,14 +64,16 @@ fn classify<P: SWCurveConfig>(p: &Affine<P>, q: &Affine<P>) -> (PairKind, P::Bas
     }
 }
 
-/// `p + q` given the inverse of the denominator [`classify`] returned.
+/// `p + q` given the pair's kind and the inverse of the denominator, as [`classify`] returned
+/// them.
 #[inline]
 fn add_with_inverse<P: SWCurveConfig>(
     p: &Affine<P>,
     q: &Affine<P>,
+    kind: PairKind,
     inv: &P::BaseField,
 ) -> Affine<P> {
-    let lambda = match classify(p, q).0 {
+    let lambda = match kind {
         PairKind::Trivial => {
             return if p.is_zero() {
                 *q
@@ -105,6 +107,8 @@ pub struct BucketSums<P: SWCurveConfig> {
     points: Vec<Affine<P>>,
     dens: Vec<P::BaseField>,
     scratch: Vec<P::BaseField>,
+    /// Each pair's kind, decided once with its denominator.
+    kinds: Vec<PairKind>,
     active: Vec<u32>,
     lens: Vec<usize>,
 }
@@ -115,6 +119,7 @@ impl<P: SWCurveConfig> Default for BucketSums<P> {
             points: Vec::new(),
             dens: Vec::new(),
             scratch: Vec::new(),
+            kinds: Vec::new(),
             active: Vec::new(),
             lens: Vec::new(),
         }
@@ -185,11 +190,14 @@ impl<P: SWCurveConfig> BucketSums<P> {
                 break;
             }
             self.dens.clear();
+            self.kinds.clear();
             for &b in &self.active {
                 let s = starts[b as usize];
                 for k in 0..lens[b as usize] / 2 {
                     let (p, q) = (&self.points[s + 2 * k], &self.points[s + 2 * k + 1]);
-                    self.dens.push(classify(p, q).1);
+                    let (kind, den) = classify(p, q);
+                    self.kinds.push(kind);
+                    self.dens.push(den);
                 }
             }
             batch_inverse(&mut self.dens, &mut self.scratch);
@@ -200,6 +208,7 @@ impl<P: SWCurveConfig> BucketSums<P> {
                     let r = add_with_inverse(
                         &self.points[s + 2 * k],
                         &self.points[s + 2 * k + 1],
+                        self.kinds[j],
                         &self.dens[j],
                     );
                     self.points[s + k] = r;
@@ -262,10 +271,10 @@ mod tests {
         let q = G1Projective::rand(&mut rng).into_affine();
         let z = G1Affine::identity();
         for (a, b) in [(p, q), (p, p), (p, -p), (z, p), (p, z), (z, z)] {
-            let (_, den) = classify(&a, &b);
+            let (kind, den) = classify(&a, &b);
             let inv = den.inverse().unwrap();
             let expect = (a.into_group() + b).into_affine();
-            assert_eq!(add_with_inverse(&a, &b, &inv), expect);
+            assert_eq!(add_with_inverse(&a, &b, kind, &inv), expect);
         }
     }
 }

@@ -14,11 +14,86 @@ use super::{to_i64, NodeStore};
 use crate::store::seal::aad;
 use crate::store::{now_secs, StoreError};
 
-pub(super) fn policy_aad(version: u64, bn254: &str, pasta: &str) -> Vec<u8> {
-    aad(
-        "policies",
-        &[&version.to_le_bytes(), bn254.as_bytes(), pasta.as_bytes()],
-    )
+/// One of the node's sealed policy histories: `policies` (the intent statement's) or
+/// `spend_policies` (Bitcoin spends). Both have the same columns; a row's AAD names its
+/// table, version and commitments, so a row moved between tables or versions does not open.
+#[derive(Clone, Copy)]
+pub(super) struct History {
+    table: &'static str,
+    // Spelled out per table: `StoreError::sql` takes static contexts.
+    next_version: &'static str,
+    insert: &'static str,
+}
+
+/// `policies`.
+pub(super) const INTENT_HISTORY: History = History {
+    table: "policies",
+    next_version: "SELECT COALESCE(MAX(version), 0) FROM policies",
+    insert: "INSERT INTO policies (version, sealed, commitment_bn254, commitment_pasta, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+
+/// `spend_policies`.
+pub(super) const SPEND_HISTORY: History = History {
+    table: "spend_policies",
+    next_version: "SELECT COALESCE(MAX(version), 0) FROM spend_policies",
+    insert: "INSERT INTO spend_policies (version, sealed, commitment_bn254, commitment_pasta, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+
+impl History {
+    /// The AAD of row `version` with these commitments.
+    pub(super) fn aad(self, version: u64, bn254: &str, pasta: &str) -> Vec<u8> {
+        aad(
+            self.table,
+            &[&version.to_le_bytes(), bn254.as_bytes(), pasta.as_bytes()],
+        )
+    }
+}
+
+impl NodeStore {
+    /// Seals `text` as the next version of `history` with its commitments (hex of their
+    /// little-endian bytes) in clear, in one IMMEDIATE transaction (no two writers get the
+    /// same version); returns the version (1, 2, ...).
+    pub(super) fn append_sealed(
+        &self,
+        history: History,
+        text: &str,
+        bn254: &str,
+        pasta: &str,
+    ) -> Result<u64, StoreError> {
+        let now = to_i64("time", now_secs())?;
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::sql("starting a policy history transaction"))?;
+        let last: i64 = tx
+            .query_row(history.next_version, [], |r| r.get(0))
+            .map_err(StoreError::sql("reading a policy history's newest version"))?;
+        let version = u64::try_from(last)
+            .ok()
+            .and_then(|v| v.checked_add(1))
+            .ok_or_else(|| {
+                StoreError::corrupt(format!("{}.version", history.table), format!("{last}"))
+            })?;
+        let sealed = self
+            .key
+            .seal(&history.aad(version, bn254, pasta), text.as_bytes())?;
+        tx.execute(
+            history.insert,
+            params![
+                to_i64("policy version", version)?,
+                sealed,
+                bn254,
+                pasta,
+                now
+            ],
+        )
+        .map_err(StoreError::sql("inserting into a policy history"))?;
+        tx.commit()
+            .map_err(StoreError::sql("committing into a policy history"))?;
+        Ok(version)
+    }
 }
 
 /// The policy history's row count and newest version, see
@@ -48,39 +123,7 @@ impl NodeStore {
         }
         let bn254 = hex::encode(policy.commitment::<Bn254>().to_le_bytes());
         let pasta = hex::encode(policy.commitment::<Pasta>().to_le_bytes());
-        let now = to_i64("time", now_secs())?;
-
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::sql("starting a policies transaction"))?;
-        let last: i64 = tx
-            .query_row("SELECT COALESCE(MAX(version), 0) FROM policies", [], |r| {
-                r.get(0)
-            })
-            .map_err(StoreError::sql("reading policies"))?;
-        let version = u64::try_from(last)
-            .ok()
-            .and_then(|v| v.checked_add(1))
-            .ok_or_else(|| StoreError::corrupt("policies.version", format!("{last}")))?;
-        let sealed = self
-            .key
-            .seal(&policy_aad(version, &bn254, &pasta), toml.as_bytes())?;
-        tx.execute(
-            "INSERT INTO policies (version, sealed, commitment_bn254, commitment_pasta, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                to_i64("policy version", version)?,
-                sealed,
-                bn254,
-                pasta,
-                now
-            ],
-        )
-        .map_err(StoreError::sql("inserting into policies"))?;
-        tx.commit()
-            .map_err(StoreError::sql("committing into policies"))?;
-        Ok(version)
+        self.append_sealed(INTENT_HISTORY, &toml, &bn254, &pasta)
     }
 
     /// Every policy of the history with its version, oldest first.
@@ -168,7 +211,7 @@ impl NodeStore {
         let what = format!("policies row {version}");
         let plain = self
             .key
-            .open(&what, &policy_aad(version, &bn254, &pasta), &sealed)?;
+            .open(&what, &INTENT_HISTORY.aad(version, &bn254, &pasta), &sealed)?;
         let text = std::str::from_utf8(&plain)
             .map_err(|_| StoreError::corrupt(what.as_str(), "decrypted policy is not UTF-8"))?;
         let policy =

@@ -11,19 +11,11 @@
 use circuits::bn254::Bn254;
 use circuits::pasta::Pasta;
 use circuits::spend::SpendPolicy;
-use rusqlite::{params, TransactionBehavior};
 use verifier::bitcoin::spend_policy_from_toml;
 
-use super::{to_i64, NodeStore};
-use crate::store::seal::aad;
-use crate::store::{now_secs, StoreError};
-
-fn spend_policy_aad(version: u64, bn254: &str, pasta: &str) -> Vec<u8> {
-    aad(
-        "spend_policies",
-        &[&version.to_le_bytes(), bn254.as_bytes(), pasta.as_bytes()],
-    )
-}
+use super::policies::SPEND_HISTORY;
+use super::NodeStore;
+use crate::store::StoreError;
 
 impl NodeStore {
     /// Parses the spend policy file `text`, appends it to the history and returns its
@@ -32,33 +24,7 @@ impl NodeStore {
         let policy = spend_policy_from_toml(text).map_err(|e| StoreError::Policy(e.to_string()))?;
         let bn254 = hex::encode(policy.commitment::<Bn254>().to_le_bytes());
         let pasta = hex::encode(policy.commitment::<Pasta>().to_le_bytes());
-        let now = to_i64("time", now_secs())?;
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::sql("starting a spend_policies transaction"))?;
-        let last: i64 = tx
-            .query_row(
-                "SELECT COALESCE(MAX(version), 0) FROM spend_policies",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(StoreError::sql("reading spend_policies"))?;
-        let version = u64::try_from(last)
-            .ok()
-            .and_then(|v| v.checked_add(1))
-            .ok_or_else(|| StoreError::corrupt("spend_policies.version", format!("{last}")))?;
-        let sealed = self
-            .key
-            .seal(&spend_policy_aad(version, &bn254, &pasta), text.as_bytes())?;
-        tx.execute(
-            "INSERT INTO spend_policies (version, sealed, commitment_bn254, commitment_pasta, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![to_i64("spend policy version", version)?, sealed, bn254, pasta, now],
-        )
-        .map_err(StoreError::sql("inserting into spend_policies"))?;
-        tx.commit()
-            .map_err(StoreError::sql("committing into spend_policies"))?;
+        let version = self.append_sealed(SPEND_HISTORY, text, &bn254, &pasta)?;
         Ok((version, policy))
     }
 
@@ -87,7 +53,7 @@ impl NodeStore {
                 let what = format!("spend_policies row {version}");
                 let plain =
                     self.key
-                        .open(&what, &spend_policy_aad(version, &bn254, &pasta), &sealed)?;
+                        .open(&what, &SPEND_HISTORY.aad(version, &bn254, &pasta), &sealed)?;
                 let text = std::str::from_utf8(&plain).map_err(|_| {
                     StoreError::corrupt(what.as_str(), "decrypted spend policy is not UTF-8")
                 })?;
