@@ -250,7 +250,11 @@ fn sweep() {
         }
         println!("{line}");
         for glv in [true, false] {
-            for acc in [Accumulation::Affine, Accumulation::Projective] {
+            for acc in [
+                Accumulation::Affine,
+                Accumulation::Stream,
+                Accumulation::Projective,
+            ] {
                 let mut line = format!("2^{log} glv={glv} {acc:?}:");
                 for &c in &widths {
                     let m = PippengerMsm::new().glv(glv).accumulation(acc).window(c);

@@ -75,17 +75,15 @@ fn configs() -> Vec<PippengerMsm> {
         for acc in [
             Accumulation::Auto,
             Accumulation::Affine,
+            Accumulation::Stream,
             Accumulation::Projective,
         ] {
             out.push(PippengerMsm::new().glv(glv).accumulation(acc));
         }
         for c in [1, 2, 3, 5, 8] {
-            out.push(
-                PippengerMsm::new()
-                    .glv(glv)
-                    .window(c)
-                    .accumulation(Accumulation::Affine),
-            );
+            for acc in [Accumulation::Affine, Accumulation::Stream] {
+                out.push(PippengerMsm::new().glv(glv).window(c).accumulation(acc));
+            }
         }
     }
     out

@@ -40,7 +40,7 @@ pub fn batch_inverse<F: Field>(v: &mut [F], scratch: &mut Vec<F>) {
 
 /// How a pair of affine points is added (decided before the batched inversion).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum PairKind {
+pub(super) enum PairKind {
     /// `x₁ ≠ x₂`: the chord, denominator `x₂ − x₁`.
     Chord,
     /// `P + P`, `y ≠ 0`: the tangent, denominator `2y`.
@@ -50,7 +50,7 @@ enum PairKind {
 }
 
 #[inline]
-fn classify<P: SWCurveConfig>(p: &Affine<P>, q: &Affine<P>) -> (PairKind, P::BaseField) {
+pub(super) fn classify<P: SWCurveConfig>(p: &Affine<P>, q: &Affine<P>) -> (PairKind, P::BaseField) {
     if p.is_zero() || q.is_zero() {
         (PairKind::Trivial, P::BaseField::ONE)
     } else if p.x == q.x {
@@ -67,7 +67,7 @@ fn classify<P: SWCurveConfig>(p: &Affine<P>, q: &Affine<P>) -> (PairKind, P::Bas
 /// `p + q` given the pair's kind and the inverse of the denominator, as [`classify`] returned
 /// them.
 #[inline]
-fn add_with_inverse<P: SWCurveConfig>(
+pub(super) fn add_with_inverse<P: SWCurveConfig>(
     p: &Affine<P>,
     q: &Affine<P>,
     kind: PairKind,

@@ -34,6 +34,7 @@ pub mod digits;
 pub mod fixed;
 pub mod glv;
 pub mod pippenger;
+pub mod stream;
 
 use std::sync::Arc;
 
@@ -78,9 +79,14 @@ impl MsmBackend for ArkMsm {
 /// How bucket additions are done.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Accumulation {
-    /// Affine with batched inversion where a window has enough points, else Jacobian.
+    /// By size: buckets kept in cache ([`Accumulation::Stream`]) from
+    /// [`pippenger::STREAM_FROM`] points, affine trees with batched inversion below that
+    /// where a window has enough points, else Jacobian.
     #[default]
     Auto,
+    /// Points read in order into cache-resident affine buckets, batched inversions
+    /// ([`stream`]).
+    Stream,
     /// Affine with batched inversion whenever a round has at least one pair (for tests).
     Affine,
     /// Extended Jacobian (ark-ec's `Bucket`) only.
