@@ -13,7 +13,9 @@
 //!    `[−(2^{c−1} − 1), 2^{c−1}]`, no carry out of the last window; `2^{c−1}` buckets.
 //! 4. **Pippenger** ([`pippenger`]): each window sorts its points into buckets and sums them
 //!    affinely with batched inversion ([`batch_add`]) when the window is large enough to fill
-//!    the batches, else in extended Jacobian coordinates; a running sum gives the window sum,
+//!    the batches, else in extended Jacobian coordinates; from 2^18 points it instead reads
+//!    the points in order into cache-resident affine buckets ([`stream`]), so no window copies
+//!    all `n` points; a running sum gives the window sum,
 //!    and Horner's rule the total. Windows run in parallel on the [`PippengerMsm`]'s rayon
 //!    pool (or the caller's, when it has none). The width `c` is chosen per size by a cost
 //!    model (`pippenger::choose_window`), checked against the sweep of `benches/msm.rs`
