@@ -344,28 +344,36 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// halo2's spend figures for `class`: setup, one proof, verification (median of
-/// `samples`, ms).
-fn halo2_spend(class: SizeClass, samples: u32) -> Result<(Duration, Duration, f64)> {
-    use prover::spend::Halo2Spend;
+/// One proof of `class`'s sample spend with `keys` and the median of `samples`
+/// verifications of it (ms): the figures both backends report.
+fn prove_and_verify<Q: prover::spend::SpendProver>(
+    keys: &Q,
+    class: SizeClass,
+    samples: u32,
+) -> Result<(Duration, f64)> {
+    let w = sample::spend::witness::<Q::Backend>(class, 1);
     let t = Instant::now();
-    let h = Halo2Spend::setup(class)?;
-    let setup = t.elapsed();
-    let w = sample::spend::witness::<circuits::pasta::Pasta>(class, 1);
-    let t = Instant::now();
-    let env = h.prove(&w, &mut OsRng)?;
+    let env = keys.prove(&w, &mut OsRng)?;
     let prove = t.elapsed();
     let public = w.public_inputs();
     let verify = median(
         (0..samples)
             .map(|_| {
                 let t = Instant::now();
-                h.verifier()
-                    .verify_spend(&env, &public)
-                    .map(|_| t.elapsed())
+                verifier::SpendVerifier::verify(keys.verifier(), &env, &public).map(|_| t.elapsed())
             })
             .collect::<Result<Vec<_>, _>>()?,
     );
+    Ok((prove, verify))
+}
+
+/// halo2's spend figures for `class`: setup, one proof, verification (median of
+/// `samples`, ms).
+fn halo2_spend(class: SizeClass, samples: u32) -> Result<(Duration, Duration, f64)> {
+    let t = Instant::now();
+    let h = prover::spend::Halo2Spend::setup(class)?;
+    let setup = t.elapsed();
+    let (prove, verify) = prove_and_verify(&h, class, samples)?;
     Ok((setup, prove, verify))
 }
 
@@ -401,21 +409,7 @@ fn spend_table(classes: &[SizeClass], args: &BenchArgs) -> Result<String> {
             g.fixed_base_bytes() as f64 / (1 << 20) as f64,
             t.elapsed().as_secs_f64()
         );
-        let w = sample::spend::witness::<circuits::bn254::Bn254>(class, 1);
-        let t = Instant::now();
-        let env = g.prove(&w, &mut OsRng)?;
-        let g_prove = t.elapsed();
-        let public = w.public_inputs();
-        let g_verify = median(
-            (0..samples)
-                .map(|_| {
-                    let t = Instant::now();
-                    g.verifier()
-                        .verify_spend(&env, &public)
-                        .map(|_| t.elapsed())
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        );
+        let (g_prove, g_verify) = prove_and_verify(&g, class, samples)?;
         let constraints = match g.circuit_size() {
             CircuitSize::Constraints(n) => n,
             CircuitSize::Rows { used, .. } => used,
