@@ -21,6 +21,9 @@ pub const DOMAIN_POLICY: u64 = 2;
 pub const DOMAIN_LEAF: u64 = 3;
 /// Domain tag of an internal Merkle node `H_NODE(left, right)`.
 pub const DOMAIN_NODE: u64 = 4;
+/// Domain tag of an internal node of the spend allowlist's 4-ary tree,
+/// `H4_NODE(c0, c1, c2, c3)` ([`Backend::hash4`]).
+pub const DOMAIN_NODE4: u64 = 8;
 
 /// A prime field the statement can be encoded into (BN254 Fr, Pasta Fp).
 ///
@@ -139,6 +142,15 @@ pub trait Backend: Send + Sync + 'static {
     /// `[domain, inputs..]` with halo2's `ConstantLength`, whose capacity holds the length.
     /// Every domain is used with one arity (intent 10, policy 6, leaf 2, node 2).
     fn hash(domain: u64, inputs: &[Self::F]) -> Self::F;
+
+    /// Native width-5 Poseidon of exactly four inputs under domain tag `domain`: one
+    /// permutation of `[x_1, x_2, x_3, x_4]` with capacity element `domain·2^64 + 4`, the
+    /// first rate word out — on both backends (the same function its circuit computes).
+    ///
+    /// Used where the spend statement hashes four elements at once (the 4-ary allowlist
+    /// nodes, the links of `O`): one permutation where the width-3 [`Backend::hash`] needs
+    /// two (BN254) or three (Pasta, whose domain tag is a message word).
+    fn hash4(domain: u64, inputs: [Self::F; 4]) -> Self::F;
 }
 
 impl StatementField for ark_bn254::Fr {

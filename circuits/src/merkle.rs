@@ -80,19 +80,7 @@ impl<B: Backend> MerkleTree<B> {
             });
         }
         let empty = empty_roots::<B>();
-        let mut levels = Vec::with_capacity(TREE_DEPTH + 1);
-        levels.push(leaves);
-        for level in 0..TREE_DEPTH {
-            let cur = &levels[level];
-            let next: Vec<B::F> = cur
-                .chunks(2)
-                .map(|pair| {
-                    let right = pair.get(1).copied().unwrap_or(empty[level]);
-                    node_hash::<B>(pair[0], right)
-                })
-                .collect();
-            levels.push(next);
-        }
+        let levels = build_levels::<_, 2>(leaves, &empty, |[l, r]| node_hash::<B>(l, r));
         Ok(MerkleTree { levels, empty })
     }
 
@@ -125,19 +113,6 @@ impl<B: Backend> MerkleTree<B> {
             .unwrap_or(self.empty[TREE_DEPTH])
     }
 
-    /// Every node at `level` (0 the leaves, [`TREE_DEPTH`] the root), empty ones included:
-    /// `2^(TREE_DEPTH - level)` of them. Circuits that share the top of the tree between
-    /// several paths witness such a level once.
-    /// (A `level` above [`TREE_DEPTH`] is read as the root's.)
-    pub fn level(&self, level: usize) -> Vec<B::F> {
-        let level = level.min(TREE_DEPTH);
-        let width = 1usize << (TREE_DEPTH - level);
-        let filled = &self.levels[level];
-        (0..width)
-            .map(|i| filled.get(i).copied().unwrap_or(self.empty[level]))
-            .collect()
-    }
-
     /// The authentication path of leaf `index`.
     pub fn path(&self, index: usize) -> Result<MerklePath<B::F>, MerkleError> {
         if index >= self.len() {
@@ -161,6 +136,49 @@ impl<B: Backend> MerkleTree<B> {
             index: index as u16,
         })
     }
+}
+
+/// The filled prefix of every level of a sparse `A`-ary tree, from `leaves` (level 0) up to
+/// the root (level `empty.len() - 1`): each group of `A` nodes hashes to its parent with
+/// `node`, a missing node being that level's empty root `empty[level]`. Shared by the
+/// binary intent tree and the 4-ary spend tree ([`crate::spend::tree`]).
+pub(crate) fn build_levels<F: Copy, const A: usize>(
+    leaves: Vec<F>,
+    empty: &[F],
+    node: impl Fn([F; A]) -> F,
+) -> Vec<Vec<F>> {
+    let depth = empty.len() - 1;
+    let mut levels = Vec::with_capacity(depth + 1);
+    levels.push(leaves);
+    for level in 0..depth {
+        let next: Vec<F> = levels[level]
+            .chunks(A)
+            .map(|group| {
+                node(core::array::from_fn(|i| {
+                    group.get(i).copied().unwrap_or(empty[level])
+                }))
+            })
+            .collect();
+        levels.push(next);
+    }
+    levels
+}
+
+/// Every node at `level` of a sparse tree given by its filled `levels` and `empty` roots,
+/// empty ones included (`A^(depth - level)` of them; a `level` above the depth reads as the
+/// root's).
+pub(crate) fn full_level<F: Copy, const A: usize>(
+    levels: &[Vec<F>],
+    empty: &[F],
+    level: usize,
+) -> Vec<F> {
+    let depth = empty.len() - 1;
+    let level = level.min(depth);
+    let width = A.pow((depth - level) as u32);
+    let filled = &levels[level];
+    (0..width)
+        .map(|i| filled.get(i).copied().unwrap_or(empty[level]))
+        .collect()
 }
 
 /// The authentication path of one leaf.

@@ -778,35 +778,6 @@ fn last_leaf_of_full_tree_has_all_right_bits() {
     );
 }
 
-#[test]
-fn a_level_of_the_tree_hashes_up_to_the_root_and_holds_every_path_node() {
-    let leaves: Vec<Fr> = (1..=40u64).map(Fr::from).collect();
-    let tree = circuits::MerkleTree::<Bn254>::from_leaves(leaves.clone()).unwrap();
-    for level in [TREE_DEPTH - 3, TREE_DEPTH - 7] {
-        let mut nodes = tree.level(level);
-        assert_eq!(nodes.len(), 1 << (TREE_DEPTH - level));
-        // Leaf 37's climb of `level` levels arrives at node 37 >> level.
-        let p = tree.path(37).unwrap();
-        let mut cur = leaves[37];
-        for l in 0..level {
-            cur = if p.is_right(l) {
-                circuits::merkle::node_hash::<Bn254>(p.siblings[l], cur)
-            } else {
-                circuits::merkle::node_hash::<Bn254>(cur, p.siblings[l])
-            };
-        }
-        assert_eq!(nodes[37 >> level], cur);
-        while nodes.len() > 1 {
-            nodes = nodes
-                .chunks(2)
-                .map(|c| circuits::merkle::node_hash::<Bn254>(c[0], c[1]))
-                .collect();
-        }
-        assert_eq!(nodes[0], tree.root());
-    }
-    assert_eq!(tree.level(TREE_DEPTH), vec![tree.root()]);
-}
-
 // ---------------------------------------------------------------- digest
 
 #[test]

@@ -8,7 +8,10 @@ pub mod spend;
 pub mod vars;
 
 pub use circuit::{public_input_vector, PolicyCircuit, NUM_PUBLIC_INPUTS};
-pub use poseidon::{poseidon_config, poseidon_hash, poseidon_hash_var};
+pub use poseidon::{
+    poseidon_config, poseidon_config4, poseidon_hash, poseidon_hash4, poseidon_hash4_var,
+    poseidon_hash_var,
+};
 pub use spend::SpendCircuit;
 pub use vars::{IntentVar, PolicyVar};
 
@@ -27,5 +30,9 @@ impl Backend for Bn254 {
 
     fn hash(domain: u64, inputs: &[Fr]) -> Fr {
         poseidon_hash(domain, inputs)
+    }
+
+    fn hash4(domain: u64, inputs: [Fr; 4]) -> Fr {
+        poseidon_hash4(domain, inputs)
     }
 }

@@ -19,6 +19,15 @@
 //!
 //! The permutation and constants are pinned against the Poseidon reference implementation's
 //! test vector for `x5_254_3` (input `[0, 1, 2]`), see `circuits/tests/bn254.rs`.
+//!
+//! # Width 5 ([`poseidon_hash4`])
+//!
+//! The spend statement also hashes four elements at once ([`crate::field::Backend::hash4`]):
+//! t = 5 (rate 4, capacity 1), x^5, R_F = 8 and R_P = 60 (the paper's table for t = 5 at
+//! 128 bits), constants from `find_poseidon_ark_and_mds::<Fr>(254, 4, 8, 60, 0)`, pinned
+//! against the reference's `x5_254_5` vector (input `[0, 1, 2, 3, 4]`). Capacity
+//! `d·2^64 + 4`, absorb the four inputs, squeeze one: one permutation, ~300 constraints
+//! (two width-3 permutations would be ~486).
 
 use std::sync::OnceLock;
 
@@ -46,6 +55,34 @@ pub const FULL_ROUNDS: usize = 8;
 pub const PARTIAL_ROUNDS: usize = 57;
 /// Bit size of the BN254 scalar field, input to the Grain LFSR.
 pub const PRIME_BITS: u64 = 254;
+
+/// Rate of the width-5 instance ([`poseidon_hash4`]).
+pub const RATE4: usize = 4;
+/// Partial rounds of the width-5 instance.
+pub const PARTIAL_ROUNDS4: usize = 60;
+
+/// The width-5 Poseidon configuration (generated once per process).
+pub fn poseidon_config4() -> &'static PoseidonConfig<Fr> {
+    static CONFIG: OnceLock<PoseidonConfig<Fr>> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let (ark, mds) = find_poseidon_ark_and_mds::<Fr>(
+            PRIME_BITS,
+            RATE4,
+            FULL_ROUNDS as u64,
+            PARTIAL_ROUNDS4 as u64,
+            0,
+        );
+        PoseidonConfig::new(
+            FULL_ROUNDS,
+            PARTIAL_ROUNDS4,
+            ALPHA,
+            mds,
+            ark,
+            RATE4,
+            CAPACITY,
+        )
+    })
+}
 
 /// The Poseidon configuration (generated once per process).
 pub fn poseidon_config() -> &'static PoseidonConfig<Fr> {
@@ -85,6 +122,27 @@ pub fn poseidon_hash_var(
     let mut sponge = PoseidonSpongeVar::new(cs, poseidon_config());
     sponge.state[0] = FpVar::Constant(capacity_tag(domain, inputs.len()));
     sponge.absorb(&inputs)?;
+    let mut out = sponge.squeeze_field_elements(1)?;
+    out.pop().ok_or(SynthesisError::Unsatisfiable)
+}
+
+/// Native width-5 hash of four inputs under `domain` (one permutation; module docs).
+pub fn poseidon_hash4(domain: u64, inputs: [Fr; 4]) -> Fr {
+    let mut sponge = PoseidonSponge::new(poseidon_config4());
+    sponge.state[0] = capacity_tag(domain, inputs.len());
+    sponge.absorb(&inputs.as_slice());
+    sponge.squeeze_native_field_elements(1)[0]
+}
+
+/// In-circuit [`poseidon_hash4`].
+pub fn poseidon_hash4_var(
+    cs: ConstraintSystemRef<Fr>,
+    domain: u64,
+    inputs: &[FpVar<Fr>; 4],
+) -> Result<FpVar<Fr>, SynthesisError> {
+    let mut sponge = PoseidonSpongeVar::new(cs, poseidon_config4());
+    sponge.state[0] = FpVar::Constant(capacity_tag(domain, inputs.len()));
+    sponge.absorb(&inputs.as_slice())?;
     let mut out = sponge.squeeze_field_elements(1)?;
     out.pop().ok_or(SynthesisError::Unsatisfiable)
 }

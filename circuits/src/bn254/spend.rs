@@ -10,19 +10,21 @@
 //! Public: the instance `[O, fee, lock_time, P, now, binding]`. Private: the policy fields
 //! `(network, max_total, max_fee, not_before, allowlist_root, salt_lo, salt_hi)`
 //! ([`crate::spend::SpendPolicyFields`]) and, for each of the class's `N` output slots,
-//! `(script_hi, script_lo, amount)` and a depth-16 Merkle path. `H_d` is the backend's
-//! Poseidon under domain tag `d`.
+//! `(script_hi, script_lo, amount)` and a path in the 4-ary depth-8 allowlist tree (per
+//! level three siblings and a position 0..3 as two bits). `H_d` is the backend's Poseidon
+//! under domain tag `d`, `H4_d` its width-5 Poseidon of four inputs.
 //!
 //! 1. `P = H_SPEND_POLICY(network, max_total, max_fee, not_before, allowlist_root,
 //!    salt_lo, salt_hi)`.
 //! 2. `O = acc_N`, where `acc_0 = H_OUTPUTS(network, N)` and
-//!    `acc_{i+1} = H_OUTPUT(acc_i, script_hi_i, script_lo_i, amount_i)`.
+//!    `acc_{i+1} = H4_OUTPUT(acc_i, script_hi_i, script_lo_i, amount_i)`.
 //! 3. `fee`, `now`, `max_total`, `max_fee`, `not_before` and every `amount_i` are integers
 //!    below 2^64; `lock_time` and `network` are integers below 2^32.
 //! 4. `fee <= max_fee`, `not_before <= now` and `amount_0 + ... + amount_{N-1} <=
 //!    max_total`, each enforced as "`hi - lo` is an integer below 2^64".
-//! 5. For every slot, every direction bit is 0 or 1, and `H_LEAF(script_hi_i,
-//!    script_lo_i)` hashed up the slot's path equals `allowlist_root`.
+//! 5. For every slot, every position bit is 0 or 1, and `H_LEAF(script_hi_i,
+//!    script_lo_i)` hashed up the slot's path equals `allowlist_root`, each level being
+//!    `H4_NODE` of the four children: the node at its position among its three siblings.
 //! 6. `binding` takes part in a constraint, so a proof holds for its `binding` only.
 //!
 //! # How this circuit enforces them
@@ -44,12 +46,14 @@
 //!
 //! # Size
 //!
-//! 11 117 constraints for 2 slots, 64 788 for 16 and 826 132 for 256 (pinned by
-//! `spend_sizes_are_pinned`). A slot with its whole path costs 4 661 — 19 permutations
-//! (2 for the `O` link, 1 leaf, 16 path levels) of ~243 and one 64-bit range check — plus
-//! ~1 800 for the policy, the public integers and the three orderings. Sharing the top 4
-//! levels saves 16 slots 0.85× of the constraints; sharing 7 saves 256 slots 0.69× (from
-//! 1 195 011), which also halves the 256 class's FFT domain (2^21 to 2^20).
+//! 7 593 constraints for 2 slots, 42 609 for 16 and 562 081 for 256 (pinned by
+//! `spend_sizes_are_pinned`). A slot with its whole path costs about 3 080: the `O` link
+//! (one width-5 permutation, 300), the leaf (one width-3 permutation, 243), 8 path levels
+//! of 309 (a width-5 permutation and the 9 constraints of the child arrangement) and one
+//! 64-bit range check (65); plus ~1 800 for the policy, the public integers and the three
+//! orderings. Sharing the top 1, 2 and 4 levels ([`SizeClass::shared_levels`]) brings the
+//! classes to the figures above. The binary tree of the first version cost 4 661 per slot
+//! (11 117, 64 788 and 826 132 constraints); the 256 class stays in a 2^20 FFT domain.
 
 use ark_ff::AdditiveGroup;
 use ark_r1cs_std::{
@@ -59,18 +63,17 @@ use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, SynthesisError, SynthesisMode,
 };
 
-use super::circuit::{enforce_bits, path_climb};
-use super::poseidon::poseidon_hash_var;
+use super::circuit::enforce_bits;
+use super::poseidon::{poseidon_hash4_var, poseidon_hash_var};
 use super::{Bn254, Fr};
 use crate::checks::{U32_BITS, U64_BITS};
-use crate::field::{StatementField, DOMAIN_LEAF, DOMAIN_NODE};
-use crate::merkle::TREE_DEPTH;
+use crate::field::{StatementField, DOMAIN_LEAF, DOMAIN_NODE4};
 use crate::spend::public::{
     SPEND_BINDING, SPEND_FEE, SPEND_LOCK_TIME, SPEND_NOW, SPEND_O, SPEND_P,
 };
 use crate::spend::{
-    SizeClass, SpendPolicyFields, SpendValues, SpendWitness, DOMAIN_OUTPUT, DOMAIN_OUTPUTS,
-    DOMAIN_SPEND_POLICY, NUM_SPEND_PUBLIC_INPUTS,
+    QuadPath, SizeClass, SpendPolicyFields, SpendValues, SpendWitness, DOMAIN_OUTPUT,
+    DOMAIN_OUTPUTS, DOMAIN_SPEND_POLICY, NUM_SPEND_PUBLIC_INPUTS, QUAD_DEPTH,
 };
 
 /// The spend circuit of one size class over BN254 Fr.
@@ -183,17 +186,17 @@ impl ConstraintSynthesizer<Fr> for SpendCircuit {
                 FpVar::Constant(Fr::from_u64(self.class.slots() as u64)),
             ],
         )?;
-        // 5 (shared part). The top `shared` levels: their 2^shared nodes at depth
-        // TREE_DEPTH - shared, hashed once to the committed root (with none shared, the
+        // 5 (shared part). The top `shared` levels: their 4^shared nodes at level
+        // QUAD_DEPTH - shared, hashed once to the committed root (with none shared, the
         // root itself is the one node every slot must reach).
         let shared = self.class.shared_levels();
-        if v.is_some_and(|v| v.top.len() != 1 << shared) {
+        if v.is_some_and(|v| v.top.len() != 1 << (2 * shared)) {
             return Err(SynthesisError::Unsatisfiable);
         }
         let top = if shared == 0 {
             vec![policy.allowlist_root.clone()]
         } else {
-            let top = (0..1usize << shared)
+            let top = (0..1usize << (2 * shared))
                 .map(|j| FpVar::new_witness(cs.clone(), || v.map(|v| v.top[j]).ok_or_else(missing)))
                 .collect::<Result<Vec<_>, _>>()?;
             subtree_root(&cs, top.clone())?.enforce_equal(&policy.allowlist_root)?;
@@ -211,22 +214,26 @@ impl ConstraintSynthesizer<Fr> for SpendCircuit {
                 FpVar::new_witness(cs.clone(), || slot.map(|s| s.amount).ok_or_else(missing))?;
             enforce_bits(&cs, &amount, U64_BITS)?;
             total += &amount;
-            acc = poseidon_hash_var(
+            acc = poseidon_hash4_var(
                 cs.clone(),
                 DOMAIN_OUTPUT,
                 &[acc, hi.clone(), lo.clone(), amount],
             )?;
-            let leaf = poseidon_hash_var(cs.clone(), DOMAIN_LEAF, &[hi, lo])?;
+            let mut node = poseidon_hash_var(cs.clone(), DOMAIN_LEAF, &[hi, lo])?;
             let path = slot.map(|s| &s.path);
-            let node = path_climb(&cs, leaf, path, TREE_DEPTH - shared)?;
-            // The node the slot's remaining path bits select among the shared ones.
-            let bits = (TREE_DEPTH - shared..TREE_DEPTH)
-                .map(|level| {
-                    Boolean::new_witness(cs.clone(), || {
-                        path.map(|p| p.is_right(level)).ok_or_else(missing)
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            for level in 0..QUAD_DEPTH - shared {
+                let children = quad_children(&cs, node, path, level)?;
+                node = poseidon_hash4_var(cs.clone(), DOMAIN_NODE4, &children)?;
+            }
+            // The node the slot's remaining position bits select among the shared ones.
+            let mut bits = Vec::with_capacity(2 * shared);
+            for level in QUAD_DEPTH - shared..QUAD_DEPTH {
+                for b in 0..2 {
+                    bits.push(Boolean::new_witness(cs.clone(), || {
+                        path.map(|p| p.position_bit(level, b)).ok_or_else(missing)
+                    })?);
+                }
+            }
             select(&top, &bits)?.enforce_equal(&node)?;
         }
         acc.enforce_equal(&o_pub)?;
@@ -250,19 +257,73 @@ impl ConstraintSynthesizer<Fr> for SpendCircuit {
     }
 }
 
-/// The root of the subtree whose bottom level is `nodes` (a power of two of them):
-/// `H_NODE` pairwise, level by level.
+/// The root of the 4-ary subtree whose bottom level is `nodes` (a power of four of them):
+/// `H4_NODE` of each group of four, level by level.
 fn subtree_root(
     cs: &ConstraintSystemRef<Fr>,
     mut nodes: Vec<FpVar<Fr>>,
 ) -> Result<FpVar<Fr>, SynthesisError> {
     while nodes.len() > 1 {
         nodes = nodes
-            .chunks(2)
-            .map(|pair| poseidon_hash_var(cs.clone(), DOMAIN_NODE, pair))
+            .chunks(4)
+            .map(|c| match c {
+                [a, b, c, d] => poseidon_hash4_var(
+                    cs.clone(),
+                    DOMAIN_NODE4,
+                    &[a.clone(), b.clone(), c.clone(), d.clone()],
+                ),
+                _ => Err(SynthesisError::Unsatisfiable),
+            })
             .collect::<Result<_, _>>()?;
     }
     nodes.pop().ok_or(SynthesisError::Unsatisfiable)
+}
+
+/// The four children at `level` of the path through `node`: its three witnessed siblings
+/// with `node` inserted at the witnessed position `p = b0 + 2·b1`. With the indicator
+/// polynomials `[p = 0] = (1-b0)(1-b1)`, `[p = 1] = b0(1-b1)`, `[p = 2] = (1-b0)b1`,
+/// `[p = 3] = b0·b1` (linear in `b0`, `b1`, `b0·b1`):
+///
+/// ```text
+/// c0 = s0 + [p=0](node - s0)
+/// c1 = s1 + [p=0](s0 - s1) + [p=1](node - s1)
+/// c2 = s1 + [p=2](node - s1) + [p=3](s2 - s1)
+/// c3 = s2 + [p=3](node - s2)
+/// ```
+///
+/// 9 constraints: two booleans, `b0·b1`, six products.
+fn quad_children(
+    cs: &ConstraintSystemRef<Fr>,
+    node: FpVar<Fr>,
+    path: Option<&QuadPath<Fr>>,
+    level: usize,
+) -> Result<[FpVar<Fr>; 4], SynthesisError> {
+    let missing = || SynthesisError::AssignmentMissing;
+    let sibling = |j: usize| {
+        FpVar::new_witness(cs.clone(), || {
+            path.map(|p| p.siblings[level][j]).ok_or_else(missing)
+        })
+    };
+    let [s0, s1, s2] = [sibling(0)?, sibling(1)?, sibling(2)?];
+    let bit = |b: usize| {
+        Boolean::new_witness(cs.clone(), || {
+            path.map(|p| p.position_bit(level, b)).ok_or_else(missing)
+        })
+    };
+    let (b0, b1) = (bit(0)?, bit(1)?);
+    let b01 = FpVar::from(b0.clone() & b1.clone());
+    let (b0, b1) = (FpVar::from(b0), FpVar::from(b1));
+    let one = FpVar::<Fr>::Constant(Fr::from(1u64));
+    let p0 = &one - &b0 - &b1 + &b01;
+    let p1 = &b0 - &b01;
+    let p2 = &b1 - &b01;
+    let p3 = b01;
+    Ok([
+        &s0 + &p0 * (&node - &s0),
+        &s1 + &p0 * (&s0 - &s1) + &p1 * (&node - &s1),
+        &s1 + &p2 * (&node - &s1) + &p3 * (&s2 - &s1),
+        &s2 + &p3 * (&node - &s2),
+    ])
 }
 
 /// `values[index]`, `index` given by its little-endian `bits` (`values.len() == 2^bits`):

@@ -10,6 +10,7 @@
 //!   [`PolicyVar`]);
 //! - [`chips`]: the circuit's columns and gates ([`PolicyConfig`]) and the gadgets on them
 //!   (Poseidon over cells, the Merkle swap, the difference row);
+//! - [`quad`]: the spend circuit's width-5 Poseidon and 4-ary path chips;
 //! - [`range`]: exact 64-/32-bit range checks on halo2_gadgets' lookup range check;
 //! - [`instance`]: the instance column `[C, P, now, binding]` and its length check.
 //!
@@ -32,6 +33,7 @@ pub mod chips;
 pub mod circuit;
 pub mod instance;
 pub mod poseidon;
+pub mod quad;
 pub mod range;
 pub mod spend;
 pub mod vars;
@@ -42,7 +44,7 @@ pub use instance::{
     instance_column, instance_from_slice, InstanceError, ROW_BINDING, ROW_C, ROW_NOW, ROW_P,
 };
 pub use pasta_curves::Fp;
-pub use spend::SpendCircuit;
+pub use spend::{SpendCircuit, SpendConfig};
 pub use vars::{IntentVar, PolicyVar};
 
 use ff::PrimeField;
@@ -64,6 +66,12 @@ impl Backend for Pasta {
         message.push(Fp::from(domain));
         message.extend_from_slice(inputs);
         poseidon::hash(&message)
+    }
+
+    /// One [`poseidon::P128Pow5T5`] permutation, capacity `domain·2^64 + 4`
+    /// ([`poseidon::hash4`]).
+    fn hash4(domain: u64, inputs: [Fp; 4]) -> Fp {
+        poseidon::hash4(domain, inputs)
     }
 }
 

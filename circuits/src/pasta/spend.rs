@@ -1,6 +1,7 @@
 //! The Bitcoin spend statement ([`crate::spend`]) as a halo2 circuit over Pasta `Fp`
 //! ([`SpendCircuit`]), one per [`SizeClass`], on the intent circuit's columns and gates
-//! ([`super::PolicyConfig`]): the same chips, no new column.
+//! ([`super::PolicyConfig`]) plus the width-5 Poseidon and the 4-ary children gate of
+//! [`super::quad`] ([`SpendConfig`]).
 //!
 //! The instance is one column, rows 0..6 = `[O, fee, lock_time, P, now, binding]`.
 //!
@@ -9,26 +10,34 @@
 //! Public: the instance `[O, fee, lock_time, P, now, binding]`. Private: the policy fields
 //! `(network, max_total, max_fee, not_before, allowlist_root, salt_lo, salt_hi)`
 //! ([`crate::spend::SpendPolicyFields`]) and, for each of the class's `N` output slots,
-//! `(script_hi, script_lo, amount)` and a depth-16 Merkle path. `H_d` is the backend's
-//! Poseidon under domain tag `d`.
+//! `(script_hi, script_lo, amount)` and a path in the 4-ary depth-8 allowlist tree (per
+//! level three siblings and a position 0..3 as two bits). `H_d` is the backend's Poseidon
+//! under domain tag `d`, `H4_d` its width-5 Poseidon of four inputs.
 //!
 //! 1. `P = H_SPEND_POLICY(network, max_total, max_fee, not_before, allowlist_root,
 //!    salt_lo, salt_hi)`.
 //! 2. `O = acc_N`, where `acc_0 = H_OUTPUTS(network, N)` and
-//!    `acc_{i+1} = H_OUTPUT(acc_i, script_hi_i, script_lo_i, amount_i)`.
+//!    `acc_{i+1} = H4_OUTPUT(acc_i, script_hi_i, script_lo_i, amount_i)`.
 //! 3. `fee`, `now`, `max_total`, `max_fee`, `not_before` and every `amount_i` are integers
 //!    below 2^64; `lock_time` and `network` are integers below 2^32.
 //! 4. `fee <= max_fee`, `not_before <= now` and `amount_0 + ... + amount_{N-1} <=
 //!    max_total`, each enforced as "`hi - lo` is an integer below 2^64".
-//! 5. For every slot, every direction bit is 0 or 1, and `H_LEAF(script_hi_i,
-//!    script_lo_i)` hashed up the slot's path equals `allowlist_root`.
+//! 5. For every slot, every position bit is 0 or 1, and `H_LEAF(script_hi_i,
+//!    script_lo_i)` hashed up the slot's path equals `allowlist_root`, each level being
+//!    `H4_NODE` of the four children: the node at its position among its three siblings.
 //! 6. `binding` takes part in a constraint, so a proof holds for its `binding` only.
 //!
 //! # How this circuit enforces them
 //!
-//! - 1, 2, 5: `Poseidon(d, x...)` with `P128Pow5T3` and `ConstantLength<n + 1>`
-//!   ([`super::chips::hash_cells`]); `N` and the domain tags are constants (copy-constrained
-//!   to the constants column); 5 is [`super::chips::path_root`], the intent circuit's path.
+//! - 1, 5 (the leaf) and `acc_0`: `Poseidon(d, x...)` with `P128Pow5T3` and
+//!   `ConstantLength<n + 1>` ([`super::chips::hash_cells`]); `N` and those domain tags are
+//!   constants (copy-constrained to the constants column).
+//! - 2 (the links) and 5 (the nodes): `H4_d` is [`super::quad::hash4_cells`], one
+//!   `P128Pow5T5` permutation whose capacity `d·2^64 + 4` is a fixed constant of the
+//!   circuit; each path level is a [`super::quad::children`] region (both position bits
+//!   boolean, the four children the node and its siblings in position order) and a node
+//!   hash ([`super::quad::quad_climb`]); the last node is copy-constrained to
+//!   `allowlist_root`.
 //! - 3: the lookup range checks of [`super::range`]; 4: a difference row whose output is
 //!   range-checked to 64 bits; the total is a chain of addition rows
 //!   ([`super::chips::add`]) on the same gate.
@@ -37,10 +46,11 @@
 //!
 //! # Size
 //!
-//! Per slot 37 permutations (3 for the `O` link, 2 for the leaf, 2 per path level) of 37
-//! rows, so the Poseidon columns set the height: [`SpendCircuit::k`] is 12, 15 and 19 for
-//! 2, 16 and 256 slots (the 2- and 16-slot circuits are pinned by a test: they fit at `k`
-//! and not at `k - 1`).
+//! Per slot 11 permutations: one width-5 for the `O` link, two width-3 for the leaf (its
+//! domain tag is a message word), one width-5 per path level, plus two rows per level for
+//! the children. The Poseidon columns set the height: [`SpendCircuit::k`] is 11, 13 and 17
+//! for 2, 16 and 256 slots, pinned by a test (each fits at `k` and not at `k - 1`). The
+//! binary tree of the first version needed 37 permutations per slot and `k` = 12, 15, 19.
 
 use core::fmt;
 
@@ -50,19 +60,26 @@ use halo2_proofs::{
 };
 use pasta_curves::Fp;
 
-use super::chips::{add, difference, hash_cells, path_root, Cell, PolicyConfig, Rows};
-use super::circuit::Assignment;
+use super::chips::{add, difference, hash_cells, Cell, PolicyConfig, Rows};
+use super::quad::{hash4_cells, quad_climb, QuadConfig};
 use super::range::{load_table, range_check};
 use super::Pasta;
 use crate::checks::{U32_BITS, U64_BITS};
-use crate::field::{DOMAIN_LEAF, DOMAIN_NODE};
+use crate::field::DOMAIN_LEAF;
 use crate::spend::public::{
     SPEND_BINDING, SPEND_FEE, SPEND_LOCK_TIME, SPEND_NOW, SPEND_O, SPEND_P,
 };
 use crate::spend::{
     SizeClass, SpendPolicyFields, SpendValues, SpendWitness, DOMAIN_OUTPUT, DOMAIN_OUTPUTS,
-    DOMAIN_SPEND_POLICY,
+    DOMAIN_SPEND_POLICY, QUAD_DEPTH,
 };
+
+/// The spend circuit's columns and gates: the intent circuit's and [`QuadConfig`]'s.
+#[derive(Clone, Debug)]
+pub struct SpendConfig {
+    base: PolicyConfig,
+    quad: QuadConfig,
+}
 
 /// The spend circuit of one size class over Pasta `Fp`.
 #[derive(Clone)]
@@ -107,9 +124,9 @@ impl SpendCircuit {
     /// log2 of the rows the class's circuit needs (and of its IPA params).
     pub const fn k(class: SizeClass) -> u32 {
         match class {
-            SizeClass::Two => 12,
-            SizeClass::Sixteen => 15,
-            SizeClass::TwoFiftySix => 19,
+            SizeClass::Two => 11,
+            SizeClass::Sixteen => 13,
+            SizeClass::TwoFiftySix => 17,
         }
     }
 
@@ -134,26 +151,26 @@ struct Loaded {
 struct Domains {
     policy: Cell,
     outputs: Cell,
-    output: Cell,
     leaf: Cell,
-    node: Cell,
 }
 
 impl Circuit<Fp> for SpendCircuit {
-    type Config = PolicyConfig;
+    type Config = SpendConfig;
     type FloorPlanner = SimpleFloorPlanner;
 
     fn without_witnesses(&self) -> Self {
         Self::blank(self.class)
     }
 
-    fn configure(meta: &mut ConstraintSystem<Fp>) -> PolicyConfig {
-        PolicyConfig::configure(meta)
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> SpendConfig {
+        let base = PolicyConfig::configure(meta);
+        let quad = QuadConfig::configure(meta, &base);
+        SpendConfig { base, quad }
     }
 
     fn synthesize(
         &self,
-        config: PolicyConfig,
+        SpendConfig { base: config, quad }: SpendConfig,
         mut layouter: impl Layouter<Fp>,
     ) -> Result<(), Error> {
         let mut wrong_shape = false;
@@ -240,29 +257,26 @@ impl Circuit<Fp> for SpendCircuit {
                     amount,
                 )?,
             });
-            acc = hash_cells::<5>(
-                &config,
+            acc = hash4_cells::<DOMAIN_OUTPUT>(
+                &quad,
                 layouter.namespace(|| format!("output {i}")),
-                [
-                    d.output.clone(),
-                    acc,
-                    hi.clone(),
-                    lo.clone(),
-                    amount.clone(),
-                ],
+                [acc, hi.clone(), lo.clone(), amount.clone()],
             )?;
             let leaf = hash_cells::<3>(
                 &config,
                 layouter.namespace(|| format!("leaf {i}")),
                 [d.leaf.clone(), hi.clone(), lo.clone()],
             )?;
-            let root = path_root(
-                &config,
+            let root = quad_climb(
+                &quad,
                 layouter.namespace(|| format!("path {i}")),
                 leaf,
                 self.get(|v| v.slots[i].path.siblings),
-                self.get(|v| Assignment::bits_of_index(v.slots[i].path.index)),
-                &d.node,
+                self.get(|v| {
+                    let p = &v.slots[i].path;
+                    core::array::from_fn(|l| [p.position_bit(l, 0), p.position_bit(l, 1)])
+                }),
+                QUAD_DEPTH,
             )?;
             layouter.assign_region(
                 || format!("root {i} == allowlist_root"),
@@ -305,9 +319,7 @@ impl SpendCircuit {
                 let domains = Domains {
                     policy: rows.constant(&mut region, DOMAIN_SPEND_POLICY)?,
                     outputs: rows.constant(&mut region, DOMAIN_OUTPUTS)?,
-                    output: rows.constant(&mut region, DOMAIN_OUTPUT)?,
                     leaf: rows.constant(&mut region, DOMAIN_LEAF)?,
-                    node: rows.constant(&mut region, DOMAIN_NODE)?,
                 };
                 let class_slots = rows.constant(&mut region, self.class.slots() as u64)?;
                 let mut field =

@@ -17,19 +17,21 @@
 //! Public: the instance `[O, fee, lock_time, P, now, binding]`. Private: the policy fields
 //! `(network, max_total, max_fee, not_before, allowlist_root, salt_lo, salt_hi)`
 //! ([`crate::spend::SpendPolicyFields`]) and, for each of the class's `N` output slots,
-//! `(script_hi, script_lo, amount)` and a depth-16 Merkle path. `H_d` is the backend's
-//! Poseidon under domain tag `d`.
+//! `(script_hi, script_lo, amount)` and a path in the 4-ary depth-8 allowlist tree (per
+//! level three siblings and a position 0..3 as two bits). `H_d` is the backend's Poseidon
+//! under domain tag `d`, `H4_d` its width-5 Poseidon of four inputs.
 //!
 //! 1. `P = H_SPEND_POLICY(network, max_total, max_fee, not_before, allowlist_root,
 //!    salt_lo, salt_hi)`.
 //! 2. `O = acc_N`, where `acc_0 = H_OUTPUTS(network, N)` and
-//!    `acc_{i+1} = H_OUTPUT(acc_i, script_hi_i, script_lo_i, amount_i)`.
+//!    `acc_{i+1} = H4_OUTPUT(acc_i, script_hi_i, script_lo_i, amount_i)`.
 //! 3. `fee`, `now`, `max_total`, `max_fee`, `not_before` and every `amount_i` are integers
 //!    below 2^64; `lock_time` and `network` are integers below 2^32.
 //! 4. `fee <= max_fee`, `not_before <= now` and `amount_0 + ... + amount_{N-1} <=
 //!    max_total`, each enforced as "`hi - lo` is an integer below 2^64".
-//! 5. For every slot, every direction bit is 0 or 1, and `H_LEAF(script_hi_i,
-//!    script_lo_i)` hashed up the slot's path equals `allowlist_root`.
+//! 5. For every slot, every position bit is 0 or 1, and `H_LEAF(script_hi_i,
+//!    script_lo_i)` hashed up the slot's path equals `allowlist_root`, each level being
+//!    `H4_NODE` of the four children: the node at its position among its three siblings.
 //! 6. `binding` takes part in a constraint, so a proof holds for its `binding` only.
 //!
 //! # Why these are enough
@@ -57,6 +59,7 @@ pub mod outputs;
 pub mod policy;
 pub mod public;
 pub mod rules;
+pub mod tree;
 
 pub use outputs::{
     commit_outputs, script_hash, OutputsCommitment, SizeClass, Spend, SpendError, SpendOutput,
@@ -69,6 +72,7 @@ pub use public::{
     SlotValues, SpendPublicInputs, SpendValues, SpendWitness, NUM_SPEND_PUBLIC_INPUTS,
 };
 pub use rules::{check, SpendViolation};
+pub use tree::{quad_node_hash, QuadPath, QuadTree, QUAD_DEPTH};
 
 #[cfg(test)]
 mod tests;

@@ -9,8 +9,9 @@
 //! hashes to 0 (it is a 256-bit hash output), so padding is never confused with a payment.
 //!
 //! `O` is a hash chain, the same on both backends: `acc_0 = H_OUTPUTS(network, class)`,
-//! `acc_{i+1} = H_OUTPUT(acc_i, hi_i, lo_i, amount_i)`, `O = acc_class` — fixed-length
-//! hashes only, so the halo2 circuit needs no variable-length sponge.
+//! `acc_{i+1} = H4_OUTPUT(acc_i, hi_i, lo_i, amount_i)`, `O = acc_class` — fixed-length
+//! hashes only, so the halo2 circuit needs no variable-length sponge. Each link is the
+//! backend's width-5 hash ([`Backend::hash4`]): one permutation per slot.
 
 use core::fmt;
 
@@ -20,7 +21,8 @@ use crate::intent::Recipient;
 
 /// Domain tag of the first link of `O`: `H_OUTPUTS(network, class)`.
 pub const DOMAIN_OUTPUTS: u64 = 5;
-/// Domain tag of each further link of `O`: `H_OUTPUT(acc, hi, lo, amount)`.
+/// Domain tag of each further link of `O`: `H4_OUTPUT(acc, hi, lo, amount)`
+/// ([`Backend::hash4`]).
 pub const DOMAIN_OUTPUT: u64 = 6;
 /// Domain tag of the spend policy commitment `P`.
 pub const DOMAIN_SPEND_POLICY: u64 = 7;
@@ -61,17 +63,19 @@ impl SizeClass {
         }
     }
 
-    /// How many top levels of the allowlist tree the class's slots share in the Groth16
-    /// circuit: the `2^L` nodes at depth `TREE_DEPTH - L` are witnessed once and hashed to
-    /// the root once, and each slot climbs only `TREE_DEPTH - L` levels, then selects its node
-    /// among them by its remaining `L` path bits (`2^L - 1` multiplexers). Per slot that
-    /// trades `L` node hashes (~245 constraints each) for `2^L - 1` constraints, at a shared
-    /// cost of `2^L - 1` hashes: `L` minimises the sum (0 for 2 slots, 4 for 16, 7 for 256).
+    /// How many top levels of the 4-ary allowlist tree ([`super::tree`]) the class's slots
+    /// share in the Groth16 circuit: the `4^L` nodes at level `QUAD_DEPTH - L` are witnessed
+    /// once and hashed to the root once, and each slot climbs only `QUAD_DEPTH - L` levels,
+    /// then selects its node among them by its remaining `2L` path bits (`4^L - 1`
+    /// multiplexers). Per slot that trades `L` levels (~309 constraints each: a width-5
+    /// permutation and the child arrangement) for `4^L - 1` constraints, at a shared cost of
+    /// `(4^L - 1) / 3` node hashes (~300 each). `L` minimises the sum: 1 for 2 slots (saves
+    /// ~300), 2 for 16 (~8 100), 4 for 256 (~226 000; 3 would save ~215 000).
     pub const fn shared_levels(self) -> usize {
         match self {
-            SizeClass::Two => 0,
-            SizeClass::Sixteen => 4,
-            SizeClass::TwoFiftySix => 7,
+            SizeClass::Two => 1,
+            SizeClass::Sixteen => 2,
+            SizeClass::TwoFiftySix => 4,
         }
     }
 
@@ -235,7 +239,7 @@ pub fn commit_outputs<B: Backend>(
         &[network, B::F::from_u64(class.slots() as u64)],
     );
     for [hi, lo, amount] in slots {
-        acc = B::hash(DOMAIN_OUTPUT, &[acc, hi, lo, amount]);
+        acc = B::hash4(DOMAIN_OUTPUT, [acc, hi, lo, amount]);
     }
     acc
 }

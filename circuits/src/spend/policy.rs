@@ -8,7 +8,7 @@
 //! why the salted `P` hides the policy), under its own domain tag so that no `P` of one
 //! statement opens in the other.
 //!
-//! The allowlist tree is the depth-16 tree of [`crate::merkle`] with the padding entry
+//! The allowlist tree is the 4-ary depth-8 tree of [`super::tree`] with the padding entry
 //! ([`super::PADDING`]) at leaf 0, so that padded slots prove membership like real outputs:
 //! 2^16 − 1 scripts fit.
 
@@ -16,9 +16,10 @@ use core::fmt;
 use std::collections::HashMap;
 
 use super::outputs::{DOMAIN_SPEND_POLICY, PADDING};
+use super::tree::QuadTree;
 use crate::field::{Backend, StatementField};
 use crate::intent::Recipient;
-use crate::merkle::{MerkleTree, MAX_LEAVES};
+use crate::merkle::MAX_LEAVES;
 use crate::policy::{PolicyCommitment, PolicySalt};
 
 /// Scripts a spend allowlist holds at most (leaf 0 is padding).
@@ -148,11 +149,11 @@ impl SpendPolicy {
     }
 
     /// The allowlist tree for backend `B`: padding at leaf 0, then the scripts in order.
-    pub fn allowlist_tree<B: Backend>(&self) -> MerkleTree<B> {
+    pub fn allowlist_tree<B: Backend>(&self) -> QuadTree<B> {
         let leaves: Vec<Recipient> = std::iter::once(PADDING)
             .chain(self.allowlist.iter().copied())
             .collect();
-        match MerkleTree::from_recipients(&leaves) {
+        match QuadTree::from_recipients(&leaves) {
             Ok(t) => t,
             // `new` keeps the allowlist within MAX_SCRIPTS.
             Err(e) => unreachable!("validated spend policy has a buildable tree: {e}"),

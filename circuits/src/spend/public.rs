@@ -11,9 +11,9 @@ use core::fmt;
 use super::outputs::{commit_outputs, OutputsCommitment, SizeClass, Spend};
 use super::policy::{commit_spend_policy_fields, SpendPolicy, SpendPolicyFields};
 use super::rules::{check, SpendViolation};
+use super::tree::{QuadPath, QUAD_DEPTH};
 use crate::field::{Backend, StatementField};
 use crate::intent::Recipient;
-use crate::merkle::{MerklePath, TREE_DEPTH};
 use crate::policy::PolicyCommitment;
 use crate::public::{Binding, PublicInputsError, StatementInputs};
 
@@ -147,8 +147,8 @@ pub struct SlotValues<F> {
     pub script_lo: F,
     /// Satoshis.
     pub amount: F,
-    /// The script's leaf path in the allowlist tree.
-    pub path: MerklePath<F>,
+    /// The script's leaf path in the 4-ary allowlist tree.
+    pub path: QuadPath<F>,
 }
 
 /// The field-level assignment both spend circuits read. Tests may edit it to force values
@@ -161,9 +161,10 @@ pub struct SpendValues<F> {
     pub policy: SpendPolicyFields<F>,
     /// One entry per slot of the class.
     pub slots: Vec<SlotValues<F>>,
-    /// The allowlist tree's nodes at depth `TREE_DEPTH - L`, `L` the class's
-    /// [`SizeClass::shared_levels`] (`2^L` nodes; one, the root, when `L = 0`). The Groth16
-    /// circuit hashes them to the root once instead of climbing every path to the top.
+    /// The allowlist tree's nodes at level `QUAD_DEPTH - L`, `L` the class's
+    /// [`SizeClass::shared_levels`] (`4^L` nodes). The Groth16 circuit hashes them to the
+    /// root once instead of climbing every path to the top; the halo2 circuit climbs every
+    /// path and does not read them.
     pub top: Vec<F>,
     /// `[O, fee, lock_time, P, now, binding]`.
     pub public: [F; NUM_SPEND_PUBLIC_INPUTS],
@@ -213,7 +214,7 @@ impl<B: Backend> SpendWitness<B> {
     pub fn new_unchecked(spend: &Spend, policy: &SpendPolicy, now: u64, binding: Binding) -> Self {
         let tree = policy.allowlist_tree::<B>();
         let root = tree.root();
-        let top = tree.level(TREE_DEPTH - spend.class().shared_levels());
+        let top = tree.level(QUAD_DEPTH - spend.class().shared_levels());
         let fields = policy.fields_with_root::<B>(root);
         let slots = spend
             .slots()
@@ -260,7 +261,7 @@ impl<B: Backend> SpendWitness<B> {
     }
 }
 
-fn slot<B: Backend>(script: &Recipient, amount: u64, path: MerklePath<B::F>) -> SlotValues<B::F> {
+fn slot<B: Backend>(script: &Recipient, amount: u64, path: QuadPath<B::F>) -> SlotValues<B::F> {
     SlotValues {
         script_hi: B::F::from_u128(script.hi()),
         script_lo: B::F::from_u128(script.lo()),

@@ -284,6 +284,37 @@ fn every_rule_is_enforced_in_the_circuit() {
     assert_ne!(v.public[public::SPEND_O], two().commitment::<Bn254>().0);
 }
 
+/// `path` with the position at `level` moved by `delta` (1..4) places.
+fn moved<F>(mut v: SpendValues<F>, slot: usize, level: usize, delta: u16) -> SpendValues<F> {
+    let p = &mut v.slots[slot].path;
+    let shift = 2 * level;
+    let pos = (p.index >> shift) & 3;
+    p.index = (p.index & !(3 << shift)) | (((pos + delta) & 3) << shift);
+    v
+}
+
+#[test]
+fn a_path_opens_only_at_its_own_positions_and_siblings() {
+    let good = values(&two());
+    assert!(satisfied(good.clone()));
+    // Levels climbed (0..7 in the 2 class) and the shared one (7).
+    for level in [0, 1, 4, 7] {
+        for delta in 1..4 {
+            assert!(
+                !satisfied(moved(good.clone(), 0, level, delta)),
+                "level {level} position moved by {delta}"
+            );
+        }
+    }
+    for level in [0, 5] {
+        for j in 0..3 {
+            let mut v = good.clone();
+            v.slots[0].path.siblings[level][j] += Fr::ONE;
+            assert!(!satisfied(v), "level {level} sibling {j}");
+        }
+    }
+}
+
 #[test]
 fn slots_reach_the_shared_top_of_the_tree_only_by_their_own_path() {
     // An allowlist spanning three of the 16 class's shared subtrees (4 096 leaves each), and
@@ -318,8 +349,9 @@ fn slots_reach_the_shared_top_of_the_tree_only_by_their_own_path() {
         .values()
         .clone();
     let shared = SizeClass::Sixteen.shared_levels();
-    assert_eq!(good.top.len(), 1 << shared);
-    let depth = crate::merkle::TREE_DEPTH - shared;
+    assert_eq!(good.top.len(), 1 << (2 * shared));
+    // Index bits below the shared nodes: two per level climbed.
+    let depth = 2 * (crate::spend::QUAD_DEPTH - shared);
     let selected: Vec<_> = good.slots[..3]
         .iter()
         .map(|slot| usize::from(slot.path.index) >> depth)
@@ -355,16 +387,16 @@ fn slots_reach_the_shared_top_of_the_tree_only_by_their_own_path() {
 fn spend_sizes_are_pinned() {
     assert_eq!(
         SpendCircuit::num_constraints(SizeClass::Two).unwrap(),
-        11_117
+        7_593
     );
     assert_eq!(
         SpendCircuit::num_constraints(SizeClass::Sixteen).unwrap(),
-        64_788
+        42_609
     );
-    // Below 2^20 - 6 public inputs - 1: the 256 class's FFT domain is 2^20, not 2^21.
+    // Between 2^19 and 2^20 - 6 public inputs - 1: the 256 class's FFT domain is 2^20.
     assert_eq!(
         SpendCircuit::num_constraints(SizeClass::TwoFiftySix).unwrap(),
-        826_132
+        562_081
     );
 }
 
@@ -440,8 +472,25 @@ mod halo2 {
     }
 
     #[test]
+    fn a_path_opens_only_at_its_own_positions_and_siblings() {
+        let k = SpendCircuit::k(SizeClass::Two);
+        let good = values(&two(), sample::NOW);
+        for level in [0, 3, 7] {
+            for delta in 1..4 {
+                assert!(
+                    !mock(moved(good.clone(), 0, level, delta), k).unwrap(),
+                    "level {level} position moved by {delta}"
+                );
+            }
+            let mut v = good.clone();
+            v.slots[0].path.siblings[level][2] += Fp::one();
+            assert!(!mock(v, k).unwrap(), "level {level} sibling");
+        }
+    }
+
+    #[test]
     fn spend_circuits_fit_their_k_and_not_one_less() {
-        for class in [SizeClass::Two, SizeClass::Sixteen] {
+        for class in SizeClass::ALL {
             let v = sample::spend::witness::<Pasta>(class, 1).values().clone();
             let k = SpendCircuit::k(class);
             assert!(mock(v.clone(), k).unwrap(), "class {class} at k = {k}");
