@@ -8,6 +8,10 @@
 //! `ZKQ_MSM_MIN_LOG` starts later). Both run on the
 //! global rayon pool (ark-ec builds its own 2-thread pools inside).
 //!
+//! `cargo bench --bench msm -- fq/` measures the arithmetic a bucket addition is made of:
+//! one BN254 `Fq` multiplication (ark-ff, what our MSM uses; a dependent chain for its
+//! latency, eight interleaved chains for its throughput) and one inversion.
+//!
 //! `ZKQ_MSM_SWEEP=1` instead prints a quick window-width sweep (GLV on and off,
 //! affine and Jacobian buckets; CPU ms per call) that calibrates `pippenger::choose_window`.
 
@@ -268,5 +272,41 @@ fn sweep() {
     }
 }
 
-criterion_group!(benches, bench_msm);
+/// One `Fq` multiplication and inversion (module docs): the unit of the cost-per-addition
+/// note in BENCHMARKS.md.
+fn bench_field(c: &mut Criterion) {
+    use ark_bn254::Fq;
+    use ark_ff::{Field, UniformRand};
+    use std::hint::black_box;
+    let mut rng = rand::thread_rng();
+    let y = Fq::rand(&mut rng);
+    let xs: [Fq; 8] = core::array::from_fn(|_| Fq::rand(&mut rng));
+    let mut g = c.benchmark_group("fq");
+    g.throughput(Throughput::Elements(1024));
+    g.bench_function("mul/latency", |b| {
+        b.iter(|| {
+            let mut a = black_box(xs[0]);
+            for _ in 0..1024 {
+                a *= y;
+            }
+            a
+        })
+    });
+    g.bench_function("mul/throughput", |b| {
+        b.iter(|| {
+            let mut a = black_box(xs);
+            for _ in 0..128 {
+                for v in a.iter_mut() {
+                    *v *= y;
+                }
+            }
+            a
+        })
+    });
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("inverse", |b| b.iter(|| black_box(xs[1]).inverse()));
+    g.finish();
+}
+
+criterion_group!(benches, bench_msm, bench_field);
 criterion_main!(benches);

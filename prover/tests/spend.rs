@@ -25,7 +25,7 @@ fn keys() -> &'static Groth16Spend {
 #[test]
 fn a_spend_proof_verifies_and_binds_every_public_input() {
     let keys = keys();
-    assert_eq!(keys.circuit_size(), CircuitSize::Constraints(11_117));
+    assert_eq!(keys.circuit_size(), CircuitSize::Constraints(7_593));
     let w = s::witness::<B>(SizeClass::Two, 1);
     let env = keys.prove(&w, &mut OsRng).unwrap();
     let public = w.public_inputs();
