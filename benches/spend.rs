@@ -9,8 +9,8 @@
 //! 256 class, one with 256 external outputs.
 //!
 //! Classes 2 and 16 by default; `ZKQ_BENCH_256=1` adds the 256-output class on Groth16
-//! (826 132 constraints: about a minute of setup and several GiB), and
-//! `ZKQ_BENCH_HALO2_256=1` on halo2 too (k = 19: ten minutes of keygen, minutes per proof).
+//! (562 081 constraints: half a minute of setup and a few GiB), and
+//! `ZKQ_BENCH_HALO2_256=1` on halo2 too (k = 17: minutes of keygen, about a minute per proof).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -63,8 +63,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "DIR")]
     keys: Option<PathBuf>,
     /// Also check halo2 spend records of these size classes (2, 16, 256; comma-separated),
-    /// with their transparent keys, recomputed here: class 16 takes about half a minute,
-    /// 256 about ten minutes on two cores. Groth16 spend keys come from `--keys`.
+    /// with their transparent keys, recomputed here: class 16 takes seconds, 256 about two
+    /// minutes on two cores. Groth16 spend keys come from `--keys`.
     #[arg(long, value_delimiter = ',', value_parser = super::parse_spend_class)]
     halo2_spend_classes: Vec<circuits::spend::SizeClass>,
     /// The auditor's trust root (`trust-root.json`: the admin keys and threshold). Every

@@ -63,8 +63,8 @@ pub struct BenchArgs {
     json: bool,
     /// Also measure the Bitcoin spend statement for these size classes (2, 16, 256; comma
     /// separated): constraints / `k`, setup, one proof and verification per backend
-    /// (`--backend groth16` skips halo2, whose 256 class takes over ten minutes). The 256
-    /// class takes minutes and several GiB.
+    /// (`--backend groth16` skips halo2, whose 256 class takes about three minutes). The
+    /// 256 class takes minutes and a few GiB.
     #[arg(long, value_delimiter = ',', value_parser = super::parse_spend_class)]
     spend: Vec<SizeClass>,
     /// Threads to prove on: the Groth16 prover's pool (`with_threads`) and a rayon pool of
