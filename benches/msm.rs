@@ -13,7 +13,8 @@
 //! latency, eight interleaved chains for its throughput) and one inversion.
 //!
 //! `ZKQ_MSM_SWEEP=1` instead prints a quick window-width sweep (GLV on and off,
-//! affine and Jacobian buckets; CPU ms per call) that calibrates `pippenger::choose_window`.
+//! affine and Jacobian buckets; CPU ms per call) that calibrates `pippenger::choose_window`
+//! (`ZKQ_MSM_SWEEP_STREAM=1`: the cache-resident accumulation with GLV only).
 
 use std::time::{Duration, Instant};
 
@@ -253,12 +254,16 @@ fn sweep() {
             );
         }
         println!("{line}");
+        let only_glv_stream = std::env::var_os("ZKQ_MSM_SWEEP_STREAM").is_some();
         for glv in [true, false] {
             for acc in [
                 Accumulation::Affine,
                 Accumulation::Stream,
                 Accumulation::Projective,
             ] {
+                if only_glv_stream && !(glv && acc == Accumulation::Stream) {
+                    continue;
+                }
                 let mut line = format!("2^{log} glv={glv} {acc:?}:");
                 for &c in &widths {
                     let m = PippengerMsm::new().glv(glv).accumulation(acc).window(c);

@@ -64,39 +64,26 @@ pub const PARTIAL_ROUNDS4: usize = 60;
 /// The width-5 Poseidon configuration (generated once per process).
 pub fn poseidon_config4() -> &'static PoseidonConfig<Fr> {
     static CONFIG: OnceLock<PoseidonConfig<Fr>> = OnceLock::new();
-    CONFIG.get_or_init(|| {
-        let (ark, mds) = find_poseidon_ark_and_mds::<Fr>(
-            PRIME_BITS,
-            RATE4,
-            FULL_ROUNDS as u64,
-            PARTIAL_ROUNDS4 as u64,
-            0,
-        );
-        PoseidonConfig::new(
-            FULL_ROUNDS,
-            PARTIAL_ROUNDS4,
-            ALPHA,
-            mds,
-            ark,
-            RATE4,
-            CAPACITY,
-        )
-    })
+    CONFIG.get_or_init(|| config(RATE4, PARTIAL_ROUNDS4))
 }
 
 /// The Poseidon configuration (generated once per process).
 pub fn poseidon_config() -> &'static PoseidonConfig<Fr> {
     static CONFIG: OnceLock<PoseidonConfig<Fr>> = OnceLock::new();
-    CONFIG.get_or_init(|| {
-        let (ark, mds) = find_poseidon_ark_and_mds::<Fr>(
-            PRIME_BITS,
-            RATE,
-            FULL_ROUNDS as u64,
-            PARTIAL_ROUNDS as u64,
-            0,
-        );
-        PoseidonConfig::new(FULL_ROUNDS, PARTIAL_ROUNDS, ALPHA, mds, ark, RATE, CAPACITY)
-    })
+    CONFIG.get_or_init(|| config(RATE, PARTIAL_ROUNDS))
+}
+
+/// The x^5 configuration of width `rate + 1` with [`FULL_ROUNDS`] and `partial_rounds`,
+/// constants from the Grain LFSR (module docs).
+fn config(rate: usize, partial_rounds: usize) -> PoseidonConfig<Fr> {
+    let (ark, mds) = find_poseidon_ark_and_mds::<Fr>(
+        PRIME_BITS,
+        rate,
+        FULL_ROUNDS as u64,
+        partial_rounds as u64,
+        0,
+    );
+    PoseidonConfig::new(FULL_ROUNDS, partial_rounds, ALPHA, mds, ark, rate, CAPACITY)
 }
 
 /// The initial capacity element for domain `domain` and `len` inputs: `domain·2^64 + len`.
@@ -106,11 +93,7 @@ pub fn capacity_tag(domain: u64, len: usize) -> Fr {
 
 /// Native domain-separated Poseidon hash of a fixed-length input.
 pub fn poseidon_hash(domain: u64, inputs: &[Fr]) -> Fr {
-    let mut sponge = PoseidonSponge::new(poseidon_config());
-    sponge.state[0] = capacity_tag(domain, inputs.len());
-    sponge.absorb(&inputs);
-    let out = sponge.squeeze_native_field_elements(1);
-    out[0]
+    sponge_hash(poseidon_config(), domain, inputs)
 }
 
 /// In-circuit domain-separated Poseidon hash; the same function as [`poseidon_hash`].
@@ -119,19 +102,12 @@ pub fn poseidon_hash_var(
     domain: u64,
     inputs: &[FpVar<Fr>],
 ) -> Result<FpVar<Fr>, SynthesisError> {
-    let mut sponge = PoseidonSpongeVar::new(cs, poseidon_config());
-    sponge.state[0] = FpVar::Constant(capacity_tag(domain, inputs.len()));
-    sponge.absorb(&inputs)?;
-    let mut out = sponge.squeeze_field_elements(1)?;
-    out.pop().ok_or(SynthesisError::Unsatisfiable)
+    sponge_hash_var(cs, poseidon_config(), domain, inputs)
 }
 
 /// Native width-5 hash of four inputs under `domain` (one permutation; module docs).
 pub fn poseidon_hash4(domain: u64, inputs: [Fr; 4]) -> Fr {
-    let mut sponge = PoseidonSponge::new(poseidon_config4());
-    sponge.state[0] = capacity_tag(domain, inputs.len());
-    sponge.absorb(&inputs.as_slice());
-    sponge.squeeze_native_field_elements(1)[0]
+    sponge_hash(poseidon_config4(), domain, &inputs)
 }
 
 /// In-circuit [`poseidon_hash4`].
@@ -140,9 +116,27 @@ pub fn poseidon_hash4_var(
     domain: u64,
     inputs: &[FpVar<Fr>; 4],
 ) -> Result<FpVar<Fr>, SynthesisError> {
-    let mut sponge = PoseidonSpongeVar::new(cs, poseidon_config4());
+    sponge_hash_var(cs, poseidon_config4(), domain, inputs)
+}
+
+/// Capacity `domain·2^64 + len`, absorb `inputs`, squeeze one element.
+fn sponge_hash(config: &PoseidonConfig<Fr>, domain: u64, inputs: &[Fr]) -> Fr {
+    let mut sponge = PoseidonSponge::new(config);
+    sponge.state[0] = capacity_tag(domain, inputs.len());
+    sponge.absorb(&inputs);
+    sponge.squeeze_native_field_elements(1)[0]
+}
+
+/// In-circuit [`sponge_hash`].
+fn sponge_hash_var(
+    cs: ConstraintSystemRef<Fr>,
+    config: &PoseidonConfig<Fr>,
+    domain: u64,
+    inputs: &[FpVar<Fr>],
+) -> Result<FpVar<Fr>, SynthesisError> {
+    let mut sponge = PoseidonSpongeVar::new(cs, config);
     sponge.state[0] = FpVar::Constant(capacity_tag(domain, inputs.len()));
-    sponge.absorb(&inputs.as_slice())?;
+    sponge.absorb(&inputs)?;
     let mut out = sponge.squeeze_field_elements(1)?;
     out.pop().ok_or(SynthesisError::Unsatisfiable)
 }
