@@ -29,17 +29,24 @@
 //!
 //! # How this circuit enforces them
 //!
-//! - 1, 2, 5: `poseidon_hash_var` (domain and length in the capacity element); `N` and the
-//!   domain tags are constants of the circuit; the path gadget is
-//!   [`super::circuit`]'s (one multiplication per level for the swap).
-//! - 5, shared top: a class with [`SizeClass::shared_levels`] `L > 0` witnesses the `2^L`
-//!   nodes of the allowlist tree at depth `16 - L` once and hashes them pairwise up to
-//!   `allowlist_root` (`2^L - 1` node hashes). Each slot climbs only its first `16 - L`
-//!   levels and must arrive at the node that its last `L` direction bits select among the
-//!   witnessed ones (a tree of `2^L - 1` multiplexers, one constraint each). Sound because
-//!   the witnessed nodes are bound to the root: by collision resistance of `H_NODE` the
-//!   node a slot reaches is the tree's node at that position, exactly as if the slot had
-//!   hashed its full path (whose top `L` siblings are those nodes' hashes).
+//! - 1, 5 (the leaf) and `acc_0`: `poseidon_hash_var` (width 3; domain and length in the
+//!   capacity element); 2 (the links) and 5 (the nodes): `poseidon_hash4_var` (width 5, one
+//!   permutation, capacity `d·2^64 + 4`). `N` and the domain tags are constants of the
+//!   circuit.
+//! - 5, one level: the three siblings and two position bits are witnessed, the bits
+//!   constrained boolean, and the four children are the node inserted at position
+//!   `b0 + 2·b1` among the siblings in order (`quad_children`: 9 constraints). With
+//!   boolean bits the children are exactly one of the four arrangements, so the level
+//!   hashes the node at the position its index says, as the native path does.
+//! - 5, shared top: a class with [`SizeClass::shared_levels`] `L > 0` witnesses the `4^L`
+//!   nodes of the allowlist tree at level `8 - L` once and hashes them in fours up to
+//!   `allowlist_root` (`(4^L - 1) / 3` node hashes). Each slot climbs only its first
+//!   `8 - L` levels and must arrive at the node that its last `2L` position bits select
+//!   among the witnessed ones (a tree of `4^L - 1` multiplexers, one constraint each). Sound
+//!   because the witnessed nodes are bound to the root: by collision resistance of
+//!   `H4_NODE` the node a slot reaches is the tree's node at that position, exactly as if
+//!   the slot had hashed its full path (whose top `L` levels' siblings are those nodes'
+//!   hashes).
 //! - 3, 4: boolean decompositions (`bits + 1` constraints each); the sum is a linear
 //!   combination (no constraint of its own).
 //! - 6: `binding · binding = binding_sq` for a witnessed square.
