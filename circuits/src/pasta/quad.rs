@@ -22,7 +22,7 @@ use pasta_curves::Fp;
 use super::chips::{Cell, PolicyConfig};
 use super::poseidon::{P128Pow5T5, Tagged, RATE4, WIDTH4};
 use crate::field::DOMAIN_NODE4;
-use crate::spend::QUAD_DEPTH;
+use crate::spend::{QuadPath, QUAD_DEPTH};
 
 /// Columns and gates the spend circuit adds to [`PolicyConfig`].
 #[derive(Clone, Debug)]
@@ -121,15 +121,15 @@ pub fn hash4_cells<const D: u64>(
         .squeeze(layouter.namespace(|| "squeeze"))
 }
 
-/// One children region (two rows): returns the four children of the level whose node on
-/// the path is `node`, its witnessed siblings `siblings` and position bits `bits`
-/// (`p = bits[0] + 2·bits[1]`, each constrained boolean).
+/// One children region (two rows) for `level` of `path`: returns the four children whose
+/// node on the path is `node` — its siblings with `node` at its position
+/// ([`QuadPath::children`]), both position bits constrained boolean.
 pub fn children(
     config: &QuadConfig,
     mut layouter: impl Layouter<Fp>,
     node: &Cell,
-    siblings: Value<[Fp; 3]>,
-    bits: Value<[bool; 2]>,
+    path: Value<&QuadPath<Fp>>,
+    level: usize,
 ) -> Result<[Cell; 4], Error> {
     let g = config.general;
     layouter.assign_region(
@@ -138,30 +138,21 @@ pub fn children(
             config.q_children.enable(&mut region, 0)?;
             let node = node.copy_advice(|| "node", &mut region, g[0], 0)?;
             for j in 0..3 {
-                region.assign_advice(|| "sibling", g[1 + j], 0, || siblings.map(|s| s[j]))?;
+                region.assign_advice(
+                    || "sibling",
+                    g[1 + j],
+                    0,
+                    || path.map(|p| p.siblings[level][j]),
+                )?;
             }
-            let bit = |b: usize| bits.map(|v| Fp::from(u64::from(v[b])));
+            let bit = |b: usize| path.map(|p| Fp::from(u64::from(p.position_bit(level, b))));
             region.assign_advice(|| "b0", g[4], 0, || bit(0))?;
             region.assign_advice(|| "b1", g[0], 1, || bit(1))?;
             let values = node
                 .value()
                 .copied()
-                .zip(siblings)
-                .zip(bits)
-                .map(|((x, s), b)| {
-                    let p = usize::from(b[0]) + 2 * usize::from(b[1]);
-                    let mut c = [Fp::zero(); 4];
-                    let mut k = 0;
-                    for (j, out) in c.iter_mut().enumerate() {
-                        *out = if j == p {
-                            x
-                        } else {
-                            k += 1;
-                            s[k - 1]
-                        };
-                    }
-                    c
-                });
+                .zip(path)
+                .map(|(x, p)| p.children(level, x));
             let mut out = Vec::with_capacity(4);
             for j in 0..4 {
                 out.push(region.assign_advice(|| "child", g[1 + j], 1, || values.map(|c| c[j]))?);
@@ -171,14 +162,13 @@ pub fn children(
     )
 }
 
-/// The node `levels` levels above `leaf` on a 4-ary path: per level a [`children`] region
-/// and `H4_NODE` of the children.
+/// The node `levels` levels above `leaf` on `path`: per level a [`children`] region and
+/// `H4_NODE` of the children.
 pub fn quad_climb(
     config: &QuadConfig,
     mut layouter: impl Layouter<Fp>,
     leaf: Cell,
-    siblings: Value<[[Fp; 3]; QUAD_DEPTH]>,
-    bits: Value<[[bool; 2]; QUAD_DEPTH]>,
+    path: Value<&QuadPath<Fp>>,
     levels: usize,
 ) -> Result<Cell, Error> {
     let mut cur = leaf;
@@ -187,8 +177,8 @@ pub fn quad_climb(
             config,
             layouter.namespace(|| format!("children {level}")),
             &cur,
-            siblings.map(|s| s[level]),
-            bits.map(|b| b[level]),
+            path,
+            level,
         )?;
         cur =
             hash4_cells::<DOMAIN_NODE4>(config, layouter.namespace(|| format!("node {level}")), c)?;

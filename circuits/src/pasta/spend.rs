@@ -271,11 +271,7 @@ impl Circuit<Fp> for SpendCircuit {
                 &quad,
                 layouter.namespace(|| format!("path {i}")),
                 leaf,
-                self.get(|v| v.slots[i].path.siblings),
-                self.get(|v| {
-                    let p = &v.slots[i].path;
-                    core::array::from_fn(|l| [p.position_bit(l, 0), p.position_bit(l, 1)])
-                }),
+                self.values.as_ref().map(|v| &v.slots[i].path),
                 QUAD_DEPTH,
             )?;
             layouter.assign_region(
